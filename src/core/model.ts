@@ -1,0 +1,166 @@
+// The neutral domain model. Everything here is plain data (JSON-serialisable) so it can be stored as one
+// DynamoDB item, rendered by any chat adapter and compared in tests. Times are epoch milliseconds.
+
+export const PLATFORMS = ['console', 'slack', 'teams', 'feishu', 'dingtalk'] as const;
+export type Platform = (typeof PLATFORMS)[number];
+
+export interface UserRef {
+  platform: Platform;
+  userId: string;
+  displayName: string;
+}
+
+export interface ChannelRef {
+  platform: Platform;
+  channelId: string;
+}
+
+/** A message the bot posted (a card), so it can be updated and replied to in its thread. */
+export interface MessageRef {
+  platform: Platform;
+  channelId: string;
+  messageId: string;
+  /** Set on thread replies: the message they belong to. */
+  threadId?: string;
+}
+
+/** The AWS identity a chat user acts as. */
+export type PrincipalKind = 'iam-user' | 'iam-role' | 'sso-permission-set';
+export interface AwsPrincipal {
+  kind: PrincipalKind;
+  /** IAM user or role ARN; for Identity Center, the permission set's customer-managed policy is named by `policyName`. */
+  arn: string;
+  /** For a role shared by several people: the session name that identifies this person (aws:userid = <roleId>:<sessionName>). */
+  sessionName?: string;
+}
+
+export interface Requester extends UserRef {
+  email?: string;
+  groups: string[];
+  principal?: AwsPrincipal;
+}
+
+/** A managed node as the inventory sees it. */
+export interface Node {
+  id: string;
+  account: string;
+  region: string;
+  name?: string;
+  tags: Record<string, string>;
+  state?: string;
+  /** SSM agent ping status: Online, ConnectionLost, Inactive, or NotRegistered when SSM does not know it. */
+  pingStatus?: string;
+}
+
+export const REQUEST_STATUSES = [
+  'pending',
+  'approved',
+  'active',
+  'ended',
+  'revoked',
+  'rejected',
+  'cancelled',
+  'timed_out',
+  'failed',
+] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+
+export const FINAL_STATUSES: readonly RequestStatus[] = ['ended', 'revoked', 'rejected', 'cancelled', 'timed_out', 'failed'];
+
+export interface ApprovalLevel {
+  /** Approver roles (config names) whose members may decide at this level. */
+  roles: string[];
+  /** Users named directly: `platform:userId` or an email address. */
+  users: string[];
+  /** Approvals needed to close the level (1–5). */
+  required: number;
+}
+
+export interface Decision {
+  by: UserRef;
+  /** The roles the person acted for (empty when named directly). */
+  roles: string[];
+  /** 0-based level index the decision was made at. */
+  level: number;
+  verdict: 'approve' | 'reject';
+  comment?: string;
+  at: number;
+}
+
+export interface MatchedPolicy {
+  name: string;
+  kind: 'auto' | 'manual';
+}
+
+export interface Grant {
+  /** Deterministic: the request id, so retries never create a second grant. */
+  grantId: string;
+  startsAt: number;
+  expiresAt: number;
+  dryRun: boolean;
+  /** Human-readable description of what was written (e.g. the IAM call and policy JSON in dry run). */
+  summary: string;
+  detail?: string;
+}
+
+/** Side effect waiting to be performed by the outbox worker, stored inside the request item (see store design). */
+export type Effect =
+  | { id: string; kind: 'postCard' }
+  | { id: string; kind: 'updateCards' }
+  | { id: string; kind: 'threadReply'; text: LocalizedText }
+  | { id: string; kind: 'notifyRequester'; text: LocalizedText }
+  | { id: string; kind: 'notifyApprovers'; text: LocalizedText }
+  | { id: string; kind: 'grant' }
+  | { id: string; kind: 'revoke' }
+  | { id: string; kind: 'audit'; event: AuditDraft };
+
+/** A catalog key and its parameters, rendered in the workspace locale when the effect runs. */
+export interface LocalizedText {
+  key: string;
+  params?: Record<string, string | number>;
+}
+
+export interface AuditDraft {
+  action: string;
+  actor: string;
+  from?: RequestStatus;
+  to?: RequestStatus;
+  comment?: string;
+  deliveryId?: string;
+  detail?: Record<string, unknown>;
+}
+
+export interface JitRequest {
+  /** Short human id, e.g. JIT-7K3Q2. */
+  id: string;
+  requester: Requester;
+  /** Where the request was typed, so replies can go back there. */
+  origin: ChannelRef;
+  target: Node;
+  reason: string;
+  durationMs: number;
+  policy: MatchedPolicy;
+  levels: ApprovalLevel[];
+  /** Index of the open level while pending; equals levels.length once all levels approved. */
+  currentLevel: number;
+  decisions: Decision[];
+  status: RequestStatus;
+  /** Incremented by every write; every write is conditional on the version read. */
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+  /** Pending requests time out at this instant. */
+  timeoutAt: number;
+  reminderIntervalMs?: number;
+  nextReminderAt?: number;
+  /** When the requester was warned that access ends soon. */
+  expiryWarnedAt?: number;
+  warnBeforeMs?: number;
+  grant?: Grant;
+  failureReason?: string;
+  endedBy?: UserRef;
+  endedAt?: number;
+  /** Approval cards posted for this request (one per channel). */
+  cards: MessageRef[];
+  outbox: Effect[];
+}

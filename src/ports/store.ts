@@ -1,0 +1,80 @@
+import type { JitRequest, Platform, RequestStatus } from '../core/model';
+
+export interface ChannelMapping {
+  platform: Platform;
+  channelId: string;
+  role: string;
+  mappedBy: string;
+  mappedAt: number;
+}
+
+export interface AuditInput {
+  at: number;
+  actor: string;
+  action: string;
+  requestId?: string;
+  from?: RequestStatus;
+  to?: RequestStatus;
+  comment?: string;
+  deliveryId?: string;
+  detail?: Record<string, unknown>;
+}
+
+/** An appended audit event. `hash` = sha256(prevHash + canonical JSON of the event without hash). */
+export interface AuditEvent extends AuditInput {
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+/** Which sparse "due" index partition a request sits in. */
+export type DueKind = 'pending' | 'active';
+
+/**
+ * Persistence port. Every write that changes existing state is conditional (compare-and-set on `version`
+ * for requests, attribute_not_exists for inserts), so concurrent clicks, retries and replicas cannot
+ * double-apply. Single-item writes only (no transactions).
+ */
+export interface Store {
+  /** Inserts a new request; false if the id is taken. */
+  createRequest(request: JitRequest): Promise<boolean>;
+  getRequest(id: string): Promise<JitRequest | undefined>;
+  /**
+   * Replaces the request if the stored version still equals `expectedVersion`; `request.version` must be
+   * `expectedVersion + 1`. False when someone else wrote first.
+   */
+  saveRequest(request: JitRequest, expectedVersion: number): Promise<boolean>;
+  /** Newest first, through the "requests by requester" index. */
+  listRequestsByRequester(platform: Platform, userId: string, limit: number): Promise<JitRequest[]>;
+  /** Newest first, across everyone (console list, admin views). */
+  listRecentRequests(limit: number): Promise<JitRequest[]>;
+  /** Requests whose next deadline (timeout/reminder for pending, expiry/warning for active) is ≤ `dueBy`, via the sparse due index. */
+  listDue(kind: DueKind, dueBy: number, limit: number): Promise<JitRequest[]>;
+  /** Requests with effects still in their outbox, via the sparse outbox index. */
+  listWithPendingEffects(limit: number): Promise<JitRequest[]>;
+
+  /** Atomic insert of (platform, deliveryId); false if it was already seen and has not expired. */
+  claimDelivery(platform: Platform, deliveryId: string, now: number, ttlMs: number): Promise<boolean>;
+
+  listChannelMappings(): Promise<ChannelMapping[]>;
+  putChannelMapping(mapping: ChannelMapping): Promise<void>;
+  /** False if there was no such mapping. */
+  deleteChannelMapping(platform: Platform, channelId: string): Promise<boolean>;
+
+  /** Appends to the hash-chained audit log (conditional insert at the next sequence number; retried on contention). */
+  appendAudit(event: AuditInput): Promise<AuditEvent>;
+  /** Oldest first. */
+  listAudit(options?: { since?: number; limit?: number }): Promise<AuditEvent[]>;
+
+  /** A named lease (sweeper, per-principal IAM writes). True if `owner` now holds it until now + ttlMs. */
+  acquireLease(name: string, owner: string, now: number, ttlMs: number): Promise<boolean>;
+  releaseLease(name: string, owner: string): Promise<void>;
+
+  close(): Promise<void>;
+}
+
+export function isDueKind(status: RequestStatus): DueKind | undefined {
+  if (status === 'pending') return 'pending';
+  if (status === 'active') return 'active';
+  return undefined;
+}
