@@ -104,21 +104,17 @@ export interface Grant {
 }
 
 /** Side effect waiting to be performed by the outbox worker, stored inside the request item (see store design). */
-export type Effect =
-  | { id: string; kind: 'postCard' }
-  | { id: string; kind: 'updateCards' }
-  | { id: string; kind: 'threadReply'; text: LocalizedText }
-  | { id: string; kind: 'notifyRequester'; text: LocalizedText }
-  | { id: string; kind: 'notifyApprovers'; text: LocalizedText }
-  | { id: string; kind: 'grant' }
-  | { id: string; kind: 'revoke' }
-  | { id: string; kind: 'audit'; event: AuditDraft };
-
-/** A catalog key and its parameters, rendered in the workspace locale when the effect runs. */
-export interface LocalizedText {
-  key: string;
-  params?: Record<string, string | number>;
-}
+/** Every effect carries `id` (unique within the request) and `attempts` (failed tries so far). */
+export type Effect = EffectBody & { id: string; attempts?: number };
+export type EffectBody =
+  /** Post a card in every channel that speaks for the open level's roles and has none yet. */
+  | { kind: 'postCard' }
+  | { kind: 'updateCards' }
+  | { kind: 'threadReply'; text: string }
+  | { kind: 'notifyRequester'; text: string }
+  | { kind: 'grant' }
+  | { kind: 'revoke' }
+  | { kind: 'audit'; event: AuditDraft };
 
 export interface AuditDraft {
   action: string;
