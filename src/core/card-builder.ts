@@ -1,0 +1,143 @@
+import type { ApprovalCard, CardAction, CardField } from './card';
+import { formatDuration } from './duration';
+import { t, formatTime, type Locale, type MessageKey } from './i18n/catalog';
+import type { JitRequest } from './model';
+import { approvalsAtLevel, closingDecision, COMMENT_MAX_LENGTH, describeApprovers, nodeLabel } from './transitions';
+
+export interface CardContext {
+  locale: Locale;
+  timeZone: string;
+  /** True when no AWS account is configured. */
+  dryRun: boolean;
+  /** Tag keys shown on the card (e.g. Env, Owner). */
+  cardTags: string[];
+}
+
+const READY_PING = 'Online';
+
+/** The one neutral approval card for a request in its current state. */
+export function buildCard(request: JitRequest, ctx: CardContext): ApprovalCard {
+  const say = (key: MessageKey, params?: Record<string, string | number>) => t(ctx.locale, key, params);
+  const at = (ms: number) => formatTime(ctx.locale, ms, ctx.timeZone);
+  const node = request.target;
+  const nodeName = node.name ?? node.id;
+
+  const fields: CardField[] = [
+    { label: say('card.field.requester'), value: request.requester.displayName },
+    { label: say('card.field.node'), value: nodeLabel(node) },
+    { label: say('card.field.account'), value: node.account },
+    { label: say('card.field.region'), value: node.region },
+  ];
+  if (node.state) fields.push({ label: say('card.field.state'), value: node.state });
+  if (node.pingStatus) fields.push({ label: say('card.field.ssm'), value: node.pingStatus });
+  for (const key of ctx.cardTags) {
+    const value = node.tags[key];
+    if (value !== undefined) fields.push({ label: say('card.field.tag', { key }), value });
+  }
+  fields.push({ label: say('card.field.duration'), value: formatDuration(request.durationMs) });
+  fields.push({ label: say('card.field.policy'), value: request.policy.name });
+  if (request.grant) fields.push({ label: say('card.field.expires'), value: at(request.grant.expiresAt) });
+
+  const level = request.levels[request.currentLevel];
+  const pending = request.status === 'pending' && level !== undefined;
+  const notices: string[] = [];
+  if (ctx.dryRun) notices.push(say('card.notice.dry_run'));
+  if (node.pingStatus && node.pingStatus !== READY_PING) {
+    notices.push(say('card.notice.not_registered', { node: nodeName, ping: node.pingStatus }));
+  }
+
+  const actions: CardAction[] = [];
+  if (pending) {
+    actions.push(
+      {
+        id: 'approve',
+        label: say('card.action.approve'),
+        style: 'primary',
+        confirm: {
+          title: say('card.confirm.title', { id: request.id }),
+          text: say('card.confirm.text', {
+            requester: request.requester.displayName,
+            node: nodeName,
+            duration: formatDuration(request.durationMs),
+          }),
+          confirm: say('card.confirm.yes'),
+          deny: say('card.confirm.no'),
+        },
+      },
+      { id: 'reject', label: say('card.action.reject'), style: 'danger' },
+    );
+  } else if (request.status === 'active') {
+    actions.push({ id: 'revoke', label: say('card.action.revoke'), style: 'danger' });
+  }
+
+  return {
+    requestId: request.id,
+    version: request.version,
+    status: request.status,
+    title: say('card.title', { id: request.id, node: nodeName }),
+    statusText: statusText(request, ctx),
+    requester: request.requester,
+    fields,
+    reason: request.reason,
+    reasonLabel: say('card.reason'),
+    progress: pending
+      ? say('card.progress', {
+          level: request.currentLevel + 1,
+          levels: request.levels.length,
+          count: approvalsAtLevel(request, request.currentLevel),
+          required: level.required,
+        })
+      : undefined,
+    decisions: request.decisions.map((d) => ({
+      by: d.by,
+      verdict: d.verdict,
+      comment: d.comment,
+      at: d.at,
+      text: say(d.verdict === 'approve' ? 'card.decision.approve' : 'card.decision.reject', {
+        by: d.by.displayName,
+        level: d.level + 1,
+        time: at(d.at),
+      }),
+    })),
+    actions,
+    commentInput: pending
+      ? { label: say('card.comment.label'), placeholder: say('card.comment.placeholder'), maxLength: COMMENT_MAX_LENGTH }
+      : undefined,
+    notices,
+    footer: say('card.footer', { at: at(request.createdAt), policy: request.policy.name }),
+  };
+}
+
+function statusText(request: JitRequest, ctx: CardContext): string {
+  const say = (key: MessageKey, params?: Record<string, string | number>) => t(ctx.locale, key, params);
+  const at = (ms: number) => formatTime(ctx.locale, ms, ctx.timeZone);
+  switch (request.status) {
+    case 'pending': {
+      const level = request.levels[request.currentLevel];
+      return say('card.status.pending', {
+        level: request.currentLevel + 1,
+        levels: request.levels.length,
+        approvers: level ? describeApprovers(level) : '',
+      });
+    }
+    case 'approved':
+      return say('card.status.approved');
+    case 'active':
+      return say('card.status.active', { until: request.grant ? at(request.grant.expiresAt) : '' });
+    case 'ended':
+      return say('card.status.ended', { at: at(request.endedAt ?? request.updatedAt) });
+    case 'revoked':
+      return say('card.status.revoked', {
+        by: request.endedBy?.displayName ?? 'jitbot',
+        at: at(request.endedAt ?? request.updatedAt),
+      });
+    case 'rejected':
+      return say('card.status.rejected', { by: closingDecision(request)?.by.displayName ?? '' });
+    case 'cancelled':
+      return say('card.status.cancelled');
+    case 'timed_out':
+      return say('card.status.timed_out', { timeout: formatDuration(request.timeoutAt - request.createdAt) });
+    case 'failed':
+      return say('card.status.failed', { reason: request.failureReason ?? '' });
+  }
+}

@@ -1,0 +1,453 @@
+import type { Logger } from 'pino';
+import { parseCommand, type Command } from '../core/command';
+import { formatDuration } from '../core/duration';
+import { formatTime, t, type Locale, type MessageKey } from '../core/i18n/catalog';
+import type { ChannelRef, JitRequest, UserRef } from '../core/model';
+import { evaluatePolicies } from '../core/policy';
+import type { Policy } from '../core/policy-model';
+import {
+  cancel,
+  decide,
+  describeApprovers,
+  newRequest,
+  nodeLabel,
+  personKey,
+  revoke,
+  samePerson,
+  type Refusal,
+  type TransitionContext,
+  type TransitionResult,
+} from '../core/transitions';
+import type { ActionEvent, CommandEvent, InboundEvent, Reply } from '../ports/chat';
+import type { Clock } from '../ports/clock';
+import type { Inventory } from '../ports/inventory';
+import type { Store } from '../ports/store';
+import type { AdapterRegistry } from './adapter-registry';
+import type { ChannelRoles } from './channel-roles';
+import type { Directory } from './directory';
+
+export interface JitServiceSettings {
+  locale: Locale;
+  timeZone: string;
+  policies: Policy[];
+  warnBeforeMs: number;
+  deliveryDedupeMs: number;
+}
+
+export interface JitServiceDeps {
+  store: Store;
+  inventory: Inventory;
+  clock: Clock;
+  directory: Directory;
+  channelRoles: ChannelRoles;
+  adapters: AdapterRegistry;
+  /** Called after every committed change so the outbox performs its effects promptly. */
+  onCommitted: (requestId: string) => void;
+  /** Fresh short request id (JIT-XXXXX). */
+  newRequestId: () => string;
+  logger: Logger;
+  settings: JitServiceSettings;
+}
+
+const MAX_WRITE_ATTEMPTS = 10;
+const LIST_LIMIT = 10;
+
+/**
+ * The one place where chat commands and card clicks become state changes. Adapters call `handle` with
+ * neutral events; every change is a compare-and-set on the request's version, and its side effects are
+ * queued in the request's outbox in the same write.
+ */
+export class JitService {
+  constructor(private readonly deps: JitServiceDeps) {}
+
+  readonly handle = async (event: InboundEvent): Promise<Reply> => {
+    const { store, clock, settings, logger } = this.deps;
+    try {
+      const fresh = await store.claimDelivery(event.platform, event.deliveryId, clock.now(), settings.deliveryDedupeMs);
+      if (!fresh) {
+        logger.info({ platform: event.platform, deliveryId: event.deliveryId }, 'duplicate delivery ignored');
+        return { kind: 'none' };
+      }
+      return event.kind === 'command' ? await this.onCommand(event) : await this.onAction(event);
+    } catch (error) {
+      const ref = event.deliveryId.slice(-8);
+      logger.error({ err: error, platform: event.platform, ref }, 'inbound event failed');
+      return this.error('error.internal', { ref });
+    }
+  };
+
+  // ── commands ──────────────────────────────────────────────────────────────────────────────────────────
+
+  private async onCommand(event: CommandEvent): Promise<Reply> {
+    const parsed = parseCommand(event.text);
+    if (!parsed.ok) {
+      return { kind: 'error', text: `${this.say(parsed.error.key, parsed.error.params)}\n${this.say('usage')}` };
+    }
+    const command = parsed.command;
+    switch (command.kind) {
+      case 'help':
+        return this.info('help');
+      case 'request':
+        return this.submit(event, command);
+      case 'list':
+        return this.list(event.actor);
+      case 'status':
+        return this.status(command.requestId);
+      case 'cancel':
+        return this.change(command.requestId, event, (request, ctx) => cancel(request, event.actor, ctx, event.deliveryId), 'cancel.done');
+      case 'revoke':
+        return this.revoke(command.requestId, event);
+      case 'admin':
+        return this.admin(event, command);
+    }
+  }
+
+  private async submit(event: CommandEvent, command: Extract<Command, { kind: 'request' }>): Promise<Reply> {
+    const { directory, inventory, store, settings } = this.deps;
+    const resolved = await this.deps.adapters.resolveUser(event.actor);
+    const identity = directory.requester(event.actor, resolved?.email);
+    if (!identity.principal) {
+      return this.error('request.unmapped', { admins: directory.adminsLabel(), user: personKey(event.actor) });
+    }
+    const lookup = await inventory.resolve(command.node);
+    if (lookup.kind === 'not_found') return this.error('request.node_not_found', { query: command.node });
+    if (lookup.kind === 'ambiguous') {
+      const choices = lookup.nodes.map((n) => `${n.name ?? n.id} ${n.id} (${n.account}, ${n.region})`).join('; ');
+      return this.error('request.node_ambiguous', { query: command.node, choices });
+    }
+    const node = lookup.node;
+    const label = nodeLabel(node);
+    const outcome = evaluatePolicies(settings.policies, {
+      node,
+      requesterGroups: identity.groups,
+      durationMs: command.durationMs,
+    });
+    switch (outcome.kind) {
+      case 'none':
+        return this.error('request.no_policy', { node: label, admins: directory.adminsLabel() });
+      case 'ambiguous':
+        return this.error('request.ambiguous_policy', {
+          first: outcome.policies[0].name,
+          second: outcome.policies[1].name,
+          node: label,
+        });
+      case 'deny':
+        return this.error('request.denied', { policy: outcome.policy.name, message: outcome.policy.message });
+      case 'duration_out_of_bounds':
+        return this.error('request.duration_bounds', {
+          duration: formatDuration(outcome.requestedMs),
+          policy: outcome.policy.name,
+          min: formatDuration(outcome.minMs),
+          max: formatDuration(outcome.maxMs),
+        });
+    }
+
+    const requester = {
+      ...event.actor,
+      displayName: resolved?.displayName ?? event.actor.displayName,
+      email: resolved?.email,
+      groups: identity.groups,
+      principal: identity.principal,
+    };
+    const ctx = this.context();
+    let request: JitRequest | undefined;
+    for (let attempt = 0; attempt < 3 && !request; attempt++) {
+      const candidate = newRequest(
+        {
+          id: this.deps.newRequestId(),
+          requester,
+          origin: event.channel,
+          target: node,
+          reason: command.reason,
+          durationMs: outcome.durationMs,
+          decidedBy: outcome.kind === 'auto' ? { kind: 'auto', policyName: outcome.policy.name } : { kind: 'manual', policy: outcome.policy },
+          warnBeforeMs: settings.warnBeforeMs,
+          deliveryId: event.deliveryId,
+        },
+        ctx,
+      );
+      if (await store.createRequest(candidate)) request = candidate;
+    }
+    if (!request) throw new Error('could not allocate a request id');
+    this.deps.onCommitted(request.id);
+
+    const warning = node.pingStatus && node.pingStatus !== 'Online'
+      ? `\n${this.say('request.not_registered', { node: node.name ?? node.id, ping: node.pingStatus })}`
+      : '';
+    if (outcome.kind === 'auto') {
+      return { kind: 'info', text: this.say('request.auto_approved', { id: request.id, node: label, policy: outcome.policy.name }) + warning };
+    }
+    const level = request.levels[0]!;
+    return {
+      kind: 'info',
+      text:
+        this.say('request.submitted', {
+          id: request.id,
+          node: label,
+          level: 1,
+          levels: request.levels.length,
+          approvers: describeApprovers(level),
+        }) + warning,
+    };
+  }
+
+  private async list(actor: UserRef): Promise<Reply> {
+    const requests = await this.deps.store.listRequestsByRequester(actor.platform, actor.userId, LIST_LIMIT);
+    if (requests.length === 0) return this.info('list.empty');
+    const lines = requests.map((r) =>
+      this.say('list.item', {
+        id: r.id,
+        node: nodeLabel(r.target),
+        status: this.say(`status.${r.status}`),
+        when: this.time(r.createdAt),
+      }),
+    );
+    return { kind: 'info', text: [this.say('list.header'), ...lines].join('\n') };
+  }
+
+  private async status(requestId: string): Promise<Reply> {
+    const request = await this.deps.store.getRequest(requestId);
+    if (!request) return this.error('request.not_found', { id: requestId });
+    return {
+      kind: 'info',
+      text: this.say('status.line', {
+        id: request.id,
+        node: nodeLabel(request.target),
+        status: this.say(`status.${request.status}`),
+        requester: request.requester.displayName,
+        reason: request.reason,
+      }),
+    };
+  }
+
+  private async revoke(requestId: string, event: InboundEvent): Promise<Reply> {
+    const request = await this.deps.store.getRequest(requestId);
+    if (!request) return this.error('request.not_found', { id: requestId });
+    const allowed = await this.mayRevoke(request, event.actor);
+    return this.change(
+      requestId,
+      event,
+      (current, ctx) => revoke(current, event.actor, allowed, ctx, event.deliveryId),
+      'revoke.done',
+    );
+  }
+
+  private async mayRevoke(request: JitRequest, actor: UserRef): Promise<boolean> {
+    if (samePerson(actor, request.requester)) return true;
+    const email = (await this.deps.adapters.resolveUser(actor))?.email;
+    if (this.deps.directory.isAdmin(actor, email)) return true;
+    const roles = this.deps.directory.approverRoles(actor, email);
+    const keys = [personKey(actor), email?.toLowerCase()];
+    return request.levels.some((level) => level.roles.some((r) => roles.includes(r)) || level.users.some((u) => keys.includes(u.toLowerCase())));
+  }
+
+  private async admin(event: CommandEvent, command: Extract<Command, { kind: 'admin' }>): Promise<Reply> {
+    const { directory, store, clock, channelRoles } = this.deps;
+    const email = (await this.deps.adapters.resolveUser(event.actor))?.email;
+    const actor = personKey(event.actor);
+    if (!directory.isAdmin(event.actor, email)) {
+      await store.appendAudit({ at: clock.now(), actor, action: 'admin.refused', deliveryId: event.deliveryId, detail: { command: command.action } });
+      return this.error('admin.not_admin', { admins: directory.adminsLabel() });
+    }
+    const channel = event.channel;
+    switch (command.action) {
+      case 'map-channel': {
+        const roles = directory.roleNames();
+        if (!roles.includes(command.role)) return this.error('admin.unknown_role', { role: command.role, roles: roles.join(', ') });
+        await store.putChannelMapping({ ...channel, role: command.role, mappedBy: actor, mappedAt: clock.now() });
+        await store.appendAudit({
+          at: clock.now(),
+          actor,
+          action: 'channel.mapped',
+          deliveryId: event.deliveryId,
+          detail: { platform: channel.platform, channelId: channel.channelId, role: command.role },
+        });
+        return this.info('admin.mapped', { role: command.role });
+      }
+      case 'unmap-channel': {
+        const current = (await channelRoles.all()).find((m) => m.platform === channel.platform && m.channelId === channel.channelId);
+        if (!current) return this.error('admin.not_mapped');
+        const removedStored = await store.deleteChannelMapping(channel.platform, channel.channelId);
+        if (!removedStored && current.source === 'config') {
+          // A mapping from the config file is overridden by an explicit "no role" entry in the store.
+          await store.putChannelMapping({ ...channel, role: '', mappedBy: actor, mappedAt: clock.now() });
+        }
+        await store.appendAudit({
+          at: clock.now(),
+          actor,
+          action: 'channel.unmapped',
+          deliveryId: event.deliveryId,
+          detail: { platform: channel.platform, channelId: channel.channelId, role: current.role },
+        });
+        return this.info('admin.unmapped', { role: current.role });
+      }
+      case 'channels': {
+        const mappings = await channelRoles.all();
+        if (mappings.length === 0) return this.info('admin.channels_empty');
+        return {
+          kind: 'info',
+          text: mappings
+            .map((m) => this.say('admin.channels_item', { platform: m.platform, channel: m.channelId, role: m.role, source: m.source }))
+            .join('\n'),
+        };
+      }
+    }
+  }
+
+  // ── card clicks ───────────────────────────────────────────────────────────────────────────────────────
+
+  private async onAction(event: ActionEvent): Promise<Reply> {
+    if (event.action === 'revoke') return this.revoke(event.requestId, event);
+    const { directory, store, channelRoles, clock } = this.deps;
+    const request = await store.getRequest(event.requestId);
+    if (!request) return this.error('request.not_found', { id: event.requestId });
+
+    const email = (await this.deps.adapters.resolveUser(event.actor))?.email;
+    const memberOf = directory.approverRoles(event.actor, email);
+    const spokenFor = await channelRoles.rolesOf(event.channel);
+    const actorRoles = memberOf.filter((role) => spokenFor.includes(role));
+
+    const level = request.levels[request.currentLevel];
+    if (request.status === 'pending' && level && !samePerson(event.actor, request.requester)) {
+      const named = level.users.some((u) => [personKey(event.actor), email?.toLowerCase()].includes(u.toLowerCase()));
+      const eligibleRoles = level.roles.filter((r) => memberOf.includes(r));
+      if (!named && eligibleRoles.length > 0 && !eligibleRoles.some((r) => spokenFor.includes(r))) {
+        await store.appendAudit({
+          at: clock.now(),
+          actor: personKey(event.actor),
+          action: 'decision.refused',
+          requestId: request.id,
+          deliveryId: event.deliveryId,
+          detail: { code: 'wrong_channel', channel: event.channel.channelId },
+        });
+        return this.error('decision.wrong_channel', { approvers: describeApprovers(level), id: request.id });
+      }
+    }
+
+    return this.change(
+      event.requestId,
+      event,
+      (current, ctx) =>
+        decide(
+          current,
+          { actor: event.actor, actorEmail: email, actorRoles, verdict: event.action as 'approve' | 'reject', comment: event.comment, deliveryId: event.deliveryId },
+          ctx,
+        ),
+      'decision.recorded',
+    );
+  }
+
+  /**
+   * Applies a transition with compare-and-set, re-reading and re-deciding on conflict: of twenty racing
+   * clicks exactly one commits; the others re-read and get the refusal the new state implies.
+   */
+  private async change(
+    requestId: string,
+    event: InboundEvent,
+    transition: (request: JitRequest, ctx: TransitionContext) => TransitionResult,
+    doneKey: MessageKey,
+  ): Promise<Reply> {
+    const { store, onCommitted } = this.deps;
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      const request = await store.getRequest(requestId);
+      if (!request) return this.error('request.not_found', { id: requestId });
+      const result = transition(request, this.context());
+      if (!result.ok) {
+        await this.auditRefusal(request, event, result.refusal);
+        if (event.kind === 'action' && event.message) this.redraw(request, event);
+        return { kind: 'error', text: this.refusalText(request, result.refusal) };
+      }
+      if (await store.saveRequest(result.request, request.version)) {
+        onCommitted(requestId);
+        return { kind: 'info', text: this.doneText(result.request, doneKey) };
+      }
+    }
+    return this.error('error.busy', { id: requestId });
+  }
+
+  private doneText(request: JitRequest, key: MessageKey): string {
+    if (key !== 'decision.recorded') return this.say(key, { id: request.id, node: nodeLabel(request.target) });
+    const last = request.decisions[request.decisions.length - 1]!;
+    const level = request.levels[request.currentLevel];
+    const progress =
+      request.status === 'pending' && level
+        ? this.say('card.status.pending', { level: request.currentLevel + 1, levels: request.levels.length, approvers: describeApprovers(level) })
+        : this.say(`status.${request.status}`);
+    return this.say(key, { verdict: this.say(`verdict.${last.verdict}`), id: request.id, progress });
+  }
+
+  /** The card the person clicked may be stale: redraw it from stored state (best effort, after the reply). */
+  private redraw(request: JitRequest, event: ActionEvent): void {
+    if (!event.message) return;
+    this.deps.adapters.redrawCard(request, event.message).catch((error: unknown) => {
+      this.deps.logger.warn({ err: error, requestId: request.id }, 'could not redraw a stale card');
+    });
+  }
+
+  private async auditRefusal(request: JitRequest, event: InboundEvent, refusal: Refusal): Promise<void> {
+    if (refusal.code === 'already_decided' || refusal.code === 'not_due') return;
+    await this.deps.store.appendAudit({
+      at: this.deps.clock.now(),
+      actor: personKey(event.actor),
+      action: event.kind === 'action' ? 'decision.refused' : 'command.refused',
+      requestId: request.id,
+      deliveryId: event.deliveryId,
+      detail: { code: refusal.code },
+    });
+  }
+
+  refusalText(request: JitRequest, refusal: Refusal): string {
+    const id = request.id;
+    switch (refusal.code) {
+      case 'already_decided':
+        return this.say('decision.already_decided', {
+          id,
+          status: this.say(`status.${refusal.status}`),
+          by: refusal.by?.displayName ?? request.policy.name,
+          time: this.time(refusal.at ?? request.updatedAt),
+        });
+      case 'not_pending':
+        return this.say('decision.not_pending', { id, status: this.say(`status.${refusal.status}`) });
+      case 'self_approval':
+        return this.say('decision.self', { id });
+      case 'not_approver':
+        return this.say('decision.not_approver', { id, level: refusal.level, approvers: refusal.approvers });
+      case 'already_voted':
+        return this.say('decision.already_voted', { id, level: refusal.level });
+      case 'comment_too_long':
+        return this.say('decision.comment_too_long', { length: refusal.length, max: refusal.max });
+      case 'not_requester':
+        return this.say('cancel.not_yours', { id, requester: refusal.requester });
+      case 'not_active':
+        return this.say('revoke.not_active', { id, status: this.say(`status.${refusal.status}`) });
+      case 'not_allowed':
+        return this.say('revoke.not_allowed', { id });
+      case 'not_due':
+        return this.say('decision.not_pending', { id, status: this.say(`status.${request.status}`) });
+    }
+  }
+
+  // ── helpers ───────────────────────────────────────────────────────────────────────────────────────────
+
+  private context(): TransitionContext {
+    return { now: this.deps.clock.now(), locale: this.deps.settings.locale, timeZone: this.deps.settings.timeZone };
+  }
+
+  private say(key: MessageKey | `status.${string}` | `verdict.${string}`, params?: Record<string, string | number>): string {
+    return t(this.deps.settings.locale, key as MessageKey, params);
+  }
+
+  private time(epochMs: number): string {
+    return formatTime(this.deps.settings.locale, epochMs, this.deps.settings.timeZone);
+  }
+
+  private info(key: MessageKey, params?: Record<string, string | number>): Reply {
+    return { kind: 'info', text: this.say(key, params) };
+  }
+
+  private error(key: MessageKey, params?: Record<string, string | number>): Reply {
+    return { kind: 'error', text: this.say(key, params) };
+  }
+}
+
+export type { ChannelRef };

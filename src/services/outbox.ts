@@ -1,0 +1,210 @@
+import type { Logger } from 'pino';
+import type { Locale } from '../core/i18n/catalog';
+import type { Effect, JitRequest, MessageRef } from '../core/model';
+import {
+  completeEffects,
+  failEffect,
+  markActive,
+  markFailed,
+  recordCard,
+  recordRevocation,
+  type TransitionContext,
+  type TransitionResult,
+} from '../core/transitions';
+import type { Clock } from '../ports/clock';
+import { GrantRefused, type Granter } from '../ports/granter';
+import type { Store } from '../ports/store';
+import type { AdapterRegistry } from './adapter-registry';
+import type { ChannelRoles } from './channel-roles';
+
+export interface OutboxDeps {
+  store: Store;
+  granter: Granter;
+  adapters: AdapterRegistry;
+  channelRoles: ChannelRoles;
+  clock: Clock;
+  logger: Logger;
+  locale: Locale;
+  timeZone: string;
+  /** Tries per effect before it is abandoned (grants then fail the request). */
+  maxAttempts?: number;
+  /** Identifies this replica in leases. */
+  owner: string;
+}
+
+const MAX_WRITE_ATTEMPTS = 10;
+
+/** Folds an effect's outcome into the freshest stored version of its request. */
+type Fold = (fresh: JitRequest, ctx: TransitionContext) => JitRequest;
+const LEASE_MS = 60_000;
+
+/**
+ * Performs the side effects queued in a request's outbox, oldest first, one at a time: the effect runs,
+ * then a compare-and-set write removes it (and records what it produced). A crash between the two
+ * repeats the effect on recovery, so every effect is written to be safe to repeat.
+ */
+export class OutboxWorker {
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly again = new Set<string>();
+
+  constructor(private readonly deps: OutboxDeps) {}
+
+  /** Process a request's outbox soon; concurrent kicks for one request are coalesced. */
+  kick(requestId: string): void {
+    void this.drain(requestId);
+  }
+
+  drain(requestId: string): Promise<void> {
+    const current = this.running.get(requestId);
+    if (current) {
+      this.again.add(requestId);
+      return current;
+    }
+    const run = (async () => {
+      try {
+        do {
+          this.again.delete(requestId);
+          await this.drainOnce(requestId);
+        } while (this.again.has(requestId));
+      } catch (error) {
+        this.deps.logger.error({ err: error, requestId }, 'outbox processing failed; will retry on the next recovery pass');
+      } finally {
+        this.running.delete(requestId);
+      }
+    })();
+    this.running.set(requestId, run);
+    return run;
+  }
+
+  /** Completes effects left behind (e.g. by a crash or an adapter outage). */
+  async recover(limit = 100): Promise<number> {
+    const pending = await this.deps.store.listWithPendingEffects(limit);
+    await Promise.all(pending.map((request) => this.drain(request.id)));
+    return pending.length;
+  }
+
+  /** Resolves when nothing is in flight (tests and shutdown). */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running.values()]);
+  }
+
+  private async drainOnce(requestId: string): Promise<void> {
+    const { store, clock, owner } = this.deps;
+    const lease = `outbox#${requestId}`;
+    if (!(await store.acquireLease(lease, owner, clock.now(), LEASE_MS))) return;
+    try {
+      for (;;) {
+        const request = await store.getRequest(requestId);
+        const effect = request?.outbox[0];
+        if (!request || !effect) return;
+        const { fold, failed } = await this.perform(request, effect);
+        // After a failure, stop: the periodic recovery pass retries later instead of spinning here.
+        if (!(await this.commit(requestId, effect.id, fold)) || failed) return;
+      }
+    } finally {
+      await store.releaseLease(lease, owner);
+    }
+  }
+
+  /** Runs one effect; returns how to fold its outcome into the (possibly newer) stored request. */
+  private async perform(request: JitRequest, effect: Effect): Promise<{ fold: Fold; failed: boolean }> {
+    try {
+      return { fold: await this.run(request, effect), failed: false };
+    } catch (error) {
+      this.deps.logger.warn({ err: error, requestId: request.id, effect: effect.kind, attempt: (effect.attempts ?? 0) + 1 }, 'effect failed');
+      return { fold: this.failure(effect, error instanceof Error ? error.message : String(error)), failed: true };
+    }
+  }
+
+  private async run(request: JitRequest, effect: Effect): Promise<Fold> {
+    const done: Fold = (fresh, ctx) => completeEffects(fresh, [effect.id], ctx);
+    switch (effect.kind) {
+        case 'postCard':
+          return await this.postCards(request, effect);
+        case 'updateCards':
+          await Promise.all(request.cards.map((card) => this.deps.adapters.redrawCard(request, card)));
+          return done;
+        case 'threadReply':
+          await Promise.all(request.cards.map((card) => this.deps.adapters.require(card.platform).replyInThread(card, effect.text)));
+          return done;
+        case 'notifyRequester':
+          await this.deps.adapters.require(request.requester.platform).notifyUser(request.requester, effect.text);
+          return done;
+        case 'audit':
+          await this.deps.store.appendAudit({ ...effect.event, at: this.deps.clock.now(), requestId: request.id });
+          return done;
+        case 'grant':
+          return await this.grant(request, effect);
+        case 'revoke': {
+          const result = await this.deps.granter.revoke(request);
+          return (fresh, ctx) => recordRevocation(fresh, effect.id, result.sessionsTerminated, ctx);
+        }
+    }
+  }
+
+  /** Counts the failed try; a grant that keeps failing fails the request, other effects are abandoned and audited. */
+  private failure(effect: Effect, message: string): Fold {
+    const max = this.deps.maxAttempts ?? 5;
+    if (effect.kind === 'grant' && (effect.attempts ?? 0) + 1 >= max) {
+      return (fresh, ctx) => settle(markFailed(fresh, message, effect.id, ctx), fresh, effect.id, ctx);
+    }
+    return (fresh, ctx) => failEffect(fresh, effect.id, message, max, ctx);
+  }
+
+  private async postCards(request: JitRequest, effect: Effect): Promise<Fold> {
+    const level = request.levels[request.currentLevel];
+    const channels = level ? await this.deps.channelRoles.channelsFor(level.roles) : [];
+    if (level && channels.length === 0) {
+      this.deps.logger.error({ requestId: request.id, roles: level.roles }, 'no chat channel speaks for the open level; map one with /jit admin map-channel');
+    }
+    const posted: MessageRef[] = [];
+    for (const channel of channels) {
+      if (request.cards.some((c) => c.platform === channel.platform && c.channelId === channel.channelId)) continue;
+      const adapter = this.deps.adapters.get(channel.platform);
+      if (!adapter) continue;
+      posted.push(await adapter.postCard(channel, this.deps.adapters.card(request)));
+    }
+    return (fresh, ctx) => {
+      let next = fresh;
+      for (const card of posted) next = recordCard(next, card, ctx);
+      return completeEffects(next, [effect.id], ctx);
+    };
+  }
+
+  private async grant(request: JitRequest, effect: Effect): Promise<Fold> {
+    const startsAt = this.deps.clock.now();
+    try {
+      const grant = await this.deps.granter.grant(request, startsAt, startsAt + request.durationMs);
+      return (fresh, ctx) => settle(markActive(fresh, grant, effect.id, ctx), fresh, effect.id, ctx);
+    } catch (error) {
+      if (!(error instanceof GrantRefused)) throw error;
+      return (fresh, ctx) => settle(markFailed(fresh, error.message, effect.id, ctx), fresh, effect.id, ctx);
+    }
+  }
+
+  /** Writes the effect's outcome with compare-and-set, re-reading on conflict. False if the effect vanished. */
+  private async commit(
+    requestId: string,
+    effectId: string,
+    fold: Fold,
+  ): Promise<boolean> {
+    const { store } = this.deps;
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      const fresh = await store.getRequest(requestId);
+      if (!fresh || !fresh.outbox.some((e) => e.id === effectId)) return false;
+      const next = fold(fresh, this.context());
+      if (next === fresh) return false;
+      if (await store.saveRequest(next, fresh.version)) return true;
+    }
+    throw new Error(`could not record effect ${effectId} of ${requestId}: too much contention`);
+  }
+
+  private context(): TransitionContext {
+    return { now: this.deps.clock.now(), locale: this.deps.locale, timeZone: this.deps.timeZone };
+  }
+}
+
+/** A transition that cannot apply any more (someone else moved the request on) just drops the effect. */
+function settle(result: TransitionResult, fresh: JitRequest, effectId: string, ctx: TransitionContext): JitRequest {
+  return result.ok ? result.request : completeEffects(fresh, [effectId], ctx);
+}

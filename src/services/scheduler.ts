@@ -1,0 +1,76 @@
+import type { Logger } from 'pino';
+import type { Locale } from '../core/i18n/catalog';
+import type { JitRequest } from '../core/model';
+import { expire, remind, timeOut, warnExpiry, type TransitionContext, type TransitionResult } from '../core/transitions';
+import type { Clock } from '../ports/clock';
+import type { Store } from '../ports/store';
+
+export interface SchedulerDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  locale: Locale;
+  timeZone: string;
+  owner: string;
+  onCommitted: (requestId: string) => void;
+  /** Largest batch read from the due index per pass. */
+  batchSize?: number;
+}
+
+const SWEEP_LEASE = 'sweeper';
+const SWEEP_LEASE_MS = 60_000;
+const MAX_WRITE_ATTEMPTS = 5;
+
+/** Deadline-driven transitions, tried in this order on each due request. */
+const PENDING_STEPS = [timeOut, remind];
+const ACTIVE_STEPS = [expire, warnExpiry];
+
+/**
+ * Finds what is due through the store's sparse "due" index (never a scan) and applies time-outs,
+ * reminders, expiry warnings and expiries. One replica sweeps at a time (lease); the work is idempotent
+ * anyway because every write is compare-and-set and re-decided on fresh state.
+ */
+export class Scheduler {
+  constructor(private readonly deps: SchedulerDeps) {}
+
+  /** One pass. Returns how many requests changed. */
+  async sweep(): Promise<number> {
+    const { store, clock, owner } = this.deps;
+    if (!(await store.acquireLease(SWEEP_LEASE, owner, clock.now(), SWEEP_LEASE_MS))) return 0;
+    try {
+      const now = clock.now();
+      const limit = this.deps.batchSize ?? 100;
+      const [pending, active] = await Promise.all([store.listDue('pending', now, limit), store.listDue('active', now, limit)]);
+      let changed = 0;
+      for (const request of pending) changed += (await this.apply(request.id, PENDING_STEPS)) ? 1 : 0;
+      for (const request of active) changed += (await this.apply(request.id, ACTIVE_STEPS)) ? 1 : 0;
+      return changed;
+    } finally {
+      await store.releaseLease(SWEEP_LEASE, owner);
+    }
+  }
+
+  private async apply(
+    requestId: string,
+    steps: ((request: JitRequest, ctx: TransitionContext) => TransitionResult)[],
+  ): Promise<boolean> {
+    const { store } = this.deps;
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      const request = await store.getRequest(requestId);
+      if (!request) return false;
+      const ctx = this.context();
+      const result = steps.map((step) => step(request, ctx)).find((r) => r.ok);
+      if (!result || !result.ok) return false;
+      if (await store.saveRequest(result.request, request.version)) {
+        this.deps.onCommitted(requestId);
+        return true;
+      }
+    }
+    this.deps.logger.warn({ requestId }, 'scheduler gave up after repeated write conflicts; next pass retries');
+    return false;
+  }
+
+  private context(): TransitionContext {
+    return { now: this.deps.clock.now(), locale: this.deps.locale, timeZone: this.deps.timeZone };
+  }
+}
