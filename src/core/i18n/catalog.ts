@@ -1,0 +1,49 @@
+import { en, type MessageKey } from './en';
+import { ja } from './ja';
+import { zhCN } from './zh-CN';
+
+export type { MessageKey } from './en';
+export { formatTime, isValidTimeZone } from './time';
+
+export const LOCALES = ['en', 'zh-CN', 'ja'] as const;
+export type Locale = (typeof LOCALES)[number];
+
+export type MessageParams = Record<string, string | number>;
+
+const CATALOGS: Record<Locale, Record<MessageKey, string>> = { en, 'zh-CN': zhCN, ja };
+
+const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+export function isLocale(value: unknown): value is Locale {
+  return typeof value === 'string' && (LOCALES as readonly string[]).includes(value);
+}
+
+export function isMessageKey(value: unknown): value is MessageKey {
+  return typeof value === 'string' && Object.hasOwn(en, value);
+}
+
+/** All message keys, in catalog order. */
+export const MESSAGE_KEYS = Object.keys(en) as MessageKey[];
+
+/** The template for a key in a locale (unknown locales fall back to English). */
+export function template(locale: Locale, key: MessageKey): string {
+  return (CATALOGS[locale] ?? en)[key] ?? en[key];
+}
+
+/** The `{name}` placeholders a template uses, each once, in order of first use. */
+export function placeholderNames(text: string): string[] {
+  return [...new Set(Array.from(text.matchAll(PLACEHOLDER), (match) => match[1]!))];
+}
+
+/**
+ * The message for `key` in `locale`, with `{name}` placeholders replaced by `params`.
+ * Substitution is a single pass, so parameter values that themselves contain `{…}` (user text) are never expanded.
+ * A placeholder without a parameter stays visible as `{name}`, which makes a forgotten parameter easy to spot.
+ */
+export function t(locale: Locale, key: MessageKey, params?: MessageParams): string {
+  const text = template(locale, key);
+  if (!params) return text;
+  return text.replace(PLACEHOLDER, (whole, name: string) =>
+    Object.hasOwn(params, name) ? String(params[name]) : whole,
+  );
+}
