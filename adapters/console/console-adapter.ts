@@ -1,0 +1,125 @@
+import type express from 'express';
+import type { ApprovalCard } from '../../src/core/card';
+import type { ChannelRef, MessageRef, UserRef } from '../../src/core/model';
+import type { ChatAdapter, ChatCapabilities, InboundHandler, ResolvedUser } from '../../src/ports/chat';
+import type { HttpMount } from '../../src/http/server';
+import { ConsoleInbound } from './inbound';
+import { renderCard, renderPlainText } from './render';
+import { mountConsoleRoutes, type ConsoleViews } from './routes';
+import { ChangeStream } from './sse';
+import { BOT_AUTHOR, ConsoleWorkspace, dmConversationId, type ConsoleChannel, type ConsoleUser } from './workspace';
+
+export type { ConsoleViews } from './routes';
+export type { ConsoleChannel, ConsoleUser } from './workspace';
+
+export interface ConsoleAdapterOptions {
+  users: ConsoleUser[];
+  channels: ConsoleChannel[];
+  /** Read-only lists for the page's Requests and Audit tabs. */
+  views: ConsoleViews;
+  newId: () => string;
+  now: () => number;
+}
+
+export const CONSOLE_NOTICE =
+  'Local console — binds to 127.0.0.1 only, no authentication. Every demo user here can read every channel, ' +
+  'private ones included; DMs and "only visible to you" replies stay with their user.';
+
+export const CONSOLE_EMAIL_DOMAIN = 'demo.jitbot.local';
+
+/** Longest bot text (thread reply, DM) the console stores. */
+const MAX_BOT_TEXT = 4000;
+
+/**
+ * The local web console: a tiny in-memory chat workspace served at `/` with its API under `/console/api`.
+ * It translates page actions into InboundEvents and renders what the core sends; it holds no request logic.
+ */
+export class ConsoleAdapter implements ChatAdapter, HttpMount {
+  readonly platform = 'console' as const;
+  readonly capabilities: ChatCapabilities = {
+    threads: true,
+    ephemeral: true,
+    inlineInputs: true,
+    updateInPlace: true,
+    emailLookup: false,
+  };
+
+  private readonly workspace: ConsoleWorkspace;
+  private readonly inbound: ConsoleInbound;
+  private readonly changes = new ChangeStream();
+  private readonly views: ConsoleViews;
+  private handler: InboundHandler | undefined;
+
+  constructor(options: ConsoleAdapterOptions) {
+    this.workspace = new ConsoleWorkspace(options.users, options.channels, options.newId, options.now);
+    this.inbound = new ConsoleInbound(this.workspace);
+    this.views = options.views;
+    this.workspace.onChange((seq) => this.changes.broadcast(seq));
+  }
+
+  mount(app: express.Express): void {
+    mountConsoleRoutes(app, {
+      workspace: this.workspace,
+      inbound: this.inbound,
+      changes: this.changes,
+      views: this.views,
+      notice: CONSOLE_NOTICE,
+      handler: () => this.handler,
+    });
+  }
+
+  async start(onEvent: InboundHandler): Promise<void> {
+    this.handler = onEvent;
+  }
+
+  async stop(): Promise<void> {
+    this.handler = undefined;
+    this.changes.closeAll();
+  }
+
+  async postCard(channel: ChannelRef, card: ApprovalCard): Promise<MessageRef> {
+    requireConsole(channel.platform);
+    const message = this.workspace.postMessage(channel.channelId, BOT_AUTHOR, { card: renderCard(card) });
+    return { platform: 'console', channelId: channel.channelId, messageId: message.id };
+  }
+
+  async updateCard(message: MessageRef, card: ApprovalCard): Promise<void> {
+    requireConsole(message.platform);
+    this.workspace.replaceCard(message.channelId, message.messageId, renderCard(card));
+  }
+
+  async replyInThread(message: MessageRef, text: string): Promise<MessageRef> {
+    requireConsole(message.platform);
+    // A reference to a thread reply answers in the same thread, as chat apps do.
+    const rootId = message.threadId ?? message.messageId;
+    const reply = this.workspace.replyInThread(message.channelId, rootId, BOT_AUTHOR, renderPlainText(text, MAX_BOT_TEXT));
+    return {
+      platform: 'console',
+      channelId: message.channelId,
+      messageId: reply.id,
+      ...(reply.threadId !== undefined && { threadId: reply.threadId }),
+    };
+  }
+
+  async notifyUser(user: UserRef, text: string): Promise<void> {
+    requireConsole(user.platform);
+    this.requireUser(user.userId);
+    this.workspace.postMessage(dmConversationId(user.userId), BOT_AUTHOR, { text: renderPlainText(text, MAX_BOT_TEXT) });
+  }
+
+  async resolveUser(user: UserRef): Promise<ResolvedUser> {
+    requireConsole(user.platform);
+    const known = this.requireUser(user.userId);
+    return { userId: known.userId, displayName: known.displayName, email: `${known.userId}@${CONSOLE_EMAIL_DOMAIN}` };
+  }
+
+  private requireUser(userId: string): ConsoleUser {
+    const user = this.workspace.findUser(userId);
+    if (!user) throw new Error(`the console has no user "${userId}"`);
+    return user;
+  }
+}
+
+function requireConsole(platform: string): void {
+  if (platform !== 'console') throw new Error(`the console adapter was given a ${platform} reference`);
+}

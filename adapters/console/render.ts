@@ -1,0 +1,123 @@
+import type { ApprovalCard, CardActionId } from '../../src/core/card';
+import type { RequestStatus } from '../../src/core/model';
+
+// The console's renderer: turns the neutral ApprovalCard into the JSON the page draws. Nearly identity, but it is
+// where lengths are capped and where text is reduced to plain characters (the page shows everything with
+// textContent, so there is no markup to escape; this only removes characters that could disguise text).
+
+export interface ConsoleCard {
+  requestId: string;
+  version: number;
+  status: RequestStatus;
+  title: string;
+  statusText: string;
+  requester: { userId: string; displayName: string };
+  fields: { label: string; value: string }[];
+  reasonLabel: string;
+  reason: string;
+  progress?: string;
+  decisions: { verdict: 'approve' | 'reject'; by: string; text: string; comment?: string; at: number }[];
+  notices: string[];
+  actions: {
+    id: CardActionId;
+    label: string;
+    style: 'primary' | 'danger' | 'default';
+    confirm?: { title: string; text: string; confirm: string; deny: string };
+  }[];
+  commentInput?: { label: string; placeholder: string; maxLength: number };
+  footer?: string;
+}
+
+export const CARD_LIMITS = {
+  title: 200,
+  statusText: 300,
+  label: 80,
+  fieldValue: 1000,
+  fields: 25,
+  reason: 2000,
+  decisions: 50,
+  decisionText: 500,
+  comment: 1000,
+  notices: 10,
+  notice: 1000,
+  confirmText: 500,
+  footer: 500,
+  commentMaxLength: 2000,
+} as const;
+
+const ACTION_IDS: readonly CardActionId[] = ['approve', 'reject', 'revoke'];
+
+// C0/C1 controls other than tab and newline, plus bidirectional overrides/isolates that can make text read
+// differently from what it is (e.g. a reason that appears to say something else).
+const DISGUISING_CHARACTERS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/g;
+
+/** Plain text capped to `max` characters (code points, so emoji are never split), ending in "…" when cut. */
+export function renderPlainText(text: string, max: number): string {
+  const cleaned = text.replace(/\r\n?/g, '\n').replace(DISGUISING_CHARACTERS, '');
+  const codePoints = Array.from(cleaned);
+  if (codePoints.length <= max) return cleaned;
+  return codePoints.slice(0, Math.max(0, max - 1)).join('') + '…';
+}
+
+function clampCommentLength(maxLength: number): number {
+  if (!Number.isFinite(maxLength)) return CARD_LIMITS.commentMaxLength;
+  return Math.min(Math.max(1, Math.floor(maxLength)), CARD_LIMITS.commentMaxLength);
+}
+
+export function renderCard(card: ApprovalCard): ConsoleCard {
+  const L = CARD_LIMITS;
+  const seenActions = new Set<CardActionId>();
+  const actions = card.actions.filter((action) => {
+    if (!ACTION_IDS.includes(action.id) || seenActions.has(action.id)) return false;
+    seenActions.add(action.id);
+    return true;
+  });
+
+  return {
+    requestId: card.requestId,
+    version: card.version,
+    status: card.status,
+    title: renderPlainText(card.title, L.title),
+    statusText: renderPlainText(card.statusText, L.statusText),
+    requester: {
+      userId: card.requester.userId,
+      displayName: renderPlainText(card.requester.displayName, L.label),
+    },
+    fields: card.fields.slice(0, L.fields).map((field) => ({
+      label: renderPlainText(field.label, L.label),
+      value: renderPlainText(field.value, L.fieldValue),
+    })),
+    reasonLabel: renderPlainText(card.reasonLabel, L.label),
+    reason: renderPlainText(card.reason, L.reason),
+    ...(card.progress !== undefined && { progress: renderPlainText(card.progress, L.statusText) }),
+    decisions: card.decisions.slice(-L.decisions).map((decision) => ({
+      verdict: decision.verdict,
+      by: renderPlainText(decision.by.displayName, L.label),
+      text: renderPlainText(decision.text, L.decisionText),
+      ...(decision.comment !== undefined && { comment: renderPlainText(decision.comment, L.comment) }),
+      at: decision.at,
+    })),
+    notices: card.notices.slice(0, L.notices).map((notice) => renderPlainText(notice, L.notice)),
+    actions: actions.map((action) => ({
+      id: action.id,
+      label: renderPlainText(action.label, L.label),
+      style: action.style,
+      ...(action.confirm && {
+        confirm: {
+          title: renderPlainText(action.confirm.title, L.label),
+          text: renderPlainText(action.confirm.text, L.confirmText),
+          confirm: renderPlainText(action.confirm.confirm, L.label),
+          deny: renderPlainText(action.confirm.deny, L.label),
+        },
+      }),
+    })),
+    ...(card.commentInput && {
+      commentInput: {
+        label: renderPlainText(card.commentInput.label, L.label),
+        placeholder: renderPlainText(card.commentInput.placeholder, L.label),
+        maxLength: clampCommentLength(card.commentInput.maxLength),
+      },
+    }),
+    ...(card.footer !== undefined && { footer: renderPlainText(card.footer, L.footer) }),
+  };
+}
