@@ -22,9 +22,10 @@ import type { ActionEvent, CommandEvent, InboundEvent, Reply } from '../ports/ch
 import type { Clock } from '../ports/clock';
 import type { Inventory } from '../ports/inventory';
 import type { Store } from '../ports/store';
+import type { JitbotConfig } from '../config/types';
+import { isAdmin, resolveRequester, rolesOf } from '../core/identity';
 import type { AdapterRegistry } from './adapter-registry';
 import type { ChannelRoles } from './channel-roles';
-import type { Directory } from './directory';
 
 export interface JitServiceSettings {
   locale: Locale;
@@ -38,7 +39,8 @@ export interface JitServiceDeps {
   store: Store;
   inventory: Inventory;
   clock: Clock;
-  directory: Directory;
+  /** Identities, approver roles and admins from the config. */
+  access: Pick<JitbotConfig, 'identities' | 'roles' | 'admins'>;
   channelRoles: ChannelRoles;
   adapters: AdapterRegistry;
   /** Called after every committed change so the outbox performs its effects promptly. */
@@ -103,11 +105,11 @@ export class JitService {
   }
 
   private async submit(event: CommandEvent, command: Extract<Command, { kind: 'request' }>): Promise<Reply> {
-    const { directory, inventory, store, settings } = this.deps;
+    const { access, inventory, store, settings } = this.deps;
     const resolved = await this.deps.adapters.resolveUser(event.actor);
-    const identity = directory.requester(event.actor, resolved?.email);
+    const identity = resolveRequester(access, { ...event.actor, email: resolved?.email });
     if (!identity.principal) {
-      return this.error('request.unmapped', { admins: directory.adminsLabel(), user: personKey(event.actor) });
+      return this.error('request.unmapped', { admins: this.adminsLabel(), user: personKey(event.actor) });
     }
     const lookup = await inventory.resolve(command.node);
     if (lookup.kind === 'not_found') return this.error('request.node_not_found', { query: command.node });
@@ -124,7 +126,7 @@ export class JitService {
     });
     switch (outcome.kind) {
       case 'none':
-        return this.error('request.no_policy', { node: label, admins: directory.adminsLabel() });
+        return this.error('request.no_policy', { node: label, admins: this.adminsLabel() });
       case 'ambiguous':
         return this.error('request.ambiguous_policy', {
           first: outcome.policies[0].name,
@@ -235,24 +237,24 @@ export class JitService {
   private async mayRevoke(request: JitRequest, actor: UserRef): Promise<boolean> {
     if (samePerson(actor, request.requester)) return true;
     const email = (await this.deps.adapters.resolveUser(actor))?.email;
-    if (this.deps.directory.isAdmin(actor, email)) return true;
-    const roles = this.deps.directory.approverRoles(actor, email);
+    if (isAdmin(this.deps.access, { ...actor, email })) return true;
+    const roles = rolesOf(this.deps.access, { ...actor, email });
     const keys = [personKey(actor), email?.toLowerCase()];
     return request.levels.some((level) => level.roles.some((r) => roles.includes(r)) || level.users.some((u) => keys.includes(u.toLowerCase())));
   }
 
   private async admin(event: CommandEvent, command: Extract<Command, { kind: 'admin' }>): Promise<Reply> {
-    const { directory, store, clock, channelRoles } = this.deps;
+    const { access, store, clock, channelRoles } = this.deps;
     const email = (await this.deps.adapters.resolveUser(event.actor))?.email;
     const actor = personKey(event.actor);
-    if (!directory.isAdmin(event.actor, email)) {
+    if (!isAdmin(access, { ...event.actor, email })) {
       await store.appendAudit({ at: clock.now(), actor, action: 'admin.refused', deliveryId: event.deliveryId, detail: { command: command.action } });
-      return this.error('admin.not_admin', { admins: directory.adminsLabel() });
+      return this.error('admin.not_admin', { admins: this.adminsLabel() });
     }
     const channel = event.channel;
     switch (command.action) {
       case 'map-channel': {
-        const roles = directory.roleNames();
+        const roles = Object.keys(access.roles);
         if (!roles.includes(command.role)) return this.error('admin.unknown_role', { role: command.role, roles: roles.join(', ') });
         await store.putChannelMapping({ ...channel, role: command.role, mappedBy: actor, mappedAt: clock.now() });
         await store.appendAudit({
@@ -298,12 +300,12 @@ export class JitService {
 
   private async onAction(event: ActionEvent): Promise<Reply> {
     if (event.action === 'revoke') return this.revoke(event.requestId, event);
-    const { directory, store, channelRoles, clock } = this.deps;
+    const { access, store, channelRoles, clock } = this.deps;
     const request = await store.getRequest(event.requestId);
     if (!request) return this.error('request.not_found', { id: event.requestId });
 
     const email = (await this.deps.adapters.resolveUser(event.actor))?.email;
-    const memberOf = directory.approverRoles(event.actor, email);
+    const memberOf = rolesOf(access, { ...event.actor, email });
     const spokenFor = await channelRoles.rolesOf(event.channel);
     const actorRoles = memberOf.filter((role) => spokenFor.includes(role));
 
@@ -402,7 +404,8 @@ export class JitService {
       case 'already_decided':
         return this.say('decision.already_decided', {
           id,
-          status: this.say(`status.${refusal.status}`),
+          // What was decided, not where the request has got to since ("approved", not "active").
+          status: this.say(refusal.status === 'rejected' ? 'status.rejected' : 'status.approved'),
           by: refusal.by?.displayName ?? request.policy.name,
           time: this.time(refusal.at ?? request.updatedAt),
         });
@@ -428,6 +431,10 @@ export class JitService {
   }
 
   // ── helpers ───────────────────────────────────────────────────────────────────────────────────────────
+
+  private adminsLabel(): string {
+    return this.deps.access.admins.join(', ') || '—';
+  }
 
   private context(): TransitionContext {
     return { now: this.deps.clock.now(), locale: this.deps.settings.locale, timeZone: this.deps.settings.timeZone };

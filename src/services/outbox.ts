@@ -192,8 +192,10 @@ export class OutboxWorker {
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
       const fresh = await store.getRequest(requestId);
       if (!fresh || !fresh.outbox.some((e) => e.id === effectId)) return false;
-      const next = fold(fresh, this.context());
-      if (next === fresh) return false;
+      const folded = fold(fresh, this.context());
+      if (folded === fresh) return false;
+      // A fold may chain several transitions; whatever it did, it is one write.
+      const next = { ...folded, version: fresh.version + 1 };
       if (await store.saveRequest(next, fresh.version)) return true;
     }
     throw new Error(`could not record effect ${effectId} of ${requestId}: too much contention`);

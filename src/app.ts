@@ -1,0 +1,231 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { ulid } from 'ulid';
+import { ConsoleAdapter } from '../adapters/console/console-adapter';
+import { DryRunGranter } from './aws/dry-run-granter';
+import { DEMO_USERS } from './config/demo';
+import type { JitbotConfig } from './config/types';
+import { formatRequestId } from './core/request-id';
+import { startHttpServer, type HttpMount, type RunningHttpServer } from './http/server';
+import { StaticInventory } from './inventory/static-inventory';
+import type { ChatAdapter } from './ports/chat';
+import { systemClock, type Clock } from './ports/clock';
+import type { Granter } from './ports/granter';
+import type { Inventory } from './ports/inventory';
+import type { Store } from './ports/store';
+import { AdapterRegistry } from './services/adapter-registry';
+import { ChannelRoles } from './services/channel-roles';
+import { JitService } from './services/jit-service';
+import { OutboxWorker } from './services/outbox';
+import { summarizeRequest } from './services/request-summary';
+import { Scheduler } from './services/scheduler';
+import { openStore, type OpenStoreOptions } from './store/open-store';
+
+export interface StartOptions {
+  config: JitbotConfig;
+  logger: Logger;
+  clock?: Clock;
+  /** Overrides for tests and for the AWS wiring of later issues. */
+  store?: Store;
+  granter?: Granter;
+  inventory?: Inventory;
+  /** Extra adapters (beyond those enabled in the config). */
+  adapters?: ChatAdapter[];
+  /** Periodic work; 0 disables the timer (tests drive sweeps by hand). */
+  sweepIntervalMs?: number;
+  recoveryIntervalMs?: number;
+  /** Port override (0 = any free port). */
+  port?: number;
+}
+
+export interface RunningJitbot {
+  url: string;
+  store: Store;
+  service: JitService;
+  outbox: OutboxWorker;
+  scheduler: Scheduler;
+  adapters: AdapterRegistry;
+  storeDescription: string;
+  stop(): Promise<void>;
+}
+
+const REQUESTS_CHANNEL = { id: 'requests', name: 'requests', private: false, description: 'Type /jit … here' };
+const CONSOLE_LIST_LIMIT = 200;
+const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'];
+
+/** Builds every part from the config, starts the HTTP server and the background loops. */
+export async function startJitbot(options: StartOptions): Promise<RunningJitbot> {
+  const { config, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const owner = `jitbot-${ulid()}`;
+
+  if (config.adapters.console && !LOOPBACK_HOSTS.includes(config.server.host)) {
+    throw new Error(
+      `the local console has no authentication, so it only binds to loopback; server.host is "${config.server.host}". ` +
+        'Disable adapters.console or set server.host to 127.0.0.1.',
+    );
+  }
+  const opened = options.store
+    ? { store: options.store, describe: 'provided store', close: () => options.store!.close() }
+    : await openStore(storeOptions(config));
+  const store = opened.store;
+  logger.info({ store: opened.describe }, 'store ready');
+
+  const granter = options.granter ?? new DryRunGranter();
+  const inventory = options.inventory ?? new StaticInventory(config.inventory.nodes);
+  const adapters: ChatAdapter[] = [...(options.adapters ?? [])];
+  const mounts: HttpMount[] = [];
+  if (config.adapters.console) {
+    const console = consoleAdapter(config, store, clock);
+    adapters.push(console);
+    mounts.push(console);
+  }
+  for (const adapter of adapters) if (isHttpMount(adapter) && !mounts.includes(adapter)) mounts.push(adapter);
+
+  const { registry, outbox, scheduler, service } = assemble({ config, store, granter, inventory, adapters, clock, logger, owner });
+
+  for (const adapter of adapters) await adapter.start(service.handle);
+  let http: RunningHttpServer | undefined;
+  try {
+    http = await startHttpServer({ host: config.server.host, port: options.port ?? config.server.port, mounts, logger });
+  } catch (error) {
+    await Promise.all(adapters.map((a) => a.stop()));
+    await opened.close();
+    throw error;
+  }
+
+  // Finish whatever a previous run left in outboxes before taking new work.
+  await outbox.recover().catch((error: unknown) => logger.error({ err: error }, 'outbox recovery failed'));
+  const timers = [
+    every(options.sweepIntervalMs ?? config.sweeper.intervalMs, () => scheduler.sweep(), logger, 'sweep'),
+    every(options.recoveryIntervalMs ?? 5_000, () => outbox.recover(), logger, 'outbox recovery'),
+  ];
+
+  let stopped = false;
+  return {
+    url: http.url,
+    store,
+    service,
+    outbox,
+    scheduler,
+    adapters: registry,
+    storeDescription: opened.describe,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      timers.forEach((timer) => timer && clearInterval(timer));
+      await Promise.all(adapters.map((a) => a.stop()));
+      await http.close();
+      await outbox.idle();
+      await opened.close();
+    },
+  };
+}
+
+export interface AssembleDeps {
+  config: JitbotConfig;
+  store: Store;
+  granter: Granter;
+  inventory: Inventory;
+  adapters: ChatAdapter[];
+  clock: Clock;
+  logger: Logger;
+  /** Identifies this replica in leases. */
+  owner: string;
+}
+
+export interface Assembled {
+  registry: AdapterRegistry;
+  channelRoles: ChannelRoles;
+  outbox: OutboxWorker;
+  scheduler: Scheduler;
+  service: JitService;
+}
+
+/** Wires the core services to their ports. No I/O happens here; `startJitbot` adds HTTP and timers. */
+export function assemble(deps: AssembleDeps): Assembled {
+  const { config, store, granter, inventory, adapters, clock, logger, owner } = deps;
+  const registry = new AdapterRegistry(
+    adapters,
+    { locale: config.locale, timeZone: config.timeZone, dryRun: granter.dryRun, cardTags: config.inventory.cardTags },
+    logger,
+    () => clock.now(),
+  );
+  const channelRoles = new ChannelRoles(store, config);
+  const text = { locale: config.locale, timeZone: config.timeZone };
+  const outbox = new OutboxWorker({ store, granter, adapters: registry, channelRoles, clock, logger, owner, ...text });
+  const onCommitted = (id: string) => outbox.kick(id);
+  const scheduler = new Scheduler({ store, clock, logger, owner, onCommitted, ...text });
+  const service = new JitService({
+    store,
+    inventory,
+    clock,
+    access: config,
+    channelRoles,
+    adapters: registry,
+    onCommitted,
+    newRequestId: () => formatRequestId(randomBytes(5)),
+    logger,
+    settings: {
+      ...text,
+      policies: config.policies,
+      warnBeforeMs: config.timeouts.expiryWarningMs,
+      deliveryDedupeMs: config.timeouts.deliveryDedupeMs,
+    },
+  });
+
+  return { registry, channelRoles, outbox, scheduler, service };
+}
+
+/** How the config chooses the store (embedded dynalite, or a DynamoDB table). */
+export function storeOptions(config: JitbotConfig): OpenStoreOptions {
+  const auditRetentionDays = config.audit.retentionDays;
+  if (config.store.kind === 'embedded') {
+    return { embedded: { inMemory: config.store.inMemory, dataDir: config.store.dataDir }, auditRetentionDays };
+  }
+  return {
+    tableName: config.store.table,
+    region: config.store.region,
+    endpoint: config.store.endpoint,
+    createTable: config.store.createTable,
+    auditRetentionDays,
+  };
+}
+
+function consoleAdapter(config: JitbotConfig, store: Store, clock: Clock): ConsoleAdapter {
+  const approverChannels = Object.entries(config.roles).flatMap(([role, roleConfig]) =>
+    roleConfig.channels.console
+      ? [{ id: roleConfig.channels.console, name: roleConfig.channels.console, private: true, description: `Approval cards for ${role}` }]
+      : [],
+  );
+  return new ConsoleAdapter({
+    users: DEMO_USERS.map((u) => ({ userId: u.userId, displayName: u.displayName, description: u.description })),
+    channels: [REQUESTS_CHANNEL, ...approverChannels],
+    views: {
+      listRequests: async () => (await store.listRecentRequests(CONSOLE_LIST_LIMIT)).map(summarizeRequest),
+      listAudit: async () => (await store.listAudit()).slice(-CONSOLE_LIST_LIMIT).reverse(),
+    },
+    newId: ulid,
+    now: () => clock.now(),
+  });
+}
+
+function isHttpMount(adapter: ChatAdapter): adapter is ChatAdapter & HttpMount {
+  return typeof (adapter as Partial<HttpMount>).mount === 'function';
+}
+
+function every(ms: number, work: () => Promise<unknown>, logger: Logger, what: string): NodeJS.Timeout | undefined {
+  if (ms <= 0) return undefined;
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    work()
+      .catch((error: unknown) => logger.error({ err: error }, `${what} failed`))
+      .finally(() => {
+        busy = false;
+      });
+  }, ms);
+  timer.unref();
+  return timer;
+}
