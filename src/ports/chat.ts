@@ -60,4 +60,6 @@ export interface ChatAdapter {
   replyInThread(message: MessageRef, text: string): Promise<MessageRef>;
   notifyUser(user: UserRef, text: string): Promise<void>;
   resolveUser(user: UserRef): Promise<ResolvedUser>;
+  /** Whether the bot can post in the channel (e.g. is a member); checked before an admin maps it. Absent: assume yes. */
+  canPostIn?(channel: ChannelRef): Promise<boolean>;
 }

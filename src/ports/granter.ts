@@ -21,3 +21,9 @@ export interface Granter {
 export class GrantRefused extends Error {
   override readonly name = 'GrantRefused';
 }
+
+/** Ends live Session Manager sessions; used by the granter on revoke and by the follow-up pass after it. */
+export interface SessionTerminator {
+  /** Terminates the requester's active sessions on the request's node; returns how many were ended. */
+  terminateSessions(request: JitRequest): Promise<number>;
+}
