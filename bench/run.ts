@@ -1,0 +1,221 @@
+import { availableParallelism, cpus } from 'node:os';
+import { parseCommand } from '../src/core/command';
+import type { JitRequest } from '../src/core/model';
+import { evaluatePolicies, type PolicyOutcome } from '../src/core/policy';
+import { decide, type DecisionInput, type TransitionContext } from '../src/core/transitions';
+import type { Store } from '../src/ports/store';
+import { openStore } from '../src/store/open-store';
+import {
+  BENCH_NOW,
+  COMMAND_MIX,
+  benchRequestId,
+  makeActiveRequest,
+  makeNodes,
+  makePendingRequest,
+  makePolicies,
+  requesterGroups,
+} from './fixtures';
+import { formatTable, measureAsync, measureSync, type Measurement } from './measure';
+
+// `npm run bench`: throughput and latency of the hot paths, core logic first, then the store on an in-memory
+// embedded dynalite. Sizes are fixed so the whole run stays well under a minute on 2 cores; bench/README.md
+// explains each row. The script checks what it measures (e.g. listDue really returns the 100 due requests)
+// and exits non-zero if a check fails.
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+const NODE_COUNT = 1_000;
+const POLICY_COUNT = 200;
+const ACTIVE_REQUESTS = 10_000;
+const DUE_EVERY = 100; // every 100th active request is past its expiry: 100 due of 10,000
+const BULK_LOAD_CONCURRENCY = 16;
+
+function check(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`benchmark check failed: ${message}`);
+}
+
+// ── core ─────────────────────────────────────────────────────────────────────────────────────────────────
+
+function benchParseCommand(): Measurement {
+  const parsed = COMMAND_MIX.map(parseCommand);
+  const accepted = parsed.filter((result) => result.ok).length;
+  check(accepted > 0 && accepted < COMMAND_MIX.length, 'the command mix should hold accepted and refused commands');
+  return measureSync(
+    'parseCommand (mixed, incl. CJK)',
+    { iterations: 200_000, note: `${COMMAND_MIX.length} commands: ${accepted} accepted, ${COMMAND_MIX.length - accepted} refused` },
+    (i) => parseCommand(COMMAND_MIX[i % COMMAND_MIX.length]!),
+  );
+}
+
+function benchEvaluatePolicies(): Measurement {
+  const nodes = makeNodes(NODE_COUNT);
+  const policies = makePolicies();
+  check(policies.length === POLICY_COUNT, `expected ${POLICY_COUNT} policies, made ${policies.length}`);
+  // Each round of 1,000 nodes is asked by a different kind of requester; every other request names a duration.
+  const input = (i: number) => {
+    const node = nodes[i % NODE_COUNT]!;
+    return {
+      node,
+      requesterGroups: requesterGroups(Math.floor(i / NODE_COUNT), node.tags.Team!),
+      durationMs: i % 2 === 0 ? undefined : 2 * HOUR,
+    };
+  };
+
+  const rounds = 3;
+  const outcomes = new Map<PolicyOutcome['kind'], number>();
+  for (let i = 0; i < rounds * NODE_COUNT; i++) {
+    const { kind } = evaluatePolicies(policies, input(i));
+    outcomes.set(kind, (outcomes.get(kind) ?? 0) + 1);
+  }
+  check(outcomes.size >= 4 && !outcomes.has('ambiguous'), 'the policy set should lead to several unambiguous outcomes');
+  const mix = [...outcomes]
+    .sort(([, a], [, b]) => b - a)
+    .map(([kind, count]) => `${kind} ${Math.round((100 * count) / (rounds * NODE_COUNT))}%`)
+    .join(', ');
+
+  return measureSync(
+    `evaluatePolicies (${POLICY_COUNT} policies)`,
+    { iterations: 21 * NODE_COUNT, note: `1 op = 1 node of ${NODE_COUNT.toLocaleString('en-US')}; ${mix}` },
+    (i) => evaluatePolicies(policies, input(i)),
+  );
+}
+
+function benchDecide(): Measurement {
+  const request = makePendingRequest(makeNodes(1)[0]!);
+  const ctx: TransitionContext = { now: BENCH_NOW, locale: 'zh-CN', timeZone: 'Asia/Shanghai' };
+  const vote: DecisionInput = {
+    actor: { platform: 'slack', userId: 'U0SEC2', displayName: 'Kim' },
+    actorRoles: ['security'],
+    verdict: 'approve',
+    comment: '可以，注意先备份配置',
+  };
+  const result = decide(request, vote, ctx);
+  check(result.ok && result.request.status === 'approved', 'the benchmark vote should complete the approval');
+  return measureSync(
+    'decide (last approval)',
+    { iterations: 200_000, note: `pending → approved, ${result.request.outbox.length} effects queued` },
+    () => decide(request, vote, ctx),
+  );
+}
+
+// ── store ────────────────────────────────────────────────────────────────────────────────────────────────
+
+function activeRequest(i: number, nodes: ReturnType<typeof makeNodes>): JitRequest {
+  const due = i % DUE_EVERY === 0;
+  const expiresAt = due ? BENCH_NOW - (1 + i / DUE_EVERY) * MINUTE : BENCH_NOW + HOUR + (i % 480) * MINUTE;
+  return makeActiveRequest(i, nodes[i % nodes.length]!, expiresAt);
+}
+
+async function inParallel(count: number, concurrency: number, work: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) await work(next++);
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+async function benchStore(): Promise<{ measurements: Measurement[]; notes: string[] }> {
+  // The embedded store is the point here; a configured endpoint would silently measure something else.
+  delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
+  const opened = await openStore({ embedded: { inMemory: true } });
+  try {
+    return await runStoreBenchmarks(opened.store);
+  } finally {
+    await opened.close();
+  }
+}
+
+async function runStoreBenchmarks(store: Store): Promise<{ measurements: Measurement[]; notes: string[] }> {
+  const nodes = makeNodes(NODE_COUNT);
+  const measurements: Measurement[] = [];
+  const notes: string[] = [];
+
+  // Warm the client and dynalite with requests that never enter the due index (ended), outside the 10,000.
+  for (let i = 0; i < 200; i++) {
+    await store.createRequest({ ...activeRequest(20_000 + i, nodes), status: 'ended', endedAt: BENCH_NOW });
+  }
+
+  const timedCreates = 1_000;
+  let created = 0;
+  measurements.push(
+    await measureAsync('store.createRequest', { iterations: timedCreates, warmup: 0, note: 'conditional put, new id' }, async (i) => {
+      if (await store.createRequest(activeRequest(i, nodes))) created++;
+    }),
+  );
+  check(created === timedCreates, `createRequest inserted ${created} of ${timedCreates}`);
+
+  const loadStart = process.hrtime.bigint();
+  await inParallel(ACTIVE_REQUESTS - timedCreates, BULK_LOAD_CONCURRENCY, async (k) => {
+    check(await store.createRequest(activeRequest(timedCreates + k, nodes)), `bulk insert ${timedCreates + k}`);
+  });
+  const loadSeconds = Number(process.hrtime.bigint() - loadStart) / 1e9;
+  notes.push(
+    `setup: ${(ACTIVE_REQUESTS - timedCreates).toLocaleString('en-US')} more active requests loaded in ${loadSeconds.toFixed(1)} s ` +
+      `(${BULK_LOAD_CONCURRENCY} in flight, ${Math.round((ACTIVE_REQUESTS - timedCreates) / loadSeconds).toLocaleString('en-US')} puts/s)`,
+  );
+
+  const lookups = 1_000;
+  let missing = 0;
+  measurements.push(
+    await measureAsync('store.getRequest', { iterations: lookups, warmup: 100, note: 'strongly consistent get' }, async (i) => {
+      if (!(await store.getRequest(benchRequestId((i * 7_919) % ACTIVE_REQUESTS)))) missing++;
+    }),
+  );
+  check(missing === 0, `getRequest missed ${missing} stored requests`);
+
+  // Saves go to distinct requests, each one version ahead of what is stored; the due set does not change.
+  const saves = 500;
+  const targets: JitRequest[] = [];
+  for (let i = 0; i < saves; i++) {
+    const request = await store.getRequest(benchRequestId(1 + i * 9));
+    check(request !== undefined, `request ${benchRequestId(1 + i * 9)} exists`);
+    targets.push(request);
+  }
+  let conflicts = 0;
+  measurements.push(
+    await measureAsync('store.saveRequest (CAS)', { iterations: saves, warmup: 0, note: 'put if version matches' }, async (i) => {
+      const current = targets[i]!;
+      const next = { ...current, version: current.version + 1, updatedAt: BENCH_NOW, expiryWarnedAt: BENCH_NOW };
+      if (!(await store.saveRequest(next, current.version))) conflicts++;
+    }),
+  );
+  check(conflicts === 0, `${conflicts} saves lost their compare-and-set`);
+  const stale = targets[0]!;
+  check(!(await store.saveRequest({ ...stale, version: stale.version + 1 }, stale.version)), 'a stale save must be refused');
+
+  const expectedDue = ACTIVE_REQUESTS / DUE_EVERY;
+  let returned = -1;
+  measurements.push(
+    await measureAsync('store.listDue (active)', { iterations: 20, warmup: 2 }, async () => {
+      const due = await store.listDue('active', BENCH_NOW, 1_000);
+      returned = due.length;
+      check(due.every((request) => request.grant!.expiresAt <= BENCH_NOW), 'listDue returned a request that is not due');
+    }),
+  );
+  check(returned === expectedDue, `listDue returned ${returned} requests, expected ${expectedDue}`);
+  measurements.at(-1)!.note = `${returned} items returned of ${ACTIVE_REQUESTS.toLocaleString('en-US')} active`;
+
+  return { measurements, notes };
+}
+
+// ── report ───────────────────────────────────────────────────────────────────────────────────────────────
+
+async function main(): Promise<void> {
+  const started = process.hrtime.bigint();
+  const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
+  process.stdout.write(`jitbot bench — node ${process.version}, ${availableParallelism()} cores, ${cpu}\n\n`);
+
+  const core = [benchParseCommand(), benchEvaluatePolicies(), benchDecide()];
+  const { measurements: storeRows, notes } = await benchStore();
+
+  process.stdout.write(`${formatTable([...core, ...storeRows])}\n\n`);
+  for (const note of notes) process.stdout.write(`${note}\n`);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  process.stdout.write(`total: ${seconds.toFixed(1)} s\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});
