@@ -1,0 +1,37 @@
+import type { Platform } from '../core/model';
+import type { DueKind } from '../ports/store';
+
+// Key values of every item type. Variable parts go last, so a '#' inside an id cannot make two keys collide.
+
+export interface ItemKey {
+  pk: string;
+  sk: string;
+}
+
+export const requestKey = (id: string): ItemKey => ({ pk: `REQ#${id}`, sk: 'REQ' });
+
+export const deliveryKey = (platform: Platform, deliveryId: string): ItemKey => ({
+  pk: `DELIVERY#${platform}#${deliveryId}`,
+  sk: 'DELIVERY',
+});
+
+export const leaseKey = (name: string): ItemKey => ({ pk: `LEASE#${name}`, sk: 'LEASE' });
+
+/** Channel mappings share one partition so the whole (small) set is one strongly consistent Query. */
+export const CHANNELS_PK = 'CHANNELS';
+export const channelKey = (platform: Platform, channelId: string): ItemKey => ({
+  pk: CHANNELS_PK,
+  sk: `CHANNEL#${platform}#${channelId}`,
+});
+
+/** Audit events share one partition, ordered by sequence number. */
+export const AUDIT_PK = 'AUDIT';
+const SEQ_DIGITS = 16; // Number.MAX_SAFE_INTEGER has 16 digits, so every safe seq sorts correctly as text.
+export const auditSortKey = (seq: number): string => String(seq).padStart(SEQ_DIGITS, '0');
+export const auditKey = (seq: number): ItemKey => ({ pk: AUDIT_PK, sk: auditSortKey(seq) });
+
+// Index partition values.
+export const duePartition = (kind: DueKind): string => `DUE#${kind}`;
+export const requesterPartition = (platform: Platform, userId: string): string => `USER#${platform}#${userId}`;
+export const RECENT_PARTITION = 'REQS';
+export const OUTBOX_PARTITION = 'OUTBOX';
