@@ -203,7 +203,7 @@ function consoleAdapter(config: JitbotConfig, store: Store, clock: Clock): Conso
     channels: [REQUESTS_CHANNEL, ...approverChannels],
     views: {
       listRequests: async () => (await store.listRecentRequests(CONSOLE_LIST_LIMIT)).map(summarizeRequest),
-      listAudit: async () => (await store.listAudit()).slice(-CONSOLE_LIST_LIMIT).reverse(),
+      listAudit: () => store.listAudit({ newestFirst: true, limit: CONSOLE_LIST_LIMIT }),
     },
     newId: ulid,
     now: () => clock.now(),

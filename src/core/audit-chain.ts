@@ -1,8 +1,27 @@
 import { createHash } from 'node:crypto';
-import type { AuditEvent, AuditInput } from '../ports/store';
+import type { RequestStatus } from './model';
 
 // The audit log is a hash chain: each event's hash covers the previous event's hash and the event's own
 // content, so editing, removing or reordering a stored event breaks every hash after it.
+
+export interface AuditInput {
+  at: number;
+  actor: string;
+  action: string;
+  requestId?: string;
+  from?: RequestStatus;
+  to?: RequestStatus;
+  comment?: string;
+  deliveryId?: string;
+  detail?: Record<string, unknown>;
+}
+
+/** An appended audit event. `hash` = sha256(prevHash + canonical JSON of the event without hash). */
+export interface AuditEvent extends AuditInput {
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
 
 /** The prevHash of the very first event (seq 1). */
 export const GENESIS_HASH = '0'.repeat(64);

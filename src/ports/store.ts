@@ -1,4 +1,7 @@
+import type { AuditEvent, AuditInput } from '../core/audit-chain';
 import type { JitRequest, Platform, RequestStatus } from '../core/model';
+
+export type { AuditEvent, AuditInput } from '../core/audit-chain';
 
 export interface ChannelMapping {
   platform: Platform;
@@ -6,25 +9,6 @@ export interface ChannelMapping {
   role: string;
   mappedBy: string;
   mappedAt: number;
-}
-
-export interface AuditInput {
-  at: number;
-  actor: string;
-  action: string;
-  requestId?: string;
-  from?: RequestStatus;
-  to?: RequestStatus;
-  comment?: string;
-  deliveryId?: string;
-  detail?: Record<string, unknown>;
-}
-
-/** An appended audit event. `hash` = sha256(prevHash + canonical JSON of the event without hash). */
-export interface AuditEvent extends AuditInput {
-  seq: number;
-  prevHash: string;
-  hash: string;
 }
 
 /** Which sparse "due" index partition a request sits in. */
@@ -63,8 +47,8 @@ export interface Store {
 
   /** Appends to the hash-chained audit log (conditional insert at the next sequence number; retried on contention). */
   appendAudit(event: AuditInput): Promise<AuditEvent>;
-  /** Oldest first. */
-  listAudit(options?: { since?: number; limit?: number }): Promise<AuditEvent[]>;
+  /** Oldest first (newest first if asked); `since` is an epoch-ms lower bound on `at`, filtered over the retained log. */
+  listAudit(options?: { since?: number; limit?: number; newestFirst?: boolean }): Promise<AuditEvent[]>;
 
   /** A named lease (sweeper, per-principal IAM writes). True if `owner` now holds it until now + ttlMs. */
   acquireLease(name: string, owner: string, now: number, ttlMs: number): Promise<boolean>;

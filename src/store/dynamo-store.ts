@@ -212,12 +212,13 @@ export class DynamoStore implements Store {
    * Oldest first (by seq). `since` is an instant (epoch ms): only events with `at >= since`. Appends are
    * serialised but `at` comes from each writer's clock, so this is a filter over the retained log, not a range.
    */
-  async listAudit(options: { since?: number; limit?: number } = {}): Promise<AuditEvent[]> {
+  async listAudit(options: { since?: number; limit?: number; newestFirst?: boolean } = {}): Promise<AuditEvent[]> {
     const { since } = options;
     const items = await this.queryItems(
       {
         KeyConditionExpression: 'pk = :pk',
         ConsistentRead: true,
+        ScanIndexForward: !options.newestFirst,
         ...(since === undefined
           ? { ExpressionAttributeValues: { ':pk': AUDIT_PK } }
           : {

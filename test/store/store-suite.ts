@@ -341,6 +341,12 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
         expect(await store.listAudit()).toEqual([first, second]);
       });
 
+      it('lists the newest events first when asked, up to the limit', async () => {
+        for (let i = 0; i < 5; i++) await store.appendAudit(input(i));
+        expect((await store.listAudit({ newestFirst: true, limit: 2 })).map((event) => event.seq)).toEqual([5, 4]);
+        expect((await store.listAudit({ limit: 2 })).map((event) => event.seq)).toEqual([1, 2]);
+      });
+
       it('keeps 50 concurrently appended events contiguous and verifiable', async () => {
         const appended = [];
         for (let batch = 0; batch < 5; batch++) {
