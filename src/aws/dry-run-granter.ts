@@ -51,6 +51,10 @@ export class DryRunGranter implements Granter {
     return { sessionsTerminated: 0, summary: `dry run: would remove statement ${request.id} and end live sessions` };
   }
 
+  async terminateSessions(): Promise<number> {
+    return 0;
+  }
+
   async listOwnedGrants(): Promise<OwnedGrant[]> {
     return [...this.grants.entries()].map(([grantId, g]) => ({
       grantId,

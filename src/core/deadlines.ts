@@ -1,8 +1,19 @@
 import type { JitRequest } from './model';
 
+/** Which part of the sparse "due" index a request sits in, if any. */
+export type DueKind = 'pending' | 'active' | 'cleanup';
+
+export function dueKindOf(request: Pick<JitRequest, 'status' | 'sessionsFollowUpAt'>): DueKind | undefined {
+  if (request.status === 'pending') return 'pending';
+  if (request.status === 'active') return 'active';
+  if ((request.status === 'ended' || request.status === 'revoked') && request.sessionsFollowUpAt !== undefined) return 'cleanup';
+  return undefined;
+}
+
 /**
  * The next instant at which the scheduler must look at a request, or undefined when nothing is due ever again.
  * Pending: the time-out or the next reminder. Active: the expiry warning (once) or the expiry itself.
+ * Ended or revoked: the follow-up pass that ends sessions opened while the IAM change propagated.
  * The store indexes this value in its sparse "due" index, so sweeps read only what is due.
  */
 export function nextDueAt(request: JitRequest): number | undefined {
@@ -17,5 +28,6 @@ export function nextDueAt(request: JitRequest): number | undefined {
     }
     return expiresAt;
   }
+  if (dueKindOf(request) === 'cleanup') return request.sessionsFollowUpAt;
   return undefined;
 }

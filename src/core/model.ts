@@ -32,6 +32,8 @@ export interface AwsPrincipal {
   arn: string;
   /** For a role shared by several people: the session name that identifies this person (aws:userid = <roleId>:<sessionName>). */
   sessionName?: string;
+  /** Identity Center: the customer-managed policy the permission set references, which jitbot rewrites. */
+  policyName?: string;
 }
 
 export interface Requester extends UserRef {
@@ -114,6 +116,8 @@ export type EffectBody =
   | { kind: 'notifyRequester'; text: string }
   | { kind: 'grant' }
   | { kind: 'revoke' }
+  /** The follow-up pass: end sessions opened while the IAM change was propagating. */
+  | { kind: 'terminateSessions' }
   | { kind: 'audit'; event: AuditDraft };
 
 export interface AuditDraft {
@@ -149,6 +153,8 @@ export interface JitRequest {
   timeoutAt: number;
   reminderIntervalMs?: number;
   nextReminderAt?: number;
+  /** After access ended: when to look once more for live sessions started while the IAM change propagated. */
+  sessionsFollowUpAt?: number;
   /** When the requester was warned that access ends soon. */
   expiryWarnedAt?: number;
   warnBeforeMs?: number;

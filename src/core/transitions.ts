@@ -43,6 +43,8 @@ export type Refusal =
 export type TransitionResult = { ok: true; request: JitRequest } | { ok: false; refusal: Refusal };
 
 export const COMMENT_MAX_LENGTH = 500;
+/** IAM changes take a while to reach every endpoint: look for new sessions once more after this long. */
+export const SESSION_FOLLOW_UP_MS = 2 * 60_000;
 
 const DECIDED_STATUSES: readonly RequestStatus[] = ['approved', 'active', 'ended', 'revoked', 'failed', 'rejected'];
 
@@ -489,9 +491,28 @@ export function recordRevocation(
         { kind: 'threadReply', text: text(ctx, 'thread.ended', { node, sessions: sessionsTerminated }) },
         { kind: 'notifyRequester', text: text(ctx, 'dm.ended', { id: request.id, node }) },
       ];
-  return advance(withoutEffect(request, revokeEffectId), ctx, {}, [
+  return advance(withoutEffect(request, revokeEffectId), ctx, { sessionsFollowUpAt: ctx.now + SESSION_FOLLOW_UP_MS }, [
     ...effects,
     audit({ action: 'grant.removed', actor: 'jitbot', detail: { sessionsTerminated } }),
+  ]);
+}
+
+/** The follow-up pass is due: queue one more round of session termination. */
+export function followUpSessions(request: JitRequest, ctx: TransitionContext): TransitionResult {
+  if (request.status !== 'ended' && request.status !== 'revoked') return refuse({ code: 'not_active', status: request.status });
+  if (request.sessionsFollowUpAt === undefined || ctx.now < request.sessionsFollowUpAt) return refuse({ code: 'not_due' });
+  return { ok: true, request: advance(request, ctx, { sessionsFollowUpAt: undefined }, [{ kind: 'terminateSessions' }]) };
+}
+
+/** Records what the follow-up pass found; sessions it had to end are audited and told in the thread. */
+export function recordFollowUp(request: JitRequest, effectId: string, sessionsTerminated: number, ctx: TransitionContext): JitRequest {
+  if (sessionsTerminated === 0) return completeEffects(request, [effectId], ctx);
+  return advance(withoutEffect(request, effectId), ctx, {}, [
+    {
+      kind: 'threadReply',
+      text: text(ctx, 'thread.follow_up', { node: nodeLabel(request.target), sessions: sessionsTerminated }),
+    },
+    audit({ action: 'sessions.terminated_late', actor: 'jitbot', detail: { sessionsTerminated } }),
   ]);
 }
 

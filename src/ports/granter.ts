@@ -14,6 +14,8 @@ export interface Granter {
   grant(request: JitRequest, startsAt: number, expiresAt: number): Promise<Grant>;
   /** Removes the grant and ends the person's live sessions on the node. */
   revoke(request: JitRequest): Promise<{ sessionsTerminated: number; summary: string }>;
+  /** Ends the person's live sessions on the node again (the follow-up pass after a revoke); returns how many. */
+  terminateSessions(request: JitRequest): Promise<number>;
   listOwnedGrants(): Promise<OwnedGrant[]>;
 }
 

@@ -1,5 +1,5 @@
 import type { AuditEvent, AuditInput } from '../core/audit-chain';
-import type { JitRequest, Platform, RequestStatus } from '../core/model';
+import type { JitRequest, Platform } from '../core/model';
 
 export type { AuditEvent, AuditInput } from '../core/audit-chain';
 
@@ -11,8 +11,8 @@ export interface ChannelMapping {
   mappedAt: number;
 }
 
-/** Which sparse "due" index partition a request sits in. */
-export type DueKind = 'pending' | 'active';
+export type { DueKind } from '../core/deadlines';
+import type { DueKind } from '../core/deadlines';
 
 /**
  * Persistence port. Every write that changes existing state is conditional (compare-and-set on `version`
@@ -55,10 +55,4 @@ export interface Store {
   releaseLease(name: string, owner: string): Promise<void>;
 
   close(): Promise<void>;
-}
-
-export function isDueKind(status: RequestStatus): DueKind | undefined {
-  if (status === 'pending') return 'pending';
-  if (status === 'active') return 'active';
-  return undefined;
 }

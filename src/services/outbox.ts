@@ -7,6 +7,7 @@ import {
   markActive,
   markFailed,
   recordCard,
+  recordFollowUp,
   recordRevocation,
   type TransitionContext,
   type TransitionResult,
@@ -139,6 +140,10 @@ export class OutboxWorker {
           const result = await this.deps.granter.revoke(request);
           return (fresh, ctx) => recordRevocation(fresh, effect.id, result.sessionsTerminated, ctx);
         }
+      case 'terminateSessions': {
+        const ended = await this.deps.granter.terminateSessions(request);
+        return (fresh, ctx) => recordFollowUp(fresh, effect.id, ended, ctx);
+      }
     }
   }
 

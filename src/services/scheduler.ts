@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Locale } from '../core/i18n/catalog';
 import type { JitRequest } from '../core/model';
-import { expire, remind, timeOut, warnExpiry, type TransitionContext, type TransitionResult } from '../core/transitions';
+import { expire, followUpSessions, remind, timeOut, warnExpiry, type TransitionContext, type TransitionResult } from '../core/transitions';
 import type { Clock } from '../ports/clock';
 import type { Store } from '../ports/store';
 
@@ -24,6 +24,7 @@ const MAX_WRITE_ATTEMPTS = 5;
 /** Deadline-driven transitions, tried in this order on each due request. */
 const PENDING_STEPS = [timeOut, remind];
 const ACTIVE_STEPS = [expire, warnExpiry];
+const CLEANUP_STEPS = [followUpSessions];
 
 /**
  * Finds what is due through the store's sparse "due" index (never a scan) and applies time-outs,
@@ -40,10 +41,15 @@ export class Scheduler {
     try {
       const now = clock.now();
       const limit = this.deps.batchSize ?? 100;
-      const [pending, active] = await Promise.all([store.listDue('pending', now, limit), store.listDue('active', now, limit)]);
+      const [pending, active, cleanup] = await Promise.all([
+        store.listDue('pending', now, limit),
+        store.listDue('active', now, limit),
+        store.listDue('cleanup', now, limit),
+      ]);
       let changed = 0;
       for (const request of pending) changed += (await this.apply(request.id, PENDING_STEPS)) ? 1 : 0;
       for (const request of active) changed += (await this.apply(request.id, ACTIVE_STEPS)) ? 1 : 0;
+      for (const request of cleanup) changed += (await this.apply(request.id, CLEANUP_STEPS)) ? 1 : 0;
       return changed;
     } finally {
       await store.releaseLease(SWEEP_LEASE, owner);

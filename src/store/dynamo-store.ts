@@ -8,10 +8,9 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { GENESIS_HASH, hashAuditEvent } from '../core/audit-chain';
-import { nextDueAt } from '../core/deadlines';
+import { dueKindOf, nextDueAt } from '../core/deadlines';
 import type { JitRequest, Platform } from '../core/model';
 import type { AuditEvent, AuditInput, ChannelMapping, DueKind, Store } from '../ports/store';
-import { isDueKind } from '../ports/store';
 import { consistentBatchGet, sleep } from './batch-get';
 import {
   AUDIT_PK,
@@ -120,7 +119,7 @@ export class DynamoStore implements Store {
     };
     const stillDue = (request: JitRequest) => {
       const dueAt = nextDueAt(request);
-      return isDueKind(request.status) === kind && dueAt !== undefined && dueAt <= dueBy;
+      return dueKindOf(request) === kind && dueAt !== undefined && dueAt <= dueBy;
     };
     const due = await this.readFreshFromIndex(query, limit, stillDue);
     return due.sort((a, b) => (nextDueAt(a) ?? 0) - (nextDueAt(b) ?? 0));

@@ -1,6 +1,5 @@
-import { nextDueAt } from '../core/deadlines';
+import { dueKindOf, nextDueAt } from '../core/deadlines';
 import type { JitRequest } from '../core/model';
-import { isDueKind } from '../ports/store';
 import { ATTR } from './table';
 import { OUTBOX_PARTITION, RECENT_PARTITION, duePartition, requestKey, requesterPartition } from './keys';
 
@@ -34,7 +33,7 @@ export function toRequestItem(request: JitRequest): RequestItem {
     [ATTR.recentPk]: RECENT_PARTITION,
     [ATTR.createdAt]: request.createdAt,
   };
-  const dueKind = isDueKind(request.status);
+  const dueKind = dueKindOf(request);
   const dueAt = nextDueAt(request);
   if (dueKind && dueAt !== undefined) {
     item[ATTR.duePk] = duePartition(dueKind);

@@ -6,12 +6,15 @@ import {
   decide,
   expire,
   failEffect,
+  followUpSessions,
   markActive,
   markFailed,
   newRequest,
   recordCard,
+  recordFollowUp,
   recordRevocation,
   remind,
+  SESSION_FOLLOW_UP_MS,
   revoke,
   timeOut,
   warnExpiry,
@@ -314,8 +317,16 @@ describe('grant outcome, expiry and revocation', () => {
     expect(ended.status).toBe('ended');
     expect(kinds(newEffects(warned, ended))).toEqual(['revoke', 'updateCards', 'audit']);
     const revokeEffect = ended.outbox.find((e) => e.kind === 'revoke')!;
-    const told = recordRevocation(ended, revokeEffect.id, 1, ctx());
+    const told = recordRevocation(ended, revokeEffect.id, 1, ctx(grant.expiresAt));
     expect(told.outbox.some((e) => e.id === revokeEffect.id)).toBe(false);
+    expect(told.sessionsFollowUpAt).toBe(grant.expiresAt + SESSION_FOLLOW_UP_MS);
+    expect(refusal(followUpSessions(told, ctx(grant.expiresAt + SESSION_FOLLOW_UP_MS - 1)))).toEqual({ code: 'not_due' });
+    const followUp = ok(followUpSessions(told, ctx(grant.expiresAt + SESSION_FOLLOW_UP_MS)));
+    expect(followUp.sessionsFollowUpAt).toBeUndefined();
+    expect(kinds(newEffects(told, followUp))).toEqual(['terminateSessions']);
+    const effectId = followUp.outbox.find((e) => e.kind === 'terminateSessions')!.id;
+    expect(kinds(newEffects(followUp, recordFollowUp(followUp, effectId, 0, ctx())))).toEqual([]);
+    expect(kinds(newEffects(followUp, recordFollowUp(followUp, effectId, 2, ctx())))).toEqual(['threadReply', 'audit']);
     expect(newEffects(ended, told).find((e) => e.kind === 'threadReply')).toMatchObject({ text: expect.stringContaining('1 live session') });
   });
 

@@ -21,6 +21,12 @@ class CountingGranter extends DryRunGranter {
     this.granted.push(request.id);
     return super.grant(request, startsAt, expiresAt);
   }
+  followUps: string[] = [];
+  lateSessions = 0;
+  override async terminateSessions(request: JitRequest) {
+    this.followUps.push(request.id);
+    return this.lateSessions;
+  }
   override async revoke(request: JitRequest) {
     this.revokes.push(request.id);
     await super.revoke(request);
@@ -252,6 +258,19 @@ describe('deadlines', () => {
     expect(ended.status).toBe('ended');
     expect(granter.revokes).toEqual([id]);
     expect(h.chat.latestCard(id)!.status).toBe('ended');
+
+    // About two minutes later, one more pass ends sessions opened while the IAM change propagated.
+    granter.lateSessions = 1;
+    h.clock.advance(2 * MIN - 1);
+    expect(await h.scheduler.sweep()).toBe(0);
+    h.clock.advance(1);
+    expect(await h.scheduler.sweep()).toBe(1);
+    await h.settle();
+    expect(granter.followUps).toEqual([id]);
+    expect(h.chat.threads.map((t) => t.text).join('\n')).toContain('1 more session(s)');
+    expect((await h.store.getRequest(id))!.sessionsFollowUpAt).toBeUndefined();
+    h.clock.advance(HOUR);
+    expect(await h.scheduler.sweep()).toBe(0);
   });
 
   test('only one replica sweeps at a time', async () => {

@@ -132,6 +132,7 @@ export const en = {
   'thread.expiry_warning': 'Access to {node} for {requester} ends in {left}.',
   'thread.ended': 'Access to {node} ended; {sessions} live session(s) terminated.',
   'thread.revoked': '{by} revoked access to {node}; {sessions} live session(s) terminated.',
+  'thread.follow_up': 'Follow-up check on {node}: {sessions} more session(s) that opened while access was being removed were terminated.',
   'thread.timed_out': '{id} timed out without a decision.',
   'thread.cancelled': '{requester} cancelled {id}.',
 

@@ -132,6 +132,7 @@ export const ja: Record<MessageKey, string> = {
   'thread.expiry_warning': '{requester} の {node} へのアクセスはあと {left} で終了します。',
   'thread.ended': '{node} へのアクセスが終了しました。接続中のセッション {sessions} 件を終了しました。',
   'thread.revoked': '{by} が {node} へのアクセスを取り消しました。接続中のセッション {sessions} 件を終了しました。',
+  'thread.follow_up': '{node} の再確認: 権限の取り消しが反映される間に開始されたセッション {sessions} 件を終了しました。',
   'thread.timed_out': '{id} は誰も判断しないままタイムアウトしました。',
   'thread.cancelled': '{requester} が {id} をキャンセルしました。',
 

@@ -129,6 +129,7 @@ export const zhCN: Record<MessageKey, string> = {
   'thread.expiry_warning': '{requester} 对 {node} 的访问权限将在 {left} 后结束。',
   'thread.ended': '{node} 的访问已结束，已终止 {sessions} 个活动会话。',
   'thread.revoked': '{by} 撤销了 {node} 的访问权限，已终止 {sessions} 个活动会话。',
+  'thread.follow_up': '{node} 复查：撤销权限生效期间新开的 {sessions} 个会话已被终止。',
   'thread.timed_out': '{id} 无人审批，已超时。',
   'thread.cancelled': '{requester} 取消了 {id}。',
 
