@@ -1,0 +1,157 @@
+import { Command, Option } from 'commander';
+import pino from 'pino';
+import { startJitbot, storeOptions } from '../app';
+import { jitbotJsonSchema, loadConfig } from '../config/load';
+import type { JitbotConfig } from '../config/types';
+import { channelRoles } from '../core/identity';
+import { PLATFORMS, type Platform } from '../core/model';
+import { verifyAuditChain } from '../core/audit-chain';
+import { openStore } from '../store/open-store';
+import { auditToCsv, auditToJsonl, parseSince } from './audit-export';
+
+// `jitbot` — the server and the admin commands. Every command reads the same config as the server.
+
+export interface CliIo {
+  env: Record<string, string | undefined>;
+  stdout: (text: string) => void;
+  now: () => number;
+  /** Runs the server until a signal (not used by tests). */
+  onServerStarted?: (stop: () => Promise<void>) => void;
+}
+
+export class CliError extends Error {}
+
+/** The `jitbot` command line, with its input and output injected so tests run it in-process. */
+export function buildProgram(io: CliIo): Command {
+  const program = new Command();
+  program
+    .exitOverride()
+    .name('jitbot')
+    .description('Just-in-time Session Manager access, requested and approved in chat.')
+    .option('-c, --config <file>', 'config file (default: $JITBOT_CONFIG, ./jitbot.yaml, or the built-in demo)');
+
+  function load(): { config: JitbotConfig; source: string } {
+    const { config: path } = program.opts<{ config?: string }>();
+    return loadConfig({ path, env: io.env });
+  }
+
+  async function withStore<T>(config: JitbotConfig, work: (store: Awaited<ReturnType<typeof openStore>>['store']) => Promise<T>): Promise<T> {
+    const opened = await openStore(storeOptions(config));
+    try {
+      return await work(opened.store);
+    } finally {
+      await opened.close();
+    }
+  }
+
+  program
+    .command('start')
+    .description('run the server (the local console at http://127.0.0.1:3000 on the demo config)')
+    .option('--in-memory', 'keep the embedded store in memory instead of ./.jitbot/')
+    .action(async (options: { inMemory?: boolean }) => {
+      const { config, source } = load();
+      const logger = pino({ level: io.env.LOG_LEVEL ?? 'info' });
+      if (options.inMemory && config.store.kind === 'embedded') config.store = { ...config.store, inMemory: true };
+      const running = await startJitbot({ config, logger });
+      logger.info({ config: source, store: running.storeDescription, url: running.url }, 'jitbot is running');
+      if (config.adapters.console) io.stdout(`\n  jitbot console: ${running.url}\n\n`);
+      io.onServerStarted?.(async () => {
+        logger.info('stopping');
+        await running.stop();
+      });
+    });
+
+  const configCommand = program.command('config').description('check or describe the config');
+  configCommand
+    .command('validate')
+    .description('load and check the config; prints every problem with its key path')
+    .action(() => {
+      const { config, source } = load();
+      io.stdout(
+        `${source}: OK — ${config.policies.length} policies, ${Object.keys(config.roles).length} roles, adapters: ${Object.keys(config.adapters).join(', ') || 'none'}${config.aws.dryRun ? ', dry run (no AWS account)' : ''}\n`,
+      );
+    });
+  configCommand
+    .command('schema')
+    .description('print the JSON Schema of jitbot.yaml (for editors)')
+    .action(() => {
+      io.stdout(`${JSON.stringify(jitbotJsonSchema(), null, 2)}\n`);
+    });
+
+  const platformOption = () => new Option('-p, --platform <platform>', 'chat platform').choices([...PLATFORMS]).makeOptionMandatory();
+  const channels = program.command('channels').description('which chat channel speaks for which approver role');
+  channels
+    .command('list')
+    .description('effective mappings (runtime mappings win over the config file)')
+    .action(async () => {
+      const { config } = load();
+      const mappings = await withStore(config, async (store) => channelRoles(config, await store.listChannelMappings()));
+      if (mappings.length === 0) io.stdout('no channels are mapped\n');
+      for (const m of mappings) io.stdout(`${m.platform}\t${m.channelId}\t${m.role}\t${m.source}\n`);
+    });
+  channels
+    .command('map <channel> <role>')
+    .description('make a channel speak for a role (stored and audited)')
+    .addOption(platformOption())
+    .action(async (channelId: string, role: string, options: { platform: Platform }) => {
+      const { config } = load();
+      if (!Object.hasOwn(config.roles, role)) {
+        throw new CliError(`there is no approver role "${role}"; roles: ${Object.keys(config.roles).join(', ')}`);
+      }
+      await withStore(config, async (store) => {
+        const now = io.now();
+        await store.putChannelMapping({ platform: options.platform, channelId, role, mappedBy: 'cli', mappedAt: now });
+        await store.appendAudit({ at: now, actor: 'cli', action: 'channel.mapped', detail: { platform: options.platform, channelId, role } });
+      });
+      io.stdout(`${options.platform} ${channelId} → ${role}\n`);
+    });
+  channels
+    .command('unmap <channel>')
+    .description('stop a channel speaking for its role')
+    .addOption(platformOption())
+    .action(async (channelId: string, options: { platform: Platform }) => {
+      const { config } = load();
+      await withStore(config, async (store) => {
+        const current = channelRoles(config, await store.listChannelMappings()).find(
+          (m) => m.platform === options.platform && m.channelId === channelId,
+        );
+        if (!current) throw new CliError(`${options.platform} ${channelId} is not mapped to any role`);
+        const now = io.now();
+        // An empty role hides a mapping that comes from the config file.
+        await store.putChannelMapping({ platform: options.platform, channelId, role: '', mappedBy: 'cli', mappedAt: now });
+        await store.appendAudit({ at: now, actor: 'cli', action: 'channel.unmapped', detail: { platform: options.platform, channelId, role: current.role } });
+      });
+      io.stdout(`${options.platform} ${channelId} unmapped\n`);
+    });
+
+  const audit = program.command('audit').description('the hash-chained audit trail');
+  audit
+    .command('export')
+    .description('print audit events')
+    .option('--since <when>', 'ISO date/time, or a duration back from now (e.g. 7d)')
+    .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv']).default('jsonl'))
+    .action(async (options: { since?: string; format: 'jsonl' | 'csv' }) => {
+      const { config } = load();
+      const from = options.since === undefined ? undefined : since(options.since);
+      const events = await withStore(config, (store) => store.listAudit({ since: from }));
+      io.stdout(options.format === 'csv' ? auditToCsv(events) : auditToJsonl(events));
+    });
+  audit
+    .command('verify')
+    .description('check that no audit event was altered or removed from the middle of the chain')
+    .action(async () => {
+      const { config } = load();
+      const events = await withStore(config, (store) => store.listAudit());
+      const result = verifyAuditChain(events);
+      if (!result.ok) throw new CliError(`audit chain broken at event ${result.brokenAt}: ${result.reason}`);
+      io.stdout(`audit chain intact: ${result.count} events\n`);
+    });
+
+  function since(text: string): number {
+    const at = parseSince(text, io.now());
+    if (at === undefined) throw new CliError(`--since "${text}" is neither a date (2026-01-31, 2026-01-31T08:00:00Z) nor a duration (7d, 12h)`);
+    return at;
+  }
+
+  return program;
+}

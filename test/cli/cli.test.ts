@@ -1,0 +1,91 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEMO_CONFIG_YAML } from '../../src/config/demo';
+import { ConfigError } from '../../src/config/load';
+import { buildProgram, CliError } from '../../src/cli/program';
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { startEmbeddedDynamoDb } from '../../src/store/embedded-dynamodb';
+import { auditKey } from '../../src/store/keys';
+import { DEFAULT_TABLE_NAME } from '../../src/store/table';
+
+// The admin CLI, run in-process against a config file whose embedded store lives in a temp directory.
+
+let dir: string;
+let configPath: string;
+const NOW = Date.UTC(2026, 10, 23, 9, 0, 0);
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'jitbot-cli-'));
+  configPath = join(dir, 'jitbot.yaml');
+  writeFileSync(configPath, `${DEMO_CONFIG_YAML}\nembedded: { dataDir: ${JSON.stringify(join(dir, 'data'))} }\n`);
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function jitbot(...args: string[]): Promise<string> {
+  let out = '';
+  const program = buildProgram({ env: {}, stdout: (text) => (out += text), now: () => NOW });
+  await program.parseAsync(['node', 'jitbot', '--config', configPath, ...args]);
+  return out;
+}
+
+test('config validate and schema', async () => {
+  expect(await jitbot('config', 'validate')).toMatch(/OK — 4 policies, 2 roles, adapters: console, dry run/);
+  const schema = JSON.parse(await jitbot('config', 'schema'));
+  expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['policies', 'roles', 'identities', 'adapters']));
+});
+
+test('a broken config names the file and the key path', async () => {
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, DEMO_CONFIG_YAML.replace('required: 1 }', 'required: 9 }'));
+  const program = buildProgram({ env: {}, stdout: () => undefined, now: () => NOW });
+  const run = program.parseAsync(['node', 'jitbot', '--config', bad, 'config', 'validate']);
+  await expect(run).rejects.toThrow(ConfigError);
+  await expect(run).rejects.toThrow(/bad\.yaml.*policies\[2\]\.levels\[0\]\.required/s);
+});
+
+test('channels map, list and unmap are stored and audited; the audit exports and verifies', async () => {
+  expect(await jitbot('channels', 'map', 'C0OPS', 'ops-approvers', '-p', 'slack')).toBe('slack C0OPS → ops-approvers\n');
+  const listed = await jitbot('channels', 'list');
+  expect(listed).toContain('slack\tC0OPS\tops-approvers\truntime');
+  expect(listed).toContain('console\tops-approvals\tops-approvers\tconfig');
+  await jitbot('channels', 'unmap', 'ops-approvals', '-p', 'console');
+  expect(await jitbot('channels', 'list')).not.toContain('ops-approvals');
+
+  await expect(jitbot('channels', 'map', 'C1', 'nobody', '-p', 'slack')).rejects.toThrow(CliError);
+  await expect(jitbot('channels', 'unmap', 'C404', '-p', 'slack')).rejects.toThrow(/not mapped/);
+
+  const jsonl = (await jitbot('audit', 'export', '--since', '1d')).trim().split('\n').map((line) => JSON.parse(line));
+  expect(jsonl.map((e) => e.action)).toEqual(['channel.mapped', 'channel.unmapped']);
+  expect(jsonl[0]).toMatchObject({ actor: 'cli', detail: { platform: 'slack', channelId: 'C0OPS', role: 'ops-approvers' } });
+  const csv = await jitbot('audit', 'export', '--format', 'csv');
+  expect(csv.split('\r\n')[0]).toBe('seq,at,actor,action,requestId,from,to,comment,deliveryId,detail,prevHash,hash');
+  expect(csv).toContain('channel.unmapped');
+  expect(await jitbot('audit', 'export', '--since', '2099-01-01')).toBe('');
+  await expect(jitbot('audit', 'export', '--since', 'yesterday-ish')).rejects.toThrow(/neither a date/);
+  expect(await jitbot('audit', 'verify')).toBe('audit chain intact: 2 events\n');
+});
+
+test('audit verify fails on a tampered event', async () => {
+  const embedded = await startEmbeddedDynamoDb({ dataDir: join(dir, 'data') });
+  const client = new DynamoDBClient({ endpoint: embedded.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+  try {
+    await client.send(
+      new UpdateItemCommand({
+        TableName: DEFAULT_TABLE_NAME,
+        Key: marshall(auditKey(1)),
+        UpdateExpression: 'SET #data.#actor = :actor',
+        ExpressionAttributeNames: { '#data': 'data', '#actor': 'actor' },
+        ExpressionAttributeValues: { ':actor': { S: 'someone-else' } },
+      }),
+    );
+  } finally {
+    client.destroy();
+    await embedded.close();
+  }
+  await expect(jitbot('audit', 'verify')).rejects.toThrow(/audit chain broken at event 1/);
+});
