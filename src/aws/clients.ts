@@ -39,7 +39,8 @@ const IAM_SIGNING_REGION: Record<Partition, string> = { aws: 'us-east-1', 'aws-c
  */
 export class AwsClients {
   readonly partition: Partition;
-  private readonly cache = new Map<string, unknown>();
+  private readonly cache = new Map<string, { destroy(): void }>();
+  private readonly credentialProviders = new Map<string, AwsCredentialIdentityProvider>();
   private readonly sts: STSClient;
 
   constructor(private readonly options: AwsClientsOptions) {
@@ -64,12 +65,12 @@ export class AwsClients {
   }
 
   destroy(): void {
-    for (const client of this.cache.values()) (client as { destroy(): void }).destroy();
+    for (const client of this.cache.values()) client.destroy();
     this.sts.destroy();
     this.cache.clear();
   }
 
-  private memo<T>(key: string, make: () => T): T {
+  private memo<T extends { destroy(): void }>(key: string, make: () => T): T {
     if (!this.cache.has(key)) this.cache.set(key, make());
     return this.cache.get(key) as T;
   }
@@ -91,7 +92,9 @@ export class AwsClients {
   }
 
   private assumedRole(account: AccountAccess): AwsCredentialIdentityProvider {
-    return this.memo(`creds:${account.id}`, () => {
+    const existing = this.credentialProviders.get(account.id);
+    if (existing) return existing;
+    const provider = (() => {
       const now = this.options.now ?? Date.now;
       let cached: AwsCredentialIdentity | undefined;
       let inflight: Promise<AwsCredentialIdentity> | undefined;
@@ -113,6 +116,8 @@ export class AwsClients {
           });
         return inflight;
       };
-    });
+    })();
+    this.credentialProviders.set(account.id, provider);
+    return provider;
   }
 }
