@@ -51,7 +51,7 @@ export class DryRunGranter implements Granter {
     return { sessionsTerminated: 0, summary: `dry run: would remove statement ${request.id} and end live sessions` };
   }
 
-  async terminateSessions(): Promise<number> {
+  async terminateSessions(_request: JitRequest): Promise<number> {
     return 0;
   }
 
