@@ -129,6 +129,8 @@ function parseAdminCommand(args: string[]): ParseResult {
     case 'unmap-channel':
     case 'channels':
       return rest.length > 0 ? extraArgs(`admin ${action}`, rest) : success({ kind: 'admin', action });
+    case '':
+      return failure('parse.missing_admin');
     default:
       return failure('parse.unknown_admin', { value: excerpt(typedAction) });
   }

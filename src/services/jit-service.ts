@@ -114,11 +114,12 @@ export class JitService {
     const lookup = await inventory.resolve(command.node);
     if (lookup.kind === 'not_found') return this.error('request.node_not_found', { query: command.node });
     if (lookup.kind === 'ambiguous') {
-      const choices = lookup.nodes.map((n) => `${n.name ?? n.id} ${n.id} (${n.account}, ${n.region})`).join('; ');
+      const choices = lookup.nodes.map((n) => `${n.id} (${n.account}, ${n.region})`).join('; ');
       return this.error('request.node_ambiguous', { query: command.node, choices });
     }
     const node = lookup.node;
     const label = nodeLabel(node);
+    if (node.state === 'terminated') return this.error('request.node_terminated', { node: label });
     const outcome = evaluatePolicies(settings.policies, {
       node,
       requesterGroups: identity.groups,

@@ -129,7 +129,7 @@ describe('errors', () => {
     [`revoke ${long}`, { key: 'parse.bad_id', params: { value: longExcerpt } }],
     ['status JIT-7K3Q2 now', { key: 'parse.extra_args', params: { value: 'now', command: 'status' } }],
     ['list mine  please', { key: 'parse.extra_args', params: { value: 'mine please', command: 'list' } }],
-    ['admin', { key: 'parse.unknown_admin', params: { value: '' } }],
+    ['admin', { key: 'parse.missing_admin' }],
     ['admin frobnicate', { key: 'parse.unknown_admin', params: { value: 'frobnicate' } }],
     ['admin map-channel', { key: 'parse.missing_role' }],
     ['admin map-channel ops extra', { key: 'parse.extra_args', params: { value: 'extra', command: 'admin map-channel' } }],

@@ -307,3 +307,25 @@ describe('admin channel mapping', () => {
     expect(actions).toEqual(expect.arrayContaining(['admin.refused', 'channel.mapped', 'channel.unmapped']));
   });
 });
+
+describe('node checks', () => {
+  test('a terminated node is refused before anyone is asked', async () => {
+    await h.close();
+    const config = testConfig((c) => {
+      c.inventory.nodes.push({ id: 'i-0dead0dead0dead0d', name: 'old-web', account: '111122223333', region: 'cn-north-1', tags: {}, state: 'terminated' });
+    });
+    h = await startHarness({ config, granter });
+    expect(await h.command('dana', '/jit old-web look at logs')).toEqual({
+      kind: 'error',
+      text: 'old-web (i-0dead0dead0dead0d) is terminated; there is nothing to connect to.',
+    });
+    expect(await h.store.listRecentRequests(10)).toEqual([]);
+  });
+
+  test('a node whose SSM agent is offline is flagged to the requester and on the card', async () => {
+    const reply = await h.command('dana', '/jit legacy-1 check agent');
+    expect(reply.text).toContain('not registered with Systems Manager (ping: ConnectionLost)');
+    await h.settle();
+    expect(h.chat.latestCard(h.idIn(reply))!.notices.join(' ')).toContain('ConnectionLost');
+  });
+});

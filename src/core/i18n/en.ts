@@ -27,6 +27,7 @@ export const en = {
   'parse.missing_id': 'Which request? e.g. /jit {command} JIT-7K3Q2',
   'parse.bad_id': '"{value}" is not a request id (they look like JIT-7K3Q2).',
   'parse.unknown_admin': 'Unknown admin command "{value}". Admin commands: map-channel <role>, unmap-channel, channels.',
+  'parse.missing_admin': 'Which admin command? map-channel <role>, unmap-channel or channels.',
   'parse.missing_role': 'Which role should this channel speak for? e.g. /jit admin map-channel ops-approvers',
   'parse.extra_args': 'Unexpected "{value}" after /jit {command}.',
   'parse.bad_node': '"{value}" is not a node id or Name tag.',
@@ -40,6 +41,7 @@ export const en = {
   'request.duration_bounds': '{duration} is outside what policy {policy} allows ({min} – {max}).',
   'request.node_not_found': 'No node has the id or Name tag "{query}".',
   'request.node_ambiguous': 'Several nodes are named "{query}": {choices}. Ask again with the id.',
+  'request.node_terminated': '{node} is terminated; there is nothing to connect to.',
   'request.unmapped':
     'Your chat account is not mapped to an AWS identity. Ask an admin ({admins}) to map {user}.',
   'request.not_found': 'There is no request {id}.',

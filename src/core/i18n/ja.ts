@@ -27,6 +27,7 @@ export const ja: Record<MessageKey, string> = {
   'parse.missing_id': 'どの申請ですか？ 例: /jit {command} JIT-7K3Q2',
   'parse.bad_id': '「{value}」は申請 ID ではありません（JIT-7K3Q2 のような形式です）。',
   'parse.unknown_admin': '不明な管理コマンド「{value}」です。管理コマンド: map-channel <ロール>、unmap-channel、channels',
+  'parse.missing_admin': '管理コマンドを指定してください: map-channel <ロール>、unmap-channel、channels のいずれかです。',
   'parse.missing_role': 'このチャンネルをどの承認ロールの担当にしますか？ 例: /jit admin map-channel ops-approvers',
   'parse.extra_args': '/jit {command} の後に余分な「{value}」があります。',
   'parse.bad_node': '「{value}」はノード ID でも Name タグでもありません。',
@@ -40,6 +41,7 @@ export const ja: Record<MessageKey, string> = {
   'request.duration_bounds': '{duration} はポリシー {policy} で許可された範囲（{min} – {max}）外です。',
   'request.node_not_found': 'ID または Name タグが「{query}」のノードはありません。',
   'request.node_ambiguous': '「{query}」という名前のノードが複数あります: {choices}。ID を指定して申請し直してください。',
+  'request.node_terminated': '{node} は終了済みのため接続できません。',
   'request.unmapped':
     'チャットアカウントが AWS の ID に紐付けられていません。管理者（{admins}）に {user} の紐付けを依頼してください。',
   'request.not_found': '申請 {id} は存在しません。',
