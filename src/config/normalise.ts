@@ -1,0 +1,550 @@
+import { partitionOf } from '../aws/partition';
+import { parseDuration } from '../core/duration';
+import { canonicalMemberRef } from '../core/identity';
+import type { ApprovalLevel, Node, Platform } from '../core/model';
+import { PLATFORMS } from '../core/model';
+import type { Policy, TargetSelector } from '../core/policy-model';
+import { DEMO_NODES } from './demo';
+import { readEnvRef, type Env } from './env-refs';
+import { issueAt, type ConfigIssue, type ConfigPath } from './issues';
+import { NAME_RE, isNever, type JitbotFile } from './schema';
+import type {
+  AdaptersConfig,
+  AwsConfig,
+  IdentityMatch,
+  IdentityRule,
+  JitbotConfig,
+  PrincipalTemplate,
+  RoleConfig,
+  StoreConfig,
+} from './types';
+
+// From the schema-checked file to the typed config: checks across fields, defaults that depend on other
+// fields, secrets read from the environment, durations in milliseconds, policies in the core shape.
+
+class Checker {
+  readonly issues: ConfigIssue[] = [];
+  problem(path: ConfigPath, message: string): void {
+    this.issues.push(issueAt(path, message));
+  }
+}
+
+type FilePolicy = JitbotFile['policies'][number];
+type FileManualPolicy = Extract<FilePolicy, { kind: 'manual' }>;
+type FileTargets = FilePolicy['targets'];
+
+/** Durations were checked by the schema; this only converts. */
+const ms = (text: string): number => parseDuration(text)!;
+const msOrNever = (value: string | number): number => (isNever(value) ? 0 : ms(String(value)));
+
+/** An account id as YAML gave it (text, or a number that lost its leading zeros). */
+const accountIdText = (value: string | number): string =>
+  typeof value === 'number' ? String(value).padStart(12, '0') : value;
+
+const stringTags = (tags: Record<string, string | number | boolean>): Record<string, string> =>
+  Object.fromEntries(Object.entries(tags).map(([key, value]) => [key, String(value)]));
+
+function arnParts(arn: string): { partition: string; account: string } {
+  const [, partition = '', , , account = ''] = arn.split(':');
+  return { partition, account };
+}
+
+function principalArn(principal: PrincipalTemplate): string {
+  return principal.kind === 'sso-permission-set' ? principal.permissionSetArn : principal.arn;
+}
+
+export function normaliseConfig(file: JitbotFile, env: Env): { config?: JitbotConfig; issues: ConfigIssue[] } {
+  const check = new Checker();
+  const aws = normaliseAws(file, env, check);
+  const store = normaliseStore(file, aws, check);
+  const inventory = normaliseInventory(file, aws, check);
+  const identities = normaliseIdentities(file, aws, check);
+  const roles = normaliseRoles(file, check);
+  const admins = file.admins.map((admin) => canonicalMemberRef(admin)!);
+  const knownGroups = new Set(identities.flatMap((rule) => rule.groups));
+  const policies = normalisePolicies(file, { aws, roles, knownGroups }, check);
+  const adapters = normaliseAdapters(file, env, check);
+
+  if (check.issues.length > 0) return { issues: check.issues };
+  return {
+    issues: [],
+    config: {
+      locale: file.locale,
+      timeZone: file.timeZone,
+      server: { host: file.server.host, port: file.server.port },
+      aws,
+      store,
+      identities,
+      roles,
+      admins,
+      policies,
+      timeouts: {
+        expiryWarningMs: msOrNever(file.timeouts.expiryWarning),
+        deliveryDedupeMs: ms(file.timeouts.deliveryDedupe),
+      },
+      audit: { retentionDays: file.audit.retentionDays },
+      sweeper: { intervalMs: ms(file.sweeper.interval) },
+      inventory,
+      adapters,
+    },
+  };
+}
+
+// ── aws ──────────────────────────────────────────────────────────────────────────────────────────────────
+
+/** The partition is never configured: it follows the AWS regions, else the inventory's regions, else the first ARN. */
+function derivePartition(file: JitbotFile): string {
+  const region = file.aws?.regions[0] ?? (file.inventory.demo ? DEMO_NODES[0] : file.inventory.nodes[0])?.region;
+  if (region) return partitionOf(region);
+  const firstIdentity = file.identities[0];
+  return firstIdentity ? arnParts(principalArn(firstIdentity.principal)).partition : 'aws';
+}
+
+function normaliseAws(file: JitbotFile, env: Env, check: Checker): AwsConfig {
+  const partition = derivePartition(file);
+  if (!file.aws) return { partition, regions: [], accounts: [], dryRun: true };
+
+  const { regions, dryRun } = file.aws;
+  regions.forEach((region, index) => {
+    if (partitionOf(region) !== partition) {
+      check.problem(
+        ['aws', 'regions', index],
+        `${region} is in partition ${partitionOf(region)} but ${regions[0]} is in ${partition}; one jitbot serves one partition`,
+      );
+    }
+  });
+  const seen = new Map<string, number>();
+  const accounts = file.aws.accounts.map((account, index) => {
+    const path = ['aws', 'accounts', index];
+    const id = accountIdText(account.id);
+    const first = seen.get(id);
+    if (first !== undefined) check.problem([...path, 'id'], `account ${id} is already listed at aws.accounts[${first}]`);
+    else seen.set(id, index);
+
+    if (account.assumeRoleArn) {
+      const arn = arnParts(account.assumeRoleArn);
+      if (arn.account !== id) {
+        check.problem([...path, 'assumeRoleArn'], `the role is in account ${arn.account}, expected a role in account ${id}`);
+      }
+      if (arn.partition !== partition) {
+        check.problem([...path, 'assumeRoleArn'], `the ARN is in partition ${arn.partition} but the regions are in ${partition}`);
+      }
+    }
+    let externalId: string | undefined;
+    if (account.externalId !== undefined) {
+      if (!account.assumeRoleArn) check.problem([...path, 'externalId'], 'an external id is only used with assumeRoleArn');
+      if (!dryRun) {
+        const lookup = readEnvRef(account.externalId, env);
+        if (lookup.ok) externalId = lookup.value;
+        else check.problem([...path, 'externalId'], lookup.problem);
+      }
+    }
+    return {
+      id,
+      name: account.name,
+      ...(account.assumeRoleArn ? { assumeRoleArn: account.assumeRoleArn } : {}),
+      ...(externalId !== undefined ? { externalId } : {}),
+    };
+  });
+  return { partition, regions: [...regions], accounts, dryRun };
+}
+
+// ── store ────────────────────────────────────────────────────────────────────────────────────────────────
+
+function normaliseStore(file: JitbotFile, aws: AwsConfig, check: Checker): StoreConfig {
+  if (file.dynamodb && file.embedded) {
+    check.problem(['embedded'], 'choose either dynamodb or embedded, not both');
+  }
+  if (file.dynamodb) {
+    const { table, endpoint, createTable } = file.dynamodb;
+    const region = file.dynamodb.region ?? aws.regions[0];
+    return {
+      kind: 'dynamodb',
+      table,
+      createTable,
+      ...(region ? { region } : {}),
+      ...(endpoint ? { endpoint } : {}),
+    };
+  }
+  const inMemory = file.embedded?.inMemory ?? false;
+  const dataDir = file.embedded?.dataDir;
+  if (inMemory && dataDir) {
+    check.problem(['embedded', 'dataDir'], 'inMemory: true keeps nothing on disk; remove dataDir or inMemory');
+  }
+  if (inMemory && !aws.dryRun) {
+    check.problem(
+      ['embedded', 'inMemory'],
+      'live AWS grants need state that survives a restart (to revoke them): use dynamodb or an embedded dataDir',
+    );
+  }
+  return { kind: 'embedded', inMemory, ...(dataDir ? { dataDir } : {}) };
+}
+
+// ── inventory ────────────────────────────────────────────────────────────────────────────────────────────
+
+function normaliseInventory(file: JitbotFile, aws: AwsConfig, check: Checker): JitbotConfig['inventory'] {
+  const listed: Node[] = file.inventory.nodes.map((node) => ({
+    id: node.id,
+    account: accountIdText(node.account),
+    region: node.region,
+    tags: stringTags(node.tags),
+    ...(node.name !== undefined ? { name: node.name } : {}),
+    ...(node.state !== undefined ? { state: node.state } : {}),
+    ...(node.pingStatus !== undefined ? { pingStatus: node.pingStatus } : {}),
+  }));
+  const seen = new Set<string>(file.inventory.demo ? DEMO_NODES.map((node) => node.id) : []);
+  listed.forEach((node, index) => {
+    const path = ['inventory', 'nodes', index];
+    if (seen.has(node.id)) check.problem([...path, 'id'], `node ${node.id} is listed twice`);
+    seen.add(node.id);
+    if (partitionOf(node.region) !== aws.partition) {
+      const problem = `${node.region} is in partition ${partitionOf(node.region)} but jitbot serves ${aws.partition}`;
+      check.problem([...path, 'region'], problem);
+    }
+  });
+  const demoNodes = file.inventory.demo ? DEMO_NODES.map((node) => ({ ...node, tags: { ...node.tags } })) : [];
+  return { demo: file.inventory.demo, nodes: [...demoNodes, ...listed], cardTags: [...file.inventory.cardTags] };
+}
+
+// ── identities ───────────────────────────────────────────────────────────────────────────────────────────
+
+type FileMatch = JitbotFile['identities'][number]['match'];
+
+function normaliseMatch(match: FileMatch, path: ConfigPath, check: Checker): IdentityMatch | undefined {
+  const forms = [
+    match.email !== undefined,
+    match.platform !== undefined || match.userId !== undefined,
+    match.emailDomain !== undefined,
+  ];
+  if (forms.filter(Boolean).length !== 1) {
+    check.problem(path, 'expected exactly one of: email, platform + userId, emailDomain');
+    return undefined;
+  }
+  if (match.email !== undefined) return { email: match.email.toLowerCase() };
+  if (match.emailDomain !== undefined) return { emailDomain: match.emailDomain.toLowerCase() };
+  if (match.platform === undefined) {
+    check.problem([...path, 'platform'], `required with userId: expected one of ${PLATFORMS.join(', ')}`);
+    return undefined;
+  }
+  if (match.userId === undefined) {
+    check.problem([...path, 'userId'], 'required with platform: expected the chat user id');
+    return undefined;
+  }
+  return { platform: match.platform, userId: match.userId };
+}
+
+function matchKey(match: IdentityMatch): string {
+  if ('email' in match) return `email ${match.email}`;
+  if ('emailDomain' in match) return `email domain ${match.emailDomain}`;
+  return `user ${match.platform}:${match.userId}`;
+}
+
+const PER_PERSON_PLACEHOLDER = /\{(email|userId)\}/;
+
+function normaliseIdentities(file: JitbotFile, aws: AwsConfig, check: Checker): IdentityRule[] {
+  const seen = new Map<string, number>();
+  const rules: IdentityRule[] = [];
+  const accountIds = new Set(aws.accounts.map((account) => account.id));
+  file.identities.forEach((entry, index) => {
+    const path = ['identities', index];
+    const principal: PrincipalTemplate = entry.principal;
+    const match = normaliseMatch(entry.match, [...path, 'match'], check);
+
+    const arnKey = principal.kind === 'sso-permission-set' ? 'permissionSetArn' : 'arn';
+    const arn = arnParts(principalArn(principal));
+    if (arn.partition !== aws.partition) {
+      const problem = `the ARN is in partition ${arn.partition} but jitbot serves ${aws.partition}`;
+      check.problem([...path, 'principal', arnKey], problem);
+    }
+    if (principal.kind !== 'sso-permission-set' && accountIds.size > 0 && !accountIds.has(arn.account)) {
+      const problem = `account ${arn.account} is not one of aws.accounts, so jitbot cannot grant to it`;
+      check.problem([...path, 'principal', 'arn'], problem);
+    }
+    if (match && 'emailDomain' in match) {
+      if (principal.kind === 'iam-user') {
+        check.problem(
+          [...path, 'principal', 'kind'],
+          'an emailDomain rule maps many people, so it needs a shared iam-role or sso-permission-set, not one IAM user',
+        );
+      } else if (!PER_PERSON_PLACEHOLDER.test(principal.sessionName)) {
+        check.problem(
+          [...path, 'principal', 'sessionName'],
+          'an emailDomain rule maps many people: the session name must include {email} or {userId} to tell them apart',
+        );
+      }
+    }
+    if (!match) return;
+    const key = matchKey(match);
+    const first = seen.get(key);
+    if (first !== undefined) {
+      check.problem([...path, 'match'], `${key} is already mapped at identities[${first}]`);
+      return;
+    }
+    seen.set(key, index);
+    rules.push({ match, principal: { ...principal }, groups: [...entry.groups] });
+  });
+  return rules;
+}
+
+// ── roles ────────────────────────────────────────────────────────────────────────────────────────────────
+
+function normaliseRoles(file: JitbotFile, check: Checker): Record<string, RoleConfig> {
+  const roles: Record<string, RoleConfig> = {};
+  const channelOwner = new Map<string, string>();
+  for (const [name, role] of Object.entries(file.roles)) {
+    if (!NAME_RE.test(name)) {
+      check.problem(['roles', name], 'role names use letters, digits, ".", "_" or "-" and start with a letter or digit (max 64)');
+    }
+    const channels: Partial<Record<Platform, string>> = {};
+    for (const platform of PLATFORMS) {
+      const channelId = role.channels[platform];
+      if (channelId === undefined) continue;
+      const key = `${platform}:${channelId}`;
+      const owner = channelOwner.get(key);
+      if (owner !== undefined) {
+        const problem = `channel ${channelId} already speaks for role ${owner}; a channel speaks for one role`;
+        check.problem(['roles', name, 'channels', platform], problem);
+      } else {
+        channelOwner.set(key, name);
+      }
+      channels[platform] = channelId;
+    }
+    roles[name] = {
+      ...(role.description !== undefined ? { description: role.description } : {}),
+      members: [...new Set(role.members.map((member) => canonicalMemberRef(member)!))],
+      channels,
+    };
+  }
+  return roles;
+}
+
+// ── policies ─────────────────────────────────────────────────────────────────────────────────────────────
+
+interface PolicyContext {
+  aws: AwsConfig;
+  roles: Record<string, RoleConfig>;
+  knownGroups: Set<string>;
+}
+
+function normaliseTargets(targets: FileTargets, path: ConfigPath, context: PolicyContext, check: Checker): TargetSelector {
+  const selectors = (['ids', 'tags', 'accounts', 'regions'] as const).filter((key) => targets[key] !== undefined);
+  if (targets.all && selectors.length > 0) {
+    check.problem([...path, 'all'], `all: true cannot be combined with ${selectors.join(', ')}`);
+  }
+  if (!targets.all && selectors.length === 0) {
+    check.problem(path, 'expected at least one of ids, tags, accounts, regions (or all: true for every node)');
+  }
+  for (const key of selectors) {
+    const value = targets[key]!;
+    const empty = Array.isArray(value) ? value.length === 0 : Object.keys(value).length === 0;
+    if (empty) check.problem([...path, key], 'is empty, which would match nothing: list at least one entry or remove the key');
+  }
+  const selector: TargetSelector = {};
+  if (targets.all) return selector;
+  if (targets.ids) selector.ids = [...targets.ids];
+  if (targets.tags) selector.tags = stringTags(targets.tags);
+  if (targets.accounts) {
+    selector.accounts = targets.accounts.map(accountIdText);
+    const known = new Set(context.aws.accounts.map((account) => account.id));
+    selector.accounts.forEach((account, index) => {
+      if (known.size > 0 && !known.has(account)) {
+        check.problem([...path, 'accounts', index], `account ${account} is not one of aws.accounts`);
+      }
+    });
+  }
+  if (targets.regions) {
+    selector.regions = [...targets.regions];
+    selector.regions.forEach((region, index) => {
+      if (context.aws.regions.length > 0 && !context.aws.regions.includes(region)) {
+        check.problem([...path, 'regions', index], `${region} is not one of aws.regions`);
+      }
+    });
+  }
+  return selector;
+}
+
+function normaliseLevels(policy: FileManualPolicy, path: ConfigPath, context: PolicyContext, check: Checker): ApprovalLevel[] {
+  return policy.levels.map((level, index) => {
+    const levelPath = [...path, 'levels', index];
+    const roles = level.roles ?? [];
+    const users = (level.users ?? []).map((user) => canonicalMemberRef(user)!);
+    if (roles.length === 0 && users.length === 0) {
+      check.problem(levelPath, 'expected roles or users (or both): who may approve at this level');
+    }
+    // Member references are canonical, so one spelling per person (someone listed both by email and by chat id counts twice).
+    const approvers = new Set(users);
+    roles.forEach((role, roleIndex) => {
+      const roleConfig = context.roles[role];
+      if (!roleConfig) {
+        const known = Object.keys(context.roles).join(', ') || 'none defined';
+        check.problem(
+          [...levelPath, 'roles', roleIndex],
+          `unknown role "${role}": expected one of the roles defined under roles (${known})`,
+        );
+        return;
+      }
+      roleConfig.members.forEach((member) => approvers.add(member));
+    });
+    const rolesKnown = roles.every((role) => context.roles[role] !== undefined);
+    if (rolesKnown && (roles.length > 0 || users.length > 0) && level.required > approvers.size) {
+      const count = approvers.size;
+      const who =
+        roles.length === 0
+          ? `named user${count === 1 ? '' : 's'}`
+          : `${count === 1 ? 'person' : 'people'} who can approve (users plus role members)`;
+      check.problem(
+        [...levelPath, 'required'],
+        `${level.required} approvals required but only ${approvers.size} ${who}: expected at most ${approvers.size}`,
+      );
+    }
+    return { roles: [...roles], users, required: level.required };
+  });
+}
+
+function normaliseManual(
+  policy: FileManualPolicy,
+  path: ConfigPath,
+  base: Omit<Policy, 'kind'>,
+  context: PolicyContext,
+  check: Checker,
+): Policy {
+  const minDurationMs = ms(policy.minDuration);
+  const maxDurationMs = ms(policy.maxDuration);
+  const defaultDurationMs = policy.defaultDuration !== undefined ? ms(policy.defaultDuration) : minDurationMs;
+  if (minDurationMs > maxDurationMs) {
+    check.problem(
+      [...path, 'minDuration'],
+      `${policy.minDuration} is longer than maxDuration ${policy.maxDuration}: expected minDuration ≤ maxDuration`,
+    );
+  } else if (defaultDurationMs < minDurationMs || defaultDurationMs > maxDurationMs) {
+    check.problem(
+      [...path, 'defaultDuration'],
+      `${policy.defaultDuration ?? policy.minDuration} is outside ${policy.minDuration}–${policy.maxDuration}: ` +
+        'expected minDuration ≤ defaultDuration ≤ maxDuration',
+    );
+  }
+  return {
+    ...base,
+    kind: 'manual',
+    minDurationMs,
+    maxDurationMs,
+    defaultDurationMs,
+    levels: normaliseLevels(policy, path, context, check),
+    timeoutMs: ms(policy.timeout),
+    reminderIntervalMs: msOrNever(policy.reminderInterval),
+  };
+}
+
+function normalisePolicies(file: JitbotFile, context: PolicyContext, check: Checker): Policy[] {
+  const firstByName = new Map<string, number>();
+  return file.policies.map((policy, index) => {
+    const path = ['policies', index];
+    const first = firstByName.get(policy.name);
+    if (first !== undefined) {
+      check.problem([...path, 'name'], `duplicate policy name "${policy.name}" (also policies[${first}]): names must be unique`);
+    } else {
+      firstByName.set(policy.name, index);
+    }
+    policy.requesters?.groups.forEach((group, groupIndex) => {
+      if (!context.knownGroups.has(group)) {
+        check.problem(
+          [...path, 'requesters', 'groups', groupIndex],
+          `no identity has group "${group}", so this policy could never apply: expected a group named under identities[].groups`,
+        );
+      }
+    });
+    const base = {
+      name: policy.name,
+      ...(policy.description !== undefined ? { description: policy.description } : {}),
+      targets: normaliseTargets(policy.targets, [...path, 'targets'], context, check),
+      ...(policy.requesters ? { requesters: { groups: [...policy.requesters.groups] } } : {}),
+    };
+    switch (policy.kind) {
+      case 'deny':
+        return { ...base, kind: 'deny', message: policy.message };
+      case 'auto':
+        return { ...base, kind: 'auto', maxDurationMs: ms(policy.maxDuration) };
+      case 'manual':
+        return normaliseManual(policy, path, base, context, check);
+    }
+  });
+}
+
+// ── adapters ─────────────────────────────────────────────────────────────────────────────────────────────
+
+type SecretReader = (key: string, reference: string | undefined, required: boolean) => string | undefined;
+
+function secretReader(platform: string, env: Env, check: Checker): SecretReader {
+  return (key, reference, required) => {
+    const path = ['adapters', platform, key];
+    if (reference === undefined) {
+      if (required) check.problem(path, `required when ${platform} is enabled: expected an environment reference like \${NAME}`);
+      return undefined;
+    }
+    const lookup = readEnvRef(reference, env);
+    if (lookup.ok) return lookup.value;
+    check.problem(path, lookup.problem);
+    return undefined;
+  };
+}
+
+function requireField(platform: string, key: string, value: string | undefined, check: Checker): string {
+  if (value === undefined) check.problem(['adapters', platform, key], `required when ${platform} is enabled`);
+  return value ?? '';
+}
+
+function normaliseAdapters(file: JitbotFile, env: Env, check: Checker): AdaptersConfig {
+  const { slack, teams, feishu, dingtalk } = file.adapters;
+  const adapters: AdaptersConfig = {};
+
+  if (slack?.enabled) {
+    const secret = secretReader('slack', env, check);
+    adapters.slack = {
+      botToken: secret('botToken', slack.botToken, true) ?? '',
+      signingSecret: secret('signingSecret', slack.signingSecret, true) ?? '',
+      ...optional('appToken', secret('appToken', slack.appToken, false)),
+      ...optional('apiUrl', slack.apiUrl),
+    };
+  }
+  if (teams?.enabled) {
+    const secret = secretReader('teams', env, check);
+    adapters.teams = {
+      appId: requireField('teams', 'appId', teams.appId, check),
+      appPassword: secret('appPassword', teams.appPassword, true) ?? '',
+      tenantId: requireField('teams', 'tenantId', teams.tenantId, check),
+    };
+  }
+  if (feishu?.enabled) {
+    const secret = secretReader('feishu', env, check);
+    adapters.feishu = {
+      appId: requireField('feishu', 'appId', feishu.appId, check),
+      appSecret: secret('appSecret', feishu.appSecret, true) ?? '',
+      ...optional('encryptKey', secret('encryptKey', feishu.encryptKey, false)),
+      ...optional('verificationToken', secret('verificationToken', feishu.verificationToken, false)),
+      domain: feishu.domain,
+    };
+  }
+  if (dingtalk?.enabled) {
+    const secret = secretReader('dingtalk', env, check);
+    const clientId = requireField('dingtalk', 'clientId', dingtalk.clientId, check);
+    adapters.dingtalk = {
+      clientId,
+      clientSecret: secret('clientSecret', dingtalk.clientSecret, true) ?? '',
+      // For an internal-app robot the robot code is the app's client id (AppKey).
+      robotCode: dingtalk.robotCode ?? clientId,
+      ...optional('apiUrl', dingtalk.apiUrl),
+    };
+  }
+
+  const othersEnabled = Object.keys(adapters).length > 0;
+  const consoleEnabled = file.adapters.console?.enabled ?? !othersEnabled;
+  if (consoleEnabled) adapters.console = { enabled: true };
+  if (Object.keys(adapters).length === 0) {
+    check.problem(['adapters'], 'no chat adapter is enabled: enable console, slack, teams, feishu or dingtalk');
+  }
+  return adapters;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

@@ -1,0 +1,123 @@
+import type { Node, Platform } from '../core/model';
+import type { Policy } from '../core/policy-model';
+
+// The normalised configuration every other module works with: defaults applied, durations in milliseconds,
+// secrets read from the environment, policies in the core `Policy` shape. Produced only by loadConfig.
+
+export const LOCALES = ['en', 'zh-CN', 'ja'] as const;
+export type Locale = (typeof LOCALES)[number];
+
+export interface AwsAccountConfig {
+  /** 12 digits. */
+  id: string;
+  name: string;
+  /** Role the bot assumes to work in this account; absent: the bot's own credentials are in this account. */
+  assumeRoleArn?: string;
+  /** Read from the environment. */
+  externalId?: string;
+}
+
+export interface AwsConfig {
+  /** Derived from the regions (cn-* → aws-cn), never configured. */
+  partition: string;
+  regions: string[];
+  accounts: AwsAccountConfig[];
+  /** True when no `aws` section is configured (or `aws.dryRun: true`): nothing is written to AWS. */
+  dryRun: boolean;
+}
+
+export type StoreConfig =
+  /** `region` absent: the SDK's own resolution (AWS_REGION, profile). */
+  | { kind: 'dynamodb'; table: string; region?: string; endpoint?: string; createTable: boolean }
+  /** Embedded (dynalite): persisted under `dataDir` (the store's default directory when absent) unless `inMemory`. */
+  | { kind: 'embedded'; inMemory: boolean; dataDir?: string };
+
+export type IdentityMatch = { platform: Platform; userId: string } | { email: string } | { emailDomain: string };
+
+export type PrincipalTemplate =
+  | { kind: 'iam-user'; arn: string }
+  /** `sessionName` is a pattern with {email}, {userId}, {name}. */
+  | { kind: 'iam-role'; arn: string; sessionName: string }
+  | { kind: 'sso-permission-set'; permissionSetArn: string; policyName: string; sessionName: string };
+
+export interface IdentityRule {
+  match: IdentityMatch;
+  principal: PrincipalTemplate;
+  groups: string[];
+}
+
+export interface RoleConfig {
+  description?: string;
+  /** `platform:userId` or email addresses (lower-cased). */
+  members: string[];
+  /** Channel id per platform where this role's approval cards are posted. */
+  channels: Partial<Record<Platform, string>>;
+}
+
+export interface SlackAdapterConfig {
+  botToken: string;
+  signingSecret: string;
+  /** App-level token (xapp-…): present means Socket Mode. */
+  appToken?: string;
+  /** Override of https://slack.com/api/ (tests, proxies). */
+  apiUrl?: string;
+}
+
+export interface TeamsAdapterConfig {
+  appId: string;
+  appPassword: string;
+  tenantId: string;
+}
+
+export interface FeishuAdapterConfig {
+  appId: string;
+  appSecret: string;
+  encryptKey?: string;
+  verificationToken?: string;
+  /** https://open.feishu.cn (Feishu) or https://open.larksuite.com (Lark), or a test server. */
+  domain: string;
+}
+
+export interface DingTalkAdapterConfig {
+  clientId: string;
+  clientSecret: string;
+  robotCode: string;
+  /** Override of https://api.dingtalk.com (tests, proxies). */
+  apiUrl?: string;
+}
+
+/** Only enabled adapters are present. */
+export interface AdaptersConfig {
+  console?: { enabled: true };
+  slack?: SlackAdapterConfig;
+  teams?: TeamsAdapterConfig;
+  feishu?: FeishuAdapterConfig;
+  dingtalk?: DingTalkAdapterConfig;
+}
+
+export interface JitbotConfig {
+  locale: Locale;
+  /** IANA time zone for times shown to people. */
+  timeZone: string;
+  server: { host: string; port: number };
+  aws: AwsConfig;
+  store: StoreConfig;
+  identities: IdentityRule[];
+  /** Approver roles by name, in file order. */
+  roles: Record<string, RoleConfig>;
+  /** `platform:userId` or email addresses (lower-cased). */
+  admins: string[];
+  policies: Policy[];
+  timeouts: { expiryWarningMs: number; deliveryDedupeMs: number };
+  audit: { retentionDays: number };
+  sweeper: { intervalMs: number };
+  inventory: {
+    /** True when the built-in demo nodes were added (they are already in `nodes`). */
+    demo: boolean;
+    nodes: Node[];
+    /** Node tags shown on approval cards. */
+    cardTags: string[];
+  };
+  adapters: AdaptersConfig;
+}
+
