@@ -1,4 +1,0 @@
-import { nextDueAt } from '../src/core/deadlines';
-test('placeholder replaced by real suites', () => {
-  expect(typeof nextDueAt).toBe('function');
-});
