@@ -107,7 +107,7 @@ export const en = {
   'card.field.duration': 'Duration',
   'card.field.policy': 'Policy',
   'card.field.expires': 'Expires',
-  'card.field.tag': 'Tag {key}',
+  'card.field.tag': '{key}',
   'card.reason': 'Reason',
   'card.progress': 'Level {level} of {levels} · {count} of {required} approvals',
   'card.decision.approve': '✅ {by} approved (Level {level}) at {time}',

@@ -107,7 +107,7 @@ export const ja: Record<MessageKey, string> = {
   'card.field.duration': '期間',
   'card.field.policy': 'ポリシー',
   'card.field.expires': '有効期限',
-  'card.field.tag': 'タグ {key}',
+  'card.field.tag': '{key}',
   'card.reason': '理由',
   'card.progress': 'レベル {level}/{levels} · 承認 {count}/{required}',
   'card.decision.approve': '✅ {by} が承認（レベル {level}）{time}',

@@ -104,7 +104,7 @@ export const zhCN: Record<MessageKey, string> = {
   'card.field.duration': '时长',
   'card.field.policy': '策略',
   'card.field.expires': '到期时间',
-  'card.field.tag': '标签 {key}',
+  'card.field.tag': '{key}',
   'card.reason': '原因',
   'card.progress': '第 {level}/{levels} 级 · 已批准 {count}/{required}',
   'card.decision.approve': '✅ {by} 已批准（第 {level} 级）· {time}',
