@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ulid } from 'ulid';
 import { ConsoleAdapter } from '../adapters/console/console-adapter';
+import { SlackAdapter } from '../adapters/slack/slack-adapter';
 import { DryRunGranter } from './aws/dry-run-granter';
 import { DEMO_USERS } from './config/demo';
 import type { JitbotConfig } from './config/types';
@@ -74,6 +75,7 @@ export async function startJitbot(options: StartOptions): Promise<RunningJitbot>
   const granter = options.granter ?? new DryRunGranter();
   const inventory = options.inventory ?? new StaticInventory(config.inventory.nodes);
   const adapters: ChatAdapter[] = [...(options.adapters ?? [])];
+  if (config.adapters.slack) adapters.push(new SlackAdapter({ ...config.adapters.slack, logger }));
   const mounts: HttpMount[] = [];
   if (config.adapters.console) {
     const console = consoleAdapter(config, store, clock);
@@ -145,13 +147,14 @@ export interface Assembled {
 /** Wires the core services to their ports. No I/O happens here; `startJitbot` adds HTTP and timers. */
 export function assemble(deps: AssembleDeps): Assembled {
   const { config, store, granter, inventory, adapters, clock, logger, owner } = deps;
+  const channelRoles = new ChannelRoles(store, config);
   const registry = new AdapterRegistry(
     adapters,
     { locale: config.locale, timeZone: config.timeZone, dryRun: granter.dryRun, cardTags: config.inventory.cardTags },
     logger,
     () => clock.now(),
+    (request) => channelRoles.channelsFor(request.levels[request.currentLevel]?.roles ?? []),
   );
-  const channelRoles = new ChannelRoles(store, config);
   const text = { locale: config.locale, timeZone: config.timeZone };
   const outbox = new OutboxWorker({ store, granter, adapters: registry, channelRoles, clock, logger, owner, ...text });
   const onCommitted = (id: string) => outbox.kick(id);

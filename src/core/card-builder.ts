@@ -15,8 +15,13 @@ export interface CardContext {
 
 const READY_PING = 'Online';
 
-/** The one neutral approval card for a request in its current state. */
-export function buildCard(request: JitRequest, ctx: CardContext): ApprovalCard {
+export interface CardPlacement {
+  /** False for a card in a channel that does not speak for the open level: it shows progress but no buttons. */
+  decidable: boolean;
+}
+
+/** The one neutral approval card for a request in its current state, as shown in one channel. */
+export function buildCard(request: JitRequest, ctx: CardContext, placement: CardPlacement = { decidable: true }): ApprovalCard {
   const say = (key: MessageKey, params?: Record<string, string | number>) => t(ctx.locale, key, params);
   const at = (ms: number) => formatTime(ctx.locale, ms, ctx.timeZone);
   const node = request.target;
@@ -47,7 +52,8 @@ export function buildCard(request: JitRequest, ctx: CardContext): ApprovalCard {
   }
 
   const actions: CardAction[] = [];
-  if (pending) {
+  const decidableHere = pending && placement.decidable;
+  if (decidableHere) {
     actions.push(
       {
         id: 'approve',
@@ -100,7 +106,7 @@ export function buildCard(request: JitRequest, ctx: CardContext): ApprovalCard {
       }),
     })),
     actions,
-    commentInput: pending
+    commentInput: decidableHere
       ? { label: say('card.comment.label'), placeholder: say('card.comment.placeholder'), maxLength: COMMENT_MAX_LENGTH }
       : undefined,
     notices,

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { buildCard, type CardContext } from '../core/card-builder';
-import type { JitRequest, MessageRef, Platform, UserRef } from '../core/model';
+import type { ChannelRef, JitRequest, MessageRef, Platform, UserRef } from '../core/model';
 import type { ChatAdapter, ResolvedUser } from '../ports/chat';
 
 const USER_CACHE_MS = 10 * 60_000;
@@ -15,6 +15,8 @@ export class AdapterRegistry {
     readonly cardContext: CardContext,
     private readonly logger: Logger,
     private readonly now: () => number,
+    /** Channels that speak for the request's open level: only cards there carry Approve/Reject. */
+    private readonly decidableChannels: (request: JitRequest) => Promise<ChannelRef[]>,
   ) {
     for (const adapter of adapters) this.byPlatform.set(adapter.platform, adapter);
   }
@@ -49,11 +51,15 @@ export class AdapterRegistry {
     }
   }
 
-  card(request: JitRequest) {
-    return buildCard(request, this.cardContext);
+  /** The card for a request as shown in one channel. */
+  async card(request: JitRequest, channel: ChannelRef) {
+    const decidable =
+      request.status === 'pending' &&
+      (await this.decidableChannels(request)).some((c) => c.platform === channel.platform && c.channelId === channel.channelId);
+    return buildCard(request, this.cardContext, { decidable });
   }
 
   async redrawCard(request: JitRequest, message: MessageRef): Promise<void> {
-    await this.require(message.platform).updateCard(message, this.card(request));
+    await this.require(message.platform).updateCard(message, await this.card(request, message));
   }
 }

@@ -167,7 +167,7 @@ export class OutboxWorker {
       if (request.cards.some((c) => c.platform === channel.platform && c.channelId === channel.channelId)) continue;
       const adapter = this.deps.adapters.get(channel.platform);
       if (!adapter) continue;
-      posted.push(await adapter.postCard(channel, this.deps.adapters.card(request)));
+      posted.push(await adapter.postCard(channel, await this.deps.adapters.card(request, channel)));
     }
     return (fresh, ctx) => {
       let next = fresh;

@@ -77,6 +77,10 @@ test('request → two levels of approval → dry-run grant → second click refu
   expect(first.kind).toBe('info');
   const securityCard = await cardMessage('bob', 'security-approvals', requestId);
   expect(securityCard.card.progress).toContain('Level 2 of 2');
+  expect(securityCard.card.actions.map((a: { id: string }) => a.id)).toEqual(['approve', 'reject']);
+  const levelOneCard = await cardMessage('alice', 'ops-approvals', requestId);
+  expect(levelOneCard.card.statusText).toContain('Level 2 of 2');
+  expect(levelOneCard.card.actions).toEqual([]);
 
   const second = await click('bob', 'security-approvals', securityCard.id, requestId, 'approve', 'ok for 1h');
   expect(second.kind).toBe('info');

@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import { SlackAdapter } from '../../../adapters/slack/slack-adapter';
+import { assemble, type Assembled } from '../../../src/app';
+import { DryRunGranter } from '../../../src/aws/dry-run-granter';
+import type { Grant, JitRequest } from '../../../src/core/model';
+import { startHttpServer, type RunningHttpServer } from '../../../src/http/server';
+import { StaticInventory } from '../../../src/inventory/static-inventory';
+import { openStore } from '../../../src/store/open-store';
+import { FAKE_BOT_TOKEN, FakeSlack, type FakeMessage } from '../../support/fake-slack';
+import { testConfig } from '../../support/harness';
+import { blockActionsBody, postSigned, SIGNING_SECRET, slashCommandBody } from './slack-requests';
+
+// The Slack adapter in front of the real core (assemble from src/app.ts, in-memory store, dry-run grants), driven
+// with signed requests as Slack sends them; the fake Slack shows what people would see.
+
+const RACERS = Array.from({ length: 20 }, (_, i) => `U_A${i + 1}`);
+
+class CountingGranter extends DryRunGranter {
+  granted = 0;
+  override async grant(request: JitRequest, startsAt: number, expiresAt: number): Promise<Grant> {
+    this.granted += 1;
+    return super.grant(request, startsAt, expiresAt);
+  }
+}
+
+let fake: FakeSlack;
+let adapter: SlackAdapter;
+let server: RunningHttpServer;
+let core: Assembled;
+let granter: CountingGranter;
+let closeStore: () => Promise<void>;
+
+beforeAll(async () => {
+  fake = await FakeSlack.start({
+    users: [
+      { id: 'U_DANA', name: 'dana', realName: 'Dana Developer', displayName: 'Dana', email: 'dana@example.com' },
+      { id: 'U_ALICE', name: 'alice', realName: 'Alice Ops', email: 'alice@example.com' },
+      { id: 'U_BOB', name: 'bob', realName: 'Bob Security', email: 'bob@example.com' },
+      ...RACERS.map((id) => ({ id, name: id.toLowerCase(), realName: `Approver ${id}` })),
+    ],
+    channels: [
+      { id: 'C_REQUESTS', name: 'requests', isMember: true },
+      { id: 'C_OPS', name: 'ops-approvers', isPrivate: true, isMember: true },
+      { id: 'C_SEC', name: 'security-leads', isPrivate: true, isMember: true },
+    ],
+  });
+  const config = testConfig((c) => {
+    c.roles['ops-approvers']!.channels.slack = 'C_OPS';
+    c.roles['ops-approvers']!.members.push('slack:U_ALICE', ...RACERS.map((id) => `slack:${id}`));
+    c.roles['security-leads']!.channels.slack = 'C_SEC';
+    c.roles['security-leads']!.members.push('slack:U_BOB');
+    c.identities.push({
+      match: { platform: 'slack', userId: 'U_DANA' },
+      principal: { kind: 'iam-user', arn: 'arn:aws-cn:iam::111122223333:user/dana' },
+      groups: ['developers'],
+    });
+  });
+  const opened = await openStore({ embedded: { inMemory: true } });
+  closeStore = opened.close;
+  adapter = new SlackAdapter({ botToken: FAKE_BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl: fake.apiUrl });
+  granter = new CountingGranter();
+  core = assemble({
+    config,
+    store: opened.store,
+    granter,
+    inventory: new StaticInventory(config.inventory.nodes),
+    adapters: [adapter],
+    clock: { now: () => Date.now() },
+    logger: pino({ level: 'silent' }),
+    owner: 'slack-e2e',
+  });
+  await adapter.start(core.service.handle);
+  server = await startHttpServer({ host: '127.0.0.1', port: 0, mounts: [adapter] });
+});
+
+afterAll(async () => {
+  await adapter.stop();
+  await core.outbox.idle();
+  await server.close();
+  await fake.close();
+  await closeStore();
+});
+
+/** Everything the request set in motion: the reply to the person, then the outbox's posts and updates. */
+async function settle(): Promise<void> {
+  await adapter.idle();
+  await core.outbox.idle();
+}
+
+/** Types `/jit <text>` as `userId`; returns the ephemeral reply's text. */
+async function jit(userId: string, text: string): Promise<string> {
+  const responseId = randomUUID();
+  const body = slashCommandBody({ text, userId, channelId: 'C_REQUESTS', responseUrl: fake.responseUrl(responseId) });
+  expect((await postSigned(server.url, body)).status).toBe(200);
+  await settle();
+  return onlyReply(responseId);
+}
+
+/** Clicks a card button as `userId`; returns the ephemeral reply's text. */
+async function click(userId: string, card: FakeMessage, action: 'approve' | 'reject' | 'revoke', comment?: string): Promise<string> {
+  const responseId = randomUUID();
+  expect((await postSigned(server.url, clickBody(userId, card, action, responseId, comment))).status).toBe(200);
+  await settle();
+  return onlyReply(responseId);
+}
+
+function clickBody(userId: string, card: FakeMessage, action: string, responseId: string, comment?: string): string {
+  return blockActionsBody({
+    userId,
+    channelId: card.channel,
+    messageTs: card.ts,
+    action,
+    requestId: requestIdOf(card),
+    responseUrl: fake.responseUrl(responseId),
+    ...(comment !== undefined && { comment }),
+  });
+}
+
+function onlyReply(responseId: string): string {
+  const replies = fake.responsesTo(responseId);
+  expect(replies).toHaveLength(1);
+  expect(replies[0]!.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+  return replies[0]!.body.text as string;
+}
+
+function requestIdOf(card: FakeMessage): string {
+  return /JIT-[0-9A-Z]{5}/.exec(card.blocks![0].text.text)![0];
+}
+
+function idIn(text: string): string {
+  const match = /JIT-[0-9A-Z]{5}/.exec(text);
+  if (!match) throw new Error(`no request id in: ${text}`);
+  return match[0];
+}
+
+function cardFor(channel: string, requestId: string): FakeMessage {
+  const card = fake.channelMessages(channel).find((m) => m.blocks?.[0]?.text?.text?.startsWith(requestId));
+  if (!card) throw new Error(`no card for ${requestId} in ${channel}`);
+  return card;
+}
+
+const buttons = (card: FakeMessage): string[] =>
+  (card.blocks ?? []).filter((b) => b.type === 'actions').flatMap((b) => b.elements.map((e: { action_id: string }) => e.action_id));
+const plainTexts = (card: FakeMessage): string[] => JSON.stringify(card.blocks).match(/"text":"[^"]*"/g) ?? [];
+const threadTexts = (card: FakeMessage): string[] => fake.threadReplies(card.channel, card.ts).map((m) => m.blocks![0].text.text);
+
+test('two levels in two channels: approve with comments, then the grant', async () => {
+  const submitted = await jit('U_DANA', 'web-1 fix nginx for 2h');
+  expect(submitted).toContain('waiting for Level 1 of 2');
+  const requestId = idIn(submitted);
+
+  const opsCard = cardFor('C_OPS', requestId);
+  expect(plainTexts(opsCard).join(' ')).toContain('web-1 (i-0123456789abcdef0)');
+  expect(JSON.stringify(opsCard.blocks)).toContain('Dana');
+  expect(buttons(opsCard)).toEqual(['approve', 'reject']);
+  expect(fake.channelMessages('C_SEC')).toEqual([]);
+
+  // Bob is Level 2's approver: not yet, and not from the Level 1 channel.
+  expect(await click('U_BOB', opsCard, 'approve')).toMatch(/not an approver|does not speak/);
+
+  expect(await click('U_ALICE', opsCard, 'approve', 'checked the change ticket')).toContain(`Recorded your approval of ${requestId}`);
+  const securityCard = cardFor('C_SEC', requestId);
+  expect(JSON.stringify(securityCard.blocks)).toContain('Level 2 of 2');
+  expect(threadTexts(opsCard).join('\n')).toContain('checked the change ticket');
+  // Level 1's card now says Level 2 is open, and only Level 2's channel carries the buttons.
+  expect(cardFor('C_OPS', requestId).blocks![1].text.text).toContain('Waiting for Level 2 of 2');
+  expect(buttons(cardFor('C_OPS', requestId))).toEqual([]);
+  expect(buttons(securityCard)).toEqual(['approve', 'reject']);
+
+  expect(await click('U_BOB', securityCard, 'approve', 'ok for 2h')).toContain(`Recorded your approval of ${requestId}`);
+  const finalCard = cardFor('C_SEC', requestId);
+  expect(finalCard.blocks![1].text.text).toMatch(/Access active until/);
+  expect(buttons(finalCard)).toEqual(['revoke']);
+  expect(finalCard.blocks!.some((b) => b.type === 'input')).toBe(false);
+  expect(threadTexts(finalCard).join('\n')).toContain('ok for 2h');
+  expect(threadTexts(finalCard).join('\n')).toContain('aws ssm start-session --target i-0123456789abcdef0');
+
+  // The requester hears about it in a DM.
+  expect(fake.channelMessages('D_U_DANA').map((m) => m.blocks![0].text.text).join('\n')).toContain(`Your request ${requestId}`);
+});
+
+test('reject with a comment: the card loses its buttons and shows the comment; a second click is refused', async () => {
+  const grantsBefore = granter.granted;
+  const requestId = idIn(await jit('U_DANA', 'i-0b0b0b0b0b0b0b0b1 rerun the batch'));
+  const card = cardFor('C_OPS', requestId);
+  expect(buttons(card)).toEqual(['approve', 'reject']);
+
+  expect(await click('U_ALICE', card, 'reject', 'use the scheduler instead')).toContain(`Recorded your rejection of ${requestId}`);
+  const rejected = cardFor('C_OPS', requestId);
+  expect(buttons(rejected)).toEqual([]);
+  expect(rejected.blocks!.some((b) => b.type === 'input')).toBe(false);
+  expect(JSON.stringify(rejected.blocks)).toContain('use the scheduler instead');
+  expect(rejected.blocks![1].text.text).toContain('Rejected by Alice Ops');
+
+  // A double click (the stale card still had buttons for the clicker): refused, shown only to them.
+  expect(await click('U_ALICE', card, 'reject')).toContain(`${requestId} was already rejected by Alice Ops`);
+  expect(await click('U_A1', card, 'approve')).toContain(`${requestId} was already rejected`);
+  expect(granter.granted).toBe(grantsBefore);
+});
+
+test('twenty approvers click at once: one grant, nineteen ephemeral refusals', async () => {
+  const requestId = idIn(await jit('U_DANA', 'i-0b0b0b0b0b0b0b0b1 investigate the disk'));
+  const card = cardFor('C_OPS', requestId);
+  const before = granter.granted;
+
+  const ids = RACERS.map(() => randomUUID());
+  const responses = await Promise.all(RACERS.map((userId, i) => postSigned(server.url, clickBody(userId, card, 'approve', ids[i]!))));
+  expect(responses.map((r) => r.status)).toEqual(RACERS.map(() => 200));
+  await settle();
+
+  const replies = ids.map((id) => onlyReply(id));
+  expect(replies.filter((text) => text.startsWith(`Recorded your approval of ${requestId}`))).toHaveLength(1);
+  const refusals = replies.filter((text) => text.includes(`${requestId} was already approved by`));
+  expect(refusals).toHaveLength(19);
+  expect(granter.granted - before).toBe(1);
+  expect(buttons(cardFor('C_OPS', requestId))).toEqual(['revoke']);
+});
+
+test('a redelivered command changes nothing the second time', async () => {
+  const responseId = randomUUID();
+  const body = slashCommandBody({ text: 'web-2 rotate logs', userId: 'U_DANA', channelId: 'C_REQUESTS', responseUrl: fake.responseUrl(responseId), triggerId: '1736931600.42.retry' });
+  const cardsBefore = fake.channelMessages('C_OPS').length;
+  expect((await postSigned(server.url, body)).status).toBe(200);
+  expect((await postSigned(server.url, body, { retryNum: 1 })).status).toBe(200);
+  await settle();
+  expect(idIn(onlyReply(responseId))).toMatch(/^JIT-/);
+  expect(fake.channelMessages('C_OPS')).toHaveLength(cardsBefore + 1);
+});
