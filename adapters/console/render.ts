@@ -1,5 +1,8 @@
 import type { ApprovalCard, CardActionId } from '../../src/core/card';
 import type { RequestStatus } from '../../src/core/model';
+import { renderPlainText } from '../shared/plain-text';
+
+export { renderPlainText } from '../shared/plain-text';
 
 // The console's renderer: turns the neutral ApprovalCard into the JSON the page draws. Nearly identity, but it is
 // where lengths are capped and where text is reduced to plain characters (the page shows everything with
@@ -46,23 +49,6 @@ export const CARD_LIMITS = {
 } as const;
 
 const ACTION_IDS: readonly CardActionId[] = ['approve', 'reject', 'revoke'];
-
-// C0/C1 controls other than tab and newline, plus bidirectional overrides/isolates that can make text read
-// differently from what it is (e.g. a reason that appears to say something else).
-const DISGUISING_CHARACTERS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/g;
-
-/** Plain text capped to `max` characters (code points, so emoji are never split), ending in "…" when cut. */
-export function renderPlainText(text: string, max: number): string {
-  const cleaned = text.replace(/\r\n?/g, '\n').replace(DISGUISING_CHARACTERS, '');
-  const codePoints = Array.from(cleaned);
-  if (codePoints.length <= max) return cleaned;
-  return codePoints.slice(0, Math.max(0, max - 1)).join('') + '…';
-}
-
-function clampCommentLength(maxLength: number): number {
-  if (!Number.isFinite(maxLength)) return CARD_LIMITS.commentMaxLength;
-  return Math.min(Math.max(1, Math.floor(maxLength)), CARD_LIMITS.commentMaxLength);
-}
 
 export function renderCard(card: ApprovalCard): ConsoleCard {
   const L = CARD_LIMITS;
@@ -120,4 +106,9 @@ export function renderCard(card: ApprovalCard): ConsoleCard {
     }),
     ...(card.footer !== undefined && { footer: renderPlainText(card.footer, L.footer) }),
   };
+}
+
+function clampCommentLength(maxLength: number): number {
+  if (!Number.isFinite(maxLength)) return CARD_LIMITS.commentMaxLength;
+  return Math.min(Math.max(1, Math.floor(maxLength)), CARD_LIMITS.commentMaxLength);
 }

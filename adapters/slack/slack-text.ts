@@ -1,4 +1,4 @@
-import { renderPlainText } from '../console/render';
+import { renderPlainText } from '../shared/plain-text';
 
 // Text for Slack. Two kinds exist: `plain_text` objects (shown exactly as given: no mentions, links or
 // formatting) and `mrkdwn` (where `<…>` makes mentions and links, `*_~\`` format, and & < > must be escaped).
