@@ -48,7 +48,7 @@ export const notFound: RequestHandler = (_req, res) => {
 
 // body-parser errors carry a `type`; their messages can quote the body, so only fixed texts are sent or logged.
 const CLIENT_ERRORS: Record<string, { status: number; message: string }> = {
-  'entity.too.large': { status: 413, message: `request body is larger than ${JSON_BODY_LIMIT}` },
+  'entity.too.large': { status: 413, message: 'request body is too large' },
   'entity.parse.failed': { status: 400, message: 'request body is not valid JSON' },
   'encoding.unsupported': { status: 415, message: 'unsupported content encoding' },
   'charset.unsupported': { status: 415, message: 'unsupported charset' },

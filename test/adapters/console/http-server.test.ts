@@ -53,7 +53,7 @@ describe('startHttpServer', () => {
     expect(await small.json()).toEqual({ received: { a: 1 } });
     const large = await post(JSON.stringify({ a: 'x'.repeat(70 * 1024) }));
     expect(large.status).toBe(413);
-    expect(await large.json()).toEqual({ error: 'request body is larger than 64kb' });
+    expect(await large.json()).toEqual({ error: 'request body is too large' });
   });
 
   test('malformed JSON is a 400 that neither returns nor logs the body', async () => {
