@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { ulid } from 'ulid';
 import { ConsoleAdapter } from '../adapters/console/console-adapter';
 import { SlackAdapter } from '../adapters/slack/slack-adapter';
+import { awsParts } from './aws/aws-wiring';
 import { DryRunGranter } from './aws/dry-run-granter';
 import { DEMO_USERS } from './config/demo';
 import type { JitbotConfig } from './config/types';
@@ -35,6 +36,7 @@ export interface StartOptions {
   /** Periodic work; 0 disables the timer (tests drive sweeps by hand). */
   sweepIntervalMs?: number;
   recoveryIntervalMs?: number;
+  reconcileIntervalMs?: number;
   /** Port override (0 = any free port). */
   port?: number;
 }
@@ -53,6 +55,9 @@ export interface RunningJitbot {
 const REQUESTS_CHANNEL = { id: 'requests', name: 'requests', private: false, description: 'Type /jit … here' };
 const CONSOLE_LIST_LIMIT = 200;
 const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'];
+const HOUR = 3_600_000;
+/** Configurable platforms whose adapters later versions add. */
+const UNAVAILABLE_ADAPTERS = ['teams', 'feishu', 'dingtalk'] as const;
 
 /** Builds every part from the config, starts the HTTP server and the background loops. */
 export async function startJitbot(options: StartOptions): Promise<RunningJitbot> {
@@ -72,8 +77,13 @@ export async function startJitbot(options: StartOptions): Promise<RunningJitbot>
   const store = opened.store;
   logger.info({ store: opened.describe }, 'store ready');
 
-  const granter = options.granter ?? new DryRunGranter();
-  const inventory = options.inventory ?? new StaticInventory(config.inventory.nodes);
+  const aws = config.aws.dryRun ? undefined : awsParts(config, { store, clock, logger, owner });
+  const granter = options.granter ?? aws?.granter ?? new DryRunGranter();
+  const inventory = options.inventory ?? aws?.inventory ?? new StaticInventory(config.inventory.nodes);
+  logger.info({ partition: config.aws.partition, dryRun: granter.dryRun }, granter.dryRun ? 'dry run: no AWS account configured' : 'AWS grants enabled');
+  for (const platform of UNAVAILABLE_ADAPTERS) {
+    if (config.adapters[platform]) logger.warn({ platform }, `the ${platform} adapter is configured but not part of this version; it is ignored`);
+  }
   const adapters: ChatAdapter[] = [...(options.adapters ?? [])];
   if (config.adapters.slack) adapters.push(new SlackAdapter({ ...config.adapters.slack, logger }));
   const mounts: HttpMount[] = [];
@@ -102,6 +112,11 @@ export async function startJitbot(options: StartOptions): Promise<RunningJitbot>
     every(options.sweepIntervalMs ?? config.sweeper.intervalMs, () => scheduler.sweep(), logger, 'sweep'),
     every(options.recoveryIntervalMs ?? 5_000, () => outbox.recover(), logger, 'outbox recovery'),
   ];
+  if (aws) {
+    // Repair drift between IAM and the store now, then hourly.
+    await aws.reconciler.run().catch((error: unknown) => logger.error({ err: error }, 'reconciliation failed'));
+    timers.push(every(options.reconcileIntervalMs ?? HOUR, () => aws.reconciler.run(), logger, 'reconciliation'));
+  }
 
   let stopped = false;
   return {
@@ -119,6 +134,7 @@ export async function startJitbot(options: StartOptions): Promise<RunningJitbot>
       await Promise.all(adapters.map((a) => a.stop()));
       await http.close();
       await outbox.idle();
+      aws?.clients.destroy();
       await opened.close();
     },
   };
