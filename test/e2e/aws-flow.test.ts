@@ -112,7 +112,7 @@ async function call(path: string, body: unknown): Promise<any> {
     body: JSON.stringify({ ...(body as object), deliveryId: `aws-e2e-${++deliveries}` }),
   });
   if (!response.ok) throw new Error(`${path} → ${response.status}: ${await response.text()}`);
-  const json = await response.json();
+  const json: any = await response.json();
   return json.reply ?? json;
 }
 
@@ -134,7 +134,7 @@ test(
     const requestId = /JIT-[0-9A-Z]{5}/.exec(submitted.text)![0];
     await running.outbox.idle();
 
-    const state = await (await fetch(`${running.url}/console/api/state?user=alice`)).json();
+    const state: any = await (await fetch(`${running.url}/console/api/state?user=alice`)).json();
     const card = state.channels.find((c: any) => c.id === 'ops-approvals').messages.find((m: any) => m.card?.requestId === requestId);
     expect(card.card.title).toContain(nodeName);
     expect(card.card.fields).toEqual(expect.arrayContaining([{ label: 'Node', value: `${nodeName} (${instanceId})` }, { label: 'SSM agent', value: 'Online' }]));
@@ -175,7 +175,7 @@ test(
     expect(fakeSsm.terminated()).toContain(mine);
     expect(fakeSsm.terminated()).not.toContain(theirs);
 
-    const after = await (await fetch(`${running.url}/console/api/state?user=alice`)).json();
+    const after: any = await (await fetch(`${running.url}/console/api/state?user=alice`)).json();
     const thread = after.channels
       .find((c: any) => c.id === 'ops-approvals')
       .messages.find((m: any) => m.card?.requestId === requestId)
