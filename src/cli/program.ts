@@ -7,6 +7,11 @@ import { channelRoles } from '../core/identity';
 import { PLATFORMS, type Platform } from '../core/model';
 import { verifyAuditChain } from '../core/audit-chain';
 import { openStore } from '../store/open-store';
+import { botPolicy, requesterBasePolicy } from '../aws/base-policy';
+import { AwsClients } from '../aws/clients';
+import { runDoctor } from '../aws/doctor';
+import { configuredPrincipals } from '../aws/iam-granter';
+import type { Partition } from '../aws/partition';
 import { auditToCsv, auditToJsonl, parseSince } from './audit-export';
 
 // `jitbot` — the server and the admin commands. Every command reads the same config as the server.
@@ -122,6 +127,50 @@ export function buildProgram(io: CliIo): Command {
         await store.appendAudit({ at: now, actor: 'cli', action: 'channel.unmapped', detail: { platform: options.platform, channelId, role: current.role } });
       });
       io.stdout(`${options.platform} ${channelId} unmapped\n`);
+    });
+
+  const iam = program.command('iam').description('IAM set-up for requesters and for jitbot itself');
+  iam
+    .command('base-policy')
+    .description('print the static policy admins attach once (to requesters, or to the bot)')
+    .addOption(new Option('--for <who>', 'whose policy').choices(['requesters', 'bot']).default('requesters'))
+    .action((options: { for: 'requesters' | 'bot' }) => {
+      const { config } = load();
+      const partition = config.aws.partition as Partition;
+      const accounts = config.aws.accounts.map((a) => a.id);
+      const document =
+        options.for === 'bot'
+          ? botPolicy(partition, {
+              accounts,
+              ssoPolicyNames: config.identities.flatMap((i) => (i.principal.kind === 'sso-permission-set' ? [i.principal.policyName] : [])),
+              assumeRoleArns: config.aws.accounts.flatMap((a) => (a.assumeRoleArn ? [a.assumeRoleArn] : [])),
+            })
+          : requesterBasePolicy(partition, { regions: config.aws.regions, accounts });
+      io.stdout(`${JSON.stringify(document, null, 2)}\n`);
+    });
+
+  program
+    .command('doctor')
+    .description('check credentials, partition, table and requesters (warns about standing ssm:StartSession)')
+    .action(async () => {
+      const { config } = load();
+      if (config.aws.dryRun) {
+        io.stdout('dry run: no aws section in the config, so there is nothing to check on the AWS side\n');
+        return;
+      }
+      const clients = new AwsClients({ accounts: config.aws.accounts, region: config.aws.regions[0]! });
+      try {
+        const checks = await runDoctor({
+          clients,
+          principals: configuredPrincipals(config.identities),
+          accounts: config.aws.accounts.map((a) => a.id),
+          checkTable: () => withStore(config, async () => undefined),
+        });
+        for (const check of checks) io.stdout(`${check.ok ? 'ok  ' : check.severity === 'error' ? 'FAIL' : 'warn'}  ${check.name}: ${check.detail}\n`);
+        if (checks.some((c) => !c.ok && c.severity === 'error')) throw new CliError('doctor found problems that stop grants from working');
+      } finally {
+        clients.destroy();
+      }
     });
 
   const audit = program.command('audit').description('the hash-chained audit trail');

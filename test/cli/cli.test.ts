@@ -89,3 +89,15 @@ test('audit verify fails on a tampered event', async () => {
   }
   await expect(jitbot('audit', 'verify')).rejects.toThrow(/audit chain broken at event 1/);
 });
+
+test('iam base-policy prints partition-correct documents; doctor explains dry run', async () => {
+  const requesters = JSON.parse(await jitbot('iam', 'base-policy'));
+  const text = JSON.stringify(requesters);
+  expect(text).toContain('arn:aws-cn:ssm:');
+  expect(text).not.toContain('arn:aws:');
+  expect(text).not.toMatch(/"ssm:StartSession"[^}]*instance\//);
+  const bot = JSON.stringify(JSON.parse(await jitbot('iam', 'base-policy', '--for', 'bot')));
+  expect(bot).toContain('ssm:TerminateSession');
+  expect(bot).not.toContain('arn:aws:');
+  expect(await jitbot('doctor')).toMatch(/dry run/);
+});
