@@ -498,12 +498,13 @@ function normaliseAdapters(file: JitbotFile, env: Env, check: Checker): Adapters
   const adapters: AdaptersConfig = {};
 
   if (slack?.enabled) {
+    // `slack: { enabled: true }` alone reads Slack's conventional environment variables.
     const secret = secretReader('slack', env, check);
     adapters.slack = {
-      botToken: secret('botToken', slack.botToken, true) ?? '',
-      signingSecret: secret('signingSecret', slack.signingSecret, true) ?? '',
-      ...optional('appToken', secret('appToken', slack.appToken, false)),
-      ...optional('apiUrl', slack.apiUrl),
+      botToken: secret('botToken', slack.botToken ?? '${SLACK_BOT_TOKEN}', true) ?? '',
+      signingSecret: secret('signingSecret', slack.signingSecret ?? '${SLACK_SIGNING_SECRET}', true) ?? '',
+      ...optional('appToken', secret('appToken', slack.appToken ?? (env.SLACK_APP_TOKEN ? '${SLACK_APP_TOKEN}' : undefined), false)),
+      ...optional('apiUrl', slack.apiUrl ?? (env.SLACK_API_URL || undefined)),
     };
   }
   if (teams?.enabled) {

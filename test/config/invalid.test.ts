@@ -62,11 +62,6 @@ const cases: Case[] = [
     'jitbot.yaml: adapters.slack.botToken: environment variable UNSET_SLACK_TOKEN is not set',
   ],
   [
-    'enabled adapter missing a required secret',
-    (c) => void delete c.adapters.slack.signingSecret,
-    'jitbot.yaml: adapters.slack.signingSecret: required when slack is enabled: expected an environment reference like ${NAME}',
-  ],
-  [
     'duplicate policy name',
     (c) => void c.policies.push({ kind: 'deny', name: 'prod', targets: { all: true }, message: 'no' }),
     'jitbot.yaml: policies[1].name: duplicate policy name "prod" (also policies[0]): names must be unique',

@@ -371,3 +371,21 @@ describe('docs/config.md', () => {
     for (const block of blocks) expect(() => load(block, BASE_ENV)).not.toThrow();
   });
 });
+
+describe('slack: { enabled: true } reads Slack\'s conventional environment variables', () => {
+  const withSlack = DEMO_CONFIG_YAML.replace('adapters:\n  console: { enabled: true }', 'adapters:\n  console: { enabled: true }\n  slack: { enabled: true }');
+
+  test('tokens, app token and API URL come from SLACK_*', () => {
+    const env = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'sig', SLACK_APP_TOKEN: 'xapp-1', SLACK_API_URL: 'http://127.0.0.1:9/api/' };
+    const { config } = loadConfig({ env, readFile: files({ 'jitbot.yaml': withSlack }) });
+    expect(config.adapters.slack).toEqual({ botToken: 'xoxb-1', signingSecret: 'sig', appToken: 'xapp-1', apiUrl: 'http://127.0.0.1:9/api/' });
+  });
+
+  test('an unset variable is named, and its value never printed', () => {
+    const error = thrown(() => loadConfig({ env: { SLACK_BOT_TOKEN: 'xoxb-secret' }, readFile: files({ 'jitbot.yaml': withSlack }) }));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain('adapters.slack.signingSecret');
+    expect((error as Error).message).toContain('SLACK_SIGNING_SECRET');
+    expect((error as Error).message).not.toContain('xoxb-secret');
+  });
+});
