@@ -257,6 +257,8 @@ export class JitService {
       case 'map-channel': {
         const roles = Object.keys(access.roles);
         if (!roles.includes(command.role)) return this.error('admin.unknown_role', { role: command.role, roles: roles.join(', ') });
+        const adapter = this.deps.adapters.get(channel.platform);
+        if (adapter?.canPostIn && !(await adapter.canPostIn(channel))) return this.error('admin.not_member');
         await store.putChannelMapping({ ...channel, role: command.role, mappedBy: actor, mappedAt: clock.now() });
         await store.appendAudit({
           at: clock.now(),

@@ -70,6 +70,7 @@ export const en = {
 
   'admin.not_admin': 'Only admins ({admins}) can do that.',
   'admin.unknown_role': 'There is no approver role "{role}". Roles: {roles}.',
+  'admin.not_member': 'I can\'t post in this channel yet. Invite me first (e.g. /invite @jitbot), then map it again.',
   'admin.mapped': 'This channel now speaks for {role}.',
   'admin.unmapped': 'This channel no longer speaks for {role}.',
   'admin.not_mapped': 'This channel is not mapped to any role.',

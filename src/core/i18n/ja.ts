@@ -70,6 +70,7 @@ export const ja: Record<MessageKey, string> = {
 
   'admin.not_admin': 'この操作は管理者（{admins}）だけが実行できます。',
   'admin.unknown_role': '承認ロール「{role}」はありません。ロール: {roles}',
+  'admin.not_member': 'まだこのチャンネルに投稿できません。先に招待してから（例: /invite @jitbot）もう一度マッピングしてください。',
   'admin.mapped': 'このチャンネルは {role} の担当になりました。',
   'admin.unmapped': 'このチャンネルは {role} の担当ではなくなりました。',
   'admin.not_mapped': 'このチャンネルはどのロールにも割り当てられていません。',

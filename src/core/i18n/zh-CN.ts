@@ -67,6 +67,7 @@ export const zhCN: Record<MessageKey, string> = {
 
   'admin.not_admin': '只有管理员（{admins}）可以执行此操作。',
   'admin.unknown_role': '没有名为“{role}”的审批角色。现有角色：{roles}。',
+  'admin.not_member': '我还不能在此频道发消息。请先邀请我加入（例如 /invite @jitbot），然后重新映射。',
   'admin.mapped': '此频道现在代表 {role}。',
   'admin.unmapped': '此频道不再代表 {role}。',
   'admin.not_mapped': '此频道未关联任何角色。',

@@ -37,12 +37,15 @@ beforeAll(async () => {
       { id: 'U_DANA', name: 'dana', realName: 'Dana Developer', displayName: 'Dana', email: 'dana@example.com' },
       { id: 'U_ALICE', name: 'alice', realName: 'Alice Ops', email: 'alice@example.com' },
       { id: 'U_BOB', name: 'bob', realName: 'Bob Security', email: 'bob@example.com' },
+      { id: 'U_ADMIN', name: 'pat', realName: 'Pat Platform', email: 'pat@example.com' },
       ...RACERS.map((id) => ({ id, name: id.toLowerCase(), realName: `Approver ${id}` })),
     ],
     channels: [
       { id: 'C_REQUESTS', name: 'requests', isMember: true },
       { id: 'C_OPS', name: 'ops-approvers', isPrivate: true, isMember: true },
       { id: 'C_SEC', name: 'security-leads', isPrivate: true, isMember: true },
+      { id: 'C_NOT_INVITED', name: 'oncall', isPrivate: true, isMember: false },
+      { id: 'C_ONCALL', name: 'oncall-2', isPrivate: true, isMember: true },
     ],
   });
   const config = testConfig((c) => {
@@ -50,6 +53,7 @@ beforeAll(async () => {
     c.roles['ops-approvers']!.members.push('slack:U_ALICE', ...RACERS.map((id) => `slack:${id}`));
     c.roles['security-leads']!.channels.slack = 'C_SEC';
     c.roles['security-leads']!.members.push('slack:U_BOB');
+    c.admins.push('slack:U_ADMIN');
     c.identities.push({
       match: { platform: 'slack', userId: 'U_DANA' },
       principal: { kind: 'iam-user', arn: 'arn:aws-cn:iam::111122223333:user/dana' },
@@ -89,9 +93,9 @@ async function settle(): Promise<void> {
 }
 
 /** Types `/jit <text>` as `userId`; returns the ephemeral reply's text. */
-async function jit(userId: string, text: string): Promise<string> {
+async function jit(userId: string, text: string, channelId = 'C_REQUESTS'): Promise<string> {
   const responseId = randomUUID();
-  const body = slashCommandBody({ text, userId, channelId: 'C_REQUESTS', responseUrl: fake.responseUrl(responseId) });
+  const body = slashCommandBody({ text, userId, channelId, responseUrl: fake.responseUrl(responseId) });
   expect((await postSigned(server.url, body)).status).toBe(200);
   await settle();
   return onlyReply(responseId);
@@ -226,4 +230,12 @@ test('a redelivered command changes nothing the second time', async () => {
   await settle();
   expect(idIn(onlyReply(responseId))).toMatch(/^JIT-/);
   expect(fake.channelMessages('C_OPS')).toHaveLength(cardsBefore + 1);
+});
+
+test('an admin maps a channel only once the bot is a member of it', async () => {
+  expect(await jit('U_ADMIN', 'admin map-channel ops-approvers', 'C_NOT_INVITED')).toContain('Invite me first');
+  expect(await jit('U_ALICE', 'admin map-channel ops-approvers', 'C_ONCALL')).toContain('Only admins');
+  expect(await jit('U_ADMIN', 'admin map-channel ops-approvers', 'C_ONCALL')).toBe('This channel now speaks for ops-approvers.');
+  expect(await jit('U_ADMIN', 'admin channels')).toContain('slack C_ONCALL → ops-approvers (runtime)');
+  expect(await jit('U_ADMIN', 'admin unmap-channel', 'C_ONCALL')).toBe('This channel no longer speaks for ops-approvers.');
 });
