@@ -3,7 +3,7 @@ import pino from 'pino';
 import { startJitbot, storeOptions } from '../app';
 import { jitbotJsonSchema, loadConfig } from '../config/load';
 import type { JitbotConfig } from '../config/types';
-import { channelRoles } from '../core/identity';
+import { ChannelRoles } from '../services/channel-roles';
 import { PLATFORMS, type Platform } from '../core/model';
 import { verifyAuditChain } from '../core/audit-chain';
 import { openStore } from '../store/open-store';
@@ -90,7 +90,7 @@ export function buildProgram(io: CliIo): Command {
     .description('effective mappings (runtime mappings win over the config file)')
     .action(async () => {
       const { config } = load();
-      const mappings = await withStore(config, async (store) => channelRoles(config, await store.listChannelMappings()));
+      const mappings = await withStore(config, (store) => new ChannelRoles(store, config).all());
       if (mappings.length === 0) io.stdout('no channels are mapped\n');
       for (const m of mappings) io.stdout(`${m.platform}\t${m.channelId}\t${m.role}\t${m.source}\n`);
     });
@@ -103,11 +103,7 @@ export function buildProgram(io: CliIo): Command {
       if (!Object.hasOwn(config.roles, role)) {
         throw new CliError(`there is no approver role "${role}"; roles: ${Object.keys(config.roles).join(', ')}`);
       }
-      await withStore(config, async (store) => {
-        const now = io.now();
-        await store.putChannelMapping({ platform: options.platform, channelId, role, mappedBy: 'cli', mappedAt: now });
-        await store.appendAudit({ at: now, actor: 'cli', action: 'channel.mapped', detail: { platform: options.platform, channelId, role } });
-      });
+      await withStore(config, (store) => new ChannelRoles(store, config).map({ platform: options.platform, channelId }, role, 'cli', io.now()));
       io.stdout(`${options.platform} ${channelId} → ${role}\n`);
     });
   channels
@@ -116,16 +112,10 @@ export function buildProgram(io: CliIo): Command {
     .addOption(platformOption())
     .action(async (channelId: string, options: { platform: Platform }) => {
       const { config } = load();
-      await withStore(config, async (store) => {
-        const current = channelRoles(config, await store.listChannelMappings()).find(
-          (m) => m.platform === options.platform && m.channelId === channelId,
-        );
-        if (!current) throw new CliError(`${options.platform} ${channelId} is not mapped to any role`);
-        const now = io.now();
-        // An empty role hides a mapping that comes from the config file.
-        await store.putChannelMapping({ platform: options.platform, channelId, role: '', mappedBy: 'cli', mappedAt: now });
-        await store.appendAudit({ at: now, actor: 'cli', action: 'channel.unmapped', detail: { platform: options.platform, channelId, role: current.role } });
-      });
+      const removed = await withStore(config, (store) =>
+        new ChannelRoles(store, config).unmap({ platform: options.platform, channelId }, 'cli', io.now()),
+      );
+      if (!removed) throw new CliError(`${options.platform} ${channelId} is not mapped to any role`);
       io.stdout(`${options.platform} ${channelId} unmapped\n`);
     });
 

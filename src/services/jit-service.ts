@@ -259,32 +259,12 @@ export class JitService {
         if (!roles.includes(command.role)) return this.error('admin.unknown_role', { role: command.role, roles: roles.join(', ') });
         const adapter = this.deps.adapters.get(channel.platform);
         if (adapter?.canPostIn && !(await adapter.canPostIn(channel))) return this.error('admin.not_member');
-        await store.putChannelMapping({ ...channel, role: command.role, mappedBy: actor, mappedAt: clock.now() });
-        await store.appendAudit({
-          at: clock.now(),
-          actor,
-          action: 'channel.mapped',
-          deliveryId: event.deliveryId,
-          detail: { platform: channel.platform, channelId: channel.channelId, role: command.role },
-        });
+        await channelRoles.map(channel, command.role, actor, clock.now(), event.deliveryId);
         return this.info('admin.mapped', { role: command.role });
       }
       case 'unmap-channel': {
-        const current = (await channelRoles.all()).find((m) => m.platform === channel.platform && m.channelId === channel.channelId);
-        if (!current) return this.error('admin.not_mapped');
-        const removedStored = await store.deleteChannelMapping(channel.platform, channel.channelId);
-        if (!removedStored && current.source === 'config') {
-          // A mapping from the config file is overridden by an explicit "no role" entry in the store.
-          await store.putChannelMapping({ ...channel, role: '', mappedBy: actor, mappedAt: clock.now() });
-        }
-        await store.appendAudit({
-          at: clock.now(),
-          actor,
-          action: 'channel.unmapped',
-          deliveryId: event.deliveryId,
-          detail: { platform: channel.platform, channelId: channel.channelId, role: current.role },
-        });
-        return this.info('admin.unmapped', { role: current.role });
+        const removed = await channelRoles.unmap(channel, actor, clock.now(), event.deliveryId);
+        return removed ? this.info('admin.unmapped', { role: removed.role }) : this.error('admin.not_mapped');
       }
       case 'channels': {
         const mappings = await channelRoles.all();

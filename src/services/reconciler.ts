@@ -32,7 +32,7 @@ export interface ReconcilerDeps {
   principals?: readonly AwsPrincipal[];
   /** Configured account ids: Identity Center policies are inspected in each. */
   accounts?: readonly string[];
-  /** Most active / recent requests read per run. The store cannot page through active requests yet. */
+  /** Page size for reading active requests (all of them are read), and the most recent requests read per run. */
   batchSize?: number;
 }
 
@@ -75,7 +75,7 @@ export class Reconciler {
   private async reconcile(report: ReconcileReport): Promise<void> {
     const { store, granter } = this.deps;
     const limit = this.deps.batchSize ?? 1_000;
-    const active = await store.listDue('active', Number.MAX_SAFE_INTEGER, limit);
+    const active = await this.allActiveRequests(limit);
     const recent = await store.listRecentRequests(Math.min(limit, 200));
     const requests = [...active, ...recent];
     const principals = [...(this.deps.principals ?? []), ...requests.flatMap((r) => (r.requester.principal ? [r.requester.principal] : []))];
@@ -101,6 +101,18 @@ export class Reconciler {
       const statements = found.get(request.id) ?? [];
       if (!statements.some((s) => matches(s, request))) await this.restore(request, statements.length > 0 ? 'differs' : 'missing', report);
     }
+  }
+
+  /** Every active request, read page by page before IAM is inspected (a grant is written before its request turns active). */
+  private async allActiveRequests(pageSize: number): Promise<JitRequest[]> {
+    const active: JitRequest[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.deps.store.listActivePage({ limit: pageSize, cursor });
+      active.push(...page.requests);
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    return active;
   }
 
   /** A statement whose request does not hold a grant is an orphan. */
