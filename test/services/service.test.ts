@@ -329,3 +329,11 @@ describe('node checks', () => {
     expect(h.chat.latestCard(h.idIn(reply))!.notices.join(' ')).toContain('ConnectionLost');
   });
 });
+
+test('unmapping a runtime override of a file mapping leaves the channel unmapped', async () => {
+  expect((await h.command('carol', '/jit admin map-channel security-leads', 'ops-approvals')).kind).toBe('info');
+  expect(await h.channelRoles.rolesOf({ platform: 'console', channelId: 'ops-approvals' })).toEqual(['security-leads']);
+  expect(await h.command('carol', '/jit admin unmap-channel', 'ops-approvals')).toEqual({ kind: 'info', text: 'This channel no longer speaks for security-leads.' });
+  expect(await h.channelRoles.rolesOf({ platform: 'console', channelId: 'ops-approvals' })).toEqual([]);
+  expect((await h.command('carol', '/jit admin unmap-channel', 'ops-approvals')).text).toBe('This channel is not mapped to any role.');
+});
