@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { parseCommand, type Command } from '../core/command';
 import { formatDuration } from '../core/duration';
-import { formatTime, t, type Locale, type MessageKey } from '../core/i18n/catalog';
-import type { ChannelRef, JitRequest, UserRef } from '../core/model';
+import type { Locale, MessageKey } from '../core/i18n/catalog';
+import type { JitRequest, UserRef } from '../core/model';
 import { evaluatePolicies } from '../core/policy';
 import type { Policy } from '../core/policy-model';
 import {
@@ -26,6 +26,7 @@ import type { JitbotConfig } from '../config/types';
 import { isAdmin, resolveRequester, rolesOf } from '../core/identity';
 import type { AdapterRegistry } from './adapter-registry';
 import type { ChannelRoles } from './channel-roles';
+import { Messages } from './messages';
 
 export interface JitServiceSettings {
   locale: Locale;
@@ -60,7 +61,11 @@ const LIST_LIMIT = 10;
  * queued in the request's outbox in the same write.
  */
 export class JitService {
-  constructor(private readonly deps: JitServiceDeps) {}
+  private readonly messages: Messages;
+
+  constructor(private readonly deps: JitServiceDeps) {
+    this.messages = new Messages(deps.settings.locale, deps.settings.timeZone);
+  }
 
   readonly handle = async (event: InboundEvent): Promise<Reply> => {
     const { store, clock, settings, logger } = this.deps;
@@ -74,7 +79,7 @@ export class JitService {
     } catch (error) {
       const ref = event.deliveryId.slice(-8);
       logger.error({ err: error, platform: event.platform, ref }, 'inbound event failed');
-      return this.error('error.internal', { ref });
+      return this.messages.error('error.internal', { ref });
     }
   };
 
@@ -83,12 +88,12 @@ export class JitService {
   private async onCommand(event: CommandEvent): Promise<Reply> {
     const parsed = parseCommand(event.text);
     if (!parsed.ok) {
-      return { kind: 'error', text: `${this.say(parsed.error.key, parsed.error.params)}\n${this.say('usage')}` };
+      return { kind: 'error', text: `${this.messages.say(parsed.error.key, parsed.error.params)}\n${this.messages.say('usage')}` };
     }
     const command = parsed.command;
     switch (command.kind) {
       case 'help':
-        return this.info('help');
+        return this.messages.info('help');
       case 'request':
         return this.submit(event, command);
       case 'list':
@@ -109,17 +114,17 @@ export class JitService {
     const resolved = await this.deps.adapters.resolveUser(event.actor);
     const identity = resolveRequester(access, { ...event.actor, email: resolved?.email });
     if (!identity.principal) {
-      return this.error('request.unmapped', { admins: this.adminsLabel(), user: personKey(event.actor) });
+      return this.messages.error('request.unmapped', { admins: this.adminsLabel(), user: personKey(event.actor) });
     }
     const lookup = await inventory.resolve(command.node);
-    if (lookup.kind === 'not_found') return this.error('request.node_not_found', { query: command.node });
+    if (lookup.kind === 'not_found') return this.messages.error('request.node_not_found', { query: command.node });
     if (lookup.kind === 'ambiguous') {
       const choices = lookup.nodes.map((n) => `${n.id} (${n.account}, ${n.region})`).join('; ');
-      return this.error('request.node_ambiguous', { query: command.node, choices });
+      return this.messages.error('request.node_ambiguous', { query: command.node, choices });
     }
     const node = lookup.node;
     const label = nodeLabel(node);
-    if (node.state === 'terminated') return this.error('request.node_terminated', { node: label });
+    if (node.state === 'terminated') return this.messages.error('request.node_terminated', { node: label });
     const outcome = evaluatePolicies(settings.policies, {
       node,
       requesterGroups: identity.groups,
@@ -127,17 +132,17 @@ export class JitService {
     });
     switch (outcome.kind) {
       case 'none':
-        return this.error('request.no_policy', { node: label, admins: this.adminsLabel() });
+        return this.messages.error('request.no_policy', { node: label, admins: this.adminsLabel() });
       case 'ambiguous':
-        return this.error('request.ambiguous_policy', {
+        return this.messages.error('request.ambiguous_policy', {
           first: outcome.policies[0].name,
           second: outcome.policies[1].name,
           node: label,
         });
       case 'deny':
-        return this.error('request.denied', { policy: outcome.policy.name, message: outcome.policy.message });
+        return this.messages.error('request.denied', { policy: outcome.policy.name, message: outcome.policy.message });
       case 'duration_out_of_bounds':
-        return this.error('request.duration_bounds', {
+        return this.messages.error('request.duration_bounds', {
           duration: formatDuration(outcome.requestedMs),
           policy: outcome.policy.name,
           min: formatDuration(outcome.minMs),
@@ -175,16 +180,16 @@ export class JitService {
     this.deps.onCommitted(request.id);
 
     const warning = node.pingStatus && node.pingStatus !== 'Online'
-      ? `\n${this.say('request.not_registered', { node: node.name ?? node.id, ping: node.pingStatus })}`
+      ? `\n${this.messages.say('request.not_registered', { node: node.name ?? node.id, ping: node.pingStatus })}`
       : '';
     if (outcome.kind === 'auto') {
-      return { kind: 'info', text: this.say('request.auto_approved', { id: request.id, node: label, policy: outcome.policy.name }) + warning };
+      return { kind: 'info', text: this.messages.say('request.auto_approved', { id: request.id, node: label, policy: outcome.policy.name }) + warning };
     }
     const level = request.levels[0]!;
     return {
       kind: 'info',
       text:
-        this.say('request.submitted', {
+        this.messages.say('request.submitted', {
           id: request.id,
           node: label,
           level: 1,
@@ -196,27 +201,27 @@ export class JitService {
 
   private async list(actor: UserRef): Promise<Reply> {
     const requests = await this.deps.store.listRequestsByRequester(actor.platform, actor.userId, LIST_LIMIT);
-    if (requests.length === 0) return this.info('list.empty');
+    if (requests.length === 0) return this.messages.info('list.empty');
     const lines = requests.map((r) =>
-      this.say('list.item', {
+      this.messages.say('list.item', {
         id: r.id,
         node: nodeLabel(r.target),
-        status: this.say(`status.${r.status}`),
-        when: this.time(r.createdAt),
+        status: this.messages.say(`status.${r.status}`),
+        when: this.messages.time(r.createdAt),
       }),
     );
-    return { kind: 'info', text: [this.say('list.header'), ...lines].join('\n') };
+    return { kind: 'info', text: [this.messages.say('list.header'), ...lines].join('\n') };
   }
 
   private async status(requestId: string): Promise<Reply> {
     const request = await this.deps.store.getRequest(requestId);
-    if (!request) return this.error('request.not_found', { id: requestId });
+    if (!request) return this.messages.error('request.not_found', { id: requestId });
     return {
       kind: 'info',
-      text: this.say('status.line', {
+      text: this.messages.say('status.line', {
         id: request.id,
         node: nodeLabel(request.target),
-        status: this.say(`status.${request.status}`),
+        status: this.messages.say(`status.${request.status}`),
         requester: request.requester.displayName,
         reason: request.reason,
       }),
@@ -225,7 +230,7 @@ export class JitService {
 
   private async revoke(requestId: string, event: InboundEvent): Promise<Reply> {
     const request = await this.deps.store.getRequest(requestId);
-    if (!request) return this.error('request.not_found', { id: requestId });
+    if (!request) return this.messages.error('request.not_found', { id: requestId });
     const allowed = await this.mayRevoke(request, event.actor);
     return this.change(
       requestId,
@@ -250,29 +255,29 @@ export class JitService {
     const actor = personKey(event.actor);
     if (!isAdmin(access, { ...event.actor, email })) {
       await store.appendAudit({ at: clock.now(), actor, action: 'admin.refused', deliveryId: event.deliveryId, detail: { command: command.action } });
-      return this.error('admin.not_admin', { admins: this.adminsLabel() });
+      return this.messages.error('admin.not_admin', { admins: this.adminsLabel() });
     }
     const channel = event.channel;
     switch (command.action) {
       case 'map-channel': {
         const roles = Object.keys(access.roles);
-        if (!roles.includes(command.role)) return this.error('admin.unknown_role', { role: command.role, roles: roles.join(', ') });
+        if (!roles.includes(command.role)) return this.messages.error('admin.unknown_role', { role: command.role, roles: roles.join(', ') });
         const adapter = this.deps.adapters.get(channel.platform);
-        if (adapter?.canPostIn && !(await adapter.canPostIn(channel))) return this.error('admin.not_member');
+        if (adapter?.canPostIn && !(await adapter.canPostIn(channel))) return this.messages.error('admin.not_member');
         await channelRoles.map(channel, command.role, actor, clock.now(), event.deliveryId);
-        return this.info('admin.mapped', { role: command.role });
+        return this.messages.info('admin.mapped', { role: command.role });
       }
       case 'unmap-channel': {
         const removed = await channelRoles.unmap(channel, actor, clock.now(), event.deliveryId);
-        return removed ? this.info('admin.unmapped', { role: removed.role }) : this.error('admin.not_mapped');
+        return removed ? this.messages.info('admin.unmapped', { role: removed.role }) : this.messages.error('admin.not_mapped');
       }
       case 'channels': {
         const mappings = await channelRoles.all();
-        if (mappings.length === 0) return this.info('admin.channels_empty');
+        if (mappings.length === 0) return this.messages.info('admin.channels_empty');
         return {
           kind: 'info',
           text: mappings
-            .map((m) => this.say('admin.channels_item', { platform: m.platform, channel: m.channelId, role: m.role, source: m.source }))
+            .map((m) => this.messages.say('admin.channels_item', { platform: m.platform, channel: m.channelId, role: m.role, source: m.source }))
             .join('\n'),
         };
       }
@@ -285,7 +290,7 @@ export class JitService {
     if (event.action === 'revoke') return this.revoke(event.requestId, event);
     const { access, store, channelRoles, clock } = this.deps;
     const request = await store.getRequest(event.requestId);
-    if (!request) return this.error('request.not_found', { id: event.requestId });
+    if (!request) return this.messages.error('request.not_found', { id: event.requestId });
 
     const email = (await this.deps.adapters.resolveUser(event.actor))?.email;
     const memberOf = rolesOf(access, { ...event.actor, email });
@@ -305,7 +310,7 @@ export class JitService {
           deliveryId: event.deliveryId,
           detail: { code: 'wrong_channel', channel: event.channel.channelId },
         });
-        return this.error('decision.wrong_channel', { approvers: describeApprovers(level), id: request.id });
+        return this.messages.error('decision.wrong_channel', { approvers: describeApprovers(level), id: request.id });
       }
     }
 
@@ -335,30 +340,30 @@ export class JitService {
     const { store, onCommitted } = this.deps;
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
       const request = await store.getRequest(requestId);
-      if (!request) return this.error('request.not_found', { id: requestId });
+      if (!request) return this.messages.error('request.not_found', { id: requestId });
       const result = transition(request, this.context());
       if (!result.ok) {
         await this.auditRefusal(request, event, result.refusal);
         if (event.kind === 'action' && event.message) this.redraw(request, event);
-        return { kind: 'error', text: this.refusalText(request, result.refusal) };
+        return { kind: 'error', text: this.messages.refusal(request, result.refusal) };
       }
       if (await store.saveRequest(result.request, request.version)) {
         onCommitted(requestId);
         return { kind: 'info', text: this.doneText(result.request, doneKey) };
       }
     }
-    return this.error('error.busy', { id: requestId });
+    return this.messages.error('error.busy', { id: requestId });
   }
 
   private doneText(request: JitRequest, key: MessageKey): string {
-    if (key !== 'decision.recorded') return this.say(key, { id: request.id, node: nodeLabel(request.target) });
+    if (key !== 'decision.recorded') return this.messages.say(key, { id: request.id, node: nodeLabel(request.target) });
     const last = request.decisions[request.decisions.length - 1]!;
     const level = request.levels[request.currentLevel];
     const progress =
       request.status === 'pending' && level
-        ? this.say('card.status.pending', { level: request.currentLevel + 1, levels: request.levels.length, approvers: describeApprovers(level) })
-        : this.say(`status.${request.status}`);
-    return this.say(key, { verdict: this.say(`verdict.${last.verdict}`), id: request.id, progress });
+        ? this.messages.say('card.status.pending', { level: request.currentLevel + 1, levels: request.levels.length, approvers: describeApprovers(level) })
+        : this.messages.say(`status.${request.status}`);
+    return this.messages.say(key, { verdict: this.messages.say(`verdict.${last.verdict}`), id: request.id, progress });
   }
 
   /** The card the person clicked may be stale: redraw it from stored state (best effort, after the reply). */
@@ -381,38 +386,6 @@ export class JitService {
     });
   }
 
-  refusalText(request: JitRequest, refusal: Refusal): string {
-    const id = request.id;
-    switch (refusal.code) {
-      case 'already_decided':
-        return this.say('decision.already_decided', {
-          id,
-          // What was decided, not where the request has got to since ("approved", not "active").
-          status: this.say(refusal.status === 'rejected' ? 'status.rejected' : 'status.approved'),
-          by: refusal.by?.displayName ?? request.policy.name,
-          time: this.time(refusal.at ?? request.updatedAt),
-        });
-      case 'not_pending':
-        return this.say('decision.not_pending', { id, status: this.say(`status.${refusal.status}`) });
-      case 'self_approval':
-        return this.say('decision.self', { id });
-      case 'not_approver':
-        return this.say('decision.not_approver', { id, level: refusal.level, approvers: refusal.approvers });
-      case 'already_voted':
-        return this.say('decision.already_voted', { id, level: refusal.level });
-      case 'comment_too_long':
-        return this.say('decision.comment_too_long', { length: refusal.length, max: refusal.max });
-      case 'not_requester':
-        return this.say('cancel.not_yours', { id, requester: refusal.requester });
-      case 'not_active':
-        return this.say('revoke.not_active', { id, status: this.say(`status.${refusal.status}`) });
-      case 'not_allowed':
-        return this.say('revoke.not_allowed', { id });
-      case 'not_due':
-        return this.say('decision.not_pending', { id, status: this.say(`status.${request.status}`) });
-    }
-  }
-
   // ── helpers ───────────────────────────────────────────────────────────────────────────────────────────
 
   private adminsLabel(): string {
@@ -422,22 +395,5 @@ export class JitService {
   private context(): TransitionContext {
     return { now: this.deps.clock.now(), locale: this.deps.settings.locale, timeZone: this.deps.settings.timeZone };
   }
-
-  private say(key: MessageKey | `status.${string}` | `verdict.${string}`, params?: Record<string, string | number>): string {
-    return t(this.deps.settings.locale, key as MessageKey, params);
-  }
-
-  private time(epochMs: number): string {
-    return formatTime(this.deps.settings.locale, epochMs, this.deps.settings.timeZone);
-  }
-
-  private info(key: MessageKey, params?: Record<string, string | number>): Reply {
-    return { kind: 'info', text: this.say(key, params) };
-  }
-
-  private error(key: MessageKey, params?: Record<string, string | number>): Reply {
-    return { kind: 'error', text: this.say(key, params) };
-  }
 }
 
-export type { ChannelRef };
