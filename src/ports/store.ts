@@ -34,6 +34,12 @@ export interface Store {
   listRecentRequests(limit: number): Promise<JitRequest[]>;
   /** Requests whose next deadline (timeout/reminder for pending, expiry/warning for active) is ≤ `dueBy`, via the sparse due index. */
   listDue(kind: DueKind, dueBy: number, limit: number): Promise<JitRequest[]>;
+  /**
+   * One page of the active requests (soonest deadline first), through the `active` partition of the due index,
+   * each re-read consistently; requests no longer active are left out. Pass the returned `cursor` (opaque) to get the
+   * next page; it is absent after the last page. A page holds at most `limit` requests and may be empty.
+   */
+  listActivePage(options: { limit: number; cursor?: string }): Promise<{ requests: JitRequest[]; cursor?: string }>;
   /** Requests with effects still in their outbox, via the sparse outbox index. */
   listWithPendingEffects(limit: number): Promise<JitRequest[]>;
 

@@ -121,7 +121,7 @@ export class DynamoStore implements Store {
       const dueAt = nextDueAt(request);
       return dueKindOf(request) === kind && dueAt !== undefined && dueAt <= dueBy;
     };
-    const due = await this.readFreshFromIndex(query, limit, stillDue);
+    const { requests: due } = await this.readFreshFromIndex(query, limit, stillDue);
     return due.sort((a, b) => (nextDueAt(a) ?? 0) - (nextDueAt(b) ?? 0));
   }
 
@@ -133,7 +133,25 @@ export class DynamoStore implements Store {
       ExpressionAttributeNames: { '#p': ATTR.outboxPk },
       ExpressionAttributeValues: { ':p': OUTBOX_PARTITION },
     };
-    return this.readFreshFromIndex(query, limit, (request) => request.outbox.length > 0);
+    const { requests } = await this.readFreshFromIndex(query, limit, (request) => request.outbox.length > 0);
+    return requests;
+  }
+
+  async listActivePage(options: { limit: number; cursor?: string }): Promise<{ requests: JitRequest[]; cursor?: string }> {
+    // A page of zero would hand back the cursor it was given, and a caller paging to the end would never finish.
+    if (!Number.isInteger(options.limit) || options.limit < 1) {
+      throw new Error(`listActivePage: limit must be a positive integer (got ${options.limit})`);
+    }
+    const query: QueryCommandInput = {
+      TableName: this.tableName,
+      IndexName: INDEX.due,
+      KeyConditionExpression: '#p = :p',
+      ExpressionAttributeNames: { '#p': ATTR.duePk },
+      ExpressionAttributeValues: { ':p': duePartition('active') },
+    };
+    const startKey = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+    const page = await this.readFreshFromIndex(query, options.limit, (request) => request.status === 'active', startKey);
+    return page.nextKey ? { requests: page.requests, cursor: encodeCursor(page.nextKey) } : { requests: page.requests };
   }
 
   // ---- inbound delivery de-duplication ----
@@ -339,15 +357,17 @@ export class DynamoStore implements Store {
   /**
    * Reads request keys from a (keys-only, eventually consistent) index, re-reads each request with a strongly
    * consistent read and keeps the ones `keep` accepts, so callers act on fresh state. Stops at `limit`.
+   * `nextKey` is where a further read would continue (absent once the index has no more entries).
    */
   private async readFreshFromIndex(
     query: QueryCommandInput,
     limit: number,
     keep: (request: JitRequest) => boolean,
-  ): Promise<JitRequest[]> {
+    startAt?: Record<string, unknown>,
+  ): Promise<{ requests: JitRequest[]; nextKey?: Record<string, unknown> }> {
     limit = Math.floor(limit);
     const fresh: JitRequest[] = [];
-    let startKey: Record<string, unknown> | undefined;
+    let startKey = startAt;
     do {
       const remaining = limit - fresh.length;
       if (remaining <= 0) break;
@@ -362,8 +382,28 @@ export class DynamoStore implements Store {
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    return fresh.slice(0, limit);
+    // Each Query asks for at most the requests still missing, so `fresh` never exceeds `limit` and nothing read is skipped.
+    return { requests: fresh, nextKey: startKey };
   }
+}
+
+/** Cursors are the index's LastEvaluatedKey as base64url JSON: opaque to callers, stateless for the store. */
+function encodeCursor(key: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): Record<string, unknown> {
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    key = undefined;
+  }
+  const isKeyValue = (value: unknown) => typeof value === 'string' || typeof value === 'number';
+  if (typeof key !== 'object' || key === null || Array.isArray(key) || !Object.values(key).every(isKeyValue)) {
+    throw new Error('invalid page cursor');
+  }
+  return key as Record<string, unknown>;
 }
 
 function epochSeconds(ms: number): number {

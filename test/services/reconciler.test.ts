@@ -128,6 +128,17 @@ describe('Reconciler', () => {
     expect(audit.find((e) => e.action === 'reconcile.restored')).toMatchObject({ requestId: active.id, actor: 'jitbot', detail: { reason: 'missing' } });
   });
 
+  test('pages through every active request, however many pages they take', async () => {
+    const { name, principal } = await newUser();
+    const active = ['i-0aaaaaaaaaaaaaa01', 'i-0aaaaaaaaaaaaaa02', 'i-0aaaaaaaaaaaaaa03'].map((node) => request(principal, 'active', node));
+    for (const r of active) await opened.store.createRequest({ ...r, grant: activeGrant(r) });
+
+    const report = await new Reconciler({ granter, store: opened.store, clock, owner: 'replica-a', accounts: [MOTO_ACCOUNT], batchSize: 2 }).run();
+
+    expect(report.restored.sort()).toEqual(active.map((r) => r.id).sort());
+    expect((await statements(name)).map((s) => s.Sid).sort()).toEqual(active.map(sidOf).sort());
+  });
+
   test('rewrites a statement that differs from the active grant', async () => {
     const { name, principal } = await newUser();
     const active = request(principal, 'active', 'i-0ddddddddddddddd4');

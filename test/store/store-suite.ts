@@ -250,6 +250,48 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
       });
     });
 
+    describe('active requests, page by page', () => {
+      it('pages through every active request exactly once and leaves out the rest', async () => {
+        const active = Array.from({ length: 25 }, (_, i) =>
+          activeRequest({ id: `JIT-A${String(i).padStart(4, '0')}`, expiresAt: T + (i + 1) * MINUTE }),
+        );
+        await Promise.all(active.map((request) => store.createRequest(request)));
+        await store.createRequest(makeRequest({ id: 'JIT-P0001' }));
+        await store.createRequest({ ...activeRequest({ id: 'JIT-E0001', expiresAt: T }), status: 'ended', endedAt: T });
+        // A lagging index entry: the index still files it under active, the request itself has ended.
+        const ended = activeRequest({ id: 'JIT-L0001', expiresAt: T + 12 * MINUTE });
+        const lagging = marshall(
+          {
+            ...requestKey(ended.id),
+            version: 2,
+            data: { ...ended, status: 'ended', version: 2, endedAt: T },
+            [ATTR.duePk]: 'DUE#active',
+            [ATTR.dueAt]: ended.grant!.expiresAt,
+          },
+          { removeUndefinedValues: true },
+        );
+        await harness.client.send(new PutItemCommand({ TableName: harness.tableName, Item: lagging }));
+        expect(await indexEntries(INDEX.due, ATTR.duePk, 'DUE#active')).toHaveLength(26);
+
+        const pages: JitRequest[][] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await store.listActivePage({ limit: 10, cursor });
+          pages.push(page.requests);
+          cursor = page.cursor;
+        } while (cursor !== undefined && pages.length < 10);
+
+        expect(pages.map((page) => page.length)).toEqual([10, 10, 5]);
+        expect(pages.flat().map((request) => request.id)).toEqual(active.map((request) => request.id));
+        expect(pages.flat()).toEqual(active);
+      });
+
+      it('refuses a cursor it did not make and a page size below one', async () => {
+        await expect(store.listActivePage({ limit: 10, cursor: 'not-a-cursor' })).rejects.toThrow(/cursor/);
+        await expect(store.listActivePage({ limit: 0 })).rejects.toThrow(/limit/);
+      });
+    });
+
     describe('outbox index', () => {
       it('lists requests while they have pending effects, and only then', async () => {
         const withEffects = makeRequest({ id: 'JIT-O0001', outbox: [{ id: 'e1', kind: 'postCard' }] });
