@@ -56,7 +56,7 @@ export const SSO_ROLE_PATH_PREFIX = '/aws-reserved/sso.amazonaws.com/';
 const ROLE_ID_TTL_MS = 10 * 60_000;
 const LIST_CONCURRENCY = 4;
 /** listOwnedGrants reads at most this many active and recent requests (the store cannot page the due index). */
-const ACTIVE_LIMIT = 1_000;
+const ACTIVE_PAGE_SIZE = 1_000;
 const RECENT_LIMIT = 200;
 
 export interface IamGranterDeps {
@@ -268,10 +268,13 @@ export class IamGranter implements Granter {
    */
   async listOwnedGrants(): Promise<OwnedGrant[]> {
     const { store } = this.deps;
-    const requests = [
-      ...(await store.listDue('active', Number.MAX_SAFE_INTEGER, ACTIVE_LIMIT)),
-      ...(await store.listRecentRequests(RECENT_LIMIT)),
-    ];
+    const requests = await store.listRecentRequests(RECENT_LIMIT);
+    let cursor: string | undefined;
+    do {
+      const page = await store.listActivePage({ limit: ACTIVE_PAGE_SIZE, cursor });
+      requests.push(...page.requests);
+      cursor = page.cursor;
+    } while (cursor);
     const principals = requests.flatMap((r) => (r.requester.principal ? [r.requester.principal] : []));
     const accounts = [...(this.deps.accounts ?? []), ...requests.map((r) => r.target.account)];
     return this.listOwnedGrantsFor(principals, accounts);
