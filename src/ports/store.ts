@@ -45,6 +45,8 @@ export interface Store {
 
   /** Atomic insert of (platform, deliveryId); false if it was already seen and has not expired. */
   claimDelivery(platform: Platform, deliveryId: string, now: number, ttlMs: number): Promise<boolean>;
+  /** Forgets a claimed delivery, so that the platform's retry of an event that failed is processed. */
+  releaseDelivery(platform: Platform, deliveryId: string): Promise<void>;
 
   listChannelMappings(): Promise<ChannelMapping[]>;
   putChannelMapping(mapping: ChannelMapping): Promise<void>;

@@ -79,6 +79,10 @@ export class JitService {
     } catch (error) {
       const ref = event.deliveryId.slice(-8);
       logger.error({ err: error, platform: event.platform, ref }, 'inbound event failed');
+      // Let the platform's (or the person's) retry of this event be processed instead of swallowed as a duplicate.
+      await store.releaseDelivery(event.platform, event.deliveryId).catch((releaseError: unknown) => {
+        logger.warn({ err: releaseError, ref }, 'could not release the delivery id; a retry will be ignored');
+      });
       return this.messages.error('error.internal', { ref });
     }
   };

@@ -171,6 +171,10 @@ export class DynamoStore implements Store {
     );
   }
 
+  async releaseDelivery(platform: Platform, deliveryId: string): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: deliveryKey(platform, deliveryId) }));
+  }
+
   // ---- channel mappings ----
 
   async listChannelMappings(): Promise<ChannelMapping[]> {

@@ -337,3 +337,27 @@ test('unmapping a runtime override of a file mapping leaves the channel unmapped
   expect(await h.channelRoles.rolesOf({ platform: 'console', channelId: 'ops-approvals' })).toEqual([]);
   expect((await h.command('carol', '/jit admin unmap-channel', 'ops-approvals')).text).toBe('This channel is not mapped to any role.');
 });
+
+test('an event that fails is not swallowed as a duplicate when it is retried', async () => {
+  const resolve = h.inventory.resolve.bind(h.inventory);
+  let failures = 1;
+  h.inventory.resolve = async (query) => {
+    if (failures-- > 0) throw new Error('EC2 unavailable');
+    return resolve(query);
+  };
+  const event = {
+    kind: 'command' as const,
+    platform: 'console' as const,
+    deliveryId: 'retried-delivery',
+    actor: { platform: 'console' as const, userId: 'dana', displayName: 'Dana' },
+    channel: { platform: 'console' as const, channelId: 'requests' },
+    text: `${ONE_LEVEL_NODE} retry me`,
+  };
+  const first = await h.chat.send(event);
+  expect(first).toMatchObject({ kind: 'error', text: expect.stringContaining('nothing was changed') });
+  expect(first.text).not.toContain('EC2 unavailable');
+  const retry = await h.chat.send(event);
+  expect(retry.kind).toBe('info');
+  expect(await h.chat.send(event)).toEqual({ kind: 'none' });
+  expect(await h.store.listRecentRequests(10)).toHaveLength(1);
+});

@@ -317,6 +317,14 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
     });
 
     describe('delivery de-duplication', () => {
+      it('a released delivery can be claimed again', async () => {
+        expect(await store.claimDelivery('slack', 'EvRelease', T, 10 * MINUTE)).toBe(true);
+        await store.releaseDelivery('slack', 'EvRelease');
+        expect(await store.claimDelivery('slack', 'EvRelease', T + 1, 10 * MINUTE)).toBe(true);
+        expect(await store.claimDelivery('slack', 'EvRelease', T + 2, 10 * MINUTE)).toBe(false);
+        await store.releaseDelivery('slack', 'never-claimed');
+      });
+
       it('claims a delivery once until it expires', async () => {
         expect(await store.claimDelivery('slack', 'Ev01', T, 10 * MINUTE)).toBe(true);
         expect(await store.claimDelivery('slack', 'Ev01', T + MINUTE, 10 * MINUTE)).toBe(false);

@@ -8,6 +8,7 @@ import type { UserRef } from '../../src/core/model';
 import { StaticInventory } from '../../src/inventory/static-inventory';
 import type { ActionEvent, CommandEvent, Reply } from '../../src/ports/chat';
 import type { Granter } from '../../src/ports/granter';
+import type { Inventory } from '../../src/ports/inventory';
 import type { Store } from '../../src/ports/store';
 import { openStore } from '../../src/store/open-store';
 import { FIXTURE_NOW } from './fixtures';
@@ -29,6 +30,7 @@ export interface Harness extends Assembled {
   chat: RecordingAdapter;
   clock: ManualClock;
   granter: Granter;
+  inventory: Inventory;
   command(user: string, text: string, channel?: string): Promise<Reply>;
   click(user: string, requestId: string, action: ActionEvent['action'], options?: { channel?: string; comment?: string; deliveryId?: string }): Promise<Reply>;
   /** Runs every queued effect. */
@@ -49,11 +51,12 @@ export async function startHarness(options: { config?: JitbotConfig; store?: Sto
   const clock = new ManualClock(FIXTURE_NOW);
   const chat = new RecordingAdapter('console');
   const granter = options.granter ?? new DryRunGranter();
+  const inventory = new StaticInventory(config.inventory.nodes);
   const assembled = assemble({
     config,
     store,
     granter,
-    inventory: new StaticInventory(config.inventory.nodes),
+    inventory,
     adapters: [chat],
     clock,
     logger: pino({ level: 'silent' }),
@@ -68,6 +71,7 @@ export async function startHarness(options: { config?: JitbotConfig; store?: Sto
     chat,
     clock,
     granter,
+    inventory,
     command: (user, text, channel = 'requests') =>
       send({ kind: 'command', platform: 'console', deliveryId: `d${++deliveries}`, actor: person(user), channel: { platform: 'console', channelId: channel }, text: text.replace(/^\/jit\s*/, '') }),
     click: (user, requestId, action, { channel = 'ops-approvals', comment, deliveryId } = {}) =>
