@@ -67,8 +67,6 @@ export const REQUEST_STATUSES = [
 ] as const;
 export type RequestStatus = (typeof REQUEST_STATUSES)[number];
 
-export const FINAL_STATUSES: readonly RequestStatus[] = ['ended', 'revoked', 'rejected', 'cancelled', 'timed_out', 'failed'];
-
 export interface ApprovalLevel {
   /** Approver roles (config names) whose members may decide at this level. */
   roles: string[];
