@@ -88,25 +88,26 @@ export async function startJitbot(options: StartOptions): Promise<RunningJitbot>
   if (config.adapters.slack) adapters.push(new SlackAdapter({ ...config.adapters.slack, logger }));
   const mounts: HttpMount[] = [];
   if (config.adapters.console) {
-    const console = consoleAdapter(config, store, clock);
-    adapters.push(console);
-    mounts.push(console);
+    const consoleChat = consoleAdapter(config, store, clock);
+    adapters.push(consoleChat);
+    mounts.push(consoleChat);
   }
   for (const adapter of adapters) if (isHttpMount(adapter) && !mounts.includes(adapter)) mounts.push(adapter);
 
   const { registry, outbox, scheduler, service } = assemble({ config, store, granter, inventory, adapters, clock, logger, owner });
 
-  for (const adapter of adapters) await adapter.start(service.handle);
-  let http: RunningHttpServer | undefined;
+  let http: RunningHttpServer;
   try {
+    for (const adapter of adapters) await adapter.start(service.handle);
     http = await startHttpServer({ host: config.server.host, port: options.port ?? config.server.port, mounts, logger });
   } catch (error) {
     await Promise.all(adapters.map((a) => a.stop()));
+    aws?.clients.destroy();
     await opened.close();
     throw error;
   }
 
-  // Finish whatever a previous run left in outboxes before taking new work.
+  // Complete the effects a previous run left behind (a crash between a commit and its effects).
   await outbox.recover().catch((error: unknown) => logger.error({ err: error }, 'outbox recovery failed'));
   const timers = [
     every(options.sweepIntervalMs ?? config.sweeper.intervalMs, () => scheduler.sweep(), logger, 'sweep'),
