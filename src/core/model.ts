@@ -104,8 +104,8 @@ export interface Grant {
 }
 
 /** Side effect waiting to be performed by the outbox worker, stored inside the request item (see store design). */
-/** Every effect carries `id` (unique within the request) and `attempts` (failed tries so far). */
-export type Effect = EffectBody & { id: string; attempts?: number };
+/** Every effect carries `id` (unique within the request), `attempts` (failed tries so far) and, after a failure, when to try again. */
+export type Effect = EffectBody & { id: string; attempts?: number; retryAt?: number };
 export type EffectBody =
   /** Post a card in every channel that speaks for the open level's roles and has none yet. */
   | { kind: 'postCard' }

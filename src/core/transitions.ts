@@ -528,15 +528,21 @@ export function completeEffects(request: JitRequest, effectIds: string[], ctx: T
   };
 }
 
-/** Counts a failed attempt; after `maxAttempts` the effect is dropped and the drop is audited. */
+/** Wait before retrying a failed effect: 5 s, doubling per attempt, at most 10 minutes. */
+export function effectRetryDelay(attempts: number): number {
+  return Math.min(10 * 60_000, 5_000 * 2 ** Math.max(0, attempts - 1));
+}
+
+/** Counts a failed attempt and schedules the retry; after `maxAttempts` the effect is dropped and the drop is audited. */
 export function failEffect(request: JitRequest, effectId: string, error: string, maxAttempts: number, ctx: TransitionContext): JitRequest {
   const effect = request.outbox.find((e) => e.id === effectId);
   if (!effect) return request;
   const attempts = (effect.attempts ?? 0) + 1;
   if (attempts < maxAttempts) {
+    const retryAt = ctx.now + effectRetryDelay(attempts);
     return {
       ...request,
-      outbox: request.outbox.map((e) => (e.id === effectId ? { ...e, attempts } : e)),
+      outbox: request.outbox.map((e) => (e.id === effectId ? { ...e, attempts, retryAt } : e)),
       version: request.version + 1,
       updatedAt: ctx.now,
     };

@@ -38,6 +38,8 @@ const MAX_WRITE_ATTEMPTS = 10;
 /** Folds an effect's outcome into the freshest stored version of its request. */
 type Fold = (fresh: JitRequest, ctx: TransitionContext) => JitRequest;
 const LEASE_MS = 60_000;
+/** With effectRetryDelay's back-off, about 50 minutes of retries before an effect is given up. */
+const DEFAULT_MAX_ATTEMPTS = 12;
 
 /**
  * Performs the side effects queued in a request's outbox, oldest first, one at a time: the effect runs,
@@ -97,7 +99,8 @@ export class OutboxWorker {
       for (;;) {
         const request = await store.getRequest(requestId);
         const effect = request?.outbox[0];
-        if (!request || !effect) return;
+        // Effects run in order: one waiting for its retry holds back those after it.
+        if (!request || !effect || (effect.retryAt !== undefined && effect.retryAt > clock.now())) return;
         const { fold, failed } = await this.perform(request, effect);
         // After a failure, stop: the periodic recovery pass retries later instead of spinning here.
         if (!(await this.commit(requestId, effect.id, fold)) || failed) return;
@@ -149,7 +152,7 @@ export class OutboxWorker {
 
   /** Counts the failed try; a grant that keeps failing fails the request, other effects are abandoned and audited. */
   private failure(effect: Effect, message: string): Fold {
-    const max = this.deps.maxAttempts ?? 5;
+    const max = this.deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     if (effect.kind === 'grant' && (effect.attempts ?? 0) + 1 >= max) {
       return (fresh, ctx) => settle(markFailed(fresh, message, effect.id, ctx), fresh, effect.id, ctx);
     }

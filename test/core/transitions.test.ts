@@ -4,6 +4,7 @@ import {
   cancel,
   completeEffects,
   decide,
+  effectRetryDelay,
   expire,
   failEffect,
   followUpSessions,
@@ -342,6 +343,10 @@ describe('grant outcome, expiry and revocation', () => {
 });
 
 describe('outbox bookkeeping', () => {
+  test('retry delays double from 5 s up to 10 minutes', () => {
+    expect([1, 2, 3, 4, 8, 9, 20].map(effectRetryDelay)).toEqual([5_000, 10_000, 20_000, 40_000, 600_000, 600_000, 600_000]);
+  });
+
   test('completing effects removes exactly those ids and bumps the version', () => {
     const request = ok(decide(pending([ops()]), vote(alice, ['ops']), ctx()));
     const [first, second] = request.outbox;
@@ -355,7 +360,7 @@ describe('outbox bookkeeping', () => {
     const request = ok(decide(pending([ops()]), vote(alice, ['ops']), ctx()));
     const target = request.outbox[0]!;
     const once = failEffect(request, target.id, 'chat down', 3, ctx());
-    expect(once.outbox.find((e) => e.id === target.id)?.attempts).toBe(1);
+    expect(once.outbox.find((e) => e.id === target.id)).toMatchObject({ attempts: 1, retryAt: FIXTURE_NOW + MIN + 5_000 });
     const twice = failEffect(once, target.id, 'chat down', 3, ctx());
     const abandoned = failEffect(twice, target.id, 'chat down', 3, ctx());
     expect(abandoned.outbox.some((e) => e.id === target.id)).toBe(false);

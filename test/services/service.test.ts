@@ -132,8 +132,17 @@ describe('concurrency and idempotency', () => {
     const id = h.idIn(await h.command('dana', `/jit ${ONE_LEVEL_NODE} flaky chat`));
     await h.outbox.idle();
     expect(h.chat.posted).toHaveLength(0);
-    expect((await h.store.getRequest(id))!.outbox.find((e) => e.kind === 'postCard')?.attempts).toBe(1);
+    expect((await h.store.getRequest(id))!.outbox.find((e) => e.kind === 'postCard')).toMatchObject({
+      attempts: 1,
+      retryAt: h.clock.now() + 5_000,
+    });
+    // Not before its retry time, then with back-off: 5 s, then 10 s.
     await h.settle();
+    expect(h.chat.posted).toHaveLength(0);
+    h.clock.advance(5_000);
+    await h.settle();
+    expect((await h.store.getRequest(id))!.outbox.find((e) => e.kind === 'postCard')).toMatchObject({ attempts: 2 });
+    h.clock.advance(10_000);
     await h.settle();
     expect(h.chat.posted.map((p) => p.card.requestId)).toEqual([id]);
     expect((await h.store.getRequest(id))!.outbox).toEqual([]);
@@ -147,6 +156,7 @@ describe('concurrency and idempotency', () => {
     const waiting = (await h.store.getRequest(id))!;
     expect(waiting.status).toBe('approved');
     expect(waiting.outbox.find((e) => e.kind === 'grant')?.attempts).toBe(1);
+    h.clock.advance(5_000);
     await h.settle();
     expect((await h.store.getRequest(id))!.status).toBe('active');
     expect(granter.granted).toEqual([id]);
