@@ -75,22 +75,16 @@ describe('concurrency and idempotency', () => {
   test('a redelivered click or command changes nothing', async () => {
     const first = await h.command('dana', `/jit ${ONE_LEVEL_NODE} check disk`);
     const before = await h.store.listRecentRequests(10);
-    const again = await h.chat.send({
-      kind: 'command',
-      platform: 'console',
+    const delivery = {
+      kind: 'command' as const,
+      platform: 'console' as const,
       deliveryId: 'same-delivery',
-      actor: { platform: 'console', userId: 'dana', displayName: 'Dana' },
-      channel: { platform: 'console', channelId: 'requests' },
+      actor: { platform: 'console' as const, userId: 'dana', displayName: 'Dana' },
+      channel: { platform: 'console' as const, channelId: 'requests' },
       text: `${ONE_LEVEL_NODE} check disk`,
-    });
-    const redelivered = await h.chat.send({
-      kind: 'command',
-      platform: 'console',
-      deliveryId: 'same-delivery',
-      actor: { platform: 'console', userId: 'dana', displayName: 'Dana' },
-      channel: { platform: 'console', channelId: 'requests' },
-      text: `${ONE_LEVEL_NODE} check disk`,
-    });
+    };
+    const again = await h.chat.send(delivery);
+    const redelivered = await h.chat.send({ ...delivery });
     expect(again.kind).toBe('info');
     expect(redelivered).toEqual({ kind: 'none' });
     expect(await h.store.listRecentRequests(10)).toHaveLength(before.length + 1);
