@@ -33,6 +33,8 @@ export type Refusal =
   | { code: 'not_pending'; status: RequestStatus }
   | { code: 'self_approval' }
   | { code: 'not_approver'; level: number; approvers: string }
+  /** The person holds the level's role, but clicked in a channel that does not speak for it. */
+  | { code: 'wrong_channel'; approvers: string }
   | { code: 'already_voted'; level: number }
   | { code: 'comment_too_long'; length: number; max: number }
   | { code: 'not_requester'; requester: string }
@@ -162,8 +164,10 @@ export function newRequest(input: NewRequestInput, ctx: TransitionContext): JitR
 export interface DecisionInput {
   actor: UserRef;
   actorEmail?: string;
-  /** Approver roles the actor holds (from config and the channel the click came from). */
+  /** Approver roles the actor may act for here: held by them AND spoken for by the channel of the click. */
   actorRoles: string[];
+  /** Every approver role the actor holds, wherever they clicked (tells "wrong channel" from "not an approver"). */
+  memberRoles?: string[];
   verdict: 'approve' | 'reject';
   comment?: string;
   deliveryId?: string;
@@ -209,7 +213,10 @@ export function decide(request: JitRequest, input: DecisionInput, ctx: Transitio
   }
   const roles = qualifyingRoles(level, input);
   if (roles === undefined) {
-    return refuse({ code: 'not_approver', level: levelIndex + 1, approvers: describeApprovers(level) });
+    const heldElsewhere = level.roles.some((role) => input.memberRoles?.includes(role));
+    return heldElsewhere
+      ? refuse({ code: 'wrong_channel', approvers: describeApprovers(level) })
+      : refuse({ code: 'not_approver', level: levelIndex + 1, approvers: describeApprovers(level) });
   }
   const comment = input.comment?.trim() || undefined;
   const commentLength = comment ? [...comment].length : 0;

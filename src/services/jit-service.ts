@@ -292,43 +292,19 @@ export class JitService {
 
   private async onAction(event: ActionEvent): Promise<Reply> {
     if (event.action === 'revoke') return this.revoke(event.requestId, event);
-    const { access, store, channelRoles, clock } = this.deps;
-    const request = await store.getRequest(event.requestId);
-    if (!request) return this.messages.error('request.not_found', { id: event.requestId });
-
     const email = (await this.deps.adapters.resolveUser(event.actor))?.email;
-    const memberOf = rolesOf(access, { ...event.actor, email });
-    const spokenFor = await channelRoles.rolesOf(event.channel);
-    const actorRoles = memberOf.filter((role) => spokenFor.includes(role));
-
-    const level = request.levels[request.currentLevel];
-    if (request.status === 'pending' && level && !samePerson(event.actor, request.requester)) {
-      const named = level.users.some((u) => [personKey(event.actor), email?.toLowerCase()].includes(u.toLowerCase()));
-      const eligibleRoles = level.roles.filter((r) => memberOf.includes(r));
-      if (!named && eligibleRoles.length > 0 && !eligibleRoles.some((r) => spokenFor.includes(r))) {
-        await store.appendAudit({
-          at: clock.now(),
-          actor: personKey(event.actor),
-          action: 'decision.refused',
-          requestId: request.id,
-          deliveryId: event.deliveryId,
-          detail: { code: 'wrong_channel', channel: event.channel.channelId },
-        });
-        return this.messages.error('decision.wrong_channel', { approvers: describeApprovers(level), id: request.id });
-      }
-    }
-
-    return this.change(
-      event.requestId,
-      event,
-      (current, ctx) =>
-        decide(
-          current,
-          { actor: event.actor, actorEmail: email, actorRoles, verdict: event.action as 'approve' | 'reject', comment: event.comment, deliveryId: event.deliveryId },
-          ctx,
-        ),
-      'decision.recorded',
-    );
+    const memberRoles = rolesOf(this.deps.access, { ...event.actor, email });
+    const spokenFor = await this.deps.channelRoles.rolesOf(event.channel);
+    const input = {
+      actor: event.actor,
+      actorEmail: email,
+      actorRoles: memberRoles.filter((role) => spokenFor.includes(role)),
+      memberRoles,
+      verdict: event.action,
+      comment: event.comment,
+      deliveryId: event.deliveryId,
+    };
+    return this.change(event.requestId, event, (current, ctx) => decide(current, input, ctx), 'decision.recorded');
   }
 
   /**

@@ -44,6 +44,8 @@ export class Messages {
         return this.say('decision.not_pending', { id, status: this.say(`status.${refusal.status}`) });
       case 'self_approval':
         return this.say('decision.self', { id });
+      case 'wrong_channel':
+        return this.say('decision.wrong_channel', { id, approvers: refusal.approvers });
       case 'not_approver':
         return this.say('decision.not_approver', { id, level: refusal.level, approvers: refusal.approvers });
       case 'already_voted':

@@ -155,6 +155,16 @@ describe('decide', () => {
     });
   });
 
+  test('holding the role but clicking where the channel does not speak for it is "wrong channel"', () => {
+    expect(refusal(decide(pending([ops()]), vote(alice, [], 'approve', { memberRoles: ['ops'] }), ctx()))).toEqual({
+      code: 'wrong_channel',
+      approvers: 'ops',
+    });
+    expect(refusal(decide(pending([ops()]), vote(alice, [], 'approve', { memberRoles: ['security'] }), ctx()))).toMatchObject({
+      code: 'not_approver',
+    });
+  });
+
   test('five ordered levels each need their own approvers', () => {
     const roles = ['l1', 'l2', 'l3', 'l4', 'l5'];
     let request = pending(roles.map((r) => ({ roles: [r], users: [], required: 1 })));
