@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ApprovalCard } from '../core/card';
 import { buildCard, type CardContext } from '../core/card-builder';
 import type { ChannelRef, JitRequest, MessageRef, Platform, UserRef } from '../core/model';
 import type { ChatAdapter, ResolvedUser } from '../ports/chat';
@@ -51,15 +52,22 @@ export class AdapterRegistry {
     }
   }
 
-  /** The card for a request as shown in one channel. */
-  async card(request: JitRequest, channel: ChannelRef) {
-    const decidable =
-      request.status === 'pending' &&
-      (await this.decidableChannels(request)).some((c) => c.platform === channel.platform && c.channelId === channel.channelId);
-    return buildCard(request, this.cardContext, { decidable });
+  async redrawCard(request: JitRequest, message: MessageRef): Promise<void> {
+    await this.redrawCards(request, [message]);
   }
 
-  async redrawCard(request: JitRequest, message: MessageRef): Promise<void> {
-    await this.require(message.platform).updateCard(message, await this.card(request, message));
+  /** Redraws every given card from the request's current state. */
+  async redrawCards(request: JitRequest, messages: readonly MessageRef[]): Promise<void> {
+    const cardIn = await this.cardDrawer(request);
+    await Promise.all(messages.map((message) => this.require(message.platform).updateCard(message, cardIn(message))));
+  }
+
+  /** Looks up once where the request can be decided, then draws its card for any channel. */
+  async cardDrawer(request: JitRequest): Promise<(channel: ChannelRef) => ApprovalCard> {
+    const decidableIn = request.status === 'pending' ? await this.decidableChannels(request) : [];
+    return (channel) =>
+      buildCard(request, this.cardContext, {
+        decidable: decidableIn.some((c) => c.platform === channel.platform && c.channelId === channel.channelId),
+      });
   }
 }

@@ -126,7 +126,7 @@ export class OutboxWorker {
         case 'postCard':
           return await this.postCards(request, effect);
         case 'updateCards':
-          await Promise.all(request.cards.map((card) => this.deps.adapters.redrawCard(request, card)));
+          await this.deps.adapters.redrawCards(request, request.cards);
           return done;
         case 'threadReply':
           await Promise.all(request.cards.map((card) => this.deps.adapters.require(card.platform).replyInThread(card, effect.text)));
@@ -166,11 +166,12 @@ export class OutboxWorker {
       this.deps.logger.error({ requestId: request.id, roles: level.roles }, 'no chat channel speaks for the open level; map one with /jit admin map-channel');
     }
     const posted: MessageRef[] = [];
+    const cardIn = await this.deps.adapters.cardDrawer(request);
     for (const channel of channels) {
       if (request.cards.some((c) => c.platform === channel.platform && c.channelId === channel.channelId)) continue;
       const adapter = this.deps.adapters.get(channel.platform);
       if (!adapter) continue;
-      posted.push(await adapter.postCard(channel, await this.deps.adapters.card(request, channel)));
+      posted.push(await adapter.postCard(channel, cardIn(channel)));
     }
     return (fresh, ctx) => {
       let next = fresh;
