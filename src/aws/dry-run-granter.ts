@@ -1,6 +1,8 @@
 import type { AwsPrincipal, Grant, JitRequest } from '../core/model';
 import type { Granter, OwnedGrant } from '../ports/granter';
 import { GRANT_POLICY_NAME, grantStatement, policyDocument, type PolicyStatement } from './grant-policy';
+import { locatePolicy } from './iam-granter';
+import { partitionOf } from './partition';
 
 interface Recorded {
   principal: AwsPrincipal;
@@ -9,16 +11,16 @@ interface Recorded {
   statement: PolicyStatement;
 }
 
-/** The IAM call that would carry a principal's rendered grant policy. */
-export function describeIamWrite(principal: AwsPrincipal, document: string): string {
-  const name = principal.arn.split('/').pop() ?? principal.arn;
-  switch (principal.kind) {
+/** The IAM call that would carry a principal's rendered grant policy, written where IamGranter would write it. */
+export function describeIamWrite(principal: AwsPrincipal, nodeAccount: string, nodeRegion: string, document: string): string {
+  const location = locatePolicy(principal, nodeAccount, partitionOf(nodeRegion));
+  switch (location.kind) {
     case 'iam-user':
-      return `iam:PutUserPolicy UserName=${name} PolicyName=${GRANT_POLICY_NAME} PolicyDocument=${document}`;
+      return `iam:PutUserPolicy UserName=${location.name} PolicyName=${GRANT_POLICY_NAME} PolicyDocument=${document}`;
     case 'iam-role':
-      return `iam:PutRolePolicy RoleName=${name} PolicyName=${GRANT_POLICY_NAME} PolicyDocument=${document}`;
+      return `iam:PutRolePolicy RoleName=${location.name} PolicyName=${GRANT_POLICY_NAME} PolicyDocument=${document}`;
     case 'sso-permission-set':
-      return `iam:CreatePolicyVersion PolicyArn=${principal.arn} SetAsDefault=true PolicyDocument=${document}`;
+      return `iam:CreatePolicyVersion PolicyArn=${location.objectArn} SetAsDefault=true PolicyDocument=${document}`;
   }
 }
 
@@ -42,7 +44,7 @@ export class DryRunGranter implements Granter {
       expiresAt,
       dryRun: true,
       summary: `dry run: ssm:StartSession on ${statement.Resource} until ${statement.Condition.DateLessThan!['aws:CurrentTime']}`,
-      detail: describeIamWrite(principal, document),
+      detail: describeIamWrite(principal, request.target.account, request.target.region, document),
     };
   }
 
