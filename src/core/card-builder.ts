@@ -114,7 +114,8 @@ export function buildCard(request: JitRequest, ctx: CardContext, placement: Card
   };
 }
 
-function statusText(request: JitRequest, ctx: CardContext): string {
+/** One line saying where the request stands ("⏳ Waiting for Level 2 of 2: security-leads", "✅ Approved — granting access…"). */
+export function statusText(request: JitRequest, ctx: Pick<CardContext, 'locale' | 'timeZone'>): string {
   const say = (key: MessageKey, params?: Record<string, string | number>) => t(ctx.locale, key, params);
   const at = (ms: number) => formatTime(ctx.locale, ms, ctx.timeZone);
   switch (request.status) {

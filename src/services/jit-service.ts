@@ -3,6 +3,7 @@ import { parseCommand, type Command } from '../core/command';
 import { formatDuration } from '../core/duration';
 import type { Locale, MessageKey } from '../core/i18n/catalog';
 import type { JitRequest, UserRef } from '../core/model';
+import { statusText } from '../core/card-builder';
 import { evaluatePolicies } from '../core/policy';
 import type { Policy } from '../core/policy-model';
 import {
@@ -338,11 +339,7 @@ export class JitService {
   private doneText(request: JitRequest, key: MessageKey): string {
     if (key !== 'decision.recorded') return this.messages.say(key, { id: request.id, node: nodeLabel(request.target) });
     const last = request.decisions[request.decisions.length - 1]!;
-    const level = request.levels[request.currentLevel];
-    const progress =
-      request.status === 'pending' && level
-        ? this.messages.say('card.status.pending', { level: request.currentLevel + 1, levels: request.levels.length, approvers: describeApprovers(level) })
-        : this.messages.say(`status.${request.status}`);
+    const progress = statusText(request, this.deps.settings);
     return this.messages.say(key, { verdict: this.messages.say(`verdict.${last.verdict}`), id: request.id, progress });
   }
 

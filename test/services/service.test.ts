@@ -63,6 +63,7 @@ describe('concurrency and idempotency', () => {
     const wins = replies.filter((r) => r.kind === 'info');
     const losses = replies.filter((r) => r.kind === 'error');
     expect(wins).toHaveLength(1);
+    expect(wins[0]!.text).toBe(`Recorded your approval of ${id}. ✅ Approved — granting access…`);
     expect(losses).toHaveLength(19);
     const stored = (await h.store.getRequest(id))!;
     const winner = stored.decisions[0]!.by.displayName;
