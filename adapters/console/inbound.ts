@@ -1,6 +1,6 @@
 import type { ActionEvent, CommandEvent, InboundHandler, Reply } from '../../src/ports/chat';
 import type { UserRef } from '../../src/core/model';
-import { renderPlainText } from './render';
+import { renderPlainText } from '../shared/plain-text';
 import type { ActionBody, CommandBody } from './schemas';
 import { type ConsoleUser, type ConsoleWorkspace } from './workspace';
 

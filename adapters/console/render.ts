@@ -2,8 +2,6 @@ import type { ApprovalCard, CardActionId } from '../../src/core/card';
 import type { RequestStatus } from '../../src/core/model';
 import { renderPlainText } from '../shared/plain-text';
 
-export { renderPlainText } from '../shared/plain-text';
-
 // The console's renderer: turns the neutral ApprovalCard into the JSON the page draws. Nearly identity, but it is
 // where lengths are capped and where text is reduced to plain characters (the page shows everything with
 // textContent, so there is no markup to escape; this only removes characters that could disguise text).

@@ -1,6 +1,6 @@
 import { DryRunGranter } from '../../src/aws/dry-run-granter';
 import type { Grant, JitRequest } from '../../src/core/model';
-import { startHarness, testConfig, type Harness } from '../support/harness';
+import { commandEvent, startHarness, testConfig, type Harness } from '../support/harness';
 
 // The service, outbox and scheduler over a real store (in-memory dynalite) and a recording chat adapter.
 
@@ -76,14 +76,7 @@ describe('concurrency and idempotency', () => {
   test('a redelivered click or command changes nothing', async () => {
     const first = await h.command('dana', `/jit ${ONE_LEVEL_NODE} check disk`);
     const before = await h.store.listRecentRequests(10);
-    const delivery = {
-      kind: 'command' as const,
-      platform: 'console' as const,
-      deliveryId: 'same-delivery',
-      actor: { platform: 'console' as const, userId: 'dana', displayName: 'Dana' },
-      channel: { platform: 'console' as const, channelId: 'requests' },
-      text: `${ONE_LEVEL_NODE} check disk`,
-    };
+    const delivery = commandEvent('dana', `${ONE_LEVEL_NODE} check disk`, { deliveryId: 'same-delivery' });
     const again = await h.chat.send(delivery);
     const redelivered = await h.chat.send({ ...delivery });
     expect(again.kind).toBe('info');
@@ -350,14 +343,7 @@ test('an event that fails is not swallowed as a duplicate when it is retried', a
     if (failures-- > 0) throw new Error('EC2 unavailable');
     return resolve(query);
   };
-  const event = {
-    kind: 'command' as const,
-    platform: 'console' as const,
-    deliveryId: 'retried-delivery',
-    actor: { platform: 'console' as const, userId: 'dana', displayName: 'Dana' },
-    channel: { platform: 'console' as const, channelId: 'requests' },
-    text: `${ONE_LEVEL_NODE} retry me`,
-  };
+  const event = commandEvent('dana', `${ONE_LEVEL_NODE} retry me`, { deliveryId: 'retried-delivery' });
   const first = await h.chat.send(event);
   expect(first).toMatchObject({ kind: 'error', text: expect.stringContaining('nothing was changed') });
   expect(first.text).not.toContain('EC2 unavailable');

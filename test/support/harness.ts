@@ -44,6 +44,18 @@ export const person = (userId: string): UserRef => ({ platform: 'console', userI
 
 let deliveries = 0;
 
+/** `/jit …` typed by a console user, as the adapter would deliver it (a fresh delivery id unless given). */
+export function commandEvent(user: string, text: string, options: { channel?: string; deliveryId?: string } = {}): CommandEvent {
+  return {
+    kind: 'command',
+    platform: 'console',
+    deliveryId: options.deliveryId ?? `d${++deliveries}`,
+    actor: person(user),
+    channel: { platform: 'console', channelId: options.channel ?? 'requests' },
+    text: text.replace(/^\/jit\s*/, ''),
+  };
+}
+
 export async function startHarness(options: { config?: JitbotConfig; store?: Store; granter?: Granter; owner?: string } = {}): Promise<Harness> {
   const config = options.config ?? testConfig();
   const opened = options.store ? undefined : await openStore({ embedded: { inMemory: true } });
@@ -72,8 +84,7 @@ export async function startHarness(options: { config?: JitbotConfig; store?: Sto
     clock,
     granter,
     inventory,
-    command: (user, text, channel = 'requests') =>
-      send({ kind: 'command', platform: 'console', deliveryId: `d${++deliveries}`, actor: person(user), channel: { platform: 'console', channelId: channel }, text: text.replace(/^\/jit\s*/, '') }),
+    command: (user, text, channel) => send(commandEvent(user, text, { channel })),
     click: (user, requestId, action, { channel = 'ops-approvals', comment, deliveryId } = {}) =>
       send({
         kind: 'action',

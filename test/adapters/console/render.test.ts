@@ -1,4 +1,5 @@
-import { CARD_LIMITS, renderCard, renderPlainText } from '../../../adapters/console/render';
+import { CARD_LIMITS, renderCard } from '../../../adapters/console/render';
+import { renderPlainText } from '../../../adapters/shared/plain-text';
 import { sampleCard } from './harness';
 
 describe('renderCard', () => {
