@@ -1,7 +1,7 @@
 # jitbot server image.
 #
 #   docker build -t jitbot .
-#   docker build --build-arg NODE_IMAGE=<your mirror>/node:20-bookworm-slim -t jitbot .   # e.g. where Docker Hub is slow
+#   docker build --build-arg NODE_IMAGE=<your mirror>/node:22-bookworm-slim -t jitbot .   # e.g. where Docker Hub is slow
 #   docker run --rm -p 3000:3000 \
 #     -v "$PWD/jitbot.yaml:/config/jitbot.yaml:ro" -e JITBOT_CONFIG=/config/jitbot.yaml \
 #     -e AWS_REGION=cn-north-1 jitbot
@@ -12,12 +12,14 @@
 # the usual way (task/instance role, AWS_* variables). The embedded store keeps its data in /app/.jitbot:
 # mount a volume there (-v jitbot-data:/app/.jitbot), or use a DynamoDB table in production (infra/README.md).
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 22 LTS: package.json engines (>=22.12), enforced by .npmrc's engine-strict.
+ARG NODE_IMAGE=node:22-bookworm-slim
 
 # ── build: all dependencies, compile, then drop dev dependencies ──────────────────────────────────────
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
+# npm ci installs exactly the committed lockfile; .npmrc carries the project's npm settings.
+COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
@@ -32,7 +34,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-# The embedded store's default data directory (./.jitbot/dynamodb) must be writable by the non-root user.
+# The embedded store's default data directory (under ./.jitbot) must be writable by the non-root user.
 RUN mkdir -p /app/.jitbot && chown node:node /app/.jitbot
 # "node" (uid 1000) comes with the official image.
 USER node

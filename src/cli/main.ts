@@ -1,25 +1,11 @@
 #!/usr/bin/env node
-import { CommanderError } from 'commander';
-import { ConfigError } from '../config/load';
-import { buildProgram, CliError } from './program';
+// The `jitbot` entry point. Imports are hoisted, so this file imports only the dependency-free version check
+// and loads the real command line with require() once the Node.js version is known to be supported.
+import { nodeVersionProblem } from './node-version';
 
-const program = buildProgram({
-  env: process.env,
-  stdout: (text) => process.stdout.write(text),
-  now: () => Date.now(),
-  onServerStarted: (stop) => {
-    const shutdown = () => void stop().then(() => process.exit(0));
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
-  },
-});
-
-program.parseAsync(process.argv).catch((error: unknown) => {
-  if (error instanceof CommanderError) process.exit(error.exitCode);
-  if (error instanceof ConfigError || error instanceof CliError) {
-    process.stderr.write(`jitbot: ${error.message}\n`);
-    process.exit(2);
-  }
-  process.stderr.write(`jitbot: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+const problem = nodeVersionProblem(process.versions.node);
+if (problem) {
+  process.stderr.write(`${problem}\n`);
   process.exit(1);
-});
+}
+require('./run');

@@ -24,8 +24,6 @@ function ping(url) {
 }
 
 module.exports = async function globalSetup() {
-  // The SDK's "Node 20 support ends" notice is for operators (jitbot start shows it); in test output it is noise.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
