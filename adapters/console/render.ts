@@ -1,4 +1,4 @@
-import type { ApprovalCard, CardActionId } from '../../src/core/card';
+import { isCardActionId, type ApprovalCard, type CardActionId } from '../../src/core/card';
 import type { RequestStatus } from '../../src/core/model';
 import { renderPlainText } from '../shared/plain-text';
 
@@ -46,13 +46,11 @@ export const CARD_LIMITS = {
   commentMaxLength: 2000,
 } as const;
 
-const ACTION_IDS: readonly CardActionId[] = ['approve', 'reject', 'revoke'];
-
 export function renderCard(card: ApprovalCard): ConsoleCard {
   const L = CARD_LIMITS;
   const seenActions = new Set<CardActionId>();
   const actions = card.actions.filter((action) => {
-    if (!ACTION_IDS.includes(action.id) || seenActions.has(action.id)) return false;
+    if (!isCardActionId(action.id) || seenActions.has(action.id)) return false;
     seenActions.add(action.id);
     return true;
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CARD_ACTION_IDS } from '../../src/core/card';
 
 // Shapes of what the console page sends. Whether the named user, channel and message exist is checked by
 // ConsoleInbound against the workspace, so those errors can name what is known.
@@ -28,7 +29,7 @@ export const actionBodySchema = z.object({
   channel: id,
   messageId: id,
   requestId: id,
-  action: z.enum(['approve', 'reject', 'revoke']),
+  action: z.enum(CARD_ACTION_IDS),
   comment: z.string().max(MAX_COMMENT).optional(),
   deliveryId,
 });

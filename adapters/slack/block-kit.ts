@@ -1,4 +1,4 @@
-import type { ApprovalCard, CardAction, CardActionId } from '../../src/core/card';
+import { isCardActionId, type ApprovalCard, type CardAction, type CardActionId } from '../../src/core/card';
 import { boldLabel, fitText, plainText, safeMrkdwn, type MrkdwnObject, type PlainTextObject } from './slack-text';
 
 // The Slack renderer: the neutral ApprovalCard as a Block Kit message. A pure function; Slack's limits are
@@ -39,8 +39,6 @@ export const CARD_IDS = {
   commentBlock: 'jit_comment',
   commentAction: 'comment',
 } as const;
-
-const ACTION_IDS: readonly CardActionId[] = ['approve', 'reject', 'revoke'];
 
 export interface HeaderBlock {
   type: 'header';
@@ -202,7 +200,7 @@ function commentInput(input: NonNullable<ApprovalCard['commentInput']>): InputBl
 function uniqueActions(actions: readonly CardAction[]): CardAction[] {
   const seen = new Set<CardActionId>();
   return actions.filter((action) => {
-    if (!ACTION_IDS.includes(action.id) || seen.has(action.id)) return false;
+    if (!isCardActionId(action.id) || seen.has(action.id)) return false;
     seen.add(action.id);
     return true;
   });

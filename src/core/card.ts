@@ -3,7 +3,13 @@ import type { Platform, RequestStatus, UserRef } from './model';
 // One neutral approval card. Every chat adapter renders exactly this; none decides what it contains.
 // All strings are already localised; adapters only escape and lay them out.
 
-export type CardActionId = 'approve' | 'reject' | 'revoke';
+/** The buttons a card can carry. Platforms send the id back on a click, with the request id as the value. */
+export const CARD_ACTION_IDS = ['approve', 'reject', 'revoke'] as const;
+export type CardActionId = (typeof CARD_ACTION_IDS)[number];
+
+export function isCardActionId(value: unknown): value is CardActionId {
+  return typeof value === 'string' && (CARD_ACTION_IDS as readonly string[]).includes(value);
+}
 
 export interface CardAction {
   id: CardActionId;
