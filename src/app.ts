@@ -88,7 +88,7 @@ export async function startJitbot(options: StartOptions): Promise<RunningJitbot>
   if (config.adapters.slack) adapters.push(new SlackAdapter({ ...config.adapters.slack, logger }));
   const mounts: HttpMount[] = [];
   if (config.adapters.console) {
-    const consoleChat = consoleAdapter(config, store, clock);
+    const consoleChat = consoleAdapter(config, store, clock, logger);
     adapters.push(consoleChat);
     mounts.push(consoleChat);
   }
@@ -98,7 +98,7 @@ export async function startJitbot(options: StartOptions): Promise<RunningJitbot>
 
   let http: RunningHttpServer;
   try {
-    for (const adapter of adapters) await adapter.start(service.handle);
+    for (const adapter of adapters) await adapter.start(service.handle, { locale: config.locale });
     http = await startHttpServer({ host: config.server.host, port: options.port ?? config.server.port, mounts, logger });
   } catch (error) {
     await Promise.all(adapters.map((a) => a.stop()));
@@ -212,7 +212,7 @@ export function storeOptions(config: JitbotConfig): OpenStoreOptions {
   };
 }
 
-function consoleAdapter(config: JitbotConfig, store: Store, clock: Clock): ConsoleAdapter {
+function consoleAdapter(config: JitbotConfig, store: Store, clock: Clock, logger: Logger): ConsoleAdapter {
   const approverChannels = Object.entries(config.roles).flatMap(([role, roleConfig]) =>
     roleConfig.channels.console
       ? [{ id: roleConfig.channels.console, name: roleConfig.channels.console, private: true, description: `Approval cards for ${role}` }]
@@ -227,6 +227,7 @@ function consoleAdapter(config: JitbotConfig, store: Store, clock: Clock): Conso
     },
     newId: ulid,
     now: () => clock.now(),
+    logger,
   });
 }
 

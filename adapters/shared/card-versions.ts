@@ -1,4 +1,7 @@
-// chat.update is last-writer-wins, and cards are redrawn from several places at once (the outbox after a change,
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+
+// Platforms' message updates (Slack chat.update, Feishu PATCH, Teams updateActivity) are last-writer-wins, and cards are redrawn from several places at once (the outbox after a change,
 // the core after a stale click). This keeps each message's draws in order and skips a draw that is older than,
 // or identical to, the one already shown. It lives in memory: after a restart the first draw always goes out.
 
@@ -8,14 +11,16 @@ interface Shown {
 }
 
 export class CardVersions {
-  private readonly shown = new Map<string, Shown>();
+  private readonly shown: LRUCache<string, Shown>;
   private readonly queues = new Map<string, Promise<void>>();
 
-  constructor(private readonly maxMessages = 5000) {}
+  constructor(maxMessages = 5000) {
+    this.shown = new LRUCache({ max: maxMessages });
+  }
 
-  /** Records a card just posted. */
+  /** Records a card just posted, or shown by other means (e.g. returned in a click's response). */
   posted(messageKey: string, version: number, digest: string): void {
-    this.remember(messageKey, { version, digest });
+    this.shown.set(messageKey, { version, digest });
   }
 
   /**
@@ -30,7 +35,7 @@ export class CardVersions {
       if (current && (version < current.version || (version === current.version && digest === current.digest))) return;
       await draw();
       drew = true;
-      this.remember(messageKey, { version, digest });
+      this.shown.set(messageKey, { version, digest });
     });
     // A failed draw must not block later ones; its error still reaches this caller.
     const settled = run.catch(() => undefined);
@@ -42,13 +47,9 @@ export class CardVersions {
     }
     return drew;
   }
+}
 
-  private remember(messageKey: string, shown: Shown): void {
-    this.shown.delete(messageKey);
-    this.shown.set(messageKey, shown);
-    if (this.shown.size > this.maxMessages) {
-      const oldest = this.shown.keys().next().value;
-      if (oldest !== undefined) this.shown.delete(oldest);
-    }
-  }
+/** A short fingerprint of what a platform was sent for a card, so an identical redraw can be skipped. */
+export function renderedDigest(rendered: unknown): string {
+  return createHash('sha256').update(JSON.stringify(rendered)).digest('hex');
 }

@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
 import { ErrorCode, WebClient, type RetryOptions } from '@slack/web-api';
+import { LRUCache } from 'lru-cache';
 import type { ApprovalCard } from '../../src/core/card';
 import type { MessageRef } from '../../src/core/model';
 import type { HttpLogger } from '../../src/http/server';
-import type { ResolvedUser } from '../../src/ports/chat';
-import { renderBlockKit, type BlockKitMessage } from './block-kit';
-import { CardVersions } from './card-versions';
+import { ChatRefused, type ResolvedUser } from '../../src/ports/chat';
+import { CardVersions, renderedDigest } from '../shared/card-versions';
+import { renderBlockKit } from './block-kit';
 import { replyMessage } from './messages';
 import { slackSdkLogger } from './sdk-logger';
 
@@ -55,10 +55,11 @@ export interface SlackIdentity {
 export class SlackWebApi {
   private readonly client: WebClient;
   private readonly cards = new CardVersions();
-  private readonly users = new Map<string, { user: ResolvedUser; until: number }>();
-  private readonly dmChannels = new Map<string, string>();
+  private readonly users: LRUCache<string, ResolvedUser>;
+  private readonly dmChannels = new LRUCache<string, string>({ max: MAX_CACHED });
 
-  constructor(private readonly options: SlackWebApiOptions) {
+  constructor(options: SlackWebApiOptions) {
+    this.users = new LRUCache({ max: MAX_CACHED, ttl: USER_CACHE_MS, ttlResolution: 0, perf: { now: options.now } });
     this.client = new WebClient(options.botToken, {
       slackApiUrl: options.apiUrl ?? DEFAULT_SLACK_API_URL,
       logger: slackSdkLogger(options.logger, 'slack-web-api'),
@@ -75,30 +76,36 @@ export class SlackWebApi {
 
   async postCard(channelId: string, card: ApprovalCard): Promise<MessageRef> {
     const message = renderBlockKit(card);
-    const result = await this.client.chat.postMessage({ channel: channelId, ...message, unfurl_links: false, unfurl_media: false });
+    const result = await refusing(this.client.chat.postMessage({ channel: channelId, ...message, unfurl_links: false, unfurl_media: false }));
     const ts = result.ts;
     if (!ts) throw new Error('chat.postMessage answered without a message ts');
     const channel = result.channel ?? channelId;
-    this.cards.posted(messageKey(channel, ts), card.version, digest(message));
+    this.cards.posted(messageKey(channel, ts), card.version, renderedDigest(message));
     return { platform: 'slack', channelId: channel, messageId: ts };
   }
 
   async updateCard(message: MessageRef, card: ApprovalCard): Promise<void> {
     const rendered = renderBlockKit(card);
-    await this.cards.update(messageKey(message.channelId, message.messageId), card.version, digest(rendered), async () => {
-      await this.client.chat.update({ channel: message.channelId, ts: message.messageId, ...rendered });
+    await this.cards.update(messageKey(message.channelId, message.messageId), card.version, renderedDigest(rendered), async () => {
+      await refusing(this.client.chat.update({ channel: message.channelId, ts: message.messageId, ...rendered }));
     });
   }
 
-  /** Posts a plain-text message (in a thread when `threadTs` is given); returns its ts. */
-  async postText(channelId: string, text: string, threadTs?: string): Promise<{ channelId: string; ts: string }> {
-    const result = await this.client.chat.postMessage({
+  /**
+   * Posts a plain-text message (in a thread when `threadTs` is given); returns its ts. `mention` is a ready-made
+   * `<@U…>` put before the text.
+   */
+  async postText(channelId: string, text: string, threadTs?: string, mention = ''): Promise<{ channelId: string; ts: string }> {
+    const message = replyMessage(text);
+    const result = await refusing(this.client.chat.postMessage({
       channel: channelId,
-      ...replyMessage(text),
+      ...(mention
+        ? { text: `${mention} ${message.text}`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: mention } }, ...message.blocks] }
+        : message),
       ...(threadTs !== undefined && { thread_ts: threadTs }),
       unfurl_links: false,
       unfurl_media: false,
-    });
+    }));
     if (!result.ts) throw new Error('chat.postMessage answered without a message ts');
     return { channelId: result.channel ?? channelId, ts: result.ts };
   }
@@ -107,24 +114,24 @@ export class SlackWebApi {
   async dmChannel(userId: string): Promise<string> {
     const known = this.dmChannels.get(userId);
     if (known) return known;
-    const result = await this.client.conversations.open({ users: userId });
+    const result = await refusing(this.client.conversations.open({ users: userId }));
     const channelId = result.channel?.id;
     if (!channelId) throw new Error('conversations.open answered without a channel id');
-    remember(this.dmChannels, userId, channelId);
+    this.dmChannels.set(userId, channelId);
     return channelId;
   }
 
   /** users.info, cached for ten minutes: email (needs users:read.email) and the name people see. */
   async user(userId: string): Promise<ResolvedUser> {
     const cached = this.users.get(userId);
-    if (cached && cached.until > this.options.now()) return cached.user;
-    const result = await this.client.users.info({ user: userId });
+    if (cached) return cached;
+    const result = await refusing(this.client.users.info({ user: userId }));
     const info = result.user;
     if (!info) throw new Error('users.info answered without a user');
     const profile = info.profile ?? {};
     const displayName = profile.display_name || profile.real_name || info.real_name || info.name || userId;
     const user: ResolvedUser = { userId, displayName, ...(profile.email && { email: profile.email }) };
-    remember(this.users, userId, { user, until: this.options.now() + USER_CACHE_MS });
+    this.users.set(userId, user);
     return user;
   }
 
@@ -135,7 +142,7 @@ export class SlackWebApi {
       return result.channel?.is_member === true || result.channel?.is_im === true;
     } catch (error) {
       // A private channel the bot is not in looks, to the bot, like no channel at all.
-      if (isPlatformError(error, 'channel_not_found')) return false;
+      if (platformErrorCode(error) === 'channel_not_found') return false;
       throw error;
     }
   }
@@ -145,20 +152,46 @@ function messageKey(channelId: string, ts: string): string {
   return `${channelId}/${ts}`;
 }
 
-function digest(message: BlockKitMessage): string {
-  return createHash('sha256').update(JSON.stringify(message)).digest('hex');
+/** Slack's error code when the call was answered `ok: false`. */
+function platformErrorCode(error: unknown): string | undefined {
+  const e = error as { code?: unknown; data?: { error?: unknown } } | undefined;
+  return e?.code === ErrorCode.PlatformError && typeof e.data?.error === 'string' ? e.data.error : undefined;
 }
 
-function isPlatformError(error: unknown, code: string): boolean {
-  const e = error as { code?: unknown; data?: { error?: unknown } };
-  return e?.code === ErrorCode.PlatformError && e.data?.error === code;
-}
+/**
+ * Slack's answers that no retry can change: the channel, message or user is gone or closed to the bot, or the
+ * message itself is unacceptable. Rate limits, outages and token problems are not here: they pass or get fixed.
+ */
+const PERMANENT_ERRORS = new Set([
+  'not_in_channel',
+  'channel_not_found',
+  'is_archived',
+  'msg_too_long',
+  'no_text',
+  'invalid_blocks',
+  'invalid_blocks_format',
+  'message_not_found',
+  'cant_update_message',
+  'edit_window_closed',
+  'thread_not_found',
+  'user_not_found',
+  'user_not_visible',
+  'user_disabled',
+  'cannot_dm_bot',
+  'restricted_action',
+  'restricted_action_read_only_channel',
+  'restricted_action_thread_only_channel',
+  'restricted_action_non_threadable_channel',
+  'ekm_access_denied',
+]);
 
-function remember<V>(map: Map<string, V>, key: string, value: V): void {
-  map.delete(key);
-  map.set(key, value);
-  if (map.size > MAX_CACHED) {
-    const oldest = map.keys().next().value;
-    if (oldest !== undefined) map.delete(oldest);
+/** Awaits a Web API call; a permanent platform error becomes a ChatRefused so the outbox stops retrying it. */
+async function refusing<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    const code = platformErrorCode(error);
+    if (code !== undefined && PERMANENT_ERRORS.has(code)) throw new ChatRefused(`Slack refused the call: ${code}`, code);
+    throw error;
   }
 }

@@ -1,4 +1,5 @@
-import type { ApprovalCard } from '../core/card';
+import type { ApprovalCard, CardActionId } from '../core/card';
+import type { Locale } from '../core/i18n/catalog';
 import type { ChannelRef, MessageRef, Platform, UserRef } from '../core/model';
 
 interface InboundBase {
@@ -6,7 +7,10 @@ interface InboundBase {
   /** The platform's delivery id (Slack envelope/event id, Teams activity id, …) for de-duplication. */
   deliveryId: string;
   actor: UserRef;
+  /** Where the person acted; also "where they were last seen" for look-ups and DMs about this event. */
   channel: ChannelRef;
+  /** The person's language as the platform reports it (a BCP 47 tag such as `ja-JP`), when it does. */
+  locale?: string;
 }
 
 /** `/jit …` typed by a person; `text` is everything after `/jit`. */
@@ -18,7 +22,7 @@ export interface CommandEvent extends InboundBase {
 /** A button clicked on a card. Buttons carry only the request id. */
 export interface ActionEvent extends InboundBase {
   kind: 'action';
-  action: 'approve' | 'reject' | 'revoke';
+  action: CardActionId;
   requestId: string;
   comment?: string;
   /** The card that was clicked, so a stale card can be redrawn. */
@@ -27,17 +31,38 @@ export interface ActionEvent extends InboundBase {
 
 export type InboundEvent = CommandEvent | ActionEvent;
 
-/** What the core says back to the person inside the platform's ack window (ephemeral where possible). */
+/** What the core says back to the person who acted (privately where the platform can). */
 export interface Reply {
   kind: 'info' | 'error' | 'none';
   text?: string;
+  /**
+   * The clicked card, redrawn from the state after this click. Only for card clicks on platforms whose
+   * capabilities say `cardInClickResponse` (Feishu, Teams, DingTalk show it from the click's response).
+   */
+  card?: ApprovalCard;
 }
 
 export type InboundHandler = (event: InboundEvent) => Promise<Reply>;
 
+/** What an adapter is told when it starts, besides the handler. */
+export interface InboundContext {
+  /** The workspace's language: replies the adapter writes itself (failures, "working…") use it. */
+  locale: Locale;
+}
+
+/** What a platform can do. The service and the outbox read these; adapters only declare them. */
 export interface ChatCapabilities {
+  /**
+   * Replies can go in a card's thread. When false, the outbox posts thread replies as plain channel messages
+   * that quote the request id and mention the requester.
+   */
   threads: boolean;
-  ephemeral: boolean;
+  /** A reply to a card click can be shown to the clicker only (ephemeral, toast, invoke message). Else: a DM. */
+  privateClickReply: boolean;
+  /** A reply to a typed command can be shown to that person only (ephemeral). Else: a DM. */
+  privateCommandReply: boolean;
+  /** The click response carries the redrawn card, so the service puts it in `Reply.card`. */
+  cardInClickResponse: boolean;
   inlineInputs: boolean;
   updateInPlace: boolean;
   emailLookup: boolean;
@@ -49,17 +74,46 @@ export interface ResolvedUser {
   email?: string;
 }
 
+/** Options for a plain channel message. */
+export interface PostMessageOptions {
+  /** Mention this person in the message (platform syntax; it notifies them). */
+  mention?: UserRef;
+}
+
 /** One chat platform. Translates platform events into InboundEvents and renders the neutral card; no request logic. */
 export interface ChatAdapter {
   readonly platform: Platform;
   readonly capabilities: ChatCapabilities;
-  start(onEvent: InboundHandler): Promise<void>;
+  start(onEvent: InboundHandler, context: InboundContext): Promise<void>;
   stop(): Promise<void>;
   postCard(channel: ChannelRef, card: ApprovalCard): Promise<MessageRef>;
   updateCard(message: MessageRef, card: ApprovalCard): Promise<void>;
+  /** A reply in the card's thread. Called only when `capabilities.threads`. */
   replyInThread(message: MessageRef, text: string): Promise<MessageRef>;
-  notifyUser(user: UserRef, text: string): Promise<void>;
-  resolveUser(user: UserRef): Promise<ResolvedUser>;
+  /** A plain message in a channel (thread replies on platforms without threads). */
+  postMessage(channel: ChannelRef, text: string, options?: PostMessageOptions): Promise<MessageRef>;
+  /**
+   * A direct message to a person. `lastSeenIn` is the conversation they were last seen in (the event's channel
+   * for the person acting, the request's origin for its requester): Teams needs it for a proactive message.
+   */
+  notifyUser(user: UserRef, text: string, lastSeenIn?: ChannelRef): Promise<void>;
+  /** Name and email of a person; `lastSeenIn` as for notifyUser (Teams looks members up in a conversation). */
+  resolveUser(user: UserRef, lastSeenIn?: ChannelRef): Promise<ResolvedUser>;
   /** Whether the bot can post in the channel (e.g. is a member); checked before an admin maps it. Absent: assume yes. */
   canPostIn?(channel: ChannelRef): Promise<boolean>;
+}
+
+/**
+ * A platform error that retrying cannot fix (Slack `not_in_channel`, `channel_not_found`, `msg_too_long`, …).
+ * The outbox gives the effect up at once instead of retrying it; the message names the platform's code.
+ */
+export class ChatRefused extends Error {
+  override readonly name = 'ChatRefused';
+  constructor(
+    message: string,
+    /** The platform's own error code, e.g. `not_in_channel`. */
+    readonly code: string,
+  ) {
+    super(message);
+  }
 }

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { ApprovalCard } from '../core/card';
 import { buildCard, type CardContext } from '../core/card-builder';
 import type { ChannelRef, JitRequest, MessageRef, Platform, UserRef } from '../core/model';
-import type { ChatAdapter, ResolvedUser } from '../ports/chat';
+import { ChatRefused, type ChatAdapter, type ResolvedUser } from '../ports/chat';
 
 const USER_CACHE_MS = 10 * 60_000;
 
@@ -36,14 +36,15 @@ export class AdapterRegistry {
     return [...this.byPlatform.values()];
   }
 
-  async resolveUser(user: UserRef): Promise<ResolvedUser | undefined> {
+  /** `lastSeenIn`: the conversation the person was last seen in (some platforms look members up there). */
+  async resolveUser(user: UserRef, lastSeenIn?: ChannelRef): Promise<ResolvedUser | undefined> {
     const key = `${user.platform}:${user.userId}`;
     const cached = this.users.get(key);
     if (cached && cached.until > this.now()) return cached.user;
     const adapter = this.byPlatform.get(user.platform);
     if (!adapter) return undefined;
     try {
-      const resolved = await adapter.resolveUser(user);
+      const resolved = await adapter.resolveUser(user, lastSeenIn);
       this.users.set(key, { user: resolved, until: this.now() + USER_CACHE_MS });
       return resolved;
     } catch (error) {
@@ -56,10 +57,27 @@ export class AdapterRegistry {
     await this.redrawCards(request, [message]);
   }
 
-  /** Redraws every given card from the request's current state. */
+  /** Redraws every given card from the request's current state. A card the platform refuses for good is skipped. */
   async redrawCards(request: JitRequest, messages: readonly MessageRef[]): Promise<void> {
     const cardIn = await this.cardDrawer(request);
-    await Promise.all(messages.map((message) => this.require(message.platform).updateCard(message, cardIn(message))));
+    await Promise.all(
+      messages.map((message) =>
+        this.require(message.platform)
+          .updateCard(message, cardIn(message))
+          .catch((error: unknown) => this.unlessRefused(error, { requestId: request.id, platform: message.platform }, 'card update refused')),
+      ),
+    );
+  }
+
+  /** The card of a request as it should look in one channel now. */
+  async cardFor(request: JitRequest, channel: ChannelRef): Promise<ApprovalCard> {
+    return (await this.cardDrawer(request))(channel);
+  }
+
+  /** Swallows (and logs) a ChatRefused, which retrying cannot fix; rethrows anything else. */
+  unlessRefused(error: unknown, context: Record<string, unknown>, what: string): void {
+    if (!(error instanceof ChatRefused)) throw error;
+    this.logger.error({ ...context, code: error.code, err: error.message }, `${what}; not retried`);
   }
 
   /** Looks up once where the request can be decided, then draws its card for any channel. */

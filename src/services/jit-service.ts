@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { parseCommand, type Command } from '../core/command';
 import { formatDuration } from '../core/duration';
 import type { Locale, MessageKey } from '../core/i18n/catalog';
-import type { JitRequest, UserRef } from '../core/model';
+import type { ChannelRef, JitRequest, UserRef } from '../core/model';
 import { statusText } from '../core/card-builder';
 import { evaluatePolicies } from '../core/policy';
 import type { Policy } from '../core/policy-model';
@@ -116,7 +116,7 @@ export class JitService {
 
   private async submit(event: CommandEvent, command: Extract<Command, { kind: 'request' }>): Promise<Reply> {
     const { access, inventory, store, settings } = this.deps;
-    const resolved = await this.deps.adapters.resolveUser(event.actor);
+    const resolved = await this.deps.adapters.resolveUser(event.actor, event.channel);
     const identity = resolveRequester(access, { ...event.actor, email: resolved?.email });
     if (!identity.principal) {
       return this.messages.error('request.unmapped', { admins: this.adminsLabel(), user: personKey(event.actor) });
@@ -236,7 +236,7 @@ export class JitService {
   private async revoke(requestId: string, event: InboundEvent): Promise<Reply> {
     const request = await this.deps.store.getRequest(requestId);
     if (!request) return this.messages.error('request.not_found', { id: requestId });
-    const allowed = await this.mayRevoke(request, event.actor);
+    const allowed = await this.mayRevoke(request, event.actor, event.channel);
     return this.change(
       requestId,
       event,
@@ -245,9 +245,9 @@ export class JitService {
     );
   }
 
-  private async mayRevoke(request: JitRequest, actor: UserRef): Promise<boolean> {
+  private async mayRevoke(request: JitRequest, actor: UserRef, lastSeenIn: ChannelRef): Promise<boolean> {
     if (samePerson(actor, request.requester)) return true;
-    const email = (await this.deps.adapters.resolveUser(actor))?.email;
+    const email = (await this.deps.adapters.resolveUser(actor, lastSeenIn))?.email;
     if (isAdmin(this.deps.access, { ...actor, email })) return true;
     const roles = rolesOf(this.deps.access, { ...actor, email });
     const keys = [personKey(actor), email?.toLowerCase()];
@@ -256,7 +256,7 @@ export class JitService {
 
   private async admin(event: CommandEvent, command: Extract<Command, { kind: 'admin' }>): Promise<Reply> {
     const { access, store, clock, channelRoles } = this.deps;
-    const email = (await this.deps.adapters.resolveUser(event.actor))?.email;
+    const email = (await this.deps.adapters.resolveUser(event.actor, event.channel))?.email;
     const actor = personKey(event.actor);
     if (!isAdmin(access, { ...event.actor, email })) {
       await store.appendAudit({ at: clock.now(), actor, action: 'admin.refused', deliveryId: event.deliveryId, detail: { command: command.action } });
@@ -292,8 +292,12 @@ export class JitService {
   // ── card clicks ───────────────────────────────────────────────────────────────────────────────────────
 
   private async onAction(event: ActionEvent): Promise<Reply> {
+    return this.withClickedCard(event, await this.decideOrRevoke(event));
+  }
+
+  private async decideOrRevoke(event: ActionEvent): Promise<Reply> {
     if (event.action === 'revoke') return this.revoke(event.requestId, event);
-    const email = (await this.deps.adapters.resolveUser(event.actor))?.email;
+    const email = (await this.deps.adapters.resolveUser(event.actor, event.channel))?.email;
     const memberRoles = rolesOf(this.deps.access, { ...event.actor, email });
     const spokenFor = await this.deps.channelRoles.rolesOf(event.channel);
     const input = {
@@ -341,6 +345,18 @@ export class JitService {
     const last = request.decisions[request.decisions.length - 1]!;
     const progress = statusText(request, this.deps.settings);
     return this.messages.say(key, { verdict: this.messages.say(`verdict.${last.verdict}`), id: request.id, progress });
+  }
+
+  /**
+   * Platforms that show the redrawn card from the click's response (capability `cardInClickResponse`) get it in
+   * the reply, drawn from the state after the click for the channel it was clicked in.
+   */
+  private async withClickedCard(event: ActionEvent, reply: Reply): Promise<Reply> {
+    const adapter = this.deps.adapters.get(event.platform);
+    if (!event.message || !adapter?.capabilities.cardInClickResponse) return reply;
+    const request = await this.deps.store.getRequest(event.requestId);
+    if (!request) return reply;
+    return { ...reply, card: await this.deps.adapters.cardFor(request, event.message) };
   }
 
   /** The card the person clicked may be stale: redraw it from stored state (best effort, after the reply). */

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Locale } from '../core/i18n/catalog';
+import { t, type Locale } from '../core/i18n/catalog';
 import type { Effect, JitRequest, MessageRef } from '../core/model';
 import {
   completeEffects,
@@ -12,6 +12,7 @@ import {
   type TransitionContext,
   type TransitionResult,
 } from '../core/transitions';
+import { ChatRefused } from '../ports/chat';
 import type { Clock } from '../ports/clock';
 import { GrantRefused, type Granter } from '../ports/granter';
 import type { Store } from '../ports/store';
@@ -116,7 +117,7 @@ export class OutboxWorker {
       return { fold: await this.run(request, effect), failed: false };
     } catch (error) {
       this.deps.logger.warn({ err: error, requestId: request.id, effect: effect.kind, attempt: (effect.attempts ?? 0) + 1 }, 'effect failed');
-      return { fold: this.failure(effect, error instanceof Error ? error.message : String(error)), failed: true };
+      return { fold: this.failure(effect, error), failed: true };
     }
   }
 
@@ -129,10 +130,11 @@ export class OutboxWorker {
           await this.deps.adapters.redrawCards(request, request.cards);
           return done;
         case 'threadReply':
-          await Promise.all(request.cards.map((card) => this.deps.adapters.require(card.platform).replyInThread(card, effect.text)));
+          await this.replyUnderCards(request, effect.text);
           return done;
         case 'notifyRequester':
-          await this.deps.adapters.require(request.requester.platform).notifyUser(request.requester, effect.text);
+          // The request's origin is where the requester was last seen (Teams needs it for a proactive message).
+          await this.deps.adapters.require(request.requester.platform).notifyUser(request.requester, effect.text, request.origin);
           return done;
         case 'audit':
           await this.deps.store.appendAudit({ ...effect.event, at: this.deps.clock.now(), requestId: request.id });
@@ -150,8 +152,34 @@ export class OutboxWorker {
     }
   }
 
-  /** Counts the failed try; a grant that keeps failing fails the request, other effects are abandoned and audited. */
-  private failure(effect: Effect, message: string): Fold {
+  /**
+   * Each card's thread gets the reply; on a platform without threads it is a plain message in the card's channel
+   * that quotes the request id and mentions the requester. A channel that refuses it for good is skipped.
+   */
+  private async replyUnderCards(request: JitRequest, text: string): Promise<void> {
+    const { adapters } = this.deps;
+    await Promise.all(
+      request.cards.map(async (card) => {
+        const adapter = adapters.require(card.platform);
+        const reply = adapter.capabilities.threads
+          ? adapter.replyInThread(card, text)
+          : adapter.postMessage(card, this.quotingRequest(request, text), { mention: request.requester });
+        await reply.catch((error: unknown) => adapters.unlessRefused(error, { requestId: request.id, platform: card.platform }, 'reply refused'));
+      }),
+    );
+  }
+
+  private quotingRequest(request: JitRequest, text: string): string {
+    return text.includes(request.id) ? text : t(this.deps.locale, 'thread.unthreaded', { id: request.id, text });
+  }
+
+  /**
+   * Counts the failed try; a grant that keeps failing fails the request, other effects are abandoned and audited.
+   * A ChatRefused cannot succeed later, so its effect is abandoned at once.
+   */
+  private failure(effect: Effect, error: unknown): Fold {
+    const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof ChatRefused) return (fresh, ctx) => failEffect(fresh, effect.id, message, 0, ctx);
     const max = this.deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     if (effect.kind === 'grant' && (effect.attempts ?? 0) + 1 >= max) {
       return (fresh, ctx) => settle(markFailed(fresh, message, effect.id, ctx), fresh, effect.id, ctx);
@@ -171,7 +199,12 @@ export class OutboxWorker {
       if (request.cards.some((c) => c.platform === channel.platform && c.channelId === channel.channelId)) continue;
       const adapter = this.deps.adapters.get(channel.platform);
       if (!adapter) continue;
-      posted.push(await adapter.postCard(channel, cardIn(channel)));
+      try {
+        posted.push(await adapter.postCard(channel, cardIn(channel)));
+      } catch (error) {
+        // One channel the bot cannot post in must not keep the card from the others.
+        this.deps.adapters.unlessRefused(error, { requestId: request.id, platform: channel.platform, channel: channel.channelId }, 'card post refused');
+      }
     }
     return (fresh, ctx) => {
       let next = fresh;

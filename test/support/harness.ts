@@ -4,7 +4,7 @@ import { DryRunGranter } from '../../src/aws/dry-run-granter';
 import { DEMO_CONFIG_YAML } from '../../src/config/demo';
 import { parseConfigText } from '../../src/config/load';
 import type { JitbotConfig } from '../../src/config/types';
-import type { UserRef } from '../../src/core/model';
+import type { MessageRef, UserRef } from '../../src/core/model';
 import { StaticInventory } from '../../src/inventory/static-inventory';
 import type { ActionEvent, CommandEvent, Reply } from '../../src/ports/chat';
 import type { Granter } from '../../src/ports/granter';
@@ -32,7 +32,12 @@ export interface Harness extends Assembled {
   granter: Granter;
   inventory: Inventory;
   command(user: string, text: string, channel?: string): Promise<Reply>;
-  click(user: string, requestId: string, action: ActionEvent['action'], options?: { channel?: string; comment?: string; deliveryId?: string }): Promise<Reply>;
+  click(
+    user: string,
+    requestId: string,
+    action: ActionEvent['action'],
+    options?: { channel?: string; comment?: string; deliveryId?: string; message?: MessageRef },
+  ): Promise<Reply>;
   /** Runs every queued effect. */
   settle(): Promise<void>;
   /** The request id in a reply like "Submitted JIT-7K3Q2 …". */
@@ -74,7 +79,7 @@ export async function startHarness(options: { config?: JitbotConfig; store?: Sto
     logger: pino({ level: 'silent' }),
     owner: options.owner ?? 'test',
   });
-  await chat.start(assembled.service.handle);
+  await chat.start(assembled.service.handle, { locale: config.locale });
   const send = (event: CommandEvent | ActionEvent) => chat.send(event);
   return {
     ...assembled,
@@ -85,7 +90,7 @@ export async function startHarness(options: { config?: JitbotConfig; store?: Sto
     granter,
     inventory,
     command: (user, text, channel) => send(commandEvent(user, text, { channel })),
-    click: (user, requestId, action, { channel = 'ops-approvals', comment, deliveryId } = {}) =>
+    click: (user, requestId, action, { channel = 'ops-approvals', comment, deliveryId, message } = {}) =>
       send({
         kind: 'action',
         platform: 'console',
@@ -95,6 +100,7 @@ export async function startHarness(options: { config?: JitbotConfig; store?: Sto
         action,
         requestId,
         comment,
+        ...(message && { message }),
       }),
     settle: async () => {
       await assembled.outbox.idle();

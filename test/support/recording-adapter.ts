@@ -1,17 +1,33 @@
 import type { ApprovalCard } from '../../src/core/card';
 import type { ChannelRef, MessageRef, Platform, UserRef } from '../../src/core/model';
-import type { ChatAdapter, ChatCapabilities, InboundEvent, InboundHandler, Reply, ResolvedUser } from '../../src/ports/chat';
+import type { ChatAdapter, ChatCapabilities, InboundContext, InboundEvent, InboundHandler, PostMessageOptions, Reply, ResolvedUser } from '../../src/ports/chat';
+
+type FailingMethod = 'postCard' | 'updateCard' | 'replyInThread' | 'postMessage' | 'notifyUser';
 
 /** An in-memory chat platform for service tests: records every outbound call, lets tests inject failures. */
 export class RecordingAdapter implements ChatAdapter {
-  readonly capabilities: ChatCapabilities = { threads: true, ephemeral: true, inlineInputs: true, updateInPlace: true, emailLookup: true };
+  /** Slack-like by default; tests change what they need (e.g. `threads: false`). */
+  readonly capabilities: ChatCapabilities = {
+    threads: true,
+    privateClickReply: true,
+    privateCommandReply: true,
+    cardInClickResponse: false,
+    inlineInputs: true,
+    updateInPlace: true,
+    emailLookup: true,
+  };
   readonly posted: { channel: ChannelRef; card: ApprovalCard; message: MessageRef }[] = [];
   readonly updates: { message: MessageRef; card: ApprovalCard }[] = [];
   readonly threads: { message: MessageRef; text: string }[] = [];
-  readonly dms: { user: UserRef; text: string }[] = [];
-  /** Failures to inject: the next N calls of a method throw. */
-  readonly failNext: Partial<Record<'postCard' | 'updateCard' | 'replyInThread' | 'notifyUser', number>> = {};
+  readonly channelPosts: { channel: ChannelRef; text: string; mention?: UserRef }[] = [];
+  readonly dms: { user: UserRef; text: string; lastSeenIn?: ChannelRef }[] = [];
+  readonly lookups: { user: UserRef; lastSeenIn?: ChannelRef }[] = [];
+  /** Failures to inject: the next N calls of a method throw this error (a generic one by default). */
+  readonly failNext: Partial<Record<FailingMethod, number>> = {};
+  readonly failWith: Partial<Record<FailingMethod, Error>> = {};
   private handler: InboundHandler | undefined;
+  /** What start() was told (the workspace locale). */
+  context: InboundContext | undefined;
   private seq = 0;
 
   constructor(
@@ -19,8 +35,9 @@ export class RecordingAdapter implements ChatAdapter {
     private readonly emails: Record<string, string> = {},
   ) {}
 
-  async start(onEvent: InboundHandler): Promise<void> {
+  async start(onEvent: InboundHandler, context?: InboundContext): Promise<void> {
     this.handler = onEvent;
+    this.context = context;
   }
 
   async stop(): Promise<void> {
@@ -51,12 +68,19 @@ export class RecordingAdapter implements ChatAdapter {
     return { ...message, messageId: `r${++this.seq}`, threadId: message.messageId };
   }
 
-  async notifyUser(user: UserRef, text: string): Promise<void> {
-    this.maybeFail('notifyUser');
-    this.dms.push({ user, text });
+  async postMessage(channel: ChannelRef, text: string, options: PostMessageOptions = {}): Promise<MessageRef> {
+    this.maybeFail('postMessage');
+    this.channelPosts.push({ channel, text, ...(options.mention && { mention: options.mention }) });
+    return { platform: this.platform, channelId: channel.channelId, messageId: `p${++this.seq}` };
   }
 
-  async resolveUser(user: UserRef): Promise<ResolvedUser> {
+  async notifyUser(user: UserRef, text: string, lastSeenIn?: ChannelRef): Promise<void> {
+    this.maybeFail('notifyUser');
+    this.dms.push({ user, text, ...(lastSeenIn && { lastSeenIn }) });
+  }
+
+  async resolveUser(user: UserRef, lastSeenIn?: ChannelRef): Promise<ResolvedUser> {
+    this.lookups.push({ user, ...(lastSeenIn && { lastSeenIn }) });
     return { userId: user.userId, displayName: user.displayName, email: this.emails[user.userId] };
   }
 
@@ -66,11 +90,11 @@ export class RecordingAdapter implements ChatAdapter {
     return drawn.sort((a, b) => a.version - b.version)[drawn.length - 1];
   }
 
-  private maybeFail(method: keyof RecordingAdapter['failNext']): void {
+  private maybeFail(method: FailingMethod): void {
     const left = this.failNext[method] ?? 0;
     if (left > 0) {
       this.failNext[method] = left - 1;
-      throw new Error(`injected ${method} failure`);
+      throw this.failWith[method] ?? new Error(`injected ${method} failure`);
     }
   }
 }

@@ -47,3 +47,17 @@ export function t(locale: Locale, key: MessageKey, params?: MessageParams): stri
     Object.hasOwn(params, name) ? String(params[name]) : whole,
   );
 }
+
+/**
+ * The catalog locale for a language tag a platform reports (`ja-JP` → `ja`, `zh-Hans-CN` → `zh-CN`),
+ * or undefined when jitbot has no catalog for that language.
+ */
+export function matchLocale(tag: string | undefined): Locale | undefined {
+  if (!tag) return undefined;
+  const [language, ...rest] = tag.replace(/_/g, '-').toLowerCase().split('-');
+  if (language === 'en') return 'en';
+  if (language === 'ja') return 'ja';
+  // Only simplified Chinese has a catalog; Taiwan, Hong Kong and Macao use traditional characters.
+  if (language === 'zh' && !rest.some((part) => ['hant', 'tw', 'hk', 'mo'].includes(part))) return 'zh-CN';
+  return undefined;
+}

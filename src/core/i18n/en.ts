@@ -138,6 +138,7 @@ export const en = {
   'thread.follow_up': 'Follow-up check on {node}: {sessions} more session(s) that opened while access was being removed were terminated.',
   'thread.timed_out': '{id} timed out without a decision.',
   'thread.cancelled': '{requester} cancelled {id}.',
+  'thread.unthreaded': '{id}: {text}',
 
   'dm.approved': 'Your request {id} for {node} was approved. Access until {until}. Connect with: {command}',
   'dm.rejected': 'Your request {id} for {node} was rejected by {by}{comment}',
@@ -151,6 +152,10 @@ export const en = {
 
   'error.internal': 'Something went wrong on our side ({ref}); nothing was changed. Please try again.',
   'error.busy': '{id} changed while we were working on it; please try again.',
+  'inbound.failed': 'jitbot could not process this; the details are in its log.',
+  'inbound.not_ready': 'jitbot is still starting; try again in a moment.',
+  'inbound.working': 'Working on it; the answer follows in a moment.',
+  'inbound.wrong_command': '{command} is not a jitbot command; use {expected}, e.g. {expected} help.',
 } satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof en;

@@ -138,6 +138,7 @@ export const ja: Record<MessageKey, string> = {
   'thread.follow_up': '{node} の再確認: 権限の取り消しが反映される間に開始されたセッション {sessions} 件を終了しました。',
   'thread.timed_out': '{id} は誰も判断しないままタイムアウトしました。',
   'thread.cancelled': '{requester} が {id} をキャンセルしました。',
+  'thread.unthreaded': '{id}：{text}',
 
   'dm.approved': '{node} への申請 {id} が承認されました。{until} までアクセスできます。接続コマンド: {command}',
   'dm.rejected': '{node} への申請 {id} は {by} により却下されました{comment}',
@@ -151,4 +152,8 @@ export const ja: Record<MessageKey, string> = {
 
   'error.internal': 'システム側でエラーが発生しました（{ref}）。変更は行われていません。もう一度お試しください。',
   'error.busy': '処理中に {id} が更新されました。もう一度お試しください。',
+  'inbound.failed': 'jitbot はこれを処理できませんでした。詳細はログにあります。',
+  'inbound.not_ready': 'jitbot は起動中です。少し待ってからもう一度お試しください。',
+  'inbound.working': '処理中です。まもなく結果をお知らせします。',
+  'inbound.wrong_command': '{command} は jitbot のコマンドではありません。{expected} を使ってください（例: {expected} help）。',
 };

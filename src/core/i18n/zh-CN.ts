@@ -135,6 +135,7 @@ export const zhCN: Record<MessageKey, string> = {
   'thread.follow_up': '{node} 复查：撤销权限生效期间新开的 {sessions} 个会话已被终止。',
   'thread.timed_out': '{id} 无人审批，已超时。',
   'thread.cancelled': '{requester} 取消了 {id}。',
+  'thread.unthreaded': '{id}：{text}',
 
   'dm.approved': '你对 {node} 的申请 {id} 已获批准，有效期至 {until}。连接命令：{command}',
   'dm.rejected': '你对 {node} 的申请 {id} 被 {by} 拒绝{comment}',
@@ -148,4 +149,8 @@ export const zhCN: Record<MessageKey, string> = {
 
   'error.internal': '系统内部出错（{ref}），未做任何更改。请重试。',
   'error.busy': '处理期间 {id} 发生了变化，请重试。',
+  'inbound.failed': 'jitbot 无法处理此操作，详情请查看其日志。',
+  'inbound.not_ready': 'jitbot 正在启动，请稍后再试。',
+  'inbound.working': '正在处理，结果稍后送达。',
+  'inbound.wrong_command': '{command} 不是 jitbot 的命令；请使用 {expected}，例如 {expected} help。',
 };

@@ -1,4 +1,5 @@
 import { SlackAdapter } from '../../../adapters/slack/slack-adapter';
+import { ChatRefused } from '../../../src/ports/chat';
 import { buildCard, type CardContext } from '../../../src/core/card-builder';
 import type { JitRequest } from '../../../src/core/model';
 import { FAKE_BOT_TOKEN, FakeSlack } from '../../support/fake-slack';
@@ -81,6 +82,38 @@ test('a post that failed for any other reason is not sent again (it may have gon
   expect(fake.callsTo('chat.postMessage')).toHaveLength(2);
 });
 
+test('a permanent Slack error is a ChatRefused carrying its code; an outage or a rate limit is not', async () => {
+  const refused = await adapter.postCard(slack('C_SEC'), card()).catch((error: unknown) => error);
+  expect(refused).toBeInstanceOf(ChatRefused);
+  expect(refused).toMatchObject({ code: 'not_in_channel', message: 'Slack refused the call: not_in_channel' });
+  await expect(adapter.replyInThread({ platform: 'slack', channelId: 'C_OPS', messageId: '9.000' }, 'hello')).rejects.toMatchObject({
+    name: 'ChatRefused',
+    code: 'thread_not_found',
+  });
+  await expect(adapter.updateCard({ platform: 'slack', channelId: 'C_OPS', messageId: '1.000' }, card())).rejects.toMatchObject({
+    name: 'ChatRefused',
+    code: 'message_not_found',
+  });
+  await expect(adapter.notifyUser({ platform: 'slack', userId: 'U_NOBODY', displayName: '?' }, 'hi')).rejects.toBeInstanceOf(ChatRefused);
+
+  fake.failOnce('chat.postMessage', 503);
+  const outage = await adapter.postCard(slack('C_OPS'), card()).catch((error: unknown) => error);
+  expect(outage).toBeInstanceOf(Error);
+  expect(outage).not.toBeInstanceOf(ChatRefused);
+});
+
+test('postMessage (for platforms without threads) posts plain text with a mention of the person first', async () => {
+  const ref = await adapter.postMessage(slack('C_OPS'), 'JIT-7K3Q2: <!channel> approved', {
+    mention: { platform: 'slack', userId: 'U024BE7LH', displayName: 'Dana' },
+  });
+  const [posted] = fake.channelMessages('C_OPS');
+  expect(ref).toEqual({ platform: 'slack', channelId: 'C_OPS', messageId: posted!.ts });
+  expect(posted!.blocks).toEqual([
+    { type: 'section', text: { type: 'mrkdwn', text: '<@U024BE7LH>' } },
+    { type: 'section', text: { type: 'plain_text', text: 'JIT-7K3Q2: <!channel> approved', emoji: true } },
+  ]);
+});
+
 test('replyInThread posts plain text under the card; typed text cannot mention or link', async () => {
   const ref = await adapter.postCard(slack('C_OPS'), card());
   const text = '✅ Bob approved at Level 1 — <!channel> @here see <https://evil.example|docs> *now*';
@@ -128,6 +161,6 @@ test('references from another platform are refused', async () => {
 
 test('start refuses a token Slack does not accept', async () => {
   const wrong = new SlackAdapter({ botToken: 'xoxb-wrong', signingSecret: SIGNING_SECRET, apiUrl: fake.apiUrl });
-  await expect(wrong.start(async () => ({ kind: 'none' }))).rejects.toThrow(/invalid_auth/);
-  await expect(adapter.start(async () => ({ kind: 'none' }))).resolves.toBeUndefined();
+  await expect(wrong.start(async () => ({ kind: 'none' }), { locale: 'en' })).rejects.toThrow(/invalid_auth/);
+  await expect(adapter.start(async () => ({ kind: 'none' }), { locale: 'en' })).resolves.toBeUndefined();
 });
