@@ -1,8 +1,10 @@
 import type express from 'express';
 import type { ApprovalCard } from '../../src/core/card';
 import type { ChannelRef, MessageRef, UserRef } from '../../src/core/model';
-import type { ChatAdapter, ChatCapabilities, InboundHandler, ResolvedUser } from '../../src/ports/chat';
-import type { HttpMount } from '../../src/http/server';
+import type { ChatAdapter, ChatCapabilities, InboundContext, InboundHandler, PostMessageOptions, ResolvedUser } from '../../src/ports/chat';
+import { silentLogger } from '../../src/http/middleware';
+import type { HttpLogger, HttpMount } from '../../src/http/server';
+import type { StartTimer } from '../shared/inbound-dispatcher';
 import { ConsoleInbound } from './inbound';
 import { renderPlainText } from '../shared/plain-text';
 import { renderCard } from './render';
@@ -20,6 +22,9 @@ export interface ConsoleAdapterOptions {
   views: ConsoleViews;
   newId: () => string;
   now: () => number;
+  logger?: HttpLogger;
+  /** Deadline timers for answers (tests pass a manual one). */
+  startTimer?: StartTimer;
 }
 
 export const CONSOLE_NOTICE =
@@ -39,7 +44,9 @@ export class ConsoleAdapter implements ChatAdapter, HttpMount {
   readonly platform = 'console' as const;
   readonly capabilities: ChatCapabilities = {
     threads: true,
-    ephemeral: true,
+    privateClickReply: true,
+    privateCommandReply: true,
+    cardInClickResponse: false,
     inlineInputs: true,
     updateInPlace: true,
     emailLookup: false,
@@ -49,11 +56,15 @@ export class ConsoleAdapter implements ChatAdapter, HttpMount {
   private readonly inbound: ConsoleInbound;
   private readonly changes = new ChangeStream();
   private readonly views: ConsoleViews;
-  private handler: InboundHandler | undefined;
 
   constructor(options: ConsoleAdapterOptions) {
     this.workspace = new ConsoleWorkspace(options.users, options.channels, options.newId, options.now);
-    this.inbound = new ConsoleInbound(this.workspace);
+    this.inbound = new ConsoleInbound(this.workspace, {
+      capabilities: this.capabilities,
+      logger: options.logger ?? silentLogger,
+      notifyUser: (user, text) => this.notifyUser(user, text),
+      ...(options.startTimer && { startTimer: options.startTimer }),
+    });
     this.views = options.views;
     this.workspace.onChange((seq) => this.changes.broadcast(seq));
   }
@@ -65,17 +76,21 @@ export class ConsoleAdapter implements ChatAdapter, HttpMount {
       changes: this.changes,
       views: this.views,
       notice: CONSOLE_NOTICE,
-      handler: () => this.handler,
     });
   }
 
-  async start(onEvent: InboundHandler): Promise<void> {
-    this.handler = onEvent;
+  async start(onEvent: InboundHandler, context: InboundContext): Promise<void> {
+    this.inbound.start(onEvent, context);
   }
 
   async stop(): Promise<void> {
-    this.handler = undefined;
+    await this.inbound.stop();
     this.changes.closeAll();
+  }
+
+  /** Resolves when every event received so far has been handled and answered (tests, shutdown). */
+  idle(): Promise<void> {
+    return this.inbound.idle();
   }
 
   async postCard(channel: ChannelRef, card: ApprovalCard): Promise<MessageRef> {
@@ -100,6 +115,13 @@ export class ConsoleAdapter implements ChatAdapter, HttpMount {
       messageId: reply.id,
       ...(reply.threadId !== undefined && { threadId: reply.threadId }),
     };
+  }
+
+  async postMessage(channel: ChannelRef, text: string, options: PostMessageOptions = {}): Promise<MessageRef> {
+    requireConsole(channel.platform);
+    const mention = options.mention ? `@${this.requireUser(options.mention.userId).displayName} ` : '';
+    const message = this.workspace.postMessage(channel.channelId, BOT_AUTHOR, { text: renderPlainText(mention + text, MAX_BOT_TEXT) });
+    return { platform: 'console', channelId: channel.channelId, messageId: message.id };
   }
 
   async notifyUser(user: UserRef, text: string): Promise<void> {

@@ -1,11 +1,14 @@
-import type { ActionEvent, CommandEvent, InboundHandler, Reply } from '../../src/ports/chat';
-import type { UserRef } from '../../src/core/model';
+import { LRUCache } from 'lru-cache';
+import type { ChannelRef, UserRef } from '../../src/core/model';
+import type { ActionEvent, ChatCapabilities, CommandEvent, InboundContext, InboundHandler, Reply } from '../../src/ports/chat';
+import { InboundDispatcher, type InboundLogger, type StartTimer } from '../shared/inbound-dispatcher';
 import { renderPlainText } from '../shared/plain-text';
 import type { ActionBody, CommandBody } from './schemas';
 import { type ConsoleUser, type ConsoleWorkspace } from './workspace';
 
-// Turns what a person does on the console page into neutral InboundEvents and shows the core's Reply to that
-// person only. No request logic: whether a command or a decision is allowed is the core's business.
+// Turns what a person does on the console page into neutral InboundEvents, hands them to the shared dispatcher
+// in answer-in-response mode (the page waits for the answer) and shows the core's Reply to that person only.
+// No request logic: whether a command or a decision is allowed is the core's business.
 
 /** A request the console refuses before it reaches the core; the message is shown to the person as is. */
 export class ConsoleInputError extends Error {
@@ -21,21 +24,48 @@ export class ConsoleInputError extends Error {
 const JIT_COMMAND = /^\/jit(?:\s+([\s\S]*))?$/i;
 
 export const NOT_A_COMMAND_HINT = 'Only messages that start with /jit reach jitbot. Try /jit help.';
-export const HANDLER_FAILED_TEXT = 'jitbot could not process this; the details are in its log.';
+
+/** The page has no platform deadline; past this the answer shows up on its own when it comes. */
+export const CONSOLE_ANSWER_DEADLINE_MS = 10_000;
+
+export interface ConsoleInboundOptions {
+  capabilities: ChatCapabilities;
+  logger: InboundLogger;
+  /** The adapter's DM (used only for replies the console could not show privately; it always can). */
+  notifyUser(user: UserRef, text: string, lastSeenIn: ChannelRef): Promise<void>;
+  startTimer?: StartTimer;
+}
 
 export class ConsoleInbound {
   /** Delivery ids of messages already posted, so a browser retry does not show the person's message twice. */
-  private readonly postedDeliveries = new Set<string>();
-  private static readonly REMEMBERED_DELIVERIES = 1000;
+  private readonly postedDeliveries = new LRUCache<string, true>({ max: 1000 });
+  private readonly dispatcher: InboundDispatcher;
 
-  constructor(private readonly workspace: ConsoleWorkspace) {}
+  constructor(
+    private readonly workspace: ConsoleWorkspace,
+    options: ConsoleInboundOptions,
+  ) {
+    this.dispatcher = new InboundDispatcher({ platform: 'console', ...options });
+  }
 
-  async command(body: CommandBody, handler: InboundHandler | undefined): Promise<Reply> {
+  start(handler: InboundHandler, context: InboundContext): void {
+    this.dispatcher.start(handler, context);
+  }
+
+  stop(): Promise<void> {
+    return this.dispatcher.stop();
+  }
+
+  idle(): Promise<void> {
+    return this.dispatcher.idle();
+  }
+
+  async command(body: CommandBody): Promise<Reply> {
     const user = this.requireUser(body.user);
     this.requireVisibleConversation(user, body.channel);
     const typed = body.text.trim();
     if (typed === '') throw new ConsoleInputError('Type a command, e.g. /jit help');
-    const ready = requireHandler(handler);
+    this.requireReady();
 
     if (this.firstDelivery(body.deliveryId)) {
       this.workspace.postMessage(body.channel, { kind: 'user', userId: user.userId, displayName: user.displayName }, {
@@ -54,10 +84,10 @@ export class ConsoleInbound {
       channel: { platform: 'console', channelId: body.channel },
       text: (match[1] ?? '').trim(),
     };
-    return this.showReply(user, body.channel, await this.dispatch(ready, event, user, body.channel));
+    return this.dispatch(event, user, body.channel);
   }
 
-  async action(body: ActionBody, handler: InboundHandler | undefined): Promise<Reply> {
+  async action(body: ActionBody): Promise<Reply> {
     const user = this.requireUser(body.user);
     this.requireVisibleConversation(user, body.channel);
     const message = this.workspace.findMessage(body.channel, body.messageId);
@@ -70,7 +100,7 @@ export class ConsoleInbound {
     if (comment !== undefined && maxComment !== undefined && Array.from(comment).length > maxComment) {
       throw new ConsoleInputError(`The comment is too long; keep it to ${maxComment} characters.`);
     }
-    const ready = requireHandler(handler);
+    this.requireReady();
 
     const event: ActionEvent = {
       kind: 'action',
@@ -83,15 +113,30 @@ export class ConsoleInbound {
       ...(comment ? { comment } : {}),
       message: { platform: 'console', channelId: body.channel, messageId: message.id },
     };
-    return this.showReply(user, body.channel, await this.dispatch(ready, event, user, body.channel));
+    return this.dispatch(event, user, body.channel);
   }
 
-  private async dispatch(handler: InboundHandler, event: CommandEvent | ActionEvent, user: ConsoleUser, conversationId: string): Promise<Reply> {
-    try {
-      return await handler(event);
-    } catch (err) {
-      this.workspace.addEphemeral(user.userId, conversationId, 'error', HANDLER_FAILED_TEXT);
-      throw err;
+  /**
+   * The Reply is shown to the person and returned to the page. A core failure is shown in the person's words and
+   * answered 500; an answer that takes too long is shown when it comes.
+   */
+  private async dispatch(event: CommandEvent | ActionEvent, user: ConsoleUser, conversationId: string): Promise<Reply> {
+    const outcome = await this.dispatcher.answerInResponse({
+      translate: () => ({ kind: 'event', event }),
+      deadlineMs: CONSOLE_ANSWER_DEADLINE_MS,
+      late: async (reply) => {
+        this.showReply(user, conversationId, reply);
+      },
+    });
+    switch (outcome.outcome) {
+      case 'answered':
+        this.showReply(user, conversationId, outcome.reply);
+        if (outcome.failed) throw new Error('the core failed to handle a console event');
+        return outcome.reply;
+      case 'pending':
+        return this.showReply(user, conversationId, { kind: 'info', text: outcome.text });
+      default:
+        throw new Error(`unexpected dispatcher outcome ${outcome.outcome} for a console event`);
     }
   }
 
@@ -119,20 +164,15 @@ export class ConsoleInbound {
     }
   }
 
+  private requireReady(): void {
+    if (!this.dispatcher.ready) throw new ConsoleInputError(this.dispatcher.say(undefined, 'inbound.not_ready'), 503);
+  }
+
   private firstDelivery(deliveryId: string): boolean {
     if (this.postedDeliveries.has(deliveryId)) return false;
-    this.postedDeliveries.add(deliveryId);
-    if (this.postedDeliveries.size > ConsoleInbound.REMEMBERED_DELIVERIES) {
-      const oldest = this.postedDeliveries.values().next().value;
-      if (oldest !== undefined) this.postedDeliveries.delete(oldest);
-    }
+    this.postedDeliveries.set(deliveryId, true);
     return true;
   }
-}
-
-function requireHandler(handler: InboundHandler | undefined): InboundHandler {
-  if (!handler) throw new ConsoleInputError('jitbot is still starting; try again in a moment.', 503);
-  return handler;
 }
 
 function userRef(user: ConsoleUser): UserRef {

@@ -1,5 +1,4 @@
 import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
-import type { InboundHandler } from '../../src/ports/chat';
 import { jsonBody } from '../../src/http/server';
 import { ConsoleInputError, type ConsoleInbound } from './inbound';
 import { loopbackOnly } from './loopback-only';
@@ -19,8 +18,6 @@ export interface ConsoleRouteContext {
   changes: ChangeStream;
   views: ConsoleViews;
   notice: string;
-  /** The core's handler once the adapter has been started. */
-  handler(): InboundHandler | undefined;
 }
 
 export const CONSOLE_API_PATH = '/console/api';
@@ -55,13 +52,13 @@ function createApiRouter(ctx: ConsoleRouteContext): Router {
   api.post('/command', async (req, res) => {
     const body = commandBodySchema.safeParse(requireJsonObject(req));
     if (!body.success) throw new ConsoleInputError(describeIssues(body.error));
-    res.json(await ctx.inbound.command(body.data, ctx.handler()));
+    res.json(await ctx.inbound.command(body.data));
   });
 
   api.post('/action', async (req, res) => {
     const body = actionBodySchema.safeParse(requireJsonObject(req));
     if (!body.success) throw new ConsoleInputError(describeIssues(body.error));
-    res.json(await ctx.inbound.action(body.data, ctx.handler()));
+    res.json(await ctx.inbound.action(body.data));
   });
 
   api.get('/events', (_req, res) => {

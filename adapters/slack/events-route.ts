@@ -1,11 +1,11 @@
 import express, { type Request, type Response } from 'express';
-import type { HttpLogger } from '../../src/http/server';
-import type { SlackDelivery } from './inbound';
+import type { AckThenAnswerOutcome } from '../shared/inbound-dispatcher';
+import type { SlackBody, SlackDelivery } from './inbound';
 import { checkSlackSignature } from './request-signature';
 
 // HTTP mode: Slack posts slash commands, button clicks and events to one URL on jitbot's own server. The body
 // is read raw so the signature is checked over exactly the bytes Slack signed; nothing is parsed, and nothing
-// reaches the core, unless the signature holds.
+// reaches the core, unless the signature holds (the dispatcher runs `verify` first).
 
 export const SLACK_EVENTS_PATH = '/slack/events';
 /** A block_actions payload repeats the whole card, so this is well above a card's size. */
@@ -14,8 +14,7 @@ const BODY_LIMIT = '512kb';
 export interface SlackEventsRouteOptions {
   signingSecret: string;
   now: () => number;
-  logger: HttpLogger;
-  receive(delivery: SlackDelivery): Promise<void>;
+  receive(delivery: SlackDelivery): Promise<AckThenAnswerOutcome>;
 }
 
 export function mountSlackEvents(app: express.Express, options: SlackEventsRouteOptions): void {
@@ -30,38 +29,42 @@ export function mountSlackEvents(app: express.Express, options: SlackEventsRoute
       return;
     }
 
-    const check = checkSlackSignature(
-      { rawBody: raw, timestamp: header(req, 'x-slack-request-timestamp'), signature: header(req, 'x-slack-signature') },
-      options.signingSecret,
-      options.now(),
-    );
-    if (!check.ok) {
-      options.logger.warn({ reason: check.reason }, 'slack request refused: signature check failed');
-      res.status(401).set('X-Slack-No-Retry', '1').json({ error: 'invalid request signature' });
-      return;
-    }
-
-    const body = parseBody(contentType, check.body);
-    if (body === undefined) {
-      res.status(400).set('X-Slack-No-Retry', '1').json({ error: 'unreadable body' });
-      return;
-    }
-
+    let verifiedText = '';
     const retry = header(req, 'x-slack-retry-num');
-    await options.receive({
-      body,
+    const outcome = await options.receive({
+      verify: () => {
+        const check = checkSlackSignature(
+          { rawBody: raw, timestamp: header(req, 'x-slack-request-timestamp'), signature: header(req, 'x-slack-signature') },
+          options.signingSecret,
+          options.now(),
+        );
+        if (!check.ok) return { ok: false, reason: check.reason };
+        verifiedText = check.body;
+        return { ok: true };
+      },
+      read: () => parseBody(contentType, verifiedText),
       ...(retry !== undefined && /^\d+$/.test(retry) && { retryNum: Number(retry) }),
-      ack: async (response) => acknowledge(res, response),
     });
-    acknowledge(res);
+    answer(res, outcome);
   });
 }
 
-/** The first acknowledgement wins; later ones (a safety net) do nothing. */
-function acknowledge(res: Response, response?: Record<string, unknown>): void {
-  if (res.headersSent) return;
-  if (response === undefined) res.status(200).end();
-  else res.status(200).json(response);
+/** Slack is told not to retry what can never succeed. */
+function answer(res: Response, outcome: AckThenAnswerOutcome): void {
+  switch (outcome.outcome) {
+    case 'refused':
+      res.status(401).set('X-Slack-No-Retry', '1').json({ error: 'invalid request signature' });
+      return;
+    case 'invalid':
+      res.status(outcome.status).set('X-Slack-No-Retry', '1').json({ error: outcome.error });
+      return;
+    case 'handshake':
+      res.status(200).json(outcome.response);
+      return;
+    case 'ignored':
+    case 'acknowledged':
+      res.status(200).end();
+  }
 }
 
 function header(req: Request, name: string): string | undefined {
@@ -74,16 +77,21 @@ function isSslCheck(rawBody: Buffer): boolean {
   return new URLSearchParams(rawBody.toString('utf8')).get('ssl_check') === '1';
 }
 
-/** Form bodies are slash commands, or interactions with their JSON in `payload`; anything else is Events API JSON. */
-function parseBody(contentType: string, text: string): unknown {
+/**
+ * Form bodies are slash commands, or interactions with their JSON in `payload`; JSON bodies are the Events API
+ * (the inbound side refuses commands and interactions that come as JSON). Nothing else is read.
+ */
+function parseBody(contentType: string, text: string): SlackBody {
+  const unreadable: SlackBody = { ok: false, status: 400, error: 'unreadable body' };
   try {
     if (contentType === 'application/x-www-form-urlencoded') {
       const form = new URLSearchParams(text);
       const payload = form.get('payload');
-      return payload !== null ? JSON.parse(payload) : Object.fromEntries(form);
+      return { ok: true, encoding: 'form', body: payload !== null ? JSON.parse(payload) : Object.fromEntries(form) };
     }
-    return JSON.parse(text);
+    if (contentType === 'application/json') return { ok: true, encoding: 'json', body: JSON.parse(text) };
+    return { ok: false, status: 415, error: 'send application/x-www-form-urlencoded (commands, interactions) or application/json (events)' };
   } catch {
-    return undefined;
+    return unreadable;
   }
 }

@@ -1,113 +1,147 @@
-import type { HttpLogger } from '../../src/http/server';
-import type { InboundEvent, InboundHandler, Reply } from '../../src/ports/chat';
-import { actionEvent, blockActionsSchema, commandEvent, slashCommandSchema, type Translated } from './payloads';
+import type { ChannelRef, UserRef } from '../../src/core/model';
+import type { ChatCapabilities, InboundContext, InboundEvent, InboundHandler } from '../../src/ports/chat';
+import {
+  InboundDispatcher,
+  type AckThenAnswerOutcome,
+  type InboundLogger,
+  type Translation,
+  type Verification,
+} from '../shared/inbound-dispatcher';
 import { replyMessage } from './messages';
+import { actionEvent, blockActionsSchema, commandEvent, slashCommandSchema } from './payloads';
 
-// The transport-neutral inbound side: HTTP and Socket Mode both hand over a parsed body and an ack function.
-// Every delivery is acknowledged at once (Slack allows 3 s); the core is called afterwards and its Reply goes
-// to the person who acted, ephemerally, through the delivery's response_url. No request logic here.
+// Slack's inbound side, shared by HTTP and Socket Mode: reads a delivery into a neutral event and hands it to the
+// shared dispatcher in ack-then-answer mode. Slack is acknowledged at once (it allows 3 s); the core's Reply
+// reaches the person afterwards, ephemerally, through the delivery's response_url. No request logic here.
 
 /** One delivery from Slack, whichever transport carried it. */
 export interface SlackDelivery {
-  body: unknown;
+  /** Signature check (HTTP); Socket Mode deliveries come over an authenticated socket and have none. */
+  verify?(): Verification;
+  /** The payload; called only once verified. */
+  read(): SlackBody;
   /** Slack's redelivery counter (X-Slack-Retry-Num / retry_attempt); the derived delivery id does not change. */
   retryNum?: number;
-  /** Answers Slack; must be called exactly once, before the 3-second deadline. */
-  ack(response?: Record<string, unknown>): Promise<void>;
 }
 
-export const NOT_READY_TEXT = 'jitbot is still starting; try again in a moment.';
-export const HANDLER_FAILED_TEXT = 'jitbot could not process this; the details are in its log.';
+/** A delivery's payload, and how it came: a form body (commands, interactions) or JSON (the Events API). */
+export type SlackBody =
+  | { ok: true; body: unknown; encoding: 'form' | 'json' | 'socket' }
+  | { ok: false; status: number; error: string };
+
+export const DEFAULT_SLASH_COMMAND = '/jit';
+
+/** Interaction payload types; Slack sends all of them form-encoded (`payload=`). */
+const INTERACTION_TYPES = new Set([
+  'block_actions',
+  'block_suggestion',
+  'view_submission',
+  'view_closed',
+  'shortcut',
+  'message_action',
+  'interactive_message',
+  'dialog_submission',
+]);
 
 export interface SlackInboundOptions {
-  logger: HttpLogger;
+  logger: InboundLogger;
+  capabilities: ChatCapabilities;
+  /** The slash command the Slack app defines (`/jit`); another one is refused. */
+  command: string;
   /** Display name for a user (cached look-up); undefined when unknown. */
   displayName(userId: string): Promise<string | undefined>;
   /** POSTs a message to a response_url. */
   respond(responseUrl: string, message: Record<string, unknown>): Promise<void>;
+  /** A DM to the person (for replies Slack could not show privately). */
+  notifyUser(user: UserRef, text: string, lastSeenIn: ChannelRef): Promise<void>;
 }
 
 export class SlackInbound {
-  private handler: InboundHandler | undefined;
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly dispatcher: InboundDispatcher;
 
-  constructor(private readonly options: SlackInboundOptions) {}
-
-  setHandler(handler: InboundHandler | undefined): void {
-    this.handler = handler;
+  constructor(private readonly options: SlackInboundOptions) {
+    this.dispatcher = new InboundDispatcher({
+      platform: 'slack',
+      capabilities: options.capabilities,
+      logger: options.logger,
+      notifyUser: options.notifyUser,
+      enrich: async (event) => {
+        const displayName = await options.displayName(event.actor.userId).catch(() => undefined);
+        return displayName ? { ...event, actor: { ...event.actor, displayName } } : event;
+      },
+    });
   }
 
-  /** Resolves once the delivery is acknowledged; the core's work continues in the background (see idle()). */
-  async receive(delivery: SlackDelivery): Promise<void> {
-    const body = delivery.body as { type?: unknown; command?: unknown; challenge?: unknown } | null;
-    if (body && body.type === 'url_verification' && typeof body.challenge === 'string') {
-      await delivery.ack({ challenge: body.challenge });
-      return;
-    }
-    const translated = this.translate(body);
-    await delivery.ack();
-    if (!translated) return;
-    if (delivery.retryNum !== undefined) {
-      this.options.logger.info({ deliveryId: translated.event.deliveryId, retryNum: delivery.retryNum }, 'slack redelivery');
-    }
-    this.track(this.dispatch(translated));
+  start(handler: InboundHandler, context: InboundContext): void {
+    this.dispatcher.start(handler, context);
+  }
+
+  stop(): Promise<void> {
+    return this.dispatcher.stop();
+  }
+
+  /** Resolves with what to acknowledge Slack with; the core's work continues in the background (see idle()). */
+  async receive(delivery: SlackDelivery): Promise<AckThenAnswerOutcome> {
+    // Where to answer this delivery's person; set once the payload is read.
+    let responseUrl = '';
+    return this.dispatcher.ackThenAnswer({
+      ...(delivery.verify && { verify: () => delivery.verify!() }),
+      ...(delivery.retryNum !== undefined && { retryNum: delivery.retryNum }),
+      translate: () => {
+        const read = delivery.read();
+        if (!read.ok) return { kind: 'invalid', status: read.status, error: read.error };
+        const translated = this.translate(read);
+        if ('responseUrl' in translated) {
+          responseUrl = translated.responseUrl;
+          return translated.translation;
+        }
+        return translated;
+      },
+      answer: (reply) =>
+        this.options.respond(responseUrl, { response_type: 'ephemeral', replace_original: false, ...replyMessage(reply.text ?? '') }),
+    });
   }
 
   /** Resolves when every delivery received so far has been handled and answered. */
-  async idle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  idle(): Promise<void> {
+    return this.dispatcher.idle();
   }
 
-  private translate(body: unknown): Translated<InboundEvent> | undefined {
-    const shape = body as { type?: unknown; command?: unknown } | null;
-    if (shape && typeof shape.command === 'string') {
-      const command = slashCommandSchema.safeParse(body);
-      if (command.success) return commandEvent(command.data);
-      this.options.logger.warn({ issues: command.error.issues.length }, 'unreadable slack slash command ignored');
-      return undefined;
+  private translate(read: Extract<SlackBody, { ok: true }>): Translation | { translation: Translation; responseUrl: string } {
+    const { body, encoding } = read;
+    const shape = (body ?? {}) as { type?: unknown; command?: unknown; challenge?: unknown };
+    const isCommand = typeof shape.command === 'string';
+    const isInteraction = typeof shape.type === 'string' && INTERACTION_TYPES.has(shape.type);
+    if (encoding === 'json' && (isCommand || isInteraction)) {
+      return { kind: 'invalid', status: 415, error: 'slash commands and interactions must be application/x-www-form-urlencoded' };
     }
-    if (shape && shape.type === 'block_actions') {
+    if (shape.type === 'url_verification' && typeof shape.challenge === 'string') {
+      return { kind: 'handshake', response: { challenge: shape.challenge } };
+    }
+    if (isCommand) {
+      const command = slashCommandSchema.safeParse(body);
+      if (!command.success) return { kind: 'invalid', status: 400, error: `unreadable slash command (${describeIssues(command.error.issues)})` };
+      const { event, responseUrl } = commandEvent(command.data);
+      const expected = this.options.command;
+      if (command.data.command.toLowerCase() !== expected.toLowerCase()) {
+        const params = { command: command.data.command.slice(0, 40), expected };
+        return { translation: { kind: 'refuse', event, key: 'inbound.wrong_command', params }, responseUrl };
+      }
+      return { translation: { kind: 'event', event }, responseUrl };
+    }
+    if (shape.type === 'block_actions') {
       const actions = blockActionsSchema.safeParse(body);
-      if (actions.success) return actionEvent(actions.data);
-      this.options.logger.warn({ issues: actions.error.issues.length }, 'unreadable slack block_actions ignored');
+      if (!actions.success) return { kind: 'invalid', status: 400, error: `unreadable block_actions (${describeIssues(actions.error.issues)})` };
+      const translated = actionEvent(actions.data);
+      if (!translated) return { kind: 'ignore', why: 'not a jitbot card button' };
+      return { translation: { kind: 'event', event: translated.event as InboundEvent }, responseUrl: translated.responseUrl };
     }
     // Events, other interactions: acknowledged and otherwise ignored.
-    return undefined;
-  }
-
-  private async dispatch({ event, responseUrl }: Translated<InboundEvent>): Promise<void> {
-    const handler = this.handler;
-    if (!handler) {
-      await this.answer(responseUrl, { kind: 'error', text: NOT_READY_TEXT });
-      return;
-    }
-    let reply: Reply;
-    try {
-      const displayName = await this.options.displayName(event.actor.userId).catch(() => undefined);
-      reply = await handler(displayName ? { ...event, actor: { ...event.actor, displayName } } : event);
-    } catch (error) {
-      this.options.logger.error({ err: error, deliveryId: event.deliveryId }, 'slack event handler failed');
-      reply = { kind: 'error', text: HANDLER_FAILED_TEXT };
-    }
-    await this.answer(responseUrl, reply);
-  }
-
-  private async answer(responseUrl: string, reply: Reply): Promise<void> {
-    if (reply.kind === 'none' || !reply.text) return;
-    try {
-      await this.options.respond(responseUrl, { response_type: 'ephemeral', replace_original: false, ...replyMessage(reply.text) });
-    } catch (error) {
-      // The response_url is a credential for 30 minutes: never logged.
-      this.options.logger.warn({ err: describe(error) }, 'could not answer through the slack response_url');
-    }
-  }
-
-  private track(work: Promise<void>): void {
-    this.inFlight.add(work);
-    void work.finally(() => this.inFlight.delete(work));
+    return { kind: 'ignore' };
   }
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** Names the fields that did not fit (never their values: they are what the person typed). */
+function describeIssues(issues: readonly { path: PropertyKey[] }[]): string {
+  return [...new Set(issues.map((issue) => issue.path.map(String).join('.') || '(body)'))].join(', ');
 }

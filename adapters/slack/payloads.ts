@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { isCardActionId, type CardActionId } from '../../src/core/card';
 import type { MessageRef } from '../../src/core/model';
 import type { ActionEvent, CommandEvent } from '../../src/ports/chat';
 import { CARD_IDS } from './block-kit';
@@ -13,7 +14,8 @@ const url = z.url({ protocol: /^https?$/ });
 
 export const slashCommandSchema = z.object({
   command: z.string().min(1).max(100),
-  text: z.string().max(4000).default(''),
+  // No length limit here: an over-long command reaches the core, which says how long it may be.
+  text: z.string().default(''),
   user_id: id,
   user_name: z.string().max(255).optional(),
   channel_id: id,
@@ -38,9 +40,6 @@ export const blockActionsSchema = z.object({
 });
 export type BlockActions = z.infer<typeof blockActionsSchema>;
 
-const CARD_ACTIONS = ['approve', 'reject', 'revoke'] as const;
-type CardAction = (typeof CARD_ACTIONS)[number];
-
 /** A translated delivery: the neutral event and where to answer the person who sent it. */
 export interface Translated<E> {
   event: E;
@@ -63,7 +62,7 @@ export function commandEvent(command: SlashCommand): Translated<CommandEvent> {
 
 /** The card button a block_actions payload reports, or undefined when it is not one of jitbot's. */
 export function actionEvent(payload: BlockActions): Translated<ActionEvent> | undefined {
-  const clicked = payload.actions.find((a): a is typeof a & { action_id: CardAction } => (CARD_ACTIONS as readonly string[]).includes(a.action_id));
+  const clicked = payload.actions.find((a): a is typeof a & { action_id: CardActionId } => isCardActionId(a.action_id));
   const requestId = clicked?.value?.trim();
   const channelId = payload.channel?.id ?? payload.container?.channel_id;
   if (!clicked || !requestId || !channelId) return undefined;

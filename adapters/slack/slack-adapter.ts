@@ -4,9 +4,9 @@ import type { ApprovalCard } from '../../src/core/card';
 import type { ChannelRef, MessageRef, UserRef } from '../../src/core/model';
 import { silentLogger } from '../../src/http/middleware';
 import type { HttpLogger, HttpMount } from '../../src/http/server';
-import type { ChatAdapter, ChatCapabilities, InboundHandler, ResolvedUser } from '../../src/ports/chat';
+import type { ChatAdapter, ChatCapabilities, InboundContext, InboundHandler, PostMessageOptions, ResolvedUser } from '../../src/ports/chat';
 import { mountSlackEvents } from './events-route';
-import { SlackInbound } from './inbound';
+import { DEFAULT_SLASH_COMMAND, SlackInbound } from './inbound';
 import { connectSocketMode, type SocketModeConnection } from './socket-mode';
 import { DEFAULT_SLACK_API_URL, SlackWebApi } from './web-api';
 
@@ -24,13 +24,16 @@ const RESPONSE_TIMEOUT_MS = 10_000;
 /**
  * Slack. HTTP mode: mounts `POST /slack/events` on jitbot's server (slash commands, interactivity and events on one
  * URL). Socket Mode, when an app-level token is configured: connects out to Slack, no inbound port, and mounts
- * nothing. Either way each delivery is acknowledged at once and the core's Reply reaches the person ephemerally.
+ * nothing. Either way each delivery is acknowledged at once (the shared dispatcher's ack-then-answer mode) and the
+ * core's Reply reaches the person ephemerally.
  */
 export class SlackAdapter implements ChatAdapter, HttpMount {
   readonly platform = 'slack' as const;
   readonly capabilities: ChatCapabilities = {
     threads: true,
-    ephemeral: true,
+    privateClickReply: true,
+    privateCommandReply: true,
+    cardInClickResponse: false,
     inlineInputs: true,
     updateInPlace: true,
     emailLookup: true,
@@ -52,8 +55,11 @@ export class SlackAdapter implements ChatAdapter, HttpMount {
     this.api = new SlackWebApi({ botToken: options.botToken, apiUrl: options.apiUrl, logger: this.logger, now: this.now });
     this.inbound = new SlackInbound({
       logger: this.logger,
+      capabilities: this.capabilities,
+      command: options.command ?? DEFAULT_SLASH_COMMAND,
       displayName: async (userId) => (await this.api.user(userId)).displayName,
       respond: postToResponseUrl,
+      notifyUser: (user, text) => this.notifyUser(user, text),
     });
   }
 
@@ -66,14 +72,13 @@ export class SlackAdapter implements ChatAdapter, HttpMount {
     mountSlackEvents(app, {
       signingSecret: this.options.signingSecret,
       now: this.now,
-      logger: this.logger,
       receive: (delivery) => this.inbound.receive(delivery),
     });
   }
 
-  async start(onEvent: InboundHandler): Promise<void> {
+  async start(onEvent: InboundHandler, context: InboundContext): Promise<void> {
     await this.checkToken();
-    this.inbound.setHandler(onEvent);
+    this.inbound.start(onEvent, context);
     if (this.socketMode && !this.socket) {
       try {
         this.socket = await connectSocketMode({
@@ -83,7 +88,7 @@ export class SlackAdapter implements ChatAdapter, HttpMount {
           receive: (delivery) => this.inbound.receive(delivery),
         });
       } catch (error) {
-        this.inbound.setHandler(undefined);
+        await this.inbound.stop();
         throw error;
       }
     }
@@ -93,8 +98,7 @@ export class SlackAdapter implements ChatAdapter, HttpMount {
     const socket = this.socket;
     this.socket = undefined;
     await socket?.stop();
-    await this.inbound.idle();
-    this.inbound.setHandler(undefined);
+    await this.inbound.stop();
   }
 
   /** Resolves when every delivery received so far has been handled and answered (tests, shutdown). */
@@ -120,6 +124,14 @@ export class SlackAdapter implements ChatAdapter, HttpMount {
     return { platform: 'slack', channelId: posted.channelId, messageId: posted.ts, threadId: threadTs };
   }
 
+  async postMessage(channel: ChannelRef, text: string, options: PostMessageOptions = {}): Promise<MessageRef> {
+    requireSlack(channel.platform);
+    const mention = options.mention ? mentionOf(options.mention) : '';
+    const posted = await this.api.postText(channel.channelId, text, undefined, mention);
+    return { platform: 'slack', channelId: posted.channelId, messageId: posted.ts };
+  }
+
+  /** Slack's DM channel is opened by user id alone; where the person was last seen is not needed. */
   async notifyUser(user: UserRef, text: string): Promise<void> {
     requireSlack(user.platform);
     await this.api.postText(await this.api.dmChannel(user.userId), text);
@@ -158,6 +170,12 @@ async function postToResponseUrl(responseUrl: string, message: Record<string, un
   });
   await response.body?.cancel();
   if (!response.ok) throw new Error(`response_url answered HTTP ${response.status}`);
+}
+
+/** A mention of a Slack user; ids are checked so nothing else can be injected as markup. */
+function mentionOf(user: UserRef): string {
+  requireSlack(user.platform);
+  return /^[UW][A-Z0-9]+$/.test(user.userId) ? `<@${user.userId}>` : '';
 }
 
 function requireSlack(platform: string): void {

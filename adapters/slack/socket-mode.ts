@@ -1,5 +1,6 @@
 import { App, SocketModeReceiver } from '@slack/bolt';
 import type { HttpLogger } from '../../src/http/server';
+import type { AckThenAnswerOutcome } from '../shared/inbound-dispatcher';
 import type { SlackDelivery } from './inbound';
 import { slackSdkLogger } from './sdk-logger';
 
@@ -12,7 +13,7 @@ export interface SocketModeOptions {
   /** Web API base, used for apps.connections.open (tests point it at a fake that returns a local ws:// URL). */
   apiUrl: string;
   logger: HttpLogger;
-  receive(delivery: SlackDelivery): Promise<void>;
+  receive(delivery: SlackDelivery): Promise<AckThenAnswerOutcome>;
 }
 
 export interface SocketModeConnection {
@@ -38,14 +39,14 @@ export async function connectSocketMode(options: SocketModeOptions): Promise<Soc
   app.use(async (args) => {
     // Each kind of delivery types its ack differently; all of them send the given payload, if any, as the ack.
     const ack = 'ack' in args && typeof args.ack === 'function' ? (args.ack as (response?: unknown) => Promise<void>) : undefined;
-    await options.receive({
-      body: args.body,
+    // The socket is authenticated by the app-level token: there is no signature to verify.
+    const outcome = await options.receive({
+      read: () => ({ ok: true, encoding: 'socket', body: args.body }),
       ...(args.context.retryNum !== undefined && { retryNum: args.context.retryNum }),
-      // Bolt acknowledges Events API envelopes itself before middleware runs.
-      ack: async (response) => {
-        await ack?.(response);
-      },
     });
+    // Bolt acknowledges Events API envelopes itself before middleware runs; `ack` is absent for those.
+    if (outcome.outcome === 'invalid') options.logger.warn({ status: outcome.status, error: outcome.error }, 'unreadable slack socket mode delivery acknowledged and dropped');
+    await ack?.(outcome.outcome === 'handshake' ? outcome.response : undefined);
   });
   app.error(async (error) => {
     options.logger.error({ err: error.message }, 'slack socket mode delivery failed');

@@ -1,5 +1,6 @@
 import http from 'node:http';
-import { NOT_A_COMMAND_HINT, HANDLER_FAILED_TEXT } from '../../../adapters/console/inbound';
+import { NOT_A_COMMAND_HINT } from '../../../adapters/console/inbound';
+import { t } from '../../../src/core/i18n/catalog';
 import { CONSOLE_NOTICE } from '../../../adapters/console/console-adapter';
 import { conversation, sampleCard, startConsole, stateOf, type ConsoleHarness } from './harness';
 
@@ -133,7 +134,7 @@ describe('commands', () => {
     expect(status).toBe(500);
     expect(body).toEqual({ error: 'internal error' });
     const dana = await stateOf(console_, 'dana');
-    expect(dana.ephemerals).toEqual([expect.objectContaining({ kind: 'error', text: HANDLER_FAILED_TEXT })]);
+    expect(dana.ephemerals).toEqual([expect.objectContaining({ kind: 'error', text: t('en', 'inbound.failed') })]);
   });
 
   test('before start() commands are refused with 503 and nothing is posted', async () => {
@@ -300,7 +301,15 @@ describe('what the core sends', () => {
     });
     await expect(console_.adapter.resolveUser({ platform: 'console', userId: 'mallory', displayName: 'M' })).rejects.toThrow(/mallory/);
     expect(console_.adapter.platform).toBe('console');
-    expect(console_.adapter.capabilities).toEqual({ threads: true, ephemeral: true, inlineInputs: true, updateInPlace: true, emailLookup: false });
+    expect(console_.adapter.capabilities).toEqual({
+      threads: true,
+      privateClickReply: true,
+      privateCommandReply: true,
+      cardInClickResponse: false,
+      inlineInputs: true,
+      updateInPlace: true,
+      emailLookup: false,
+    });
   });
 
   test('references for another platform are refused', async () => {

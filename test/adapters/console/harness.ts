@@ -45,7 +45,7 @@ export async function startConsole(
       events.push(event);
       if (options.handlerError) throw options.handlerError;
       return replies.shift() ?? { kind: 'info', text: 'ok' };
-    });
+    }, { locale: 'en' });
   }
   const server = await startHttpServer({ host: '127.0.0.1', port: 0, mounts: [adapter] });
   const request = async (path: string, init?: RequestInit) => {

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { SlackAdapter } from '../../../adapters/slack/slack-adapter';
-import { HANDLER_FAILED_TEXT, NOT_READY_TEXT } from '../../../adapters/slack/inbound';
+import { t } from '../../../src/core/i18n/catalog';
 import { startHttpServer, type RunningHttpServer } from '../../../src/http/server';
 import type { ActionEvent, CommandEvent, InboundEvent, Reply } from '../../../src/ports/chat';
 import { FAKE_BOT_TOKEN, FakeSlack } from '../../support/fake-slack';
@@ -29,7 +29,7 @@ beforeEach(async () => {
   await adapter.start(async (event) => {
     events.push(event);
     return nextReply(event);
-  });
+  }, { locale: 'en' });
 });
 
 afterEach(async () => {
@@ -180,6 +180,8 @@ describe('requests that are not from Slack are refused and reach nothing', () =>
 test('a redelivery (X-Slack-Retry-Num) is acknowledged and carries the same delivery id', async () => {
   const body = command('web-1 fix nginx', { triggerId: '1736931600.1234.abcdef' });
   expect((await postSigned(server.url, body)).status).toBe(200);
+  await adapter.idle();
+  // Handled already: the redelivery reaches the core, which de-duplicates it durably by the same id.
   expect((await postSigned(server.url, body, { retryNum: 1 })).status).toBe(200);
   await adapter.idle();
   expect(events).toHaveLength(2);
@@ -191,11 +193,39 @@ test('a redelivery (X-Slack-Retry-Num) is acknowledged and carries the same deli
   expect(events[2]!.deliveryId).not.toBe(events[0]!.deliveryId);
 });
 
+test('a redelivery while the first delivery is still being handled joins it: the core runs once, the person is answered once', async () => {
+  let release!: (reply: Reply) => void;
+  nextReply = () => new Promise<Reply>((resolve) => (release = resolve));
+  const body = command('web-1 fix nginx', { triggerId: '1736931600.1234.inflight', responseId: 'inflight' });
+  expect((await postSigned(server.url, body)).status).toBe(200);
+  await fake.waitFor(() => events.length === 1, 'the handler to be called');
+  expect((await postSigned(server.url, body, { retryNum: 1 })).status).toBe(200);
+  release({ kind: 'info', text: 'Submitted JIT-7K3Q2' });
+  await adapter.idle();
+  expect(events).toHaveLength(1);
+  expect(fake.responsesTo('inflight').map((r) => r.body.text)).toEqual(['Submitted JIT-7K3Q2']);
+});
+
 test('the Events API URL check is answered with its challenge', async () => {
   const body = JSON.stringify({ token: 'x', challenge: 'challenge-123', type: 'url_verification' });
   const response = await postSigned(server.url, body, { contentType: 'application/json' });
   expect(response.status).toBe(200);
   expect(await response.json()).toEqual({ challenge: 'challenge-123' });
+  expect(events).toEqual([]);
+});
+
+test('a body that is neither a form nor JSON is refused with 415 and reaches nothing', async () => {
+  const response = await postSigned(server.url, command('web-1 fix'), { contentType: 'text/plain' });
+  expect(response.status).toBe(415);
+  await adapter.idle();
+  expect(events).toEqual([]);
+});
+
+test('an unreadable slash command is refused with 400, naming the field but not its value', async () => {
+  const fields = Object.fromEntries(new URLSearchParams(command('web-1 fix')));
+  const response = await postSigned(server.url, new URLSearchParams({ ...fields, response_url: 'not a url' }).toString());
+  expect(response.status).toBe(400);
+  expect(((await response.json()) as { error: string }).error).toBe('unreadable slash command (response_url)');
   expect(events).toEqual([]);
 });
 
@@ -229,7 +259,7 @@ test('a handler failure gives the person a short message, not the error', async 
   };
   await postSigned(server.url, command('web-1 fix', { responseId: 'fail-1' }));
   const [answer] = await fake.waitFor(() => fake.responsesTo('fail-1').length > 0 && fake.responsesTo('fail-1'), 'the reply');
-  expect(answer!.body.text).toBe(HANDLER_FAILED_TEXT);
+  expect(answer!.body.text).toBe(t('en', 'inbound.failed'));
 });
 
 test('a reply of kind none sends nothing', async () => {
@@ -244,6 +274,6 @@ test('before start (or after stop) a command is answered with "still starting"',
   await adapter.stop();
   await postSigned(server.url, command('web-1 fix', { responseId: 'early' }));
   const [answer] = await fake.waitFor(() => fake.responsesTo('early').length > 0 && fake.responsesTo('early'), 'the reply');
-  expect(answer!.body.text).toBe(NOT_READY_TEXT);
+  expect(answer!.body.text).toBe(t('en', 'inbound.not_ready'));
   expect(events).toEqual([]);
 });

@@ -19,7 +19,7 @@ beforeEach(async () => {
   await adapter.start(async (event) => {
     events.push(event);
     return nextReply();
-  });
+  }, { locale: 'en' });
 });
 
 afterEach(async () => {
@@ -60,6 +60,8 @@ test('a button click envelope becomes an ActionEvent with the typed comment; a r
     responseUrl: fake.responseUrl('sock-2'),
   });
   await fake.sendEnvelope('interactive', payload);
+  await adapter.idle();
+  // A redelivery after the first was handled reaches the core, which de-duplicates it by the same id.
   await fake.sendEnvelope('interactive', payload, { retryAttempt: 1 });
   await adapter.idle();
   expect(events).toHaveLength(2);
@@ -91,6 +93,6 @@ test('stop closes the socket', async () => {
 
 test('start refuses an app token Slack does not accept', async () => {
   const wrong = new SlackAdapter({ botToken: FAKE_BOT_TOKEN, signingSecret: SIGNING_SECRET, appToken: 'xapp-wrong', apiUrl: fake.apiUrl });
-  await expect(wrong.start(async () => ({ kind: 'none' }))).rejects.toThrow(/invalid_auth/);
+  await expect(wrong.start(async () => ({ kind: 'none' }), { locale: 'en' })).rejects.toThrow(/invalid_auth/);
   await wrong.stop();
 });
