@@ -505,6 +505,7 @@ function normaliseAdapters(file: JitbotFile, env: Env, check: Checker): Adapters
       signingSecret: secret('signingSecret', slack.signingSecret ?? '${SLACK_SIGNING_SECRET}', true) ?? '',
       ...optional('appToken', secret('appToken', slack.appToken ?? (env.SLACK_APP_TOKEN ? '${SLACK_APP_TOKEN}' : undefined), false)),
       ...optional('apiUrl', slack.apiUrl ?? (env.SLACK_API_URL || undefined)),
+      ...optional('command', slack.command),
     };
   }
   if (teams?.enabled) {

@@ -256,6 +256,7 @@ const adaptersSchema = z.strictObject({
       signingSecret: secret('SLACK_SIGNING_SECRET').optional(),
       appToken: secret('SLACK_APP_TOKEN').optional(),
       apiUrl: url('expected a URL like https://slack.com/api/').optional(),
+      command: z.string().regex(/^\/[a-z0-9_-]{1,31}$/, 'expected a slash command like /jit (the one in the Slack app)').optional(),
     })
     .optional(),
   teams: z

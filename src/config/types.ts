@@ -61,6 +61,8 @@ export interface SlackAdapterConfig {
   appToken?: string;
   /** Override of https://slack.com/api/ (tests, proxies). */
   apiUrl?: string;
+  /** The slash command the Slack app defines; others are refused. Default `/jit`. */
+  command?: string;
 }
 
 export interface TeamsAdapterConfig {

@@ -6,10 +6,11 @@ import { DryRunGranter } from '../../../src/aws/dry-run-granter';
 import type { Grant, JitRequest } from '../../../src/core/model';
 import { startHttpServer, type RunningHttpServer } from '../../../src/http/server';
 import { StaticInventory } from '../../../src/inventory/static-inventory';
+import type { Store } from '../../../src/ports/store';
 import { openStore } from '../../../src/store/open-store';
 import { FAKE_BOT_TOKEN, FakeSlack, type FakeMessage } from '../../support/fake-slack';
 import { testConfig } from '../../support/harness';
-import { blockActionsBody, postSigned, SIGNING_SECRET, slashCommandBody } from './slack-requests';
+import { blockActionsBody, blockActionsPayload, postSigned, SIGNING_SECRET, slashCommandBody } from './slack-requests';
 
 // The Slack adapter in front of the real core (assemble from src/app.ts, in-memory store, dry-run grants), driven
 // with signed requests as Slack sends them; the fake Slack shows what people would see.
@@ -30,6 +31,7 @@ let server: RunningHttpServer;
 let core: Assembled;
 let granter: CountingGranter;
 let closeStore: () => Promise<void>;
+let store: Store;
 
 beforeAll(async () => {
   fake = await FakeSlack.start({
@@ -62,6 +64,7 @@ beforeAll(async () => {
   });
   const opened = await openStore({ embedded: { inMemory: true } });
   closeStore = opened.close;
+  store = opened.store;
   adapter = new SlackAdapter({ botToken: FAKE_BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl: fake.apiUrl });
   granter = new CountingGranter();
   core = assemble({
@@ -74,7 +77,7 @@ beforeAll(async () => {
     logger: pino({ level: 'silent' }),
     owner: 'slack-e2e',
   });
-  await adapter.start(core.service.handle);
+  await adapter.start(core.service.handle, { locale: 'en' });
   server = await startHttpServer({ host: '127.0.0.1', port: 0, mounts: [adapter] });
 });
 
@@ -238,4 +241,38 @@ test('an admin maps a channel only once the bot is a member of it', async () => 
   expect(await jit('U_ADMIN', 'admin map-channel ops-approvers', 'C_ONCALL')).toBe('This channel now speaks for ops-approvers.');
   expect(await jit('U_ADMIN', 'admin channels')).toContain('slack C_ONCALL → ops-approvers (runtime)');
   expect(await jit('U_ADMIN', 'admin unmap-channel', 'C_ONCALL')).toBe('This channel no longer speaks for ops-approvers.');
+});
+
+describe('Slack input that is not a plain /jit command (issue 9)', () => {
+  test('another slash command is refused with a clear message and creates nothing', async () => {
+    const before = await store.listRecentRequests(100);
+    const responseId = randomUUID();
+    const body = slashCommandBody({ text: 'web-1 fix nginx', userId: 'U_DANA', channelId: 'C_REQUESTS', responseUrl: fake.responseUrl(responseId), command: '/other' });
+    expect((await postSigned(server.url, body)).status).toBe(200);
+    await settle();
+    expect(onlyReply(responseId)).toBe('/other is not a jitbot command; use /jit, e.g. /jit help.');
+    expect(await store.listRecentRequests(100)).toEqual(before);
+  });
+
+  test('a slash command or a click sent as JSON is refused with 415 and creates nothing', async () => {
+    const before = await store.listRecentRequests(100);
+    const command = JSON.stringify(Object.fromEntries(new URLSearchParams(slashCommandBody({ text: 'web-1 fix nginx', userId: 'U_DANA', channelId: 'C_REQUESTS', responseUrl: fake.responseUrl() }))));
+    const asJson = await postSigned(server.url, command, { contentType: 'application/json' });
+    expect(asJson.status).toBe(415);
+    expect(asJson.headers.get('x-slack-no-retry')).toBe('1');
+    const clickJson = JSON.stringify(
+      blockActionsPayload({ userId: 'U_ALICE', channelId: 'C_OPS', messageTs: '1736931600.000101', action: 'approve', requestId: 'JIT-7K3Q2', responseUrl: fake.responseUrl() }),
+    );
+    expect((await postSigned(server.url, clickJson, { contentType: 'application/json' })).status).toBe(415);
+    expect((await postSigned(server.url, 'text=web-1', { contentType: 'text/plain' })).status).toBe(415);
+    await settle();
+    expect(await store.listRecentRequests(100)).toEqual(before);
+  });
+
+  test.each([4_000, 10_000, 100_000])('a %i-character command gets the same "keep it to 256" answer', async (length) => {
+    const before = await store.listRecentRequests(100);
+    const reason = 'x'.repeat(length - 'web-1 '.length);
+    expect(await jit('U_DANA', `web-1 ${reason}`)).toMatch(new RegExp(`^The reason is ${reason.length} characters; keep it to 256\\.\n`));
+    expect(await store.listRecentRequests(100)).toEqual(before);
+  });
 });

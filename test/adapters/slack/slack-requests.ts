@@ -40,6 +40,8 @@ export interface SlashCommandInput {
   channelId: string;
   responseUrl: string;
   triggerId?: string;
+  /** The slash command typed; `/jit` unless given. */
+  command?: string;
 }
 
 /** The fields of a slash command delivery (form-urlencoded over HTTP, the same object in a Socket Mode envelope). */
@@ -52,7 +54,7 @@ export function slashCommandFields(input: SlashCommandInput): Record<string, str
     channel_name: input.channelId.toLowerCase(),
     user_id: input.userId,
     user_name: input.userName ?? input.userId.toLowerCase(),
-    command: '/jit',
+    command: input.command ?? '/jit',
     text: input.text,
     api_app_id: 'A_FAKE',
     is_enterprise_install: 'false',
