@@ -119,7 +119,8 @@ export class ConsoleAdapter implements ChatAdapter, HttpMount {
 
   async postMessage(channel: ChannelRef, text: string, options: PostMessageOptions = {}): Promise<MessageRef> {
     requireConsole(channel.platform);
-    const mention = options.mention ? `@${this.requireUser(options.mention.userId).displayName} ` : '';
+    const person = options.mention?.platform === 'console' ? this.workspace.findUser(options.mention.userId) : undefined;
+    const mention = person ? `@${person.displayName} ` : '';
     const message = this.workspace.postMessage(channel.channelId, BOT_AUTHOR, { text: renderPlainText(mention + text, MAX_BOT_TEXT) });
     return { platform: 'console', channelId: channel.channelId, messageId: message.id };
   }

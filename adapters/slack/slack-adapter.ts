@@ -174,8 +174,7 @@ async function postToResponseUrl(responseUrl: string, message: Record<string, un
 
 /** A mention of a Slack user; ids are checked so nothing else can be injected as markup. */
 function mentionOf(user: UserRef): string {
-  requireSlack(user.platform);
-  return /^[UW][A-Z0-9]+$/.test(user.userId) ? `<@${user.userId}>` : '';
+  return user.platform === 'slack' && /^[UW][A-Z0-9]+$/.test(user.userId) ? `<@${user.userId}>` : '';
 }
 
 function requireSlack(platform: string): void {

@@ -76,7 +76,7 @@ export interface ResolvedUser {
 
 /** Options for a plain channel message. */
 export interface PostMessageOptions {
-  /** Mention this person in the message (platform syntax; it notifies them). */
+  /** Mention this person in the message (platform syntax; it notifies them). Always a user of this platform. */
   mention?: UserRef;
 }
 

@@ -163,7 +163,10 @@ export class OutboxWorker {
         const adapter = adapters.require(card.platform);
         const reply = adapter.capabilities.threads
           ? adapter.replyInThread(card, text)
-          : adapter.postMessage(card, this.quotingRequest(request, text), { mention: request.requester });
+          : adapter.postMessage(card, this.quotingRequest(request, text), {
+              // A person can only be mentioned on their own platform.
+              ...(request.requester.platform === card.platform && { mention: request.requester }),
+            });
         await reply.catch((error: unknown) => adapters.unlessRefused(error, { requestId: request.id, platform: card.platform }, 'reply refused'));
       }),
     );

@@ -276,6 +276,18 @@ describe('what the core sends', () => {
     ).rejects.toThrow(/random/);
   });
 
+  test('postMessage writes a plain channel message, mentioning a console user by name (others are not mentioned)', async () => {
+    console_ = await startConsole();
+    const dana = { platform: 'console' as const, userId: 'dana', displayName: 'Dana' };
+    const ref = await console_.adapter.postMessage({ platform: 'console', channelId: 'ops-approvers' }, 'JIT-7K3Q2: approved', { mention: dana });
+    await console_.adapter.postMessage({ platform: 'console', channelId: 'ops-approvers' }, 'JIT-7K3Q2: active', {
+      mention: { platform: 'slack', userId: 'U024BE7LH', displayName: 'Dana' },
+    });
+    const messages = conversation(await stateOf(console_, 'alice'), 'ops-approvers').messages;
+    expect(messages.map((m: any) => m.text)).toEqual(['@Dana JIT-7K3Q2: approved', 'JIT-7K3Q2: active']);
+    expect(ref).toEqual({ platform: 'console', channelId: 'ops-approvers', messageId: messages[0].id });
+  });
+
   test('notifyUser writes to that user’s DM, which no one else sees', async () => {
     console_ = await startConsole();
     await console_.adapter.notifyUser({ platform: 'console', userId: 'dana', displayName: 'Dana' }, 'Your access to web-1 ends in 10 minutes.');
