@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ulid } from 'ulid';
-import { ConsoleAdapter } from '../adapters/console/console-adapter';
-import { SlackAdapter } from '../adapters/slack/slack-adapter';
+import { ADAPTERS } from '../adapters';
 import { awsParts } from './aws/aws-wiring';
 import { DryRunGranter } from './aws/dry-run-granter';
-import { DEMO_USERS } from './config/demo';
 import type { JitbotConfig } from './config/types';
 import { formatRequestId } from './core/request-id';
 import { startHttpServer, type HttpMount, type RunningHttpServer } from './http/server';
 import { StaticInventory } from './inventory/static-inventory';
+import type { AdapterDeps, AdapterModule } from './ports/adapter-module';
 import type { ChatAdapter } from './ports/chat';
 import { systemClock, type Clock } from './ports/clock';
 import type { Granter } from './ports/granter';
@@ -33,6 +32,8 @@ export interface StartOptions {
   inventory?: Inventory;
   /** Extra adapters (beyond those enabled in the config). */
   adapters?: ChatAdapter[];
+  /** The adapter modules the config was checked against (default: adapters/index.ts). */
+  adapterModules?: readonly AdapterModule[];
   /** Periodic work; 0 disables the timer (tests drive sweeps by hand). */
   sweepIntervalMs?: number;
   recoveryIntervalMs?: number;
@@ -52,12 +53,9 @@ export interface RunningJitbot {
   stop(): Promise<void>;
 }
 
-const REQUESTS_CHANNEL = { id: 'requests', name: 'requests', private: false, description: 'Type /jit … here' };
-const CONSOLE_LIST_LIMIT = 200;
-const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'];
+/** How many recent requests and audit events an adapter's views list. */
+const VIEW_LIST_LIMIT = 200;
 const HOUR = 3_600_000;
-/** Configurable platforms whose adapters later versions add. */
-const UNAVAILABLE_ADAPTERS = ['teams', 'feishu', 'dingtalk'] as const;
 
 /** Builds every part from the config, starts the HTTP server and the background loops. */
 export async function startJitbot(options: StartOptions): Promise<RunningJitbot> {
@@ -65,12 +63,6 @@ export async function startJitbot(options: StartOptions): Promise<RunningJitbot>
   const clock = options.clock ?? systemClock;
   const owner = `jitbot-${ulid()}`;
 
-  if (config.adapters.console && !LOOPBACK_HOSTS.includes(config.server.host)) {
-    throw new Error(
-      `the local console has no authentication, so it only binds to loopback; server.host is "${config.server.host}". ` +
-        'Disable adapters.console or set server.host to 127.0.0.1.',
-    );
-  }
   const opened = options.store
     ? { store: options.store, describe: 'provided store', close: () => options.store!.close() }
     : await openStore(storeOptions(config));
@@ -81,18 +73,13 @@ export async function startJitbot(options: StartOptions): Promise<RunningJitbot>
   const granter = options.granter ?? aws?.granter ?? new DryRunGranter();
   const inventory = options.inventory ?? aws?.inventory ?? new StaticInventory(config.inventory.nodes);
   logger.info({ partition: config.aws.partition, dryRun: granter.dryRun }, granter.dryRun ? 'dry run: no AWS account configured' : 'AWS grants enabled');
-  for (const platform of UNAVAILABLE_ADAPTERS) {
-    if (config.adapters[platform]) logger.warn({ platform }, `the ${platform} adapter is configured but not part of this version; it is ignored`);
-  }
-  const adapters: ChatAdapter[] = [...(options.adapters ?? [])];
-  if (config.adapters.slack) adapters.push(new SlackAdapter({ ...config.adapters.slack, logger }));
-  const mounts: HttpMount[] = [];
-  if (config.adapters.console) {
-    const consoleChat = consoleAdapter(config, store, clock, logger);
-    adapters.push(consoleChat);
-    mounts.push(consoleChat);
-  }
-  for (const adapter of adapters) if (isHttpMount(adapter) && !mounts.includes(adapter)) mounts.push(adapter);
+  const views = {
+    listRequests: async () => (await store.listRecentRequests(VIEW_LIST_LIMIT)).map(summarizeRequest),
+    listAudit: () => store.listAudit({ newestFirst: true, limit: VIEW_LIST_LIMIT }),
+  };
+  const configured = createAdapters(config, options.adapterModules ?? ADAPTERS, { logger, clock, views });
+  const adapters: ChatAdapter[] = [...(options.adapters ?? []), ...configured];
+  const mounts: HttpMount[] = adapters.filter(isHttpMount);
 
   const { registry, outbox, scheduler, service } = assemble({ config, store, granter, inventory, adapters, clock, logger, owner });
 
@@ -212,22 +199,23 @@ export function storeOptions(config: JitbotConfig): OpenStoreOptions {
   };
 }
 
-function consoleAdapter(config: JitbotConfig, store: Store, clock: Clock, logger: Logger): ConsoleAdapter {
-  const approverChannels = Object.entries(config.roles).flatMap(([role, roleConfig]) =>
-    roleConfig.channels.console
-      ? [{ id: roleConfig.channels.console, name: roleConfig.channels.console, private: true, description: `Approval cards for ${role}` }]
-      : [],
-  );
-  return new ConsoleAdapter({
-    users: DEMO_USERS.map((u) => ({ userId: u.userId, displayName: u.displayName, description: u.description })),
-    channels: [REQUESTS_CHANNEL, ...approverChannels],
-    views: {
-      listRequests: async () => (await store.listRecentRequests(CONSOLE_LIST_LIMIT)).map(summarizeRequest),
-      listAudit: () => store.listAudit({ newestFirst: true, limit: CONSOLE_LIST_LIMIT }),
-    },
-    newId: ulid,
-    now: () => clock.now(),
-    logger,
+/** Builds each adapter the config enables, from its module and its normalised settings. */
+export function createAdapters(
+  config: JitbotConfig,
+  modules: readonly AdapterModule[],
+  shared: Omit<AdapterDeps, 'approverChannels'>,
+): ChatAdapter[] {
+  const known = new Set<string>(modules.map((module) => module.name));
+  const unknown = Object.keys(config.adapters).filter((name) => !known.has(name));
+  if (unknown.length > 0) throw new Error(`the config enables adapters this jitbot does not have: ${unknown.join(', ')}`);
+  return modules.flatMap((module) => {
+    const settings = config.adapters[module.name];
+    if (settings === undefined) return [];
+    const approverChannels = Object.entries(config.roles).flatMap(([role, roleConfig]) => {
+      const channelId = roleConfig.channels[module.name];
+      return channelId === undefined ? [] : [{ role, channelId }];
+    });
+    return [module.create(settings, { ...shared, approverChannels })];
   });
 }
 

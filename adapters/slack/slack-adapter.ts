@@ -1,10 +1,10 @@
 import type express from 'express';
-import type { SlackAdapterConfig } from '../../src/config/types';
 import type { ApprovalCard } from '../../src/core/card';
 import type { ChannelRef, MessageRef, UserRef } from '../../src/core/model';
 import { silentLogger } from '../../src/http/middleware';
 import type { HttpLogger, HttpMount } from '../../src/http/server';
 import type { ChatAdapter, ChatCapabilities, InboundContext, InboundHandler, PostMessageOptions, ResolvedUser } from '../../src/ports/chat';
+import type { SlackSettings } from './config';
 import { mountSlackEvents } from './events-route';
 import { DEFAULT_SLASH_COMMAND, SlackInbound } from './inbound';
 import { connectSocketMode, type SocketModeConnection } from './socket-mode';
@@ -13,7 +13,7 @@ import { DEFAULT_SLACK_API_URL, SlackWebApi } from './web-api';
 export { renderBlockKit, type Block, type BlockKitMessage } from './block-kit';
 export { SLACK_EVENTS_PATH } from './events-route';
 
-export interface SlackAdapterOptions extends SlackAdapterConfig {
+export interface SlackAdapterOptions extends SlackSettings {
   logger?: HttpLogger;
   /** Epoch milliseconds; request timestamps are checked against it. */
   now?: () => number;

@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander';
 import pino from 'pino';
+import { ADAPTERS } from '../../adapters';
 import { startJitbot, storeOptions } from '../app';
-import { jitbotJsonSchema, loadConfig } from '../config/load';
+import { formatWarningLine, jitbotJsonSchema, loadConfig, type LoadedConfig } from '../config/load';
 import type { JitbotConfig } from '../config/types';
 import { ChannelRoles } from '../services/channel-roles';
 import { PLATFORMS, type Platform } from '../core/model';
@@ -35,9 +36,9 @@ export function buildProgram(io: CliIo): Command {
     .description('Just-in-time Session Manager access, requested and approved in chat.')
     .option('-c, --config <file>', 'config file (default: $JITBOT_CONFIG, ./jitbot.yaml, or the built-in demo)');
 
-  function load(): { config: JitbotConfig; source: string } {
+  function load(options: { offline?: boolean } = {}): LoadedConfig {
     const { config: path } = program.opts<{ config?: string }>();
-    return loadConfig({ path, env: io.env });
+    return loadConfig({ path, env: io.env, adapters: ADAPTERS, offline: options.offline ?? false });
   }
 
   async function withStore<T>(config: JitbotConfig, work: (store: Awaited<ReturnType<typeof openStore>>['store']) => Promise<T>): Promise<T> {
@@ -54,12 +55,15 @@ export function buildProgram(io: CliIo): Command {
     .description('run the server (the local console at http://127.0.0.1:3000 on the demo config)')
     .option('--in-memory', 'keep the embedded store in memory instead of ./.jitbot/')
     .action(async (options: { inMemory?: boolean }) => {
-      const { config, source } = load();
+      const { config, source, warnings } = load();
       const logger = pino({ level: io.env.LOG_LEVEL ?? 'info' });
+      for (const warning of warnings) logger.warn({ config: source, path: warning.path }, warning.message);
       if (options.inMemory && config.store.kind === 'embedded') config.store = { ...config.store, inMemory: true };
-      const running = await startJitbot({ config, logger });
+      const running = await startJitbot({ config, logger, adapterModules: ADAPTERS });
       logger.info({ config: source, store: running.storeDescription, url: running.url }, 'jitbot is running');
-      if (config.adapters.console) io.stdout(`\n  jitbot console: ${running.url}\n\n`);
+      for (const module of ADAPTERS) {
+        if (config.adapters[module.name] !== undefined && module.startupNote) io.stdout(module.startupNote(running.url));
+      }
       io.onServerStarted?.(async () => {
         logger.info('stopping');
         await running.stop();
@@ -69,18 +73,27 @@ export function buildProgram(io: CliIo): Command {
   const configCommand = program.command('config').description('check or describe the config');
   configCommand
     .command('validate')
-    .description('load and check the config; prints every problem with its key path')
-    .action(() => {
-      const { config, source } = load();
-      io.stdout(
-        `${source}: OK — ${config.policies.length} policies, ${Object.keys(config.roles).length} roles, adapters: ${Object.keys(config.adapters).join(', ') || 'none'}${config.aws.dryRun ? ', dry run (no AWS account)' : ''}\n`,
-      );
+    .description('load and check the config; prints every problem and warning with its key path')
+    .option('--offline', 'check without the environment: secret references are checked for their form, not read (CI)')
+    .action((options: { offline?: boolean }) => {
+      const offline = options.offline ?? false;
+      const { config, source, warnings } = load({ offline });
+      for (const warning of warnings) io.stdout(`${formatWarningLine(source, warning)}\n`);
+      const facts = [
+        `${config.policies.length} policies`,
+        `${Object.keys(config.roles).length} roles`,
+        `adapters: ${Object.keys(config.adapters).join(', ') || 'none'}`,
+        ...(config.aws.dryRun ? ['dry run (no AWS account)'] : []),
+        ...(offline ? ['offline (secrets not read)'] : []),
+        ...(warnings.length > 0 ? [`${warnings.length} warning${warnings.length === 1 ? '' : 's'}`] : []),
+      ];
+      io.stdout(`${source}: OK — ${facts.join(', ')}\n`);
     });
   configCommand
     .command('schema')
     .description('print the JSON Schema of jitbot.yaml (for editors)')
     .action(() => {
-      io.stdout(`${JSON.stringify(jitbotJsonSchema(), null, 2)}\n`);
+      io.stdout(`${JSON.stringify(jitbotJsonSchema(ADAPTERS), null, 2)}\n`);
     });
 
   const platformOption = () => new Option('-p, --platform <platform>', 'chat platform').choices([...PLATFORMS]).makeOptionMandatory();

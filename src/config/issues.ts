@@ -15,13 +15,19 @@ export interface ConfigIssue {
   column?: number;
 }
 
+/** Every problem of a config, one line each, followed by its warnings. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(
     readonly source: string,
     readonly issues: readonly ConfigIssue[],
+    readonly warnings: readonly ConfigIssue[] = [],
   ) {
-    super(issues.map((issue) => formatIssueLine(source, issue)).join('\n'));
+    super(
+      [...issues.map((issue) => formatIssueLine(source, issue)), ...warnings.map((warning) => formatWarningLine(source, warning))].join(
+        '\n',
+      ),
+    );
   }
 }
 
@@ -29,6 +35,11 @@ export function formatIssueLine(source: string, issue: ConfigIssue): string {
   const position = issue.line !== undefined ? `:${issue.line}:${issue.column ?? 1}` : '';
   const path = issue.path ? ` ${issue.path}:` : '';
   return `${source}${position}:${path} ${issue.message}`;
+}
+
+/** Warnings are printed but do not reject the config. */
+export function formatWarningLine(source: string, warning: ConfigIssue): string {
+  return formatIssueLine(source, { ...warning, message: `warning: ${warning.message}` });
 }
 
 const SIMPLE_KEY = /^[A-Za-z_$][\w$-]*$/;

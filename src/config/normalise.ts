@@ -1,13 +1,15 @@
 import { partitionOf } from '../aws/partition';
 import { parseDuration } from '../core/duration';
-import { canonicalMemberRef } from '../core/identity';
+import { canonicalMemberRef, findIdentityRule, parseMemberRef } from '../core/identity';
 import type { ApprovalLevel, Node, Platform } from '../core/model';
 import { PLATFORMS } from '../core/model';
 import type { Policy, TargetSelector } from '../core/policy-model';
-import { DEMO_NODES } from './demo';
-import { readEnvRef, type Env } from './env-refs';
-import { issueAt, type ConfigIssue, type ConfigPath } from './issues';
-import { NAME_RE, isNever, type JitbotFile } from './schema';
+import type { AdapterModule, AdapterNormaliseContext } from '../ports/adapter-module';
+import { DEMO_NODES } from './demo-nodes';
+import { envRefName, readEnvRef, type Env } from './env-refs';
+import { formatPath, fromZodIssue, issueAt, type ConfigIssue, type ConfigPath } from './issues';
+import type { PartialParse } from './partial-parse';
+import { NAME_RE, enabledAdapterSectionSchema, isNever, type JitbotFile } from './schema';
 import type {
   AdaptersConfig,
   AwsConfig,
@@ -21,12 +23,74 @@ import type {
 
 // From the schema-checked file to the typed config: checks across fields, defaults that depend on other
 // fields, secrets read from the environment, durations in milliseconds, policies in the core shape.
+//
+// The file may be partial: parts with a shape problem were left out (partial-parse.ts). A check whose inputs
+// lost such a part is skipped (`intact`), so it cannot report something that only the left-out part explains.
+
+type Path = readonly (string | number)[];
 
 class Checker {
   readonly issues: ConfigIssue[] = [];
-  problem(path: ConfigPath, message: string): void {
-    this.issues.push(issueAt(path, message));
+  readonly warnings: ConfigIssue[] = [];
+  private readonly dropped: string[][];
+
+  constructor(private readonly parsed: Pick<PartialParse<unknown>, 'dropped' | 'writtenPath'>) {
+    this.dropped = parsed.dropped.map((path) => path.map(String));
   }
+
+  /** A problem at `path` (a path in the parsed file); not reported when that part was left out for its shape. */
+  problem(path: ConfigPath, message: string): void {
+    const written = this.parsed.writtenPath(path);
+    if (!this.leftOutAtOrAbove(written)) this.issues.push(issueAt(written, message));
+  }
+
+  warning(path: ConfigPath, message: string): void {
+    const written = this.parsed.writtenPath(path);
+    if (!this.leftOutAtOrAbove(written)) this.warnings.push(issueAt(written, message));
+  }
+
+  /** A path in the parsed file as the file writes it, for messages that point at another part of the file. */
+  where(path: ConfigPath): string {
+    return formatPath(this.parsed.writtenPath(path));
+  }
+
+  /** Whether nothing at, above or under `path` was left out: checks that read it see the file as written. */
+  intact(...paths: ConfigPath[]): boolean {
+    return paths.every((path) => {
+      const written = this.parsed.writtenPath(path).map(String);
+      return !this.dropped.some((left) => isPrefix(left, written) || isPrefix(written, left));
+    });
+  }
+
+  /** Whether the file has something at `path` (or above it) that was left out for its shape. */
+  leftOut(path: ConfigPath): boolean {
+    return this.leftOutAtOrAbove(this.parsed.writtenPath(path));
+  }
+
+  private leftOutAtOrAbove(written: Path): boolean {
+    const keys = written.map(String);
+    return this.dropped.some((left) => isPrefix(left, keys));
+  }
+}
+
+function isPrefix(prefix: readonly string[], path: readonly string[]): boolean {
+  return prefix.length <= path.length && prefix.every((key, index) => path[index] === key);
+}
+
+export interface NormaliseOptions {
+  env: Env;
+  adapters: readonly AdapterModule[];
+  /** Check without the environment: secret references are checked for their form only, and not read. */
+  offline?: boolean;
+  /** Which parts of the file were left out for a shape problem (absent: the whole file parsed). */
+  parsed?: Pick<PartialParse<unknown>, 'dropped' | 'writtenPath'>;
+}
+
+export interface Normalised {
+  /** Absent when there is any problem. */
+  config?: JitbotConfig;
+  issues: ConfigIssue[];
+  warnings: ConfigIssue[];
 }
 
 type FilePolicy = JitbotFile['policies'][number];
@@ -53,8 +117,9 @@ function principalArn(principal: PrincipalTemplate): string {
   return principal.kind === 'sso-permission-set' ? principal.permissionSetArn : principal.arn;
 }
 
-export function normaliseConfig(file: JitbotFile, env: Env): { config?: JitbotConfig; issues: ConfigIssue[] } {
-  const check = new Checker();
+export function normaliseConfig(file: JitbotFile, options: NormaliseOptions): Normalised {
+  const check = new Checker(options.parsed ?? { dropped: [], writtenPath: (path) => [...path] });
+  const env = options.offline ? undefined : options.env;
   const aws = normaliseAws(file, env, check);
   const store = normaliseStore(file, aws, check);
   const inventory = normaliseInventory(file, aws, check);
@@ -62,12 +127,14 @@ export function normaliseConfig(file: JitbotFile, env: Env): { config?: JitbotCo
   const roles = normaliseRoles(file, check);
   const admins = file.admins.map((admin) => canonicalMemberRef(admin)!);
   const knownGroups = new Set(identities.flatMap((rule) => rule.groups));
-  const policies = normalisePolicies(file, { aws, roles, knownGroups }, check);
-  const adapters = normaliseAdapters(file, env, check);
+  const policies = normalisePolicies(file, { aws, roles, knownGroups, identities }, check);
+  const adapters = normaliseAdapters(file, options.adapters, env, check);
 
-  if (check.issues.length > 0) return { issues: check.issues };
+  const { issues, warnings } = check;
+  if (issues.length > 0) return { issues, warnings };
   return {
-    issues: [],
+    issues,
+    warnings,
     config: {
       locale: file.locale,
       timeZone: file.timeZone,
@@ -100,7 +167,8 @@ function derivePartition(file: JitbotFile): string {
   return firstIdentity ? arnParts(principalArn(firstIdentity.principal)).partition : 'aws';
 }
 
-function normaliseAws(file: JitbotFile, env: Env, check: Checker): AwsConfig {
+/** `env` undefined: offline, secrets are not read. */
+function normaliseAws(file: JitbotFile, env: Env | undefined, check: Checker): AwsConfig {
   const partition = derivePartition(file);
   if (!file.aws) return { partition, regions: [], accounts: [], dryRun: true };
 
@@ -118,7 +186,7 @@ function normaliseAws(file: JitbotFile, env: Env, check: Checker): AwsConfig {
     const path = ['aws', 'accounts', index];
     const id = accountIdText(account.id);
     const first = seen.get(id);
-    if (first !== undefined) check.problem([...path, 'id'], `account ${id} is already listed at aws.accounts[${first}]`);
+    if (first !== undefined) check.problem([...path, 'id'], `account ${id} is already listed at ${check.where(['aws', 'accounts', first])}`);
     else seen.set(id, index);
 
     if (account.assumeRoleArn) {
@@ -132,8 +200,10 @@ function normaliseAws(file: JitbotFile, env: Env, check: Checker): AwsConfig {
     }
     let externalId: string | undefined;
     if (account.externalId !== undefined) {
-      if (!account.assumeRoleArn) check.problem([...path, 'externalId'], 'an external id is only used with assumeRoleArn');
-      if (!dryRun) {
+      if (!account.assumeRoleArn && check.intact([...path, 'assumeRoleArn'])) {
+        check.problem([...path, 'externalId'], 'an external id is only used with assumeRoleArn');
+      }
+      if (!dryRun && env) {
         const lookup = readEnvRef(account.externalId, env);
         if (lookup.ok) externalId = lookup.value;
         else check.problem([...path, 'externalId'], lookup.problem);
@@ -211,6 +281,7 @@ function normaliseInventory(file: JitbotFile, aws: AwsConfig, check: Checker): J
 type FileMatch = JitbotFile['identities'][number]['match'];
 
 function normaliseMatch(match: FileMatch, path: ConfigPath, check: Checker): IdentityMatch | undefined {
+  if (!check.intact(path)) return undefined;
   const forms = [
     match.email !== undefined,
     match.platform !== undefined || match.userId !== undefined,
@@ -256,7 +327,8 @@ function normaliseIdentities(file: JitbotFile, aws: AwsConfig, check: Checker): 
       const problem = `the ARN is in partition ${arn.partition} but jitbot serves ${aws.partition}`;
       check.problem([...path, 'principal', arnKey], problem);
     }
-    if (principal.kind !== 'sso-permission-set' && accountIds.size > 0 && !accountIds.has(arn.account)) {
+    const accountsKnown = accountIds.size > 0 && check.intact(['aws', 'accounts']);
+    if (principal.kind !== 'sso-permission-set' && accountsKnown && !accountIds.has(arn.account)) {
       const problem = `account ${arn.account} is not one of aws.accounts, so jitbot cannot grant to it`;
       check.problem([...path, 'principal', 'arn'], problem);
     }
@@ -277,7 +349,7 @@ function normaliseIdentities(file: JitbotFile, aws: AwsConfig, check: Checker): 
     const key = matchKey(match);
     const first = seen.get(key);
     if (first !== undefined) {
-      check.problem([...path, 'match'], `${key} is already mapped at identities[${first}]`);
+      check.problem([...path, 'match'], `${key} is already mapped at ${check.where(['identities', first])}`);
       return;
     }
     seen.set(key, index);
@@ -324,6 +396,7 @@ interface PolicyContext {
   aws: AwsConfig;
   roles: Record<string, RoleConfig>;
   knownGroups: Set<string>;
+  identities: IdentityRule[];
 }
 
 function normaliseTargets(targets: FileTargets, path: ConfigPath, context: PolicyContext, check: Checker): TargetSelector {
@@ -331,13 +404,13 @@ function normaliseTargets(targets: FileTargets, path: ConfigPath, context: Polic
   if (targets.all && selectors.length > 0) {
     check.problem([...path, 'all'], `all: true cannot be combined with ${selectors.join(', ')}`);
   }
-  if (!targets.all && selectors.length === 0) {
+  if (!targets.all && selectors.length === 0 && check.intact(path)) {
     check.problem(path, 'expected at least one of ids, tags, accounts, regions (or all: true for every node)');
   }
   for (const key of selectors) {
     const value = targets[key]!;
     const empty = Array.isArray(value) ? value.length === 0 : Object.keys(value).length === 0;
-    if (empty) check.problem([...path, key], 'is empty, which would match nothing: list at least one entry or remove the key');
+    if (empty && check.intact([...path, key])) check.problem([...path, key], 'is empty, which would match nothing: list at least one entry or remove the key');
   }
   const selector: TargetSelector = {};
   if (targets.all) return selector;
@@ -346,8 +419,9 @@ function normaliseTargets(targets: FileTargets, path: ConfigPath, context: Polic
   if (targets.accounts) {
     selector.accounts = targets.accounts.map(accountIdText);
     const known = new Set(context.aws.accounts.map((account) => account.id));
+    const complete = known.size > 0 && check.intact(['aws', 'accounts']);
     selector.accounts.forEach((account, index) => {
-      if (known.size > 0 && !known.has(account)) {
+      if (complete && !known.has(account)) {
         check.problem([...path, 'accounts', index], `account ${account} is not one of aws.accounts`);
       }
     });
@@ -355,7 +429,7 @@ function normaliseTargets(targets: FileTargets, path: ConfigPath, context: Polic
   if (targets.regions) {
     selector.regions = [...targets.regions];
     selector.regions.forEach((region, index) => {
-      if (context.aws.regions.length > 0 && !context.aws.regions.includes(region)) {
+      if (context.aws.regions.length > 0 && check.intact(['aws', 'regions']) && !context.aws.regions.includes(region)) {
         check.problem([...path, 'regions', index], `${region} is not one of aws.regions`);
       }
     });
@@ -368,37 +442,87 @@ function normaliseLevels(policy: FileManualPolicy, path: ConfigPath, context: Po
     const levelPath = [...path, 'levels', index];
     const roles = level.roles ?? [];
     const users = (level.users ?? []).map((user) => canonicalMemberRef(user)!);
-    if (roles.length === 0 && users.length === 0) {
+    if (roles.length === 0 && users.length === 0 && check.intact(levelPath)) {
       check.problem(levelPath, 'expected roles or users (or both): who may approve at this level');
     }
     // Member references are canonical, so one spelling per person (someone listed both by email and by chat id counts twice).
     const approvers = new Set(users);
+    let countable = check.intact(levelPath);
     roles.forEach((role, roleIndex) => {
       const roleConfig = context.roles[role];
-      if (!roleConfig) {
-        const known = Object.keys(context.roles).join(', ') || 'none defined';
-        check.problem(
-          [...levelPath, 'roles', roleIndex],
-          `unknown role "${role}": expected one of the roles defined under roles (${known})`,
-        );
+      if (roleConfig && check.intact(['roles', role])) {
+        roleConfig.members.forEach((member) => approvers.add(member));
         return;
       }
-      roleConfig.members.forEach((member) => approvers.add(member));
-    });
-    const rolesKnown = roles.every((role) => context.roles[role] !== undefined);
-    if (rolesKnown && (roles.length > 0 || users.length > 0) && level.required > approvers.size) {
-      const count = approvers.size;
-      const who =
-        roles.length === 0
-          ? `named user${count === 1 ? '' : 's'}`
-          : `${count === 1 ? 'person' : 'people'} who can approve (users plus role members)`;
+      countable = false;
+      // A role that is in the file but was left out for its shape is not unknown.
+      if (roleConfig || check.leftOut(['roles', role])) return;
+      const known = Object.keys(context.roles).join(', ') || 'none defined';
       check.problem(
-        [...levelPath, 'required'],
-        `${level.required} approvals required but only ${approvers.size} ${who}: expected at most ${approvers.size}`,
+        [...levelPath, 'roles', roleIndex],
+        `unknown role "${role}": expected one of the roles defined under roles (${known})`,
       );
+    });
+    if (countable && (roles.length > 0 || users.length > 0)) {
+      checkApproverCount(policy, index, { roles, approvers, required: level.required }, levelPath, context, check);
     }
     return { roles: [...roles], users, required: level.required };
   });
+}
+
+interface LevelApprovers {
+  roles: string[];
+  /** Everyone who may approve: named users plus role members, canonical. */
+  approvers: Set<string>;
+  required: number;
+}
+
+/** Enough approvers for `required`, also when one of them is the requester (nobody approves their own request). */
+function checkApproverCount(
+  policy: FileManualPolicy,
+  index: number,
+  { roles, approvers, required }: LevelApprovers,
+  levelPath: ConfigPath,
+  context: PolicyContext,
+  check: Checker,
+): void {
+  const count = approvers.size;
+  if (required > count) {
+    const who =
+      roles.length === 0
+        ? `named user${count === 1 ? '' : 's'}`
+        : `${count === 1 ? 'person' : 'people'} who can approve (users plus role members)`;
+    check.problem([...levelPath, 'required'], `${required} approvals required but only ${count} ${who}: expected at most ${count}`);
+    return;
+  }
+  if (count - 1 >= required || !check.intact(['identities'])) return;
+  const requester = [...approvers].find((member) => mayRequest(member, policy, context.identities));
+  if (requester === undefined) return;
+  const others = count - 1;
+  check.warning(
+    levelPath,
+    `policy "${policy.name}", level ${index + 1}: a request from ${requester} can never be approved here: ` +
+      `${required} approval${required === 1 ? '' : 's'} needed and ${others === 0 ? 'no other approver' : `only ${others} other approver${others === 1 ? '' : 's'}`} ` +
+      '(nobody approves their own request), so it waits until it times out; add another approver',
+  );
+}
+
+/** Whether the config certainly lets this member request under the policy (an identity rule names them). */
+function mayRequest(member: string, policy: FileManualPolicy, identities: readonly IdentityRule[]): boolean {
+  const ref = parseMemberRef(member);
+  if (!ref) return false;
+  let rule: IdentityRule | undefined;
+  if (ref.kind === 'user') {
+    rule = findIdentityRule(identities, { platform: ref.platform, userId: ref.userId });
+  } else {
+    const domain = ref.email.slice(ref.email.lastIndexOf('@') + 1);
+    rule =
+      identities.find((candidate) => 'email' in candidate.match && candidate.match.email === ref.email) ??
+      identities.find((candidate) => 'emailDomain' in candidate.match && candidate.match.emailDomain === domain);
+  }
+  if (!rule) return false;
+  const groups = policy.requesters?.groups;
+  return groups === undefined || rule.groups.some((group) => groups.includes(group));
 }
 
 function normaliseManual(
@@ -411,12 +535,14 @@ function normaliseManual(
   const minDurationMs = ms(policy.minDuration);
   const maxDurationMs = ms(policy.maxDuration);
   const defaultDurationMs = policy.defaultDuration !== undefined ? ms(policy.defaultDuration) : minDurationMs;
-  if (minDurationMs > maxDurationMs) {
+  // A duration with a shape problem was replaced by its default; comparing with that would mislead.
+  const comparable = check.intact([...path, 'minDuration'], [...path, 'maxDuration'], [...path, 'defaultDuration']);
+  if (comparable && minDurationMs > maxDurationMs) {
     check.problem(
       [...path, 'minDuration'],
       `${policy.minDuration} is longer than maxDuration ${policy.maxDuration}: expected minDuration ≤ maxDuration`,
     );
-  } else if (defaultDurationMs < minDurationMs || defaultDurationMs > maxDurationMs) {
+  } else if (comparable && (defaultDurationMs < minDurationMs || defaultDurationMs > maxDurationMs)) {
     check.problem(
       [...path, 'defaultDuration'],
       `${policy.defaultDuration ?? policy.minDuration} is outside ${policy.minDuration}–${policy.maxDuration}: ` +
@@ -441,12 +567,12 @@ function normalisePolicies(file: JitbotFile, context: PolicyContext, check: Chec
     const path = ['policies', index];
     const first = firstByName.get(policy.name);
     if (first !== undefined) {
-      check.problem([...path, 'name'], `duplicate policy name "${policy.name}" (also policies[${first}]): names must be unique`);
+      check.problem([...path, 'name'], `duplicate policy name "${policy.name}" (also ${check.where(['policies', first])}): names must be unique`);
     } else {
       firstByName.set(policy.name, index);
     }
     policy.requesters?.groups.forEach((group, groupIndex) => {
-      if (!context.knownGroups.has(group)) {
+      if (!context.knownGroups.has(group) && check.intact(['identities'])) {
         check.problem(
           [...path, 'requesters', 'groups', groupIndex],
           `no identity has group "${group}", so this policy could never apply: expected a group named under identities[].groups`,
@@ -472,81 +598,84 @@ function normalisePolicies(file: JitbotFile, context: PolicyContext, check: Chec
 
 // ── adapters ─────────────────────────────────────────────────────────────────────────────────────────────
 
-type SecretReader = (key: string, reference: string | undefined, required: boolean) => string | undefined;
-
-function secretReader(platform: string, env: Env, check: Checker): SecretReader {
-  return (key, reference, required) => {
-    const path = ['adapters', platform, key];
-    if (reference === undefined) {
-      if (required) check.problem(path, `required when ${platform} is enabled: expected an environment reference like \${NAME}`);
-      return undefined;
-    }
-    const lookup = readEnvRef(reference, env);
-    if (lookup.ok) return lookup.value;
-    check.problem(path, lookup.problem);
-    return undefined;
-  };
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function requireField(platform: string, key: string, value: string | undefined, check: Checker): string {
-  if (value === undefined) check.problem(['adapters', platform, key], `required when ${platform} is enabled`);
-  return value ?? '';
-}
+/** A section that is present is enabled unless it says `enabled: false`. */
+const sectionEnabled = (section: unknown): boolean => section !== undefined && !(isRecord(section) && section.enabled === false);
 
-function normaliseAdapters(file: JitbotFile, env: Env, check: Checker): AdaptersConfig {
-  const { slack, teams, feishu, dingtalk } = file.adapters;
+function normaliseAdapters(
+  file: JitbotFile,
+  modules: readonly AdapterModule[],
+  env: Env | undefined,
+  check: Checker,
+): AdaptersConfig {
+  const sections: Record<string, unknown> = file.adapters;
+  const names = modules.map((module) => module.name).join(', ');
+  const listed = new Set<string>(modules.map((module) => module.name));
+  for (const [name, section] of Object.entries(sections)) {
+    if (listed.has(name) || !sectionEnabled(section)) continue;
+    check.problem(
+      ['adapters', name],
+      `this version of jitbot has no ${name} adapter yet (adapters: ${names}): remove the section or set enabled: false`,
+    );
+  }
+
+  let enabled = modules.filter((module) => sectionEnabled(sections[module.name]));
+  if (enabled.length === 0) enabled = modules.filter((module) => module.fallback && sections[module.name] === undefined);
+
   const adapters: AdaptersConfig = {};
-
-  if (slack?.enabled) {
-    // `slack: { enabled: true }` alone reads Slack's conventional environment variables.
-    const secret = secretReader('slack', env, check);
-    adapters.slack = {
-      botToken: secret('botToken', slack.botToken ?? '${SLACK_BOT_TOKEN}', true) ?? '',
-      signingSecret: secret('signingSecret', slack.signingSecret ?? '${SLACK_SIGNING_SECRET}', true) ?? '',
-      ...optional('appToken', secret('appToken', slack.appToken ?? (env.SLACK_APP_TOKEN ? '${SLACK_APP_TOKEN}' : undefined), false)),
-      ...optional('apiUrl', slack.apiUrl ?? (env.SLACK_API_URL || undefined)),
-      ...optional('command', slack.command),
-    };
+  for (const module of enabled) {
+    const settings = normaliseAdapter(module, sections[module.name] ?? {}, file, env, check);
+    if (settings !== undefined) adapters[module.name] = settings;
   }
-  if (teams?.enabled) {
-    const secret = secretReader('teams', env, check);
-    adapters.teams = {
-      appId: requireField('teams', 'appId', teams.appId, check),
-      appPassword: secret('appPassword', teams.appPassword, true) ?? '',
-      tenantId: requireField('teams', 'tenantId', teams.tenantId, check),
-    };
-  }
-  if (feishu?.enabled) {
-    const secret = secretReader('feishu', env, check);
-    adapters.feishu = {
-      appId: requireField('feishu', 'appId', feishu.appId, check),
-      appSecret: secret('appSecret', feishu.appSecret, true) ?? '',
-      ...optional('encryptKey', secret('encryptKey', feishu.encryptKey, false)),
-      ...optional('verificationToken', secret('verificationToken', feishu.verificationToken, false)),
-      domain: feishu.domain,
-    };
-  }
-  if (dingtalk?.enabled) {
-    const secret = secretReader('dingtalk', env, check);
-    const clientId = requireField('dingtalk', 'clientId', dingtalk.clientId, check);
-    adapters.dingtalk = {
-      clientId,
-      clientSecret: secret('clientSecret', dingtalk.clientSecret, true) ?? '',
-      // For an internal-app robot the robot code is the app's client id (AppKey).
-      robotCode: dingtalk.robotCode ?? clientId,
-      ...optional('apiUrl', dingtalk.apiUrl),
-    };
-  }
-
-  const othersEnabled = Object.keys(adapters).length > 0;
-  const consoleEnabled = file.adapters.console?.enabled ?? !othersEnabled;
-  if (consoleEnabled) adapters.console = { enabled: true };
-  if (Object.keys(adapters).length === 0) {
-    check.problem(['adapters'], 'no chat adapter is enabled: enable console, slack, teams, feishu or dingtalk');
+  if (enabled.length === 0 && check.intact(['adapters'])) {
+    check.problem(['adapters'], `no chat adapter is enabled: enable one of ${names}`);
   }
   return adapters;
 }
 
-function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+/** An enabled adapter's section: its required keys, then the adapter's own checks and secrets. */
+function normaliseAdapter(
+  module: AdapterModule,
+  section: unknown,
+  file: JitbotFile,
+  env: Env | undefined,
+  check: Checker,
+): object | undefined {
+  const sectionPath = ['adapters', module.name];
+  const full = enabledAdapterSectionSchema(module).safeParse(section);
+  if (!full.success) {
+    for (const issue of full.error.issues.flatMap((zodIssue) => fromZodIssue(zodIssue, section))) {
+      const message = issue.message.replace(/^required\b/, `required when ${module.name} is enabled`);
+      check.problem([...sectionPath, ...(issue.path ? [issue.path] : [])], message);
+    }
+    return undefined;
+  }
+  const keyPath = (key: string | undefined): ConfigPath => (key === undefined ? sectionPath : [...sectionPath, key]);
+  const context: AdapterNormaliseContext = {
+    secret: (key, reference, options) => {
+      const path = keyPath(key);
+      // A secret field with a shape problem (e.g. written inline) is reported already; its default is not read.
+      if (!check.intact(path)) return undefined;
+      if (reference === undefined) {
+        if (options?.required) {
+          check.problem(path, `required when ${module.name} is enabled: expected an environment reference like \${NAME}`);
+        }
+        return undefined;
+      }
+      if (!env) return envRefName(reference) !== undefined ? '' : undefined;
+      const lookup = readEnvRef(reference, env);
+      if (lookup.ok) return lookup.value;
+      check.problem(path, lookup.problem);
+      return undefined;
+    },
+    env: (name) => env?.[name] || undefined,
+    problem: (key, message) => check.problem(keyPath(key), message),
+    warning: (key, message) => check.warning(keyPath(key), message),
+    server: { host: file.server.host, port: file.server.port },
+  };
+  const { enabled: _enabled, ...own } = full.data;
+  return module.normalise(own, context) as object;
 }

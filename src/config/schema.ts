@@ -2,11 +2,13 @@ import { z } from 'zod';
 import { parseDuration } from '../core/duration';
 import { canonicalMemberRef } from '../core/identity';
 import { PLATFORMS } from '../core/model';
+import type { AdapterModule, AdapterSchemaKit } from '../ports/adapter-module';
 import { ENV_REF_RE, inlineSecretMessage } from './env-refs';
 import { LOCALES } from './types';
 
 // The shape of jitbot.yaml as people write it. Checks that involve one field live here; checks across fields
-// (role references, unique names, min ≤ default ≤ max, partitions, …) are in normalise.ts.
+// (role references, unique names, min ≤ default ≤ max, partitions, …) are in normalise.ts. Each chat adapter
+// brings the schema of its own `adapters.<name>` section (see src/ports/adapter-module.ts).
 
 const DURATION_HINT = 'expected a duration like 30m, 2h, 1d or 1h30m';
 
@@ -28,13 +30,15 @@ export function isNever(value: string | number): boolean {
 }
 
 const ACCOUNT_HINT = 'expected a 12-digit AWS account id (quote it: "012345678901")';
-/** YAML reads an unquoted account id as a number; the leading zeros it drops are restored in normalise.ts. */
+/**
+ * YAML reads an unquoted account id as a number. One written with leading zeros is kept as its text by the loader
+ * (load.ts), so a number here was written without them and must have all 12 digits.
+ */
 const accountId = z
   .union([z.string(), z.number()], { error: ACCOUNT_HINT })
-  .refine(
-    (value) => (typeof value === 'string' ? /^\d{12}$/.test(value) : Number.isInteger(value) && value >= 0 && value < 1e12),
-    { error: ACCOUNT_HINT },
-  );
+  .refine((value) => (typeof value === 'string' ? /^\d{12}$/ : /^[1-9]\d{11}$/).test(String(value)), {
+    error: (issue) => `${JSON.stringify(issue.input)} is not ${ACCOUNT_HINT.replace('expected ', '')}`,
+  });
 
 const REGION_RE = /^[a-z]{2}(?:-[a-z]+)+-\d+$/;
 const REGION_HINT = 'expected a region name like cn-north-1';
@@ -68,7 +72,7 @@ const userId = z.string({ error: USER_ID_HINT }).min(1, { error: USER_ID_HINT })
 const url = (hint: string) => z.url({ error: hint });
 
 /** A secret: only `${ENV_VAR}` is accepted; `suggestedVariable` is the name the error message proposes. */
-const secret = (suggestedVariable: string) => {
+const secret = (suggestedVariable: string): z.ZodString => {
   const message = inlineSecretMessage(suggestedVariable);
   return z.string({ error: message }).regex(ENV_REF_RE, { error: message });
 };
@@ -245,48 +249,32 @@ const inventorySchema = z.strictObject({
   cardTags: z.array(z.string().min(1)).default(['Env', 'Owner']),
 });
 
-const enabled = z.boolean().default(true);
+/** What adapter section schemas may use (the rules for secrets stay here). */
+const ADAPTER_SCHEMA_KIT: AdapterSchemaKit = { secret };
 
-const adaptersSchema = z.strictObject({
-  console: z.strictObject({ enabled: z.boolean().optional() }).optional(),
-  slack: z
-    .strictObject({
-      enabled,
-      botToken: secret('SLACK_BOT_TOKEN').optional(),
-      signingSecret: secret('SLACK_SIGNING_SECRET').optional(),
-      appToken: secret('SLACK_APP_TOKEN').optional(),
-      apiUrl: url('expected a URL like https://slack.com/api/').optional(),
-      command: z.string().regex(/^\/[a-z0-9_-]{1,31}$/, 'expected a slash command like /jit (the one in the Slack app)').optional(),
-    })
-    .optional(),
-  teams: z
-    .strictObject({
-      enabled,
-      appId: z.string().min(1).optional(),
-      appPassword: secret('TEAMS_APP_PASSWORD').optional(),
-      tenantId: z.string().min(1).optional(),
-    })
-    .optional(),
-  feishu: z
-    .strictObject({
-      enabled,
-      appId: z.string().min(1).optional(),
-      appSecret: secret('FEISHU_APP_SECRET').optional(),
-      encryptKey: secret('FEISHU_ENCRYPT_KEY').optional(),
-      verificationToken: secret('FEISHU_VERIFICATION_TOKEN').optional(),
-      domain: url('expected a URL like https://open.feishu.cn').default('https://open.feishu.cn'),
-    })
-    .optional(),
-  dingtalk: z
-    .strictObject({
-      enabled,
-      clientId: z.string().min(1).optional(),
-      clientSecret: secret('DINGTALK_CLIENT_SECRET').optional(),
-      robotCode: z.string().min(1).optional(),
-      apiUrl: url('expected a URL like https://api.dingtalk.com').optional(),
-    })
-    .optional(),
-});
+/** A section's own keys, all optional (required keys are checked only when the adapter is enabled), plus `enabled`. */
+export function adapterSectionSchema(module: AdapterModule) {
+  return module.schema(ADAPTER_SCHEMA_KIT).partial().extend({ enabled: z.boolean().optional() });
+}
+
+/** The full section schema of an enabled adapter: its required keys are required. */
+export function enabledAdapterSectionSchema(module: AdapterModule) {
+  return module.schema(ADAPTER_SCHEMA_KIT).extend({ enabled: z.boolean().optional() });
+}
+
+/**
+ * `adapters`: one section per listed adapter. A platform jitbot knows of but has no adapter for yet is accepted
+ * here as anything, so normalise.ts can say that its adapter does not exist rather than "unknown key".
+ */
+function adaptersSchema(adapters: readonly AdapterModule[]) {
+  const listed = new Set<string>(adapters.map((module) => module.name));
+  const shape: Record<string, z.ZodType> = {};
+  for (const module of adapters) shape[module.name] = adapterSectionSchema(module).optional();
+  for (const platform of PLATFORMS) {
+    if (!listed.has(platform)) shape[platform] = z.unknown().optional().describe(`this version of jitbot has no ${platform} adapter`);
+  }
+  return z.strictObject(shape);
+}
 
 function isTimeZone(zone: string): boolean {
   try {
@@ -297,36 +285,39 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
-export const jitbotSchema = z.strictObject({
-  locale: z.enum(LOCALES, { error: `expected one of ${LOCALES.join(', ')}` }).default('en'),
-  timeZone: z
-    .string()
-    .refine(isTimeZone, { error: (issue) => `"${String(issue.input)}" is not an IANA time zone like Asia/Shanghai or UTC` })
-    .default('UTC'),
-  server: serverSchema.prefault({}),
-  aws: awsSchema.optional(),
-  dynamodb: dynamodbSchema.optional(),
-  embedded: embeddedSchema.optional(),
-  identities: z.array(identitySchema).default([]),
-  roles: z.record(z.string(), roleSchema).default({}),
-  admins: z.array(memberRef).default([]),
-  policies: z.array(policySchema).default([]),
-  timeouts: timeoutsSchema.prefault({}),
-  audit: z.strictObject({ retentionDays: z.int().min(1).default(400) }).prefault({}),
-  sweeper: z.strictObject({ interval: duration.default('10s') }).prefault({}),
-  inventory: inventorySchema.prefault({}),
-  adapters: adaptersSchema.prefault({}),
-});
+/** The schema of jitbot.yaml for the given adapters. */
+export function jitbotSchema(adapters: readonly AdapterModule[]) {
+  return z.strictObject({
+    locale: z.enum(LOCALES, { error: `expected one of ${LOCALES.join(', ')}` }).default('en'),
+    timeZone: z
+      .string()
+      .refine(isTimeZone, { error: (issue) => `"${String(issue.input)}" is not an IANA time zone like Asia/Shanghai or UTC` })
+      .default('UTC'),
+    server: serverSchema.prefault({}),
+    aws: awsSchema.optional(),
+    dynamodb: dynamodbSchema.optional(),
+    embedded: embeddedSchema.optional(),
+    identities: z.array(identitySchema).default([]),
+    roles: z.record(z.string(), roleSchema).default({}),
+    admins: z.array(memberRef).default([]),
+    policies: z.array(policySchema).default([]),
+    timeouts: timeoutsSchema.prefault({}),
+    audit: z.strictObject({ retentionDays: z.int().min(1).default(400) }).prefault({}),
+    sweeper: z.strictObject({ interval: duration.default('10s') }).prefault({}),
+    inventory: inventorySchema.prefault({}),
+    adapters: adaptersSchema(adapters).prefault({}),
+  });
+}
 
 /** The file as written (before defaults). */
-export type JitbotFileInput = z.input<typeof jitbotSchema>;
+export type JitbotFileInput = z.input<ReturnType<typeof jitbotSchema>>;
 /** The file after schema defaults, before normalisation. */
-export type JitbotFile = z.output<typeof jitbotSchema>;
+export type JitbotFile = z.output<ReturnType<typeof jitbotSchema>>;
 
 /** JSON Schema (draft 2020-12) of jitbot.yaml, for editors: `# yaml-language-server: $schema=…`. */
-export function jitbotJsonSchema(): Record<string, unknown> {
+export function jitbotJsonSchema(adapters: readonly AdapterModule[]): Record<string, unknown> {
   return {
-    ...z.toJSONSchema(jitbotSchema, { io: 'input', unrepresentable: 'any' }),
+    ...z.toJSONSchema(jitbotSchema(adapters), { io: 'input', unrepresentable: 'any' }),
     title: 'jitbot configuration (jitbot.yaml)',
   };
 }

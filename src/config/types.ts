@@ -54,48 +54,11 @@ export interface RoleConfig {
   channels: Partial<Record<Platform, string>>;
 }
 
-export interface SlackAdapterConfig {
-  botToken: string;
-  signingSecret: string;
-  /** App-level token (xapp-…): present means Socket Mode. */
-  appToken?: string;
-  /** Override of https://slack.com/api/ (tests, proxies). */
-  apiUrl?: string;
-  /** The slash command the Slack app defines; others are refused. Default `/jit`. */
-  command?: string;
-}
-
-export interface TeamsAdapterConfig {
-  appId: string;
-  appPassword: string;
-  tenantId: string;
-}
-
-export interface FeishuAdapterConfig {
-  appId: string;
-  appSecret: string;
-  encryptKey?: string;
-  verificationToken?: string;
-  /** https://open.feishu.cn (Feishu) or https://open.larksuite.com (Lark), or a test server. */
-  domain: string;
-}
-
-export interface DingTalkAdapterConfig {
-  clientId: string;
-  clientSecret: string;
-  robotCode: string;
-  /** Override of https://api.dingtalk.com (tests, proxies). */
-  apiUrl?: string;
-}
-
-/** Only enabled adapters are present. */
-export interface AdaptersConfig {
-  console?: { enabled: true };
-  slack?: SlackAdapterConfig;
-  teams?: TeamsAdapterConfig;
-  feishu?: FeishuAdapterConfig;
-  dingtalk?: DingTalkAdapterConfig;
-}
+/**
+ * The settings of each enabled chat adapter, by adapter name, as that adapter's module normalised them
+ * (secrets read). Disabled adapters are absent.
+ */
+export type AdaptersConfig = Partial<Record<Platform, object>>;
 
 export interface JitbotConfig {
   locale: Locale;

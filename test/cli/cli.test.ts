@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEMO_CONFIG_YAML } from '../../src/config/demo';
+import { DEMO_CONFIG_YAML } from '../../adapters/console/demo';
 import { ConfigError } from '../../src/config/load';
 import { buildProgram, CliError } from '../../src/cli/program';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';

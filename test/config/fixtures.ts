@@ -1,4 +1,5 @@
 import { stringify } from 'yaml';
+import { ADAPTERS } from '../../adapters';
 import { ConfigError, parseConfigText } from '../../src/config/load';
 import type { Env } from '../../src/config/env-refs';
 
@@ -43,7 +44,7 @@ export const BASE_ENV: Env = { SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_SIGNING
 export const SOURCE = 'jitbot.yaml';
 
 export function load(config: unknown, env: Env = BASE_ENV) {
-  return parseConfigText(typeof config === 'string' ? config : stringify(config), SOURCE, env);
+  return parseConfigText(typeof config === 'string' ? config : stringify(config), SOURCE, { env, adapters: ADAPTERS });
 }
 
 /** Loads a config that must be invalid and returns its ConfigError. */

@@ -154,7 +154,7 @@ const cases: Case[] = [
   [
     'short account id',
     (c) => void (c.aws.accounts[0].id = '1111'),
-    'jitbot.yaml: aws.accounts[0].id: expected a 12-digit AWS account id (quote it: "012345678901")',
+    'jitbot.yaml: aws.accounts[0].id: "1111" is not a 12-digit AWS account id (quote it: "012345678901")',
   ],
   [
     'duplicate account',
@@ -253,7 +253,7 @@ const cases: Case[] = [
   [
     'no chat adapter',
     (c) => void (c.adapters = { console: { enabled: false } }),
-    'jitbot.yaml: adapters: no chat adapter is enabled: enable console, slack, teams, feishu or dingtalk',
+    'jitbot.yaml: adapters: no chat adapter is enabled: enable one of console, slack',
   ],
   [
     'duplicate inventory node',

@@ -1,9 +1,10 @@
+import { ADAPTERS } from '../../adapters';
 import { jitbotJsonSchema } from '../../src/config/load';
 
 type Schema = Record<string, any>;
 
 describe('jitbotJsonSchema', () => {
-  const schema = jitbotJsonSchema() as Schema;
+  const schema = jitbotJsonSchema(ADAPTERS) as Schema;
 
   test('is a draft 2020-12 object schema with every top-level key and no others', () => {
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEMO_CONFIG_YAML, DEMO_NODES, DEMO_SOURCE, DEMO_USERS } from '../../src/config/demo';
-import { ConfigError, loadConfig, type ReadConfigFile } from '../../src/config/load';
+import { ADAPTERS } from '../../adapters';
+import { DEMO_CONFIG_YAML, DEMO_USERS } from '../../adapters/console/demo';
+import { DEMO_NODES } from '../../src/config/demo-nodes';
+import { ConfigError, DEMO_SOURCE, loadConfig as loadConfigWith, type LoadConfigOptions, type ReadConfigFile } from '../../src/config/load';
 import type { ManualPolicy } from '../../src/core/policy-model';
 import { isAdmin, resolveRequester, rolesOf } from '../../src/core/identity';
 import { BASE_ENV, baseConfig, load } from './fixtures';
@@ -13,10 +15,10 @@ const EXAMPLE_ENV = {
   SLACK_BOT_TOKEN: 'xoxb-example',
   SLACK_SIGNING_SECRET: 'slack-signing',
   SLACK_APP_TOKEN: 'xapp-example',
-  FEISHU_APP_SECRET: 'feishu-secret',
-  FEISHU_ENCRYPT_KEY: 'feishu-encrypt',
-  FEISHU_VERIFICATION_TOKEN: 'feishu-verify',
 };
+
+/** Loads with the adapters of this jitbot. */
+const loadConfig = (options: Omit<LoadConfigOptions, 'adapters'>) => loadConfigWith({ ...options, adapters: ADAPTERS });
 
 function thrown(work: () => unknown): unknown {
   try {
@@ -46,7 +48,7 @@ describe('the built-in demo config', () => {
     expect(config.locale).toBe('en');
     expect(config.aws).toEqual({ partition: 'aws-cn', regions: [], accounts: [], dryRun: true });
     expect(config.store).toEqual({ kind: 'embedded', inMemory: false });
-    expect(config.adapters).toEqual({ console: { enabled: true } });
+    expect(config.adapters).toEqual({ console: {} });
   });
 
   test('has the demo people, roles, channels and admin', () => {
@@ -148,8 +150,7 @@ describe('examples/jitbot.yaml', () => {
     ]);
     expect(config.store).toEqual({ kind: 'dynamodb', table: 'jitbot', region: 'cn-north-1', createTable: false });
     expect(config.adapters.slack).toEqual({ botToken: 'xoxb-example', signingSecret: 'slack-signing', appToken: 'xapp-example' });
-    expect(config.adapters.feishu?.appSecret).toBe('feishu-secret');
-    expect(config.adapters.console).toBeUndefined();
+        expect(config.adapters.console).toBeUndefined();
     const production = config.policies.find((p) => p.name === 'production') as ManualPolicy;
     expect(production.levels.map((l) => l.roles)).toEqual([['ops-approvers'], ['security-leads']]);
     expect(config.policies.map((p) => p.kind)).toEqual(['deny', 'auto', 'manual', 'manual', 'manual']);
@@ -174,6 +175,15 @@ describe('examples/jitbot.yaml', () => {
     expect(error).toBeInstanceOf(ConfigError);
     for (const name of Object.keys(EXAMPLE_ENV)) expect((error as ConfigError).message).toContain(`environment variable ${name} is not set`);
   });
+
+  test('is valid offline, without any of its secrets, and without warnings', () => {
+    const { config, warnings } = loadConfig({ path: EXAMPLE_PATH, env: {}, readFile: readExample, offline: true });
+    expect(warnings).toEqual([]);
+    expect(Object.keys(config.adapters)).toEqual(['slack']);
+    // Offline nothing is read: a present reference gives an empty secret.
+    expect(config.adapters.slack).toEqual({ botToken: '', signingSecret: '', appToken: '' });
+    expect(config.aws.accounts[1]).not.toHaveProperty('externalId');
+  });
 });
 
 describe('which file is loaded', () => {
@@ -196,7 +206,7 @@ describe('which file is loaded', () => {
     const read = files({ 'jitbot.yaml': valid });
     const { source, config } = loadConfig({ env: BASE_ENV, readFile: read });
     expect(source).toBe('jitbot.yaml');
-    expect(config.adapters.slack?.botToken).toBe('xoxb-test-token');
+    expect(config.adapters.slack).toMatchObject({ botToken: 'xoxb-test-token' });
   });
 
   test('a reader that returns undefined for a missing file also falls back to the demo', () => {
@@ -234,7 +244,7 @@ describe('normalisation', () => {
       audit: { retentionDays: 400 },
       sweeper: { intervalMs: 10_000 },
       inventory: { demo: false, nodes: [], cardTags: ['Env', 'Owner'] },
-      adapters: { console: { enabled: true } },
+      adapters: { console: {} },
     });
   });
 
@@ -327,22 +337,13 @@ describe('normalisation', () => {
     const disabled = baseConfig();
     disabled.adapters.slack.enabled = false;
     delete disabled.adapters.slack.botToken;
-    expect(load(disabled).adapters).toEqual({ console: { enabled: true } });
+    expect(load(disabled).adapters).toEqual({ console: {} });
   });
 
-  test('teams, feishu and dingtalk adapters read their secrets; dingtalk robotCode defaults to the client id', () => {
-    const config = baseConfig();
-    config.adapters = {
-      teams: { appId: 'app-guid', appPassword: '${TEAMS_PW}', tenantId: 'tenant-guid' },
-      feishu: { appId: 'cli_x', appSecret: '${FS}', domain: 'https://open.larksuite.com' },
-      dingtalk: { clientId: 'ding123', clientSecret: '${DT}' },
-    };
-    const adapters = load(config, { TEAMS_PW: 'pw', FS: 'fs', DT: 'dt' }).adapters;
-    expect(adapters).toEqual({
-      teams: { appId: 'app-guid', appPassword: 'pw', tenantId: 'tenant-guid' },
-      feishu: { appId: 'cli_x', appSecret: 'fs', domain: 'https://open.larksuite.com' },
-      dingtalk: { clientId: 'ding123', clientSecret: 'dt', robotCode: 'ding123' },
-    });
+  test('a section that is present is enabled, also the console\'s', () => {
+    const both = baseConfig();
+    both.adapters.console = {};
+    expect(Object.keys(load(both).adapters)).toEqual(['console', 'slack']);
   });
 
   test('static inventory nodes are normalised and added after the demo nodes', () => {

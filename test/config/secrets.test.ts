@@ -19,7 +19,7 @@ describe('secrets never appear in error messages', () => {
     expectNoSecret(error);
   });
 
-  test('an inline secret in every secret field of every adapter', () => {
+  test('an inline secret in every secret field, and in sections of platforms without an adapter', () => {
     const config = baseConfig();
     config.aws.accounts[0].assumeRoleArn = 'arn:aws-cn:iam::111122223333:role/jitbot';
     config.aws.accounts[0].externalId = SECRET;
@@ -35,11 +35,9 @@ describe('secrets never appear in error messages', () => {
       'adapters.slack.botToken',
       'adapters.slack.signingSecret',
       'adapters.slack.appToken',
-      'adapters.teams.appPassword',
-      'adapters.feishu.appSecret',
-      'adapters.feishu.encryptKey',
-      'adapters.feishu.verificationToken',
-      'adapters.dingtalk.clientSecret',
+      'adapters.teams',
+      'adapters.feishu',
+      'adapters.dingtalk',
     ]);
     expectNoSecret(error);
   });
@@ -86,7 +84,7 @@ describe('environment references', () => {
     const before = process.env.SLACK_BOT_TOKEN;
     process.env.SLACK_BOT_TOKEN = 'from-process-env';
     try {
-      expect(load(baseConfig(), { ...BASE_ENV, SLACK_BOT_TOKEN: SECRET }).adapters.slack?.botToken).toBe(SECRET);
+      expect(load(baseConfig(), { ...BASE_ENV, SLACK_BOT_TOKEN: SECRET }).adapters.slack).toMatchObject({ botToken: SECRET });
       expect(() => load(baseConfig(), { SLACK_SIGNING_SECRET: 's' })).toThrow('environment variable SLACK_BOT_TOKEN is not set');
     } finally {
       if (before === undefined) delete process.env.SLACK_BOT_TOKEN;

@@ -2,6 +2,7 @@ import { CreateUserCommand, GetUserPolicyCommand, IAMClient } from '@aws-sdk/cli
 import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import pino from 'pino';
 import { startJitbot, type RunningJitbot } from '../../src/app';
+import { ADAPTERS } from '../../adapters';
 import { parseConfigText } from '../../src/config/load';
 import { openStore, type OpenedStore } from '../../src/store/open-store';
 import { FakeSsm } from '../support/fake-ssm';
@@ -81,7 +82,7 @@ timeouts: { expiryWarning: "0" }
 adapters: { console: { enabled: true } }
 `,
     'aws-e2e',
-    {},
+    { env: {}, adapters: ADAPTERS },
   );
   opened = await openStore({ embedded: { inMemory: true } });
   running = await startJitbot({

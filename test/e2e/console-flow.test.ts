@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { startJitbot, type RunningJitbot } from '../../src/app';
-import { DEMO_CONFIG_YAML } from '../../src/config/demo';
+import { ADAPTERS } from '../../adapters';
+import { DEMO_CONFIG_YAML } from '../../adapters/console/demo';
 import { parseConfigText } from '../../src/config/load';
 import { verifyAuditChain } from '../../src/core/audit-chain';
 
@@ -12,7 +13,7 @@ let running: RunningJitbot;
 let deliveries = 0;
 
 beforeAll(async () => {
-  const config = parseConfigText(DEMO_CONFIG_YAML, 'demo', {});
+  const config = parseConfigText(DEMO_CONFIG_YAML, 'demo', { env: {}, adapters: ADAPTERS });
   config.store = { kind: 'embedded', inMemory: true };
   running = await startJitbot({ config, logger: pino({ level: 'silent' }), port: 0, sweepIntervalMs: 0, recoveryIntervalMs: 0 });
 });

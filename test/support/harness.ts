@@ -1,7 +1,8 @@
 import pino from 'pino';
 import { assemble, type Assembled } from '../../src/app';
 import { DryRunGranter } from '../../src/aws/dry-run-granter';
-import { DEMO_CONFIG_YAML } from '../../src/config/demo';
+import { ADAPTERS } from '../../adapters';
+import { DEMO_CONFIG_YAML } from '../../adapters/console/demo';
 import { parseConfigText } from '../../src/config/load';
 import type { JitbotConfig } from '../../src/config/types';
 import type { MessageRef, UserRef } from '../../src/core/model';
@@ -17,7 +18,7 @@ import { RecordingAdapter } from './recording-adapter';
 
 /** The demo config plus twenty extra ops approvers (a1…a20) for race tests. */
 export function testConfig(mutate?: (config: JitbotConfig) => void): JitbotConfig {
-  const config = parseConfigText(DEMO_CONFIG_YAML, 'test', {});
+  const config = parseConfigText(DEMO_CONFIG_YAML, 'test', { env: {}, adapters: ADAPTERS });
   const extra = Array.from({ length: 20 }, (_, i) => `console:a${i + 1}`);
   config.roles['ops-approvers']!.members.push(...extra);
   mutate?.(config);
