@@ -48,6 +48,53 @@ test('a broken config names the file and the key path', async () => {
   await expect(run).rejects.toThrow(/bad\.yaml.*policies\[2\]\.levels\[0\]\.required/s);
 });
 
+test('config validate --offline checks examples/jitbot.yaml without its secrets (what CI runs)', async () => {
+  const example = join(__dirname, '../../examples/jitbot.yaml');
+  let out = '';
+  const program = buildProgram({ env: {}, stdout: (text) => (out += text), now: () => NOW });
+  await program.parseAsync(['node', 'jitbot', '--config', example, 'config', 'validate', '--offline']);
+  expect(out).toBe(`${example}: OK — 5 policies, 3 roles, adapters: slack, offline (secrets not read)\n`);
+
+  const online = buildProgram({ env: {}, stdout: () => undefined, now: () => NOW });
+  await expect(online.parseAsync(['node', 'jitbot', '--config', example, 'config', 'validate'])).rejects.toThrow(
+    'environment variable SLACK_BOT_TOKEN is not set',
+  );
+});
+
+test('config validate prints warnings and still passes', async () => {
+  const warned = join(dir, 'warned.yaml');
+  writeFileSync(warned, DEMO_CONFIG_YAML.replace('{ roles: [security-leads], required: 1 }', '{ users: ["console:dana"], required: 1 }'));
+  let out = '';
+  const program = buildProgram({ env: {}, stdout: (text) => (out += text), now: () => NOW });
+  await program.parseAsync(['node', 'jitbot', '--config', warned, 'config', 'validate']);
+  expect(out.split('\n')).toEqual([
+    expect.stringMatching(/^.*warned\.yaml: policies\[2\]\.levels\[1\]: warning: policy "production", level 2: a request from console:dana /),
+    expect.stringMatching(/warned\.yaml: OK — 4 policies, 2 roles, adapters: console, dry run \(no AWS account\), 1 warning$/),
+    '',
+  ]);
+});
+
+test('start builds the adapters the config enables and prints what each has to say (the console its address)', async () => {
+  const startable = join(dir, 'start.yaml');
+  writeFileSync(startable, `${DEMO_CONFIG_YAML}\nserver: { port: 0 }\n`);
+  let out = '';
+  let stop: (() => Promise<void>) | undefined;
+  const program = buildProgram({
+    env: { LOG_LEVEL: 'silent' },
+    stdout: (text) => (out += text),
+    now: () => NOW,
+    onServerStarted: (stopServer) => (stop = stopServer),
+  });
+  await program.parseAsync(['node', 'jitbot', '--config', startable, 'start', '--in-memory']);
+  try {
+    const url = /jitbot console: (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+    expect(url).toBeDefined();
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  } finally {
+    await stop?.();
+  }
+});
+
 test('channels map, list and unmap are stored and audited; the audit exports and verifies', async () => {
   expect(await jitbot('channels', 'map', 'C0OPS', 'ops-approvers', '-p', 'slack')).toBe('slack C0OPS → ops-approvers\n');
   const listed = await jitbot('channels', 'list');

@@ -1,0 +1,148 @@
+import { z } from 'zod';
+import { stringify } from 'yaml';
+import { ADAPTERS } from '../../adapters';
+import { checkConfigText, jitbotJsonSchema, parseConfigText } from '../../src/config/load';
+import { defineAdapterModule, type AdapterModule } from '../../src/ports/adapter-module';
+import { BASE_ENV, baseConfig, load, loadError } from './fixtures';
+
+// `adapters.<name>` sections come from the adapter modules in adapters/index.ts: a listed adapter's section is
+// checked by its own schema and normalise, a platform without an adapter is refused, and adding a module to the
+// list is all it takes for its section to be accepted.
+
+/** A throwaway adapter module with a required key and a secret, as a new platform would bring. */
+const chatterModule = defineAdapterModule({
+  name: 'feishu',
+  schema: (kit) =>
+    z.strictObject({
+      appId: z.string().min(1),
+      appSecret: kit.secret('FEISHU_APP_SECRET'),
+      domain: z.url().default('https://open.feishu.cn'),
+    }),
+  normalise: (section, context) => {
+    if (section.appId.startsWith('ou_')) context.problem('appId', 'expected the app id (cli_…), not a user id');
+    return { ...section, appSecret: context.secret('appSecret', section.appSecret, { required: true }) ?? '' };
+  },
+  create: () => {
+    throw new Error('not started in these tests');
+  },
+});
+
+const WITH_FEISHU: readonly AdapterModule[] = [...ADAPTERS, chatterModule];
+
+function loadWith(adapters: readonly AdapterModule[], config: unknown, env = BASE_ENV) {
+  return parseConfigText(stringify(config), 'jitbot.yaml', { env, adapters });
+}
+
+function problemsWith(adapters: readonly AdapterModule[], config: unknown, env = BASE_ENV): string[] {
+  return checkConfigText(stringify(config), { env, adapters }).issues.map((issue) => `${issue.path}: ${issue.message}`);
+}
+
+describe('platforms without an adapter', () => {
+  test.each(['teams', 'feishu', 'dingtalk'])('an enabled %s section is an error that says so', (platform) => {
+    const config = baseConfig();
+    config.adapters[platform] = { appId: 'x' };
+    expect(loadError(config).message).toBe(
+      `jitbot.yaml: adapters.${platform}: this version of jitbot has no ${platform} adapter yet (adapters: console, slack): ` +
+        'remove the section or set enabled: false',
+    );
+  });
+
+  test('a disabled one is ignored, whatever it holds', () => {
+    const config = baseConfig();
+    config.adapters.feishu = { enabled: false, appId: 'cli_x', appSecret: '${FEISHU_APP_SECRET}' };
+    expect(Object.keys(load(config).adapters)).toEqual(['slack']);
+  });
+
+  test('keys that are no platform at all are unknown keys', () => {
+    const config = baseConfig();
+    config.adapters.wechat = {};
+    expect(loadError(config).message).toBe('jitbot.yaml: adapters.wechat: unknown key (check the spelling; see docs/config.md)');
+  });
+});
+
+describe('an adapter added to the list', () => {
+  const feishu = { appId: 'cli_a1', appSecret: '${FEISHU_APP_SECRET}' };
+
+  test('has its section checked and normalised with no change to the config code', () => {
+    const config = baseConfig();
+    config.adapters.feishu = feishu;
+    const loaded = loadWith(WITH_FEISHU, config, { ...BASE_ENV, FEISHU_APP_SECRET: 'fs-secret' });
+    expect(loaded.adapters.feishu).toEqual({ appId: 'cli_a1', appSecret: 'fs-secret', domain: 'https://open.feishu.cn' });
+    expect(Object.keys(loaded.adapters)).toEqual(['slack', 'feishu']);
+  });
+
+  test('its shape, required keys, secrets and own checks are all reported in one run', () => {
+    const config = baseConfig();
+    config.adapters.feishu = { appSecret: 'inline-secret', domain: 'not a url', bogus: 1 };
+    expect(problemsWith(WITH_FEISHU, config)).toEqual([
+      'adapters.feishu.appSecret: secrets must not be written in the file: move the value to an environment variable and write "${FEISHU_APP_SECRET}"',
+      'adapters.feishu.domain: has the wrong format (see docs/config.md)',
+      'adapters.feishu.bogus: unknown key (check the spelling; see docs/config.md)',
+      'adapters.feishu.appId: required when feishu is enabled: expected text',
+    ]);
+    config.adapters.feishu = { appId: 'ou_123', appSecret: '${FEISHU_APP_SECRET}' };
+    expect(problemsWith(WITH_FEISHU, config)).toEqual([
+      'adapters.feishu.appId: expected the app id (cli_…), not a user id',
+      'adapters.feishu.appSecret: environment variable FEISHU_APP_SECRET is not set',
+    ]);
+  });
+
+  test('its required keys are not required while it is disabled, but its types are still checked', () => {
+    const config = baseConfig();
+    config.adapters.feishu = { enabled: false, domain: 'https://open.larksuite.com' };
+    expect(Object.keys(loadWith(WITH_FEISHU, config).adapters)).toEqual(['slack']);
+    config.adapters.feishu = { enabled: false, appId: 42 };
+    expect(problemsWith(WITH_FEISHU, config)).toEqual(['adapters.feishu.appId: expected text, got a number']);
+  });
+
+  test('appears in the JSON Schema, and in the "no adapter enabled" hint', () => {
+    const schema = jitbotJsonSchema(WITH_FEISHU) as Record<string, any>;
+    expect(schema.properties.adapters.properties.feishu.properties.appSecret.pattern).toBeDefined();
+    expect(jitbotJsonSchema(ADAPTERS)).toMatchObject({
+      properties: { adapters: { properties: { feishu: { description: 'this version of jitbot has no feishu adapter' } } } },
+    });
+    const config = baseConfig();
+    config.adapters = { console: { enabled: false } };
+    expect(problemsWith(WITH_FEISHU, config)).toEqual(['adapters: no chat adapter is enabled: enable one of console, slack, feishu']);
+  });
+});
+
+describe('the console', () => {
+  test('is refused when jitbot listens beyond loopback, since it has no login', () => {
+    const config = baseConfig();
+    config.server = { host: '0.0.0.0' };
+    config.adapters.console = {};
+    expect(loadError(config).message).toBe(
+      'jitbot.yaml: adapters.console: the local console has no authentication, so it only binds to loopback; ' +
+        'server.host is "0.0.0.0": set server.host to 127.0.0.1, or enable another adapter and set adapters.console.enabled: false',
+    );
+    delete config.adapters.console;
+    expect(load(config).server.host).toBe('0.0.0.0');
+  });
+
+  test('is the fallback: enabled when no section enables an adapter', () => {
+    expect(load('').adapters).toEqual({ console: {} });
+    const config = baseConfig();
+    config.adapters.slack.enabled = false;
+    expect(load(config).adapters).toEqual({ console: {} });
+  });
+});
+
+describe('offline (config validate --offline)', () => {
+  const offline = (config: unknown) => checkConfigText(stringify(config), { env: {}, adapters: ADAPTERS, offline: true });
+
+  test('does not read secrets: unset variables are fine, their form is still checked', () => {
+    const config = baseConfig();
+    Object.assign(config.aws.accounts[0], { assumeRoleArn: 'arn:aws-cn:iam::111122223333:role/j', externalId: '${UNSET_EXT}' });
+    expect(offline(config)).toMatchObject({ issues: [], config: { adapters: { slack: { botToken: '', signingSecret: '' } } } });
+    config.adapters.slack.botToken = 'xoxb-inline';
+    expect(offline(config).issues.map((issue) => issue.path)).toEqual(['adapters.slack.botToken']);
+  });
+
+  test('reads no other environment variable either', () => {
+    const config = baseConfig();
+    const env = { ...BASE_ENV, SLACK_APP_TOKEN: 'xapp-1', SLACK_API_URL: 'http://127.0.0.1:9/api/' };
+    const checked = checkConfigText(stringify(config), { env, adapters: ADAPTERS, offline: true });
+    expect(checked.config?.adapters.slack).toEqual({ botToken: '', signingSecret: '' });
+  });
+});
