@@ -93,7 +93,7 @@ export function checkConfigText(text: string, context: ConfigContext): CheckedCo
   const yaml = parseYaml(text);
   if (!yaml.ok) return { issues: yaml.issues, warnings: [] };
   const raw = yaml.value;
-  const parsed = parsePartially(jitbotSchema(context.adapters), raw);
+  const parsed = parsePartially(jitbotSchema(context.adapters), raw, jitbotSchema(context.adapters, { minimums: false }));
   const shapeIssues = parsed.issues.flatMap((issue) => fromZodIssue(issue, raw));
   if (!parsed.data) return { issues: shapeIssues, warnings: [] };
   const normalised = normaliseConfig(parsed.data, { ...context, parsed });

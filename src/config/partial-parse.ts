@@ -7,6 +7,8 @@ import type { ConfigPath } from './issues';
 // The first parse reports the schema's problems. Then each part with a problem is left out (a key is removed so
 // that its default applies; a list element is removed) and the rest is parsed again, until it parses. Removing
 // list elements shifts indices, so paths in the result are translated back to paths in the file as written.
+// The later parses may use a more lenient schema of the same shape (one that lets a list lose all its elements
+// without taking its owner with it).
 
 type Path = (string | number)[];
 
@@ -24,7 +26,7 @@ export interface PartialParse<T> {
 /** Enough to leave every part of any file out, one key or element at a time. */
 const MAX_ROUNDS = 1_000;
 
-export function parsePartially<S extends z.ZodType>(schema: S, input: unknown): PartialParse<z.output<S>> {
+export function parsePartially<S extends z.ZodType>(schema: S, input: unknown, lenient: S = schema): PartialParse<z.output<S>> {
   const first = schema.safeParse(input);
   if (first.success) return { data: first.data, issues: [], dropped: [], writtenPath: (path) => [...path] };
 
@@ -61,15 +63,13 @@ export function parsePartially<S extends z.ZodType>(schema: S, input: unknown): 
     return true;
   };
 
-  let issues = first.error.issues;
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const targets = uniquePaths(issues.flatMap((issue) => partsToLeaveOut(issue, working)));
+    const next = lenient.safeParse(working);
+    if (next.success) return { data: next.data, issues: first.error.issues, dropped, writtenPath };
+    const targets = uniquePaths(next.error.issues.flatMap((issue) => partsToLeaveOut(issue, working)));
     // Later elements first, so that removing one does not shift the index of another.
     targets.sort(comparePathsDescending);
     if (targets.map(leaveOut).every((removed) => !removed)) break;
-    const next = schema.safeParse(working);
-    if (next.success) return { data: next.data, issues: first.error.issues, dropped, writtenPath };
-    issues = next.error.issues;
   }
   return { data: undefined, issues: first.error.issues, dropped, writtenPath };
 }

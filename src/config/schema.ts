@@ -107,11 +107,21 @@ const awsAccountSchema = z.strictObject({
   externalId: secret('JITBOT_EXTERNAL_ID').optional(),
 });
 
-const awsSchema = z.strictObject({
-  regions: z.array(region).min(1, { error: 'expected at least one region, e.g. [cn-north-1]' }),
-  accounts: z.array(awsAccountSchema).min(1, { error: 'expected at least one account' }),
-  dryRun: z.boolean().default(false),
-});
+/**
+ * A list that must not be empty. `minimums: false` is for the loader's second look at a file with problems
+ * (partial-parse.ts): a list whose bad elements were left out may be empty then, and must not take its owner (the
+ * whole `aws` section, a policy) with it. The first look, which reports problems, always checks minimums.
+ */
+function nonEmpty<T extends z.ZodArray>(list: T, minimums: boolean, message: string): T {
+  return minimums ? list.min(1, { error: message }) : list;
+}
+
+const awsSchema = (minimums: boolean) =>
+  z.strictObject({
+    regions: nonEmpty(z.array(region), minimums, 'expected at least one region, e.g. [cn-north-1]'),
+    accounts: nonEmpty(z.array(awsAccountSchema), minimums, 'expected at least one account'),
+    dryRun: z.boolean().default(false),
+  });
 
 const dynamodbSchema = z.strictObject({
   table: z.string().min(3).max(255).default('jitbot'),
@@ -194,38 +204,41 @@ const levelSchema = z.strictObject({
     .default(1),
 });
 
-const policyBase = {
+const policyBase = (minimums: boolean) => ({
   name,
   description: z.string().optional(),
   targets: targetsSchema,
-  requesters: z.strictObject({ groups: z.array(name).min(1) }).optional(),
-};
+  requesters: z.strictObject({ groups: nonEmpty(z.array(name), minimums, 'expected at least one group') }).optional(),
+});
 
-const policySchema = z.discriminatedUnion(
-  'kind',
-  [
-    z.strictObject({
-      kind: z.literal('deny'),
-      ...policyBase,
-      message: z.string({ error: 'expected the message shown to the requester' }).min(1),
-    }),
-    z.strictObject({ kind: z.literal('auto'), ...policyBase, maxDuration: duration.default('1h') }),
-    z.strictObject({
-      kind: z.literal('manual'),
-      ...policyBase,
-      minDuration: duration.default('1h'),
-      maxDuration: duration.default('336h'),
-      defaultDuration: duration.optional(),
-      levels: z
-        .array(levelSchema, { error: 'expected a list of 1 to 5 approval levels' })
-        .min(1, { error: 'expected 1 to 5 approval levels' })
-        .max(5, { error: 'expected 1 to 5 approval levels' }),
-      timeout: duration.default('24h'),
-      reminderInterval: durationOrNever.default('4h'),
-    }),
-  ],
-  { error: 'expected kind to be one of deny, auto, manual' },
-);
+const LEVELS_HINT = 'expected 1 to 5 approval levels';
+const policySchema = (minimums: boolean) =>
+  z.discriminatedUnion(
+    'kind',
+    [
+      z.strictObject({
+        kind: z.literal('deny'),
+        ...policyBase(minimums),
+        message: z.string({ error: 'expected the message shown to the requester' }).min(1),
+      }),
+      z.strictObject({ kind: z.literal('auto'), ...policyBase(minimums), maxDuration: duration.default('1h') }),
+      z.strictObject({
+        kind: z.literal('manual'),
+        ...policyBase(minimums),
+        minDuration: duration.default('1h'),
+        maxDuration: duration.default('336h'),
+        defaultDuration: duration.optional(),
+        levels: nonEmpty(
+          z.array(levelSchema, { error: 'expected a list of 1 to 5 approval levels' }),
+          minimums,
+          LEVELS_HINT,
+        ).max(5, { error: LEVELS_HINT }),
+        timeout: duration.default('24h'),
+        reminderInterval: durationOrNever.default('4h'),
+      }),
+    ],
+    { error: 'expected kind to be one of deny, auto, manual' },
+  );
 
 const timeoutsSchema = z.strictObject({
   expiryWarning: durationOrNever.default('10m'),
@@ -285,8 +298,8 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
-/** The schema of jitbot.yaml for the given adapters. */
-export function jitbotSchema(adapters: readonly AdapterModule[]) {
+/** The schema of jitbot.yaml for the given adapters (`minimums`: see nonEmpty). */
+export function jitbotSchema(adapters: readonly AdapterModule[], { minimums = true }: { minimums?: boolean } = {}) {
   return z.strictObject({
     locale: z.enum(LOCALES, { error: `expected one of ${LOCALES.join(', ')}` }).default('en'),
     timeZone: z
@@ -294,13 +307,13 @@ export function jitbotSchema(adapters: readonly AdapterModule[]) {
       .refine(isTimeZone, { error: (issue) => `"${String(issue.input)}" is not an IANA time zone like Asia/Shanghai or UTC` })
       .default('UTC'),
     server: serverSchema.prefault({}),
-    aws: awsSchema.optional(),
+    aws: awsSchema(minimums).optional(),
     dynamodb: dynamodbSchema.optional(),
     embedded: embeddedSchema.optional(),
     identities: z.array(identitySchema).default([]),
     roles: z.record(z.string(), roleSchema).default({}),
     admins: z.array(memberRef).default([]),
-    policies: z.array(policySchema).default([]),
+    policies: z.array(policySchema(minimums)).default([]),
     timeouts: timeoutsSchema.prefault({}),
     audit: z.strictObject({ retentionDays: z.int().min(1).default(400) }).prefault({}),
     sweeper: z.strictObject({ interval: duration.default('10s') }).prefault({}),

@@ -136,3 +136,31 @@ describe('account ids have 12 digits', () => {
     );
   });
 });
+
+describe('a list that loses its only bad element keeps its owner', () => {
+  test('the only account is malformed: the regions are still checked for partitions', () => {
+    const config = baseConfig();
+    config.aws.accounts[0].id = 1234;
+    config.aws.regions.push('us-east-1');
+    expect(loadError(config).message.split('\n')).toEqual([
+      'jitbot.yaml: aws.accounts[0].id: 1234 is not a 12-digit AWS account id (quote it: "012345678901")',
+      'jitbot.yaml: aws.regions[1]: us-east-1 is in partition aws but cn-north-1 is in aws-cn; one jitbot serves one partition',
+    ]);
+  });
+
+  test('the only level is malformed: the policy\'s durations are still compared', () => {
+    const config = baseConfig();
+    manual(config).levels = ['ops'];
+    Object.assign(manual(config), { minDuration: '8h', maxDuration: '2h' });
+    expect(loadError(config).message.split('\n')).toEqual([
+      'jitbot.yaml: policies[0].levels[0]: expected a mapping (key: value), got text',
+      'jitbot.yaml: policies[0].minDuration: 8h is longer than maxDuration 2h: expected minDuration ≤ maxDuration',
+    ]);
+  });
+
+  test('an empty list as written is reported once', () => {
+    const config = baseConfig();
+    config.aws.regions = [];
+    expect(loadError(config).message).toBe('jitbot.yaml: aws.regions: expected at least one region, e.g. [cn-north-1]');
+  });
+});
