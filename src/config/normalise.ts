@@ -647,9 +647,12 @@ function normaliseAdapter(
   const sectionPath = ['adapters', module.name];
   const full = enabledAdapterSectionSchema(module).safeParse(section);
   if (!full.success) {
-    for (const issue of full.error.issues.flatMap((zodIssue) => fromZodIssue(zodIssue, section))) {
-      const message = issue.message.replace(/^required\b/, `required when ${module.name} is enabled`);
-      check.problem([...sectionPath, ...(issue.path ? [issue.path] : [])], message);
+    // Types were checked with the rest of the file, so what is left is required keys that are missing.
+    for (const zodIssue of full.error.issues) {
+      const path = [...sectionPath, ...zodIssue.path.map((key) => (typeof key === 'symbol' ? String(key) : key))];
+      for (const { message } of fromZodIssue(zodIssue, section)) {
+        check.problem(path, message.replace(/^required\b/, `required when ${module.name} is enabled`));
+      }
     }
     return undefined;
   }

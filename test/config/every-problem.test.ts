@@ -40,6 +40,19 @@ test('problems in list elements keep the index they have in the file', () => {
   ]);
 });
 
+test('nested lists that lost elements keep their indices too', () => {
+  const config = baseConfig();
+  config.policies = [
+    { kind: 'approve', name: 'broken', targets: { all: true } },
+    { ...manual(config), levels: ['ops', { roles: ['sre'] }] },
+  ];
+  expect(loadError(config).message.split('\n')).toEqual([
+    'jitbot.yaml: policies[0].kind: expected kind to be one of deny, auto, manual',
+    'jitbot.yaml: policies[1].levels[0]: expected a mapping (key: value), got text',
+    'jitbot.yaml: policies[1].levels[1].roles[0]: unknown role "sre": expected one of the roles defined under roles (ops, security)',
+  ]);
+});
+
 type Case = [title: string, breakIt: (config: Record<string, any>) => void, onlyLine: string];
 
 // Each case has one shape problem that, if the checks across fields ran on a default or on a shortened list,
