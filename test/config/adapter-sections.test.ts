@@ -107,6 +107,18 @@ describe('an adapter added to the list', () => {
   });
 });
 
+describe('slack', () => {
+  test('its slash command is configurable, and must look like one', () => {
+    const config = baseConfig();
+    config.adapters.slack.command = '/access';
+    expect(load(config).adapters.slack).toMatchObject({ command: '/access' });
+    config.adapters.slack.command = 'jit';
+    expect(loadError(config).message).toBe(
+      'jitbot.yaml: adapters.slack.command: expected a slash command like /jit (the one in the Slack app)',
+    );
+  });
+});
+
 describe('the console', () => {
   test('is refused when jitbot listens beyond loopback, since it has no login', () => {
     const config = baseConfig();
