@@ -1,4 +1,4 @@
-import type { Partition } from './partition';
+import type { Partition } from '../core/partition';
 
 // The static IAM documents an admin sets up once: the requesters' base policy (everything Session Manager needs
 // except access to a node, which only jitbot's time-boxed grants give), jitbot's own least-privilege policy, and the

@@ -3,7 +3,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
-import { partitionOf, type Partition } from './partition';
+import { partitionOf, type Partition } from '../core/partition';
 
 export interface AccountAccess {
   id: string;

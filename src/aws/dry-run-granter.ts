@@ -2,7 +2,7 @@ import type { AwsPrincipal, Grant, JitRequest } from '../core/model';
 import type { Granter, OwnedGrant } from '../ports/granter';
 import { GRANT_POLICY_NAME, grantStatement, policyDocument, type PolicyStatement } from './grant-policy';
 import { locatePolicy } from './iam-granter';
-import { partitionOf } from './partition';
+import { partitionOf } from '../core/partition';
 
 interface Recorded {
   principal: AwsPrincipal;

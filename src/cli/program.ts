@@ -12,7 +12,7 @@ import { botPolicy, requesterBasePolicy } from '../aws/base-policy';
 import { AwsClients } from '../aws/clients';
 import { runDoctor } from '../aws/doctor';
 import { configuredPrincipals } from '../aws/iam-granter';
-import type { Partition } from '../aws/partition';
+import type { Partition } from '../core/partition';
 import { auditToCsv, auditToJsonl, parseSince } from './audit-export';
 
 // `jitbot` — the server and the admin commands. Every command reads the same config as the server.

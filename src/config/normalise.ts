@@ -1,4 +1,4 @@
-import { partitionOf } from '../aws/partition';
+import { partitionOf } from '../core/partition';
 import { parseDuration } from '../core/duration';
 import { canonicalMemberRef, findIdentityRule, parseMemberRef } from '../core/identity';
 import type { ApprovalLevel, Node, Platform } from '../core/model';

@@ -1,4 +1,5 @@
 import type { Node, Platform } from '../core/model';
+import type { IdentityRule, RoleConfig } from '../core/identity-model';
 import type { Policy } from '../core/policy-model';
 
 // The normalised configuration every other module works with: defaults applied, durations in milliseconds,
@@ -32,27 +33,7 @@ export type StoreConfig =
   /** Embedded (dynalite): persisted under `dataDir` (the store's default directory when absent) unless `inMemory`. */
   | { kind: 'embedded'; inMemory: boolean; dataDir?: string };
 
-export type IdentityMatch = { platform: Platform; userId: string } | { email: string } | { emailDomain: string };
-
-export type PrincipalTemplate =
-  | { kind: 'iam-user'; arn: string }
-  /** `sessionName` is a pattern with {email}, {userId}, {name}. */
-  | { kind: 'iam-role'; arn: string; sessionName: string }
-  | { kind: 'sso-permission-set'; permissionSetArn: string; policyName: string; sessionName: string };
-
-export interface IdentityRule {
-  match: IdentityMatch;
-  principal: PrincipalTemplate;
-  groups: string[];
-}
-
-export interface RoleConfig {
-  description?: string;
-  /** `platform:userId` or email addresses (lower-cased). */
-  members: string[];
-  /** Channel id per platform where this role's approval cards are posted. */
-  channels: Partial<Record<Platform, string>>;
-}
+export type { IdentityMatch, IdentityRule, PrincipalTemplate, RoleConfig } from '../core/identity-model';
 
 /**
  * The settings of each enabled chat adapter, by adapter name, as that adapter's module normalised them

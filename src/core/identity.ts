@@ -1,7 +1,6 @@
-import type { IdentityRule, PrincipalTemplate, RoleConfig } from '../config/types';
+import type { ChannelMapping, IdentityRule, PrincipalTemplate, RoleConfig } from './identity-model';
 import type { AwsPrincipal, ChannelRef, Platform } from './model';
 import { PLATFORMS } from './model';
-import type { ChannelMapping } from '../ports/store';
 
 // Who a chat user is on the AWS side, which approver roles they hold, and which channels speak for which role.
 // Pure: works on the typed config (or the parts of it that matter) and data passed in.

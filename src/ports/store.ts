@@ -3,13 +3,8 @@ import type { JitRequest, Platform } from '../core/model';
 
 export type { AuditEvent, AuditInput } from '../core/audit-chain';
 
-export interface ChannelMapping {
-  platform: Platform;
-  channelId: string;
-  role: string;
-  mappedBy: string;
-  mappedAt: number;
-}
+export type { ChannelMapping } from '../core/identity-model';
+import type { ChannelMapping } from '../core/identity-model';
 
 export type { DueKind } from '../core/deadlines';
 import type { DueKind } from '../core/deadlines';

@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { AwsClients, type AccountAccess } from '../../src/aws/clients';
 import { AwsInventory, InventoryLookupError } from '../../src/aws/ec2-inventory';
-import { partitionOf } from '../../src/aws/partition';
+import { partitionOf } from '../../src/core/partition';
 import { FakeSsm } from '../support/fake-ssm';
 
 // EC2 through moto_server (shared by the whole jest run: every test uses its own Name values), SSM through the

@@ -12,7 +12,7 @@ import { requesterBasePolicy } from '../../src/aws/base-policy';
 import type { AwsClients } from '../../src/aws/clients';
 import { GRANT_POLICY_NAME, parsePolicyDocument } from '../../src/aws/grant-policy';
 import { IamGranter } from '../../src/aws/iam-granter';
-import type { Partition } from '../../src/aws/partition';
+import type { Partition } from '../../src/core/partition';
 import type { AwsPrincipal, JitRequest, Node } from '../../src/core/model';
 import { formatRequestId } from '../../src/core/request-id';
 import type { OpenedStore } from '../../src/store/open-store';
