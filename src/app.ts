@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ulid } from 'ulid';
 import { ADAPTERS } from '../adapters';
-import { awsParts } from './aws/aws-wiring';
+import { awsParts } from './wiring/aws';
 import { DryRunGranter } from './aws/dry-run-granter';
 import type { JitbotConfig } from './config/types';
 import { formatRequestId } from './core/request-id';

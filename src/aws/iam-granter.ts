@@ -19,9 +19,19 @@ import {
 } from '@aws-sdk/client-iam';
 import type { Logger } from 'pino';
 import type { IdentityRule } from '../config/types';
-import type { AwsPrincipal, Grant, JitRequest, PrincipalKind, RequestStatus } from '../core/model';
+import { mayHoldGrant, shouldHoldGrant } from '../core/grant-holding';
+import type { AwsPrincipal, Grant, JitRequest, PrincipalKind } from '../core/model';
 import type { Clock } from '../ports/clock';
-import { GrantRefused, type Granter, type OwnedGrant, type SessionTerminator } from '../ports/granter';
+import {
+  GrantRefused,
+  type Granter,
+  type IamOwnedGrant,
+  type InspectionResult,
+  type OrphanRemoval,
+  type OwnedGrant,
+  type ReconcilingGranter,
+  type SessionTerminator,
+} from '../ports/granter';
 import type { Store } from '../ports/store';
 import type { AwsClients } from './clients';
 import {
@@ -81,42 +91,6 @@ export interface PolicyLocation {
   objectArn: string;
   /** User, role or (Identity Center) policy name. */
   name: string;
-}
-
-/** An owned grant as found in IAM, with enough to find its policy again. */
-export interface IamOwnedGrant extends OwnedGrant {
-  principal: AwsPrincipal;
-  account: string;
-  /** The IAM object holding the statement (user/role ARN or managed policy ARN). */
-  policyArn: string;
-  nodeArn: string;
-}
-
-export interface OrphanRemoval {
-  removed: boolean;
-  sessionsTerminated: number;
-  /** The request's status when it was checked, or `missing`. */
-  status: RequestStatus | 'missing';
-}
-
-/**
- * Whether a request may legitimately have a statement in IAM: its grant is being made (approved) or it is active
- * and not being revoked. Anything else with a statement is an orphan.
- */
-export function mayHoldGrant(request: JitRequest): boolean {
-  if (request.status === 'approved') return true;
-  return request.status === 'active' && !request.outbox.some((effect) => effect.kind === 'revoke');
-}
-
-/** Whether a request must have its statement in IAM right now (active, real, not expired, not being revoked). */
-export function shouldHoldGrant(request: JitRequest, now: number): boolean {
-  return request.status === 'active' && mayHoldGrant(request) && !!request.grant && !request.grant.dryRun && request.grant.expiresAt > now;
-}
-
-export interface InspectionResult {
-  grants: IamOwnedGrant[];
-  /** Policies that could not be read (the rest are still reported). */
-  failures: { policyArn: string; error: string }[];
 }
 
 /** Internal: "the IAM object is not there". Callers decide whether that is a refusal or nothing to do. */
@@ -217,7 +191,7 @@ interface PolicyState {
  * Real IAM grants. Every change is a read-modify-write of the principal's one jitbot policy under a store lease
  * (`principal#<user/role/policy ARN>`), so concurrent grants for one principal cannot lose each other.
  */
-export class IamGranter implements Granter {
+export class IamGranter implements Granter, ReconcilingGranter {
   readonly dryRun = false;
   private readonly roleIds = new Map<string, { ids: string[]; until: number }>();
 

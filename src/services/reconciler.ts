@@ -1,25 +1,13 @@
 import type { Logger } from 'pino';
-import {
-  type IamOwnedGrant,
-  type InspectionResult,
-  mayHoldGrant,
-  type OrphanRemoval,
-  shouldHoldGrant,
-} from '../aws/iam-granter';
-import type { AwsPrincipal, Grant, JitRequest } from '../core/model';
+import { mayHoldGrant, shouldHoldGrant } from '../core/grant-holding';
+import type { AwsPrincipal, JitRequest } from '../core/model';
 import type { Clock } from '../ports/clock';
+import type { IamOwnedGrant, ReconcilingGranter } from '../ports/granter';
 import type { Store } from '../ports/store';
 
 // Makes IAM agree with the store after crashes and manual edits: a statement whose request does not hold a grant
 // is removed (and that person's sessions on the node are ended); an active request whose statement is missing or
 // differs is written again. The granter re-checks each decision under the principal's lease.
-
-/** What the reconciler needs from the granter (IamGranter provides it). */
-export interface ReconcilingGranter {
-  inspect(principals: readonly AwsPrincipal[], accounts: readonly string[]): Promise<InspectionResult>;
-  restoreGrant(requestId: string): Promise<Grant | undefined>;
-  removeOrphan(grant: IamOwnedGrant): Promise<OrphanRemoval>;
-}
 
 export interface ReconcilerDeps {
   granter: ReconcilingGranter;

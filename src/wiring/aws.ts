@@ -1,14 +1,16 @@
 import type { Logger } from 'pino';
+import { AwsClients } from '../aws/clients';
+import { AwsInventory } from '../aws/ec2-inventory';
+import { configuredPrincipals, IamGranter } from '../aws/iam-granter';
+import { SsmSessionTerminator } from '../aws/session-terminator';
 import type { JitbotConfig } from '../config/types';
 import type { Clock } from '../ports/clock';
 import type { Granter } from '../ports/granter';
 import type { Inventory } from '../ports/inventory';
 import type { Store } from '../ports/store';
 import { Reconciler } from '../services/reconciler';
-import { AwsClients } from './clients';
-import { AwsInventory } from './ec2-inventory';
-import { configuredPrincipals, IamGranter } from './iam-granter';
-import { SsmSessionTerminator } from './session-terminator';
+
+// Part of the composition root (with src/app.ts): the one place where the AWS side meets the services.
 
 export interface AwsParts {
   granter: Granter;
