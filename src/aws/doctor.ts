@@ -13,15 +13,9 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { AwsPrincipal } from '../core/model';
 import type { AwsClients } from './clients';
 import { decodePolicyDocument, documentStatements, GRANT_POLICY_NAME, parsePolicyDocument } from './grant-policy';
-import {
-  awsErrorName,
-  describeHolder,
-  locatePolicy,
-  type PolicyLocation,
-  readInlinePolicies,
-  readManagedPolicy,
-  SSO_ROLE_PATH_PREFIX,
-} from './iam-granter';
+import { isNoSuchEntity } from './iam-errors';
+import { holderFor, locatePolicy, type PolicyLocation, SSO_ROLE_PATH_PREFIX } from './policy-holders';
+import { readInlinePolicies, readManagedPolicy } from './policy-reading';
 
 // `jitbot doctor`: is the AWS side set up so that grants work and mean something? Static inspection of the
 // requesters' policies (moto, the test emulator, has no iam:SimulatePrincipalPolicy, and static reading also
@@ -62,8 +56,7 @@ export async function runDoctor(deps: DoctorDeps): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [await checkCredentials(deps.clients), await checkTable(deps.checkTable)];
   const seen = new Set<string>();
   for (const principal of deps.principals) {
-    const accounts = principal.kind === 'sso-permission-set' ? deps.accounts : [''];
-    for (const account of accounts) {
+    for (const account of holderFor(principal.kind).inspectionAccounts(deps.accounts)) {
       let location: PolicyLocation;
       try {
         location = locatePolicy(principal, account, deps.clients.partition);
@@ -111,7 +104,7 @@ async function checkTable(check: () => Promise<string | void>): Promise<DoctorCh
 }
 
 async function checkRequester(deps: DoctorDeps, location: PolicyLocation): Promise<DoctorCheck[]> {
-  const who = describeHolder(location);
+  const who = location.description;
   let policies: EffectivePolicy[];
   try {
     policies = await effectivePolicies(deps.clients.iam(location.account), location);
@@ -162,7 +155,7 @@ async function effectivePolicies(iam: IAMClient, location: PolicyLocation): Prom
         );
         for await (const page of pages) for (const role of page.PolicyRoles ?? []) if (role.RoleName) roles.push(role.RoleName);
       } catch (error) {
-        if (isNotFound(error)) {
+        if (isNoSuchEntity(error)) {
           throw new Error(
             `policy ${location.name} does not exist in account ${location.account}; create it (jitbot creates it on the first grant) ` +
               `before provisioning the permission set there`,
@@ -283,12 +276,8 @@ export function allowsSessionDocuments(document: string): boolean {
   );
 }
 
-function isNotFound(error: unknown): boolean {
-  return awsErrorName(error) === 'NoSuchEntityException' || awsErrorName(error) === 'NoSuchEntity';
-}
-
 function message(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const text = error.message.length > 300 ? `${error.message.slice(0, 300)}…` : error.message;
-  return isNotFound(error) ? `does not exist (${text})` : text;
+  return isNoSuchEntity(error) ? `does not exist (${text})` : text;
 }

@@ -1,8 +1,8 @@
 import type { AwsPrincipal, Grant, JitRequest } from '../core/model';
-import type { Granter, OwnedGrant } from '../ports/granter';
-import { GRANT_POLICY_NAME, grantStatement, policyDocument, type PolicyStatement } from './grant-policy';
-import { locatePolicy } from './iam-granter';
 import { partitionOf } from '../core/partition';
+import type { Granter, OwnedGrant } from '../ports/granter';
+import { grantStatement, policyDocument, type PolicyStatement } from './grant-policy';
+import { holderFor, locatePolicy } from './policy-holders';
 
 interface Recorded {
   principal: AwsPrincipal;
@@ -14,14 +14,7 @@ interface Recorded {
 /** The IAM call that would carry a principal's rendered grant policy, written where IamGranter would write it. */
 export function describeIamWrite(principal: AwsPrincipal, nodeAccount: string, nodeRegion: string, document: string): string {
   const location = locatePolicy(principal, nodeAccount, partitionOf(nodeRegion));
-  switch (location.kind) {
-    case 'iam-user':
-      return `iam:PutUserPolicy UserName=${location.name} PolicyName=${GRANT_POLICY_NAME} PolicyDocument=${document}`;
-    case 'iam-role':
-      return `iam:PutRolePolicy RoleName=${location.name} PolicyName=${GRANT_POLICY_NAME} PolicyDocument=${document}`;
-    case 'sso-permission-set':
-      return `iam:CreatePolicyVersion PolicyArn=${location.objectArn} SetAsDefault=true PolicyDocument=${document}`;
-  }
+  return `${holderFor(location.kind).describePut(location)} PolicyDocument=${document}`;
 }
 
 /**

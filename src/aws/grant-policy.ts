@@ -1,6 +1,6 @@
 import type { AwsPrincipal, JitRequest } from '../core/model';
-import { normaliseRequestId } from '../core/request-id';
 import { nodeArn, type Partition } from '../core/partition';
+import { normaliseRequestId } from '../core/request-id';
 
 // The one policy jitbot owns on each principal: one statement per grant, each allowing ssm:StartSession on exactly
 // one node until the grant's expiry (IAM enforces the expiry itself), pinned to one person on shared roles.

@@ -11,7 +11,7 @@ import { openStore } from '../store/open-store';
 import { botPolicy, requesterBasePolicy } from '../aws/base-policy';
 import { AwsClients } from '../aws/clients';
 import { runDoctor } from '../aws/doctor';
-import { configuredPrincipals } from '../aws/iam-granter';
+import { configuredPrincipals } from '../aws/configured-principals';
 import type { Partition } from '../core/partition';
 import { auditToCsv, auditToJsonl, parseSince } from './audit-export';
 

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { AwsClients } from '../aws/clients';
 import { AwsInventory } from '../aws/ec2-inventory';
-import { configuredPrincipals, IamGranter } from '../aws/iam-granter';
+import { configuredPrincipals } from '../aws/configured-principals';
+import { IamGranter } from '../aws/iam-granter';
 import { SsmSessionTerminator } from '../aws/session-terminator';
 import type { JitbotConfig } from '../config/types';
 import type { Clock } from '../ports/clock';
