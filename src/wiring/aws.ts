@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { AwsClients } from '../aws/clients';
-import { AwsInventory } from '../aws/ec2-inventory';
+import { AwsInventory } from '../aws/aws-inventory';
 import { configuredPrincipals } from '../aws/configured-principals';
 import { IamGranter } from '../aws/iam-granter';
 import { SsmSessionTerminator } from '../aws/session-terminator';

@@ -5,7 +5,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-ec2';
 import { AwsClients, type AccountAccess } from '../../src/aws/clients';
-import { AwsInventory, InventoryLookupError } from '../../src/aws/ec2-inventory';
+import { AwsInventory, InventoryLookupError } from '../../src/aws/aws-inventory';
 import { partitionOf } from '../../src/core/partition';
 import { FakeSsm } from '../support/fake-ssm';
 

@@ -1,6 +1,8 @@
 import { paginateDescribeInstances, type EC2Client, type Filter, type Instance } from '@aws-sdk/client-ec2';
 import { chunk } from './inventory-util';
 
+// EC2 DescribeInstances for AwsInventory (aws-inventory.ts): id batches, paging, Name filters taken literally.
+
 /**
  * EC2 rejects a call carrying more than 200 filter values ("FilterLimitExceeded: The maximum number of
  * filter values specified on a single call is 200"), so id batches are cut at that size.

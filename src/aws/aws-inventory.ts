@@ -5,8 +5,8 @@ import type { Node } from '../core/model';
 import type { Inventory, NodeLookup } from '../ports/inventory';
 import type { AwsClients } from './clients';
 import { TtlCache } from './inventory-cache';
-import { instancesByIds, instancesByName } from './inventory-ec2';
-import { instanceInformation, managedInstancesByName, managedInstanceTags } from './inventory-ssm';
+import { instancesByIds, instancesByName } from './ec2-describe';
+import { instanceInformation, managedInstancesByName, managedInstanceTags } from './ssm-describe';
 import { mapLimit, tagsOf } from './inventory-util';
 
 export interface AwsInventoryOptions {

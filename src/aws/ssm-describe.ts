@@ -7,6 +7,8 @@ import {
 } from '@aws-sdk/client-ssm';
 import { chunk, tagsOf } from './inventory-util';
 
+// SSM DescribeInstanceInformation and ListTagsForResource for AwsInventory (aws-inventory.ts).
+
 /** DescribeInstanceInformation pages hold at most 50 nodes; one id batch fills one page. */
 const SSM_IDS_PER_CALL = 50;
 
