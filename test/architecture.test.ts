@@ -32,6 +32,9 @@ describe('the import rules catch wrong-way imports (self-check)', () => {
     ['src/core/clock.ts', "import fs from 'fs';", "imports 'fs': src/core is pure"],
     ['src/core/parse.ts', "import { z } from 'zod';", "imports 'zod': src/core is pure"],
     ['src/ports/chat.ts', "export type { Locale } from '../config/types';", "imports '../config/types': src/ports imports only src/core and src/ports"],
+    ['src/ports/adapter-module.ts', "import { z } from 'zod';", "imports 'zod': src/ports imports only src/core and src/ports"],
+    ['src/ports/adapter-module.ts', "import { type z, ZodError } from 'zod';", "imports 'zod': src/ports imports only src/core and src/ports"],
+    ['src/ports/adapter-module.ts', "import type { Server } from 'node:http';", "imports 'node:http': src/ports imports only src/core and src/ports"],
     ['src/http/server.ts', "import type { Store } from '../ports/store';", "imports '../ports/store': src/http (the server adapters mount on)"],
     ['src/services/outbox.ts', "const granter = require('../aws/iam-granter');", "imports '../aws/iam-granter': src/services do not import"],
     ['src/services/outbox.ts', "const slack = await import('../../adapters/slack/slack-adapter');", "imports '../../adapters/slack/slack-adapter': src/services"],
@@ -45,6 +48,8 @@ describe('the import rules catch wrong-way imports (self-check)', () => {
     ['adapters/slack/inbound.ts', "import type { JitbotConfig } from '../../src/config/types';", "imports '../../src/config/types': adapters/slack"],
     ['adapters/shared/dispatch.ts', "import { renderBlockKit } from '../slack/block-kit';", "imports '../slack/block-kit': adapters/shared imports only its own folder"],
     ['src/store/table.ts', "import { fakeSlack } from '../../test/support/fake-slack';", "imports '../../test/support/fake-slack': production code does not import test/"],
+    ['src/app.ts', "import { SlackAdapter } from '../adapters/slack/slack-adapter';", "imports '../adapters/slack/slack-adapter': only src/app.ts and src/cli import from adapters/, and only the list"],
+    ['src/config/load.ts', "import { ADAPTERS } from '../../adapters';", "imports '../../adapters': only src/app.ts and src/cli import from adapters/"],
     ['src/cli/program.ts', 'const module = await import(name);', 'src/cli/program.ts:1 imports a computed path: a computed import cannot be checked'],
   ])('%s: %s', (file, text, expected) => {
     const violations = check(file, text);
@@ -62,6 +67,10 @@ describe('the import rules catch wrong-way imports (self-check)', () => {
     const allowed: SourceFile[] = [
       { path: 'src/core/audit-chain.ts', text: "import { createHash } from 'node:crypto';\nimport type { Node } from './model';\nimport { t } from './i18n/catalog';" },
       { path: 'src/ports/store.ts', text: "import type { JitRequest } from '../core/model';\nexport type { DueKind } from '../core/deadlines';\nimport type { Clock } from './clock';" },
+      {
+        path: 'src/ports/adapter-module.ts',
+        text: "import type { Logger } from 'pino';\nimport { type z, type ZodObject } from 'zod';\ntype S = import('express').Express;\nexport type { Level } from 'pino';",
+      },
       { path: 'src/http/server.ts', text: "import http from 'node:http';\nimport express from 'express';\nimport { jsonBody } from './middleware';" },
       { path: 'src/services/outbox.ts', text: "import type { JitbotConfig } from '../config/types';\nimport type { Granter } from '../ports/granter';\nimport pino from 'pino';" },
       { path: 'src/aws/iam-granter.ts', text: "import type { IdentityRule } from '../config/types';\nimport { IAMClient } from '@aws-sdk/client-iam';\nimport type { Store } from '../ports/store';" },
@@ -78,7 +87,8 @@ describe('the import rules catch wrong-way imports (self-check)', () => {
         ].join('\n'),
       },
       { path: 'adapters/index.ts', text: "import { slack } from './slack';\nimport { console } from './console/console-adapter';\nimport type { ChatAdapter } from '../src/ports/chat';" },
-      { path: 'src/app.ts', text: "import { SlackAdapter } from '../adapters/slack/slack-adapter';\nimport { awsParts } from './wiring/aws';" },
+      { path: 'src/app.ts', text: "import { ADAPTERS } from '../adapters';\nimport { awsParts } from './wiring/aws';" },
+      { path: 'src/cli/program.ts', text: "import { ADAPTERS } from '../../adapters/index';" },
     ];
     expect(checkImports(allowed).map(describeViolation)).toEqual([]);
   });

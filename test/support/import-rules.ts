@@ -13,6 +13,8 @@ export interface ImportRef {
   line: number;
   /** As written; undefined for a computed `import(expr)` / `require(expr)`. */
   specifier: string | undefined;
+  /** Erased at compile time (`import type`, `export type`, all-`type` specifiers, `import('x').T`): no code runs. */
+  typeOnly: boolean;
 }
 
 export interface Violation extends ImportRef {
@@ -25,12 +27,13 @@ export interface SourceFile {
   text: string;
 }
 
-type Target =
+type Target = (
   | { kind: 'builtin'; name: string }
   | { kind: 'package'; name: string }
   /** A repository path without extension, e.g. `src/core/model`. */
   | { kind: 'local'; path: string }
-  | { kind: 'unchecked'; why: string };
+  | { kind: 'unchecked'; why: string }
+) & { typeOnly?: boolean };
 
 interface Layer {
   rule: string;
@@ -58,7 +61,10 @@ export function layerOf(file: string): Layer | undefined {
     };
   }
   if (file.startsWith('src/ports/')) {
-    return { rule: 'src/ports imports only src/core and src/ports', allows: (t) => under(t, 'src/core', 'src/ports') };
+    return {
+      rule: 'src/ports imports only src/core and src/ports (and library types: `import type` from npm packages)',
+      allows: (t) => under(t, 'src/core', 'src/ports') || (t.kind === 'package' && t.typeOnly === true),
+    };
   }
   if (file.startsWith('src/http/')) {
     return {
@@ -119,8 +125,10 @@ export function importsOf(file: string, text: string): ImportRef[] {
   // swc spans are 1-based byte offsets into this source.
   const lineAt = (spanStart: number) => bytes.subarray(0, Math.max(0, spanStart - 1)).toString().split('\n').length;
   const found: ImportRef[] = [];
-  const add = (node: { span?: { start: number } }, specifier: string | undefined) =>
-    found.push({ file, line: lineAt(node.span?.start ?? 0), specifier });
+  const add = (node: { span?: { start: number } }, specifier: string | undefined, typeOnly = false) =>
+    found.push({ file, line: lineAt(node.span?.start ?? 0), specifier, typeOnly });
+  const allTypes = (specifiers: { type: string; isTypeOnly?: boolean }[]) =>
+    specifiers.length > 0 && specifiers.every((s) => s.type === 'ImportSpecifier' && s.isTypeOnly);
   const literal = (node: unknown): string | undefined => {
     const n = node as { type?: string; value?: unknown; quasis?: { cooked?: string }[]; expressions?: unknown[] } | undefined;
     if (n?.type === 'StringLiteral' && typeof n.value === 'string') return n.value;
@@ -137,17 +145,19 @@ export function importsOf(file: string, text: string): ImportRef[] {
     const n = node as Record<string, any>;
     switch (n.type) {
       case 'ImportDeclaration':
+        add(n.source, n.source.value, n.typeOnly || allTypes(n.specifiers));
+        break;
       case 'ExportAllDeclaration':
-        add(n.source, n.source.value);
+        add(n.source, n.source.value, n.typeOnly === true);
         break;
       case 'ExportNamedDeclaration':
-        if (n.source) add(n.source, n.source.value);
+        if (n.source) add(n.source, n.source.value, n.typeOnly === true);
         break;
       case 'TsImportEqualsDeclaration':
-        if (n.moduleRef?.type === 'TsExternalModuleReference') add(n.moduleRef.expression, n.moduleRef.expression.value);
+        if (n.moduleRef?.type === 'TsExternalModuleReference') add(n.moduleRef.expression, n.moduleRef.expression.value, n.isTypeOnly === true);
         break;
       case 'TsImportType':
-        add(n.argument, n.argument.value);
+        add(n.argument, n.argument.value, true);
         break;
       case 'CallExpression': {
         const isImport = n.callee?.type === 'Import';
@@ -174,16 +184,24 @@ function resolve(file: string, specifier: string | undefined): Target {
   return { kind: 'package', name: specifier };
 }
 
+/** The code that builds adapters from the list: start-up and the CLI (which hands the list to the config loader). */
+function isAdapterListUser(file: string): boolean {
+  return file === 'src/app.ts' || file.startsWith('src/cli/');
+}
+
 /** Imports that run the wrong way. */
 export function checkImports(files: readonly SourceFile[]): Violation[] {
   const violations: Violation[] = [];
   for (const { path: file, text } of files) {
     const layer = layerOf(file);
     for (const ref of importsOf(file, text)) {
-      const target = resolve(file, ref.specifier);
+      const target = { ...resolve(file, ref.specifier), typeOnly: ref.typeOnly };
       if (target.kind === 'unchecked') violations.push({ ...ref, rule: target.why });
       else if (under(target, 'test', 'bench')) violations.push({ ...ref, rule: 'production code does not import test/ or bench/' });
       else if (layer && !layer.allows(target)) violations.push({ ...ref, rule: layer.rule });
+      else if (file.startsWith('src/') && under(target, 'adapters') && !(isAdapterListUser(file) && target.kind === 'local' && target.path === 'adapters')) {
+        violations.push({ ...ref, rule: 'only src/app.ts and src/cli import from adapters/, and only the list (adapters/index.ts)' });
+      }
     }
   }
   return violations;
