@@ -85,8 +85,8 @@ function benchDecide(): Measurement {
   const request = makePendingRequest(makeNodes(1)[0]!);
   const ctx: TransitionContext = { now: BENCH_NOW, locale: 'zh-CN', timeZone: 'Asia/Shanghai' };
   const vote: DecisionInput = {
-    actor: { platform: 'slack', userId: 'U0SEC2', displayName: 'Kim' },
-    actorRoles: ['security'],
+    actor: { platform: 'slack', userId: 'U0SEC2', displayName: 'Kim', roles: ['security'], admin: false },
+    channelRoles: ['security'],
     verdict: 'approve',
     comment: '可以，注意先备份配置',
   };

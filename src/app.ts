@@ -160,7 +160,7 @@ export function assemble(deps: AssembleDeps): Assembled {
     (request) => channelRoles.channelsFor(request.levels[request.currentLevel]?.roles ?? []),
   );
   const text = { locale: config.locale, timeZone: config.timeZone };
-  const outbox = new OutboxWorker({ store, granter, adapters: registry, channelRoles, clock, logger, owner, ...text });
+  const outbox = new OutboxWorker({ store, granter, adapters: registry, channelRoles, clock, logger, owner, admins: config.admins, ...text });
   const onCommitted = (id: string) => outbox.kick(id);
   const scheduler = new Scheduler({ store, clock, logger, owner, onCommitted, ...text });
   const service = new JitService({

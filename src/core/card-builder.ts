@@ -1,8 +1,9 @@
 import type { ApprovalCard, CardAction, CardField } from './card';
 import { formatDuration } from './duration';
 import { t, formatTime, type Locale, type MessageKey } from './i18n/catalog';
-import type { JitRequest } from './model';
-import { approvalsAtLevel, closingDecision, COMMENT_MAX_LENGTH, describeApprovers, nodeLabel } from './transitions';
+import { describeApprovers, describeIamProblem, nodeLabel } from './labels';
+import type { ApprovalLevel, JitRequest } from './model';
+import { approvalsAtLevel, closingDecision, COMMENT_MAX_LENGTH } from './transitions';
 
 export interface CardContext {
   locale: Locale;
@@ -41,7 +42,7 @@ export function buildCard(request: JitRequest, ctx: CardContext, placement: Card
   }
   fields.push({ label: say('card.field.duration'), value: formatDuration(request.durationMs) });
   fields.push({ label: say('card.field.policy'), value: request.policy.name });
-  if (request.grant) fields.push({ label: say('card.field.expires'), value: at(request.grant.expiresAt) });
+  fields.push(...timingFields(request, say, at));
 
   const level = request.levels[request.currentLevel];
   const pending = request.status === 'pending' && level !== undefined;
@@ -50,6 +51,7 @@ export function buildCard(request: JitRequest, ctx: CardContext, placement: Card
   if (node.pingStatus && node.pingStatus !== READY_PING) {
     notices.push(say('card.notice.not_registered', { node: nodeName, ping: node.pingStatus }));
   }
+  notices.push(...revokeNotices(request, ctx.locale, say, at));
 
   const actions: CardAction[] = [];
   const decidableHere = pending && placement.decidable;
@@ -61,18 +63,15 @@ export function buildCard(request: JitRequest, ctx: CardContext, placement: Card
         style: 'primary',
         confirm: {
           title: say('card.confirm.title', { id: request.id }),
-          text: say('card.confirm.text', {
-            requester: request.requester.displayName,
-            node: nodeName,
-            duration: formatDuration(request.durationMs),
-          }),
+          text: confirmText(request, level, nodeName, say),
           confirm: say('card.confirm.yes'),
           deny: say('card.confirm.no'),
         },
       },
       { id: 'reject', label: say('card.action.reject'), style: 'danger' },
     );
-  } else if (request.status === 'active') {
+  } else if (request.status === 'active' || (request.status === 'revoking' && request.iamRetry?.change === 'revoke')) {
+    // While a revoke waits for its retry, the button tries again now.
     actions.push({ id: 'revoke', label: say('card.action.revoke'), style: 'danger' });
   }
 
@@ -127,10 +126,24 @@ export function statusText(request: JitRequest, ctx: Pick<CardContext, 'locale' 
         approvers: level ? describeApprovers(level) : '',
       });
     }
-    case 'approved':
-      return say('card.status.approved');
+    case 'approved': {
+      const retry = request.iamRetry;
+      if (retry?.change !== 'grant') return say('card.status.approved');
+      return say('card.status.granting_retry', {
+        problem: describeIamProblem(ctx.locale, retry.problem),
+        attempt: retry.failures + 1,
+        attempts: retry.maxAttempts,
+        at: at(retry.retryAt),
+      });
+    }
     case 'active':
       return say('card.status.active', { until: request.grant ? at(request.grant.expiresAt) : '' });
+    case 'revoking': {
+      const requestedAt = request.revokeRequestedAt ?? request.updatedAt;
+      return request.endedBy
+        ? say('card.status.revoking', { by: request.endedBy.displayName, at: at(requestedAt) })
+        : say('card.status.ending', { at: at(request.grant?.expiresAt ?? requestedAt) });
+    }
     case 'ended':
       return say('card.status.ended', { at: at(request.endedAt ?? request.updatedAt) });
     case 'revoked':
@@ -147,4 +160,51 @@ export function statusText(request: JitRequest, ctx: Pick<CardContext, 'locale' 
     case 'failed':
       return say('card.status.failed', { reason: request.failureReason ?? '' });
   }
+}
+
+type Say = (key: MessageKey, params?: Record<string, string | number>) => string;
+type At = (epochMs: number) => string;
+
+/** When access ends or ended: "Expires" while it may still be live, "Revoked" / "Ended" once IAM removed it. */
+function timingFields(request: JitRequest, say: Say, at: At): CardField[] {
+  const { grant, endedAt } = request;
+  if (!grant) return [];
+  if (request.status === 'revoked' && endedAt !== undefined) return [{ label: say('card.field.revoked'), value: at(endedAt) }];
+  if (request.status === 'ended' && endedAt !== undefined) return [{ label: say('card.field.ended'), value: at(endedAt) }];
+  return [{ label: say('card.field.expires'), value: at(grant.expiresAt) }];
+}
+
+/** A revoke IAM has not accepted yet: how the retries go, and that the IAM condition ends the access anyway. */
+function revokeNotices(request: JitRequest, locale: Locale, say: Say, at: At): string[] {
+  const retry = request.iamRetry;
+  if (request.status !== 'revoking' || retry?.change !== 'revoke') return [];
+  const problem = describeIamProblem(locale, retry.problem);
+  const stuck = retry.alertedAt !== undefined;
+  const notices = [
+    stuck
+      ? say('card.notice.iam_stuck', { problem, failures: retry.failures, at: at(retry.retryAt) })
+      : say('card.notice.iam_retry', { problem, attempt: retry.failures + 1, attempts: retry.maxAttempts, at: at(retry.retryAt) }),
+  ];
+  const until = request.grant?.expiresAt;
+  if (until !== undefined) {
+    const expired = request.endedBy === undefined;
+    notices.push(say(expired ? 'card.notice.expired_in_iam' : 'card.notice.date_less_than', { until: at(until) }));
+  }
+  return notices;
+}
+
+/** The approve dialog promises access only when this approval is the last one needed. */
+function confirmText(request: JitRequest, level: ApprovalLevel, nodeName: string, say: Say): string {
+  const count = approvalsAtLevel(request, request.currentLevel);
+  const last = request.currentLevel === request.levels.length - 1 && count + 1 >= level.required;
+  const requester = request.requester.displayName;
+  if (last) return say('card.confirm.text', { requester, node: nodeName, duration: formatDuration(request.durationMs) });
+  return say('card.confirm.partial', {
+    level: request.currentLevel + 1,
+    levels: request.levels.length,
+    count,
+    required: level.required,
+    requester,
+    node: nodeName,
+  });
 }

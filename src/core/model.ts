@@ -58,6 +58,8 @@ export const REQUEST_STATUSES = [
   'pending',
   'approved',
   'active',
+  /** Access is being removed: stays so until IAM has accepted the removal, then `revoked` (a person) or `ended` (expiry). */
+  'revoking',
   'ended',
   'revoked',
   'rejected',
@@ -112,11 +114,41 @@ export type EffectBody =
   | { kind: 'updateCards' }
   | { kind: 'threadReply'; text: string }
   | { kind: 'notifyRequester'; text: string }
+  /** A direct message to each of these people (e.g. the approvers who decided). */
+  | { kind: 'notifyPeople'; people: UserRef[]; text: string }
+  /** Tell the configured admins (direct message) and the operators (error-level log line). */
+  | { kind: 'alertAdmins'; text: string }
   | { kind: 'grant' }
   | { kind: 'revoke' }
   /** The follow-up pass: end sessions opened while the IAM change was propagating. */
   | { kind: 'terminateSessions' }
   | { kind: 'audit'; event: AuditDraft };
+
+/** Why IAM did not accept a grant or revoke: a known condition, or the (secret-free) error message. */
+export type IamProblem =
+  | { code: 'throttled' | 'unavailable' | 'unreachable' }
+  | { code: 'error'; message: string };
+
+/**
+ * A grant or revoke that IAM has not accepted yet. It is what the card, thread and messages say while the outbox
+ * retries; it goes away when the change succeeds. The retry itself is scheduled on the outbox effect.
+ */
+export interface IamRetry {
+  change: 'grant' | 'revoke';
+  problem: IamProblem;
+  /** Failed tries so far. */
+  failures: number;
+  /** Tries before a grant fails the request, or before admins are alerted about a revoke. */
+  maxAttempts: number;
+  /** The first failure. */
+  since: number;
+  /** When the next try is due. */
+  retryAt: number;
+  /** When the people involved were told it is taking long (once). */
+  slowToldAt?: number;
+  /** Revokes: when the admins were alerted that it keeps failing (once). */
+  alertedAt?: number;
+}
 
 export interface AuditDraft {
   action: string;
@@ -157,8 +189,14 @@ export interface JitRequest {
   expiryWarnedAt?: number;
   warnBeforeMs?: number;
   grant?: Grant;
+  /** A grant or revoke IAM has not accepted yet. */
+  iamRetry?: IamRetry;
   failureReason?: string;
+  /** Who revoked (absent when access ended at its expiry). Set when the revoke is asked for. */
   endedBy?: UserRef;
+  /** When the revoke was asked for or the expiry was reached (status `revoking` from then on). */
+  revokeRequestedAt?: number;
+  /** When access ended: IAM accepted the removal (revoked, ended), or the request closed without access. */
   endedAt?: number;
   /** Approval cards posted for this request (one per channel). */
   cards: MessageRef[];

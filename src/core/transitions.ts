@@ -1,25 +1,17 @@
+import { mayCancel, mayDecide, mayRevoke, userRefOf, type Person } from './authority';
 import { formatDuration } from './duration';
-import { t, formatTime, type Locale, type MessageKey } from './i18n/catalog';
-import type {
-  ApprovalLevel,
-  AuditDraft,
-  ChannelRef,
-  Decision,
-  EffectBody,
-  Grant,
-  JitRequest,
-  Node,
-  Requester,
-  RequestStatus,
-  UserRef,
-} from './model';
+import { t, type Locale, type MessageKey } from './i18n/catalog';
+import { describeApprovers, nodeLabel, personKey, samePerson } from './labels';
+import type { AuditDraft, ChannelRef, Decision, EffectBody, JitRequest, Node, Requester, RequestStatus, UserRef } from './model';
+import { advance, audit } from './outbox-bookkeeping';
 import type { ManualPolicy } from './policy-model';
 
 // The request lifecycle as pure functions. Each either returns the next version of the request (with the
-// side effects it implies queued in its outbox) or a typed refusal. Nothing here performs I/O.
+// side effects it implies queued in its outbox) or a typed refusal. Nothing here performs I/O. What happens when
+// the granter answers (active, failed, retrying, revoked, ended) is in iam-outcomes.ts.
 //
-//   pending ──approve (last level)──▶ approved ──grant ok──▶ active ──expiry──▶ ended
-//      │                                  └──grant failed──▶ failed      └──revoke──▶ revoked
+//   pending ──approve (last level)──▶ approved ──grant ok──▶ active ──expiry or revoke──▶ revoking ──IAM ok──▶ ended | revoked
+//      │                                  └──grant failed (refused, or retries ran out)──▶ failed
 //      ├──reject──▶ rejected   ├──cancel──▶ cancelled   └──time-out──▶ timed_out
 
 export interface TransitionContext {
@@ -38,7 +30,11 @@ export type Refusal =
   | { code: 'already_voted'; level: number }
   | { code: 'comment_too_long'; length: number; max: number }
   | { code: 'not_requester'; requester: string }
+  /** Cancel on a request that is no longer pending (an active one is ended with revoke instead). */
+  | { code: 'not_cancellable'; status: RequestStatus }
   | { code: 'not_active'; status: RequestStatus }
+  /** Revoke while the first removal from IAM is still under way. */
+  | { code: 'already_revoking' }
   | { code: 'not_allowed' }
   | { code: 'not_due' };
 
@@ -48,27 +44,7 @@ export const COMMENT_MAX_LENGTH = 500;
 /** IAM changes take a while to reach every endpoint: look for new sessions once more after this long. */
 export const SESSION_FOLLOW_UP_MS = 2 * 60_000;
 
-const DECIDED_STATUSES: readonly RequestStatus[] = ['approved', 'active', 'ended', 'revoked', 'failed', 'rejected'];
-
-export function personKey(user: Pick<UserRef, 'platform' | 'userId'>): string {
-  return `${user.platform}:${user.userId}`;
-}
-
-export function samePerson(a: Pick<UserRef, 'platform' | 'userId'>, b: Pick<UserRef, 'platform' | 'userId'>): boolean {
-  return a.platform === b.platform && a.userId === b.userId;
-}
-
-export function describeApprovers(level: ApprovalLevel): string {
-  return [...level.roles, ...level.users].join(', ');
-}
-
-export function nodeLabel(node: Node): string {
-  return node.name ? `${node.name} (${node.id})` : node.id;
-}
-
-export function startSessionCommand(node: Node): string {
-  return `aws ssm start-session --target ${node.id} --region ${node.region}`;
-}
+const DECIDED_STATUSES: readonly RequestStatus[] = ['approved', 'active', 'revoking', 'ended', 'revoked', 'failed', 'rejected'];
 
 function refuse(refusal: Refusal): TransitionResult {
   return { ok: false, refusal };
@@ -76,26 +52,6 @@ function refuse(refusal: Refusal): TransitionResult {
 
 function text(ctx: TransitionContext, key: MessageKey, params?: Record<string, string | number>): string {
   return t(ctx.locale, key, params);
-}
-
-function time(ctx: TransitionContext, epochMs: number): string {
-  return formatTime(ctx.locale, epochMs, ctx.timeZone);
-}
-
-function audit(event: AuditDraft): EffectBody {
-  return { kind: 'audit', event };
-}
-
-/** The next version of `request` with `changes` applied and `effects` appended to its outbox. */
-function advance(
-  request: JitRequest,
-  ctx: TransitionContext,
-  changes: Partial<JitRequest>,
-  effects: EffectBody[],
-): JitRequest {
-  const version = request.version + 1;
-  const queued = effects.map((effect, index) => ({ ...effect, id: `${version}.${index}` }));
-  return { ...request, ...changes, version, updatedAt: ctx.now, outbox: [...request.outbox, ...queued] };
 }
 
 // ── creation ────────────────────────────────────────────────────────────────────────────────────────────
@@ -162,12 +118,10 @@ export function newRequest(input: NewRequestInput, ctx: TransitionContext): JitR
 // ── decisions ───────────────────────────────────────────────────────────────────────────────────────────
 
 export interface DecisionInput {
-  actor: UserRef;
-  actorEmail?: string;
-  /** Approver roles the actor may act for here: held by them AND spoken for by the channel of the click. */
-  actorRoles: string[];
-  /** Every approver role the actor holds, wherever they clicked (tells "wrong channel" from "not an approver"). */
-  memberRoles?: string[];
+  /** Who clicked, with the approver roles they hold (anywhere). */
+  actor: Person;
+  /** The approver roles the channel of the click speaks for: roles count only where their channel is. */
+  channelRoles: readonly string[];
   verdict: 'approve' | 'reject';
   comment?: string;
   deliveryId?: string;
@@ -183,14 +137,6 @@ function alreadyDecided(request: JitRequest): TransitionResult {
   if (!DECIDED_STATUSES.includes(request.status)) return refuse({ code: 'not_pending', status: request.status });
   const closing = closingDecision(request);
   return refuse({ code: 'already_decided', status: request.status, by: closing?.by, at: closing?.at });
-}
-
-/** Which of the level's entry points (named user or role) the actor qualifies through, if any. */
-function qualifyingRoles(level: ApprovalLevel, input: DecisionInput): string[] | undefined {
-  const keys = [personKey(input.actor), input.actorEmail?.toLowerCase()].filter(Boolean);
-  if (level.users.some((u) => keys.includes(u) || keys.includes(u.toLowerCase()))) return [];
-  const roles = level.roles.filter((role) => input.actorRoles.includes(role));
-  return roles.length > 0 ? roles : undefined;
 }
 
 export function approvalsAtLevel(request: JitRequest, level: number): number {
@@ -211,10 +157,10 @@ export function decide(request: JitRequest, input: DecisionInput, ctx: Transitio
     const previous = request.decisions.find((d) => samePerson(d.by, input.actor))!;
     return refuse({ code: 'already_voted', level: previous.level + 1 });
   }
-  const roles = qualifyingRoles(level, input);
-  if (roles === undefined) {
-    const heldElsewhere = level.roles.some((role) => input.memberRoles?.includes(role));
-    return heldElsewhere
+  const here = { ...input.actor, roles: input.actor.roles.filter((role) => input.channelRoles.includes(role)) };
+  const standing = mayDecide(level, here);
+  if (!standing) {
+    return mayDecide(level, input.actor)
       ? refuse({ code: 'wrong_channel', approvers: describeApprovers(level) })
       : refuse({ code: 'not_approver', level: levelIndex + 1, approvers: describeApprovers(level) });
   }
@@ -225,8 +171,8 @@ export function decide(request: JitRequest, input: DecisionInput, ctx: Transitio
   }
 
   const decision: Decision = {
-    by: input.actor,
-    roles,
+    by: userRefOf(input.actor),
+    roles: standing.roles,
     level: levelIndex,
     verdict: input.verdict,
     comment,
@@ -317,11 +263,9 @@ export function decide(request: JitRequest, input: DecisionInput, ctx: Transitio
 
 // ── requester actions, time-outs and reminders ──────────────────────────────────────────────────────────
 
-export function cancel(request: JitRequest, actor: UserRef, ctx: TransitionContext, deliveryId?: string): TransitionResult {
-  if (!samePerson(actor, request.requester)) {
-    return refuse({ code: 'not_requester', requester: request.requester.displayName });
-  }
-  if (request.status !== 'pending') return refuse({ code: 'not_pending', status: request.status });
+export function cancel(request: JitRequest, actor: Person, ctx: TransitionContext, deliveryId?: string): TransitionResult {
+  if (!mayCancel(request, actor)) return refuse({ code: 'not_requester', requester: request.requester.displayName });
+  if (request.status !== 'pending') return refuse({ code: 'not_cancellable', status: request.status });
   return {
     ok: true,
     request: advance(request, ctx, { status: 'cancelled', nextReminderAt: undefined, endedAt: ctx.now }, [
@@ -371,56 +315,6 @@ export function remind(request: JitRequest, ctx: TransitionContext): TransitionR
   };
 }
 
-// ── grant outcome ───────────────────────────────────────────────────────────────────────────────────────
-
-function withoutEffect(request: JitRequest, effectId: string): JitRequest {
-  return { ...request, outbox: request.outbox.filter((e) => e.id !== effectId) };
-}
-
-/** The granter succeeded: access is live. `grantEffectId` is removed from the outbox in the same write. */
-export function markActive(request: JitRequest, grant: Grant, grantEffectId: string, ctx: TransitionContext): TransitionResult {
-  if (request.status !== 'approved') return refuse({ code: 'not_pending', status: request.status });
-  const node = nodeLabel(request.target);
-  const until = time(ctx, grant.expiresAt);
-  const command = startSessionCommand(request.target);
-  const thread: EffectBody[] = [
-    {
-      kind: 'threadReply',
-      text: text(ctx, 'thread.granted', { requester: request.requester.displayName, node, until, command }),
-    },
-  ];
-  if (grant.dryRun) thread.push({ kind: 'threadReply', text: text(ctx, 'thread.dry_run', { detail: grant.detail ?? grant.summary }) });
-  return {
-    ok: true,
-    request: advance(withoutEffect(request, grantEffectId), ctx, { status: 'active', grant }, [
-      { kind: 'updateCards' },
-      ...thread,
-      { kind: 'notifyRequester', text: text(ctx, 'dm.approved', { id: request.id, node, until, command }) },
-      audit({
-        action: 'grant.created',
-        actor: 'jitbot',
-        from: 'approved',
-        to: 'active',
-        detail: { grantId: grant.grantId, expiresAt: grant.expiresAt, dryRun: grant.dryRun, summary: grant.summary },
-      }),
-    ]),
-  };
-}
-
-export function markFailed(request: JitRequest, reason: string, grantEffectId: string, ctx: TransitionContext): TransitionResult {
-  if (request.status !== 'approved') return refuse({ code: 'not_pending', status: request.status });
-  const node = nodeLabel(request.target);
-  return {
-    ok: true,
-    request: advance(withoutEffect(request, grantEffectId), ctx, { status: 'failed', failureReason: reason, endedAt: ctx.now }, [
-      { kind: 'updateCards' },
-      { kind: 'threadReply', text: text(ctx, 'thread.failed', { reason }) },
-      { kind: 'notifyRequester', text: text(ctx, 'dm.failed', { id: request.id, node, reason }) },
-      audit({ action: 'grant.failed', actor: 'jitbot', from: 'approved', to: 'failed', detail: { reason } }),
-    ]),
-  };
-}
-
 // ── expiry and revocation ───────────────────────────────────────────────────────────────────────────────
 
 export function warnExpiry(request: JitRequest, ctx: TransitionContext): TransitionResult {
@@ -444,64 +338,52 @@ export function warnExpiry(request: JitRequest, ctx: TransitionContext): Transit
   };
 }
 
+/**
+ * The grant's end time has come: access is being removed (`revoking`) until IAM accepts the removal. The statement's
+ * DateLessThan condition already stops new sessions; the revoke removes it and then ends live sessions.
+ */
 export function expire(request: JitRequest, ctx: TransitionContext): TransitionResult {
   if (request.status !== 'active' || !request.grant) return refuse({ code: 'not_active', status: request.status });
   if (ctx.now < request.grant.expiresAt) return refuse({ code: 'not_due' });
   return {
     ok: true,
-    request: advance(request, ctx, { status: 'ended', endedAt: ctx.now }, [
-      { kind: 'revoke' },
+    request: advance(request, ctx, { status: 'revoking', revokeRequestedAt: ctx.now }, [
       { kind: 'updateCards' },
-      audit({ action: 'grant.expired', actor: 'jitbot', from: 'active', to: 'ended', detail: { grantId: request.grant.grantId } }),
+      audit({ action: 'grant.expired', actor: 'jitbot', from: 'active', to: 'revoking', detail: { grantId: request.grant.grantId } }),
+      { kind: 'revoke' },
     ]),
   };
 }
 
-/** Early revoke. `allowed` says whether the actor is the requester, an approver of this request or an admin. */
-export function revoke(
-  request: JitRequest,
-  actor: UserRef,
-  allowed: boolean,
-  ctx: TransitionContext,
-  deliveryId?: string,
-): TransitionResult {
-  if (!allowed) return refuse({ code: 'not_allowed' });
+/**
+ * Early revoke by the requester, an approver of the request or an admin: `revoking` until IAM accepts the removal.
+ * On a request already `revoking` whose removal is waiting for a retry, the retry happens now.
+ */
+export function revoke(request: JitRequest, actor: Person, ctx: TransitionContext, deliveryId?: string): TransitionResult {
+  if (!mayRevoke(request, actor)) return refuse({ code: 'not_allowed' });
+  if (request.status === 'revoking') return retryRevokeNow(request, actor, ctx, deliveryId);
   if (request.status !== 'active') return refuse({ code: 'not_active', status: request.status });
   return {
     ok: true,
-    request: advance(request, ctx, { status: 'revoked', endedAt: ctx.now, endedBy: actor }, [
-      { kind: 'revoke' },
+    request: advance(request, ctx, { status: 'revoking', revokeRequestedAt: ctx.now, endedBy: userRefOf(actor) }, [
       { kind: 'updateCards' },
-      audit({ action: 'grant.revoked', actor: personKey(actor), from: 'active', to: 'revoked', deliveryId }),
+      audit({ action: 'grant.revoke_requested', actor: personKey(actor), from: 'active', to: 'revoking', deliveryId }),
+      { kind: 'revoke' },
     ]),
   };
 }
 
-/** The granter removed access and ended live sessions: tell the thread and the requester. */
-export function recordRevocation(
-  request: JitRequest,
-  revokeEffectId: string,
-  sessionsTerminated: number,
-  ctx: TransitionContext,
-): JitRequest {
-  const node = nodeLabel(request.target);
-  const revokedBy = request.status === 'revoked' ? request.endedBy : undefined;
-  const effects: EffectBody[] = revokedBy
-    ? [
-        {
-          kind: 'threadReply',
-          text: text(ctx, 'thread.revoked', { by: revokedBy.displayName, node, sessions: sessionsTerminated }),
-        },
-        { kind: 'notifyRequester', text: text(ctx, 'dm.revoked', { id: request.id, node, by: revokedBy.displayName }) },
-      ]
-    : [
-        { kind: 'threadReply', text: text(ctx, 'thread.ended', { node, sessions: sessionsTerminated }) },
-        { kind: 'notifyRequester', text: text(ctx, 'dm.ended', { id: request.id, node }) },
-      ];
-  return advance(withoutEffect(request, revokeEffectId), ctx, { sessionsFollowUpAt: ctx.now + SESSION_FOLLOW_UP_MS }, [
-    ...effects,
-    audit({ action: 'grant.removed', actor: 'jitbot', detail: { sessionsTerminated } }),
-  ]);
+function retryRevokeNow(request: JitRequest, actor: Person, ctx: TransitionContext, deliveryId?: string): TransitionResult {
+  const waiting = request.outbox.find((e) => e.kind === 'revoke' && e.retryAt !== undefined && e.retryAt > ctx.now);
+  if (!waiting || !request.iamRetry) return refuse({ code: 'already_revoking' });
+  const outbox = request.outbox.map((e) => (e.id === waiting.id ? { ...e, retryAt: ctx.now } : e));
+  return {
+    ok: true,
+    request: advance({ ...request, outbox }, ctx, { iamRetry: { ...request.iamRetry, retryAt: ctx.now } }, [
+      { kind: 'updateCards' },
+      audit({ action: 'grant.revoke_retried', actor: personKey(actor), deliveryId }),
+    ]),
+  };
 }
 
 /** The follow-up pass is due: queue one more round of session termination. */
@@ -511,57 +393,3 @@ export function followUpSessions(request: JitRequest, ctx: TransitionContext): T
   return { ok: true, request: advance(request, ctx, { sessionsFollowUpAt: undefined }, [{ kind: 'terminateSessions' }]) };
 }
 
-/** Records what the follow-up pass found; sessions it had to end are audited and told in the thread. */
-export function recordFollowUp(request: JitRequest, effectId: string, sessionsTerminated: number, ctx: TransitionContext): JitRequest {
-  if (sessionsTerminated === 0) return completeEffects(request, [effectId], ctx);
-  return advance(withoutEffect(request, effectId), ctx, {}, [
-    {
-      kind: 'threadReply',
-      text: text(ctx, 'thread.follow_up', { node: nodeLabel(request.target), sessions: sessionsTerminated }),
-    },
-    audit({ action: 'sessions.terminated_late', actor: 'jitbot', detail: { sessionsTerminated } }),
-  ]);
-}
-
-// ── outbox bookkeeping ──────────────────────────────────────────────────────────────────────────────────
-
-/** Removes performed effects (ids not present are ignored, so a retried completion is harmless). */
-export function completeEffects(request: JitRequest, effectIds: string[], ctx: TransitionContext): JitRequest {
-  return {
-    ...request,
-    outbox: request.outbox.filter((e) => !effectIds.includes(e.id)),
-    version: request.version + 1,
-    updatedAt: ctx.now,
-  };
-}
-
-/** Wait before retrying a failed effect: 5 s, doubling per attempt, at most 10 minutes. */
-export function effectRetryDelay(attempts: number): number {
-  return Math.min(10 * 60_000, 5_000 * 2 ** Math.max(0, attempts - 1));
-}
-
-/** Counts a failed attempt and schedules the retry; after `maxAttempts` the effect is dropped and the drop is audited. */
-export function failEffect(request: JitRequest, effectId: string, error: string, maxAttempts: number, ctx: TransitionContext): JitRequest {
-  const effect = request.outbox.find((e) => e.id === effectId);
-  if (!effect) return request;
-  const attempts = (effect.attempts ?? 0) + 1;
-  if (attempts < maxAttempts) {
-    const retryAt = ctx.now + effectRetryDelay(attempts);
-    return {
-      ...request,
-      outbox: request.outbox.map((e) => (e.id === effectId ? { ...e, attempts, retryAt } : e)),
-      version: request.version + 1,
-      updatedAt: ctx.now,
-    };
-  }
-  return advance(withoutEffect(request, effectId), ctx, {}, [
-    audit({ action: 'effect.abandoned', actor: 'jitbot', detail: { effect: effect.kind, attempts, error } }),
-  ]);
-}
-
-/** Records where a card was posted so later effects can update it and reply in its thread. */
-export function recordCard(request: JitRequest, card: JitRequest['cards'][number], ctx: TransitionContext): JitRequest {
-  const exists = request.cards.some((c) => c.platform === card.platform && c.channelId === card.channelId);
-  if (exists) return request;
-  return { ...request, cards: [...request.cards, card], version: request.version + 1, updatedAt: ctx.now };
-}

@@ -1,33 +1,25 @@
 import type { Logger } from 'pino';
 import { parseCommand, type Command } from '../core/command';
 import { formatDuration } from '../core/duration';
-import type { Locale, MessageKey } from '../core/i18n/catalog';
+import type { Locale } from '../core/i18n/catalog';
 import type { ChannelRef, JitRequest, UserRef } from '../core/model';
+import { personFacts, type Person } from '../core/authority';
 import { statusText } from '../core/card-builder';
+import { describeApprovers, nodeLabel, personKey } from '../core/labels';
 import { evaluatePolicies } from '../core/policy';
 import type { Policy } from '../core/policy-model';
-import {
-  cancel,
-  decide,
-  describeApprovers,
-  newRequest,
-  nodeLabel,
-  personKey,
-  revoke,
-  samePerson,
-  type Refusal,
-  type TransitionContext,
-  type TransitionResult,
-} from '../core/transitions';
+import { cancel, decide, newRequest, revoke, type Refusal, type TransitionContext, type TransitionResult } from '../core/transitions';
 import type { ActionEvent, CommandEvent, InboundEvent, Reply } from '../ports/chat';
 import type { Clock } from '../ports/clock';
 import type { Inventory } from '../ports/inventory';
 import type { Store } from '../ports/store';
 import type { JitbotConfig } from '../config/types';
-import { isAdmin, resolveRequester, rolesOf } from '../core/identity';
+import { resolveRequester } from '../core/identity';
 import type { AdapterRegistry } from './adapter-registry';
 import type { ChannelRoles } from './channel-roles';
+import { logLifecycle, type LifecycleEvent } from './lifecycle-log';
 import { Messages } from './messages';
+import { updateRequest } from './update-request';
 
 export interface JitServiceSettings {
   locale: Locale;
@@ -53,8 +45,10 @@ export interface JitServiceDeps {
   settings: JitServiceSettings;
 }
 
-const MAX_WRITE_ATTEMPTS = 10;
 const LIST_LIMIT = 10;
+
+/** What a committed change tells the person, given the version before it and the one written. */
+type DoneText = (saved: JitRequest, previous: JitRequest) => string;
 
 /**
  * The one place where chat commands and card clicks become state changes. Adapters call `handle` with
@@ -105,8 +99,11 @@ export class JitService {
         return this.list(event.actor);
       case 'status':
         return this.status(command.requestId);
-      case 'cancel':
-        return this.change(command.requestId, event, (request, ctx) => cancel(request, event.actor, ctx, event.deliveryId), 'cancel.done');
+      case 'cancel': {
+        const person = await this.person(event.actor, event.channel);
+        const done: DoneText = (saved) => this.messages.say('cancel.done', { id: saved.id });
+        return this.change(command.requestId, event, 'request', (request, ctx) => cancel(request, person, ctx, event.deliveryId), done);
+      }
       case 'revoke':
         return this.revoke(command.requestId, event);
       case 'admin':
@@ -118,18 +115,27 @@ export class JitService {
     const { access, inventory, store, settings } = this.deps;
     const resolved = await this.deps.adapters.resolveUser(event.actor, event.channel);
     const identity = resolveRequester(access, { ...event.actor, email: resolved?.email });
+    const asker = personFacts(access, { ...event.actor, email: resolved?.email });
+    const refused = (outcome: string, reply: Reply): Reply => {
+      logLifecycle(this.deps.logger, 'request', { actor: personKey(event.actor), node: command.node, outcome: `refused:${outcome}` });
+      return reply;
+    };
     if (!identity.principal) {
-      return this.messages.error('request.unmapped', { admins: this.adminsLabel(), user: personKey(event.actor) });
+      const user = personKey(event.actor);
+      return refused(
+        'unmapped',
+        asker.admin ? this.messages.error('request.unmapped_admin', { user }) : this.messages.error('request.unmapped', { admins: this.adminsLabel(), user }),
+      );
     }
     const lookup = await inventory.resolve(command.node);
-    if (lookup.kind === 'not_found') return this.messages.error('request.node_not_found', { query: command.node });
+    if (lookup.kind === 'not_found') return refused('node_not_found', this.messages.error('request.node_not_found', { query: command.node }));
     if (lookup.kind === 'ambiguous') {
       const choices = lookup.nodes.map((n) => `${n.id} (${n.account}, ${n.region})`).join('; ');
-      return this.messages.error('request.node_ambiguous', { query: command.node, choices });
+      return refused('node_ambiguous', this.messages.error('request.node_ambiguous', { query: command.node, choices }));
     }
     const node = lookup.node;
     const label = nodeLabel(node);
-    if (node.state === 'terminated') return this.messages.error('request.node_terminated', { node: label });
+    if (node.state === 'terminated') return refused('node_terminated', this.messages.error('request.node_terminated', { node: label }));
     const outcome = evaluatePolicies(settings.policies, {
       node,
       requesterGroups: identity.groups,
@@ -137,22 +143,33 @@ export class JitService {
     });
     switch (outcome.kind) {
       case 'none':
-        return this.messages.error('request.no_policy', { node: label, admins: this.adminsLabel() });
+        return refused(
+          'no_policy',
+          asker.admin
+            ? this.messages.error('request.no_policy_admin', { node: label })
+            : this.messages.error('request.no_policy', { node: label, admins: this.adminsLabel() }),
+        );
       case 'ambiguous':
-        return this.messages.error('request.ambiguous_policy', {
-          first: outcome.policies[0].name,
-          second: outcome.policies[1].name,
-          node: label,
-        });
+        return refused(
+          'ambiguous_policy',
+          this.messages.error('request.ambiguous_policy', {
+            first: outcome.policies[0].name,
+            second: outcome.policies[1].name,
+            node: label,
+          }),
+        );
       case 'deny':
-        return this.messages.error('request.denied', { policy: outcome.policy.name, message: outcome.policy.message });
+        return refused('denied', this.messages.error('request.denied', { policy: outcome.policy.name, message: outcome.policy.message }));
       case 'duration_out_of_bounds':
-        return this.messages.error('request.duration_bounds', {
-          duration: formatDuration(outcome.requestedMs),
-          policy: outcome.policy.name,
-          min: formatDuration(outcome.minMs),
-          max: formatDuration(outcome.maxMs),
-        });
+        return refused(
+          'duration_bounds',
+          this.messages.error('request.duration_bounds', {
+            duration: formatDuration(outcome.requestedMs),
+            policy: outcome.policy.name,
+            min: formatDuration(outcome.minMs),
+            max: formatDuration(outcome.maxMs),
+          }),
+        );
     }
 
     const requester = {
@@ -183,6 +200,7 @@ export class JitService {
     }
     if (!request) throw new Error('could not allocate a request id');
     this.deps.onCommitted(request.id);
+    logLifecycle(this.deps.logger, 'request', { requestId: request.id, actor: personKey(event.actor), node: node.id, outcome: request.status });
 
     const warning = node.pingStatus && node.pingStatus !== 'Online'
       ? `\n${this.messages.say('request.not_registered', { node: node.name ?? node.id, ping: node.pingStatus })}`
@@ -234,31 +252,24 @@ export class JitService {
   }
 
   private async revoke(requestId: string, event: InboundEvent): Promise<Reply> {
-    const request = await this.deps.store.getRequest(requestId);
-    if (!request) return this.messages.error('request.not_found', { id: requestId });
-    const allowed = await this.mayRevoke(request, event.actor, event.channel);
-    return this.change(
-      requestId,
-      event,
-      (current, ctx) => revoke(current, event.actor, allowed, ctx, event.deliveryId),
-      'revoke.done',
-    );
+    const person = await this.person(event.actor, event.channel);
+    const done: DoneText = (saved, previous) =>
+      previous.status === 'revoking'
+        ? this.messages.say('revoke.retry_now', { id: saved.id })
+        : this.messages.say('revoke.done', { id: saved.id, node: nodeLabel(saved.target) });
+    return this.change(requestId, event, 'revoke', (current, ctx) => revoke(current, person, ctx, event.deliveryId), done);
   }
 
-  private async mayRevoke(request: JitRequest, actor: UserRef, lastSeenIn: ChannelRef): Promise<boolean> {
-    if (samePerson(actor, request.requester)) return true;
+  /** The acting person with what the config says about them (roles, admin), matched on their id and email. */
+  private async person(actor: UserRef, lastSeenIn: ChannelRef): Promise<Person> {
     const email = (await this.deps.adapters.resolveUser(actor, lastSeenIn))?.email;
-    if (isAdmin(this.deps.access, { ...actor, email })) return true;
-    const roles = rolesOf(this.deps.access, { ...actor, email });
-    const keys = [personKey(actor), email?.toLowerCase()];
-    return request.levels.some((level) => level.roles.some((r) => roles.includes(r)) || level.users.some((u) => keys.includes(u.toLowerCase())));
+    return personFacts(this.deps.access, { ...actor, email });
   }
 
   private async admin(event: CommandEvent, command: Extract<Command, { kind: 'admin' }>): Promise<Reply> {
     const { access, store, clock, channelRoles } = this.deps;
-    const email = (await this.deps.adapters.resolveUser(event.actor, event.channel))?.email;
     const actor = personKey(event.actor);
-    if (!isAdmin(access, { ...event.actor, email })) {
+    if (!(await this.person(event.actor, event.channel)).admin) {
       await store.appendAudit({ at: clock.now(), actor, action: 'admin.refused', deliveryId: event.deliveryId, detail: { command: command.action } });
       return this.messages.error('admin.not_admin', { admins: this.adminsLabel() });
     }
@@ -297,19 +308,14 @@ export class JitService {
 
   private async decideOrRevoke(event: ActionEvent): Promise<Reply> {
     if (event.action === 'revoke') return this.revoke(event.requestId, event);
-    const email = (await this.deps.adapters.resolveUser(event.actor, event.channel))?.email;
-    const memberRoles = rolesOf(this.deps.access, { ...event.actor, email });
-    const spokenFor = await this.deps.channelRoles.rolesOf(event.channel);
     const input = {
-      actor: event.actor,
-      actorEmail: email,
-      actorRoles: memberRoles.filter((role) => spokenFor.includes(role)),
-      memberRoles,
+      actor: await this.person(event.actor, event.channel),
+      channelRoles: await this.deps.channelRoles.rolesOf(event.channel),
       verdict: event.action,
       comment: event.comment,
       deliveryId: event.deliveryId,
     };
-    return this.change(event.requestId, event, (current, ctx) => decide(current, input, ctx), 'decision.recorded');
+    return this.change(event.requestId, event, 'decision', (current, ctx) => decide(current, input, ctx), (saved) => this.decisionText(saved));
   }
 
   /**
@@ -319,32 +325,41 @@ export class JitService {
   private async change(
     requestId: string,
     event: InboundEvent,
+    lifecycle: LifecycleEvent,
     transition: (request: JitRequest, ctx: TransitionContext) => TransitionResult,
-    doneKey: MessageKey,
+    done: DoneText,
   ): Promise<Reply> {
-    const { store, onCommitted } = this.deps;
-    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-      const request = await store.getRequest(requestId);
-      if (!request) return this.messages.error('request.not_found', { id: requestId });
-      const result = transition(request, this.context());
-      if (!result.ok) {
-        await this.auditRefusal(request, event, result.refusal);
+    const outcome = await updateRequest<Refusal>(this.deps.store, requestId, (fresh) => {
+      const result = transition(fresh, this.context());
+      return result.ok ? { next: result.request } : { refuse: result.refusal };
+    });
+    const log = (request: JitRequest, result: string) =>
+      logLifecycle(this.deps.logger, lifecycle, { requestId, actor: personKey(event.actor), node: request.target.id, outcome: result });
+    switch (outcome.kind) {
+      case 'missing':
+        return this.messages.error('request.not_found', { id: requestId });
+      case 'contended':
+        return this.messages.error('error.busy', { id: requestId });
+      case 'refused': {
+        const { request, refusal } = outcome;
+        log(request, `refused:${refusal.code}`);
+        await this.auditRefusal(request, event, refusal);
         if (event.kind === 'action' && event.message) this.redraw(request, event);
-        return { kind: 'error', text: this.messages.refusal(request, result.refusal) };
+        return { kind: 'error', text: this.messages.refusal(request, refusal) };
       }
-      if (await store.saveRequest(result.request, request.version)) {
-        onCommitted(requestId);
-        return { kind: 'info', text: this.doneText(result.request, doneKey) };
-      }
+      case 'saved':
+        log(outcome.request, outcomeOf(lifecycle, outcome.request, outcome.previous));
+        this.deps.onCommitted(requestId);
+        return { kind: 'info', text: done(outcome.request, outcome.previous) };
+      case 'skipped':
+        throw new Error(`transition on ${requestId} neither changed nor refused it`);
     }
-    return this.messages.error('error.busy', { id: requestId });
   }
 
-  private doneText(request: JitRequest, key: MessageKey): string {
-    if (key !== 'decision.recorded') return this.messages.say(key, { id: request.id, node: nodeLabel(request.target) });
+  private decisionText(request: JitRequest): string {
     const last = request.decisions[request.decisions.length - 1]!;
     const progress = statusText(request, this.deps.settings);
-    return this.messages.say(key, { verdict: this.messages.say(`verdict.${last.verdict}`), id: request.id, progress });
+    return this.messages.say('decision.recorded', { verdict: this.messages.say(`verdict.${last.verdict}`), id: request.id, progress });
   }
 
   /**
@@ -390,3 +405,10 @@ export class JitService {
   }
 }
 
+
+/** The lifecycle log's outcome for a committed change: the verdict for decisions, the new status otherwise. */
+function outcomeOf(event: LifecycleEvent, saved: JitRequest, previous: JitRequest): string {
+  if (event === 'decision') return `${saved.decisions[saved.decisions.length - 1]?.verdict ?? 'decision'}:${saved.status}`;
+  if (event === 'revoke' && previous.status === 'revoking') return 'retry_now';
+  return saved.status;
+}

@@ -54,6 +54,12 @@ export class Messages {
         return this.say('decision.comment_too_long', { length: refusal.length, max: refusal.max });
       case 'not_requester':
         return this.say('cancel.not_yours', { id, requester: refusal.requester });
+      case 'not_cancellable':
+        return refusal.status === 'active'
+          ? this.say('cancel.active', { id })
+          : this.say('cancel.not_pending', { id, status: this.say(`status.${refusal.status}`) });
+      case 'already_revoking':
+        return this.say('revoke.in_progress', { id });
       case 'not_active':
         return this.say('revoke.not_active', { id, status: this.say(`status.${refusal.status}`) });
       case 'not_allowed':

@@ -1,23 +1,19 @@
 import type { Logger } from 'pino';
 import { t, type Locale } from '../core/i18n/catalog';
-import type { Effect, JitRequest, MessageRef } from '../core/model';
-import {
-  completeEffects,
-  failEffect,
-  markActive,
-  markFailed,
-  recordCard,
-  recordFollowUp,
-  recordRevocation,
-  type TransitionContext,
-  type TransitionResult,
-} from '../core/transitions';
+import { markActive, markFailed, noteIamFailure, recordFollowUp, recordRevocation } from '../core/iam-outcomes';
+import { parseMemberRef } from '../core/identity';
+import type { Effect, JitRequest, MessageRef, UserRef } from '../core/model';
+import { completeEffects, failEffect, recordCard } from '../core/outbox-bookkeeping';
+import type { TransitionContext, TransitionResult } from '../core/transitions';
 import { ChatRefused } from '../ports/chat';
 import type { Clock } from '../ports/clock';
 import { GrantRefused, type Granter } from '../ports/granter';
 import type { Store } from '../ports/store';
 import type { AdapterRegistry } from './adapter-registry';
 import type { ChannelRoles } from './channel-roles';
+import { describeIamFailure } from './iam-failure';
+import { logLifecycle } from './lifecycle-log';
+import { updateRequest } from './update-request';
 
 export interface OutboxDeps {
   store: Store;
@@ -28,18 +24,18 @@ export interface OutboxDeps {
   logger: Logger;
   locale: Locale;
   timeZone: string;
-  /** Tries per effect before it is abandoned (grants then fail the request). */
+  /** Tries per effect before it is abandoned (grants then fail the request; revokes alert the admins and go on). */
   maxAttempts?: number;
+  /** Who is alerted when access cannot be removed: `platform:userId` (direct message) or email (log only). */
+  admins?: readonly string[];
   /** Identifies this replica in leases. */
   owner: string;
 }
 
-const MAX_WRITE_ATTEMPTS = 10;
-
 /** Folds an effect's outcome into the freshest stored version of its request. */
 type Fold = (fresh: JitRequest, ctx: TransitionContext) => JitRequest;
 const LEASE_MS = 60_000;
-/** With effectRetryDelay's back-off, about 50 minutes of retries before an effect is given up. */
+/** With effectRetryDelay's back-off, about 50 minutes of retries before an effect is given up (revokes go on). */
 const DEFAULT_MAX_ATTEMPTS = 12;
 
 /**
@@ -100,11 +96,13 @@ export class OutboxWorker {
       for (;;) {
         const request = await store.getRequest(requestId);
         const effect = request?.outbox[0];
-        // Effects run in order: one waiting for its retry holds back those after it.
+        // Effects run in order: one waiting for its retry holds back those after it (notices about it are queued
+        // ahead of it). A failed effect is rescheduled, so the loop stops there; the recovery pass retries it.
         if (!request || !effect || (effect.retryAt !== undefined && effect.retryAt > clock.now())) return;
-        const { fold, failed } = await this.perform(request, effect);
-        // After a failure, stop: the periodic recovery pass retries later instead of spinning here.
-        if (!(await this.commit(requestId, effect.id, fold)) || failed) return;
+        const fold = await this.perform(request, effect);
+        const saved = await this.commit(requestId, effect.id, fold);
+        if (!saved) return;
+        this.logOutcome(effect, saved);
       }
     } finally {
       await store.releaseLease(lease, owner);
@@ -112,39 +110,45 @@ export class OutboxWorker {
   }
 
   /** Runs one effect; returns how to fold its outcome into the (possibly newer) stored request. */
-  private async perform(request: JitRequest, effect: Effect): Promise<{ fold: Fold; failed: boolean }> {
+  private async perform(request: JitRequest, effect: Effect): Promise<Fold> {
     try {
-      return { fold: await this.run(request, effect), failed: false };
+      return await this.run(request, effect);
     } catch (error) {
       this.deps.logger.warn({ err: error, requestId: request.id, effect: effect.kind, attempt: (effect.attempts ?? 0) + 1 }, 'effect failed');
-      return { fold: this.failure(effect, error), failed: true };
+      return this.failure(effect, error);
     }
   }
 
   private async run(request: JitRequest, effect: Effect): Promise<Fold> {
     const done: Fold = (fresh, ctx) => completeEffects(fresh, [effect.id], ctx);
     switch (effect.kind) {
-        case 'postCard':
-          return await this.postCards(request, effect);
-        case 'updateCards':
-          await this.deps.adapters.redrawCards(request, request.cards);
-          return done;
-        case 'threadReply':
-          await this.replyUnderCards(request, effect.text);
-          return done;
-        case 'notifyRequester':
-          // The request's origin is where the requester was last seen (Teams needs it for a proactive message).
-          await this.deps.adapters.require(request.requester.platform).notifyUser(request.requester, effect.text, request.origin);
-          return done;
-        case 'audit':
-          await this.deps.store.appendAudit({ ...effect.event, at: this.deps.clock.now(), requestId: request.id });
-          return done;
-        case 'grant':
-          return await this.grant(request, effect);
-        case 'revoke': {
-          const result = await this.deps.granter.revoke(request);
-          return (fresh, ctx) => recordRevocation(fresh, effect.id, result.sessionsTerminated, ctx);
-        }
+      case 'postCard':
+        return await this.postCards(request, effect);
+      case 'updateCards':
+        await this.deps.adapters.redrawCards(request, request.cards);
+        return done;
+      case 'threadReply':
+        await this.replyUnderCards(request, effect.text);
+        return done;
+      case 'notifyRequester':
+        // The request's origin is where the requester was last seen (Teams needs it for a proactive message).
+        await this.deps.adapters.require(request.requester.platform).notifyUser(request.requester, effect.text, request.origin);
+        return done;
+      case 'notifyPeople':
+        await Promise.all(effect.people.map((person) => this.notifyApprover(request, person, effect.text)));
+        return done;
+      case 'alertAdmins':
+        await this.alertAdmins(request, effect.text);
+        return done;
+      case 'audit':
+        await this.deps.store.appendAudit({ ...effect.event, at: this.deps.clock.now(), requestId: request.id });
+        return done;
+      case 'grant':
+        return await this.grant(request, effect);
+      case 'revoke': {
+        const result = await this.deps.granter.revoke(request);
+        return (fresh, ctx) => recordRevocation(fresh, effect.id, result.sessionsTerminated, ctx);
+      }
       case 'terminateSessions': {
         const ended = await this.deps.granter.terminateSessions(request);
         return (fresh, ctx) => recordFollowUp(fresh, effect.id, ended, ctx);
@@ -176,18 +180,61 @@ export class OutboxWorker {
     return text.includes(request.id) ? text : t(this.deps.locale, 'thread.unthreaded', { id: request.id, text });
   }
 
+  /** An approver was last seen in the request's card channel on their platform (where they clicked). */
+  private notifyApprover(request: JitRequest, person: UserRef, text: string): Promise<void> {
+    const card = request.cards.find((c) => c.platform === person.platform);
+    const lastSeenIn = card && { platform: card.platform, channelId: card.channelId };
+    return this.deps.adapters.require(person.platform).notifyUser(person, text, lastSeenIn);
+  }
+
   /**
-   * Counts the failed try; a grant that keeps failing fails the request, other effects are abandoned and audited.
-   * A ChatRefused cannot succeed later, so its effect is abandoned at once.
+   * Counts the failed try. Grants and revokes say on the card and in the thread that IAM has not accepted them yet
+   * (a grant that keeps failing fails the request; a revoke keeps trying and alerts the admins); other effects are
+   * retried, then abandoned and audited. A ChatRefused cannot succeed later, so its effect is abandoned at once.
    */
   private failure(effect: Effect, error: unknown): Fold {
+    const max = this.deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    if (effect.kind === 'grant' || effect.kind === 'revoke') {
+      const failure = { problem: describeIamFailure(error), permanent: error instanceof GrantRefused };
+      return (fresh, ctx) => noteIamFailure(fresh, effect.id, failure, max, ctx);
+    }
     const message = error instanceof Error ? error.message : String(error);
     if (error instanceof ChatRefused) return (fresh, ctx) => failEffect(fresh, effect.id, message, 0, ctx);
-    const max = this.deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-    if (effect.kind === 'grant' && (effect.attempts ?? 0) + 1 >= max) {
-      return (fresh, ctx) => settle(markFailed(fresh, message, effect.id, ctx), fresh, effect.id, ctx);
-    }
     return (fresh, ctx) => failEffect(fresh, effect.id, message, max, ctx);
+  }
+
+  /** Access could not be removed: an error-level log line for operators, and a direct message to each admin. */
+  private async alertAdmins(request: JitRequest, text: string): Promise<void> {
+    const { logger, adapters } = this.deps;
+    const admins = this.deps.admins ?? [];
+    logger.error({ requestId: request.id, node: request.target.id, admins }, text);
+    const reachable = admins.flatMap((admin) => {
+      const ref = parseMemberRef(admin);
+      return ref?.kind === 'user' && adapters.get(ref.platform) ? [{ platform: ref.platform, userId: ref.userId, displayName: ref.userId }] : [];
+    });
+    const sent = await Promise.allSettled(reachable.map((admin) => adapters.require(admin.platform).notifyUser(admin, text)));
+    const failed = sent.filter((result) => result.status === 'rejected');
+    if (reachable.length > 0 && failed.length === reachable.length) throw new Error(`could not alert any of ${reachable.length} admin(s)`);
+    if (failed.length > 0 || reachable.length < admins.length) {
+      logger.warn({ requestId: request.id, unreachable: admins.length - reachable.length + failed.length }, 'some admins could not be alerted by direct message');
+    }
+  }
+
+  /** The lifecycle line for a grant or revoke that reached its outcome. */
+  private logOutcome(effect: Effect, saved: JitRequest): void {
+    const outcome =
+      effect.kind === 'grant' && (saved.status === 'active' || saved.status === 'failed')
+        ? saved.status
+        : effect.kind === 'revoke' && (saved.status === 'revoked' || saved.status === 'ended')
+          ? saved.status
+          : undefined;
+    if (!outcome) return;
+    logLifecycle(this.deps.logger, effect.kind === 'grant' ? 'grant' : 'revoke', {
+      requestId: saved.id,
+      actor: 'jitbot',
+      node: saved.target.id,
+      outcome,
+    });
   }
 
   private async postCards(request: JitRequest, effect: Effect): Promise<Fold> {
@@ -227,23 +274,15 @@ export class OutboxWorker {
     }
   }
 
-  /** Writes the effect's outcome with compare-and-set, re-reading on conflict. False if the effect vanished. */
-  private async commit(
-    requestId: string,
-    effectId: string,
-    fold: Fold,
-  ): Promise<boolean> {
-    const { store } = this.deps;
-    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-      const fresh = await store.getRequest(requestId);
-      if (!fresh || !fresh.outbox.some((e) => e.id === effectId)) return false;
+  /** Writes the effect's outcome with compare-and-set, re-deciding on conflict. Undefined if the effect vanished. */
+  private async commit(requestId: string, effectId: string, fold: Fold): Promise<JitRequest | undefined> {
+    const outcome = await updateRequest(this.deps.store, requestId, (fresh) => {
+      if (!fresh.outbox.some((e) => e.id === effectId)) return { skip: true };
       const folded = fold(fresh, this.context());
-      if (folded === fresh) return false;
-      // A fold may chain several transitions; whatever it did, it is one write.
-      const next = { ...folded, version: fresh.version + 1 };
-      if (await store.saveRequest(next, fresh.version)) return true;
-    }
-    throw new Error(`could not record effect ${effectId} of ${requestId}: too much contention`);
+      return folded === fresh ? { skip: true } : { next: folded };
+    });
+    if (outcome.kind === 'contended') throw new Error(`could not record effect ${effectId} of ${requestId}: too much contention`);
+    return outcome.kind === 'saved' ? outcome.request : undefined;
   }
 
   private context(): TransitionContext {

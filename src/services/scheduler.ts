@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { Locale } from '../core/i18n/catalog';
 import type { JitRequest } from '../core/model';
 import { expire, followUpSessions, remind, timeOut, warnExpiry, type TransitionContext, type TransitionResult } from '../core/transitions';
+import { logLifecycle } from './lifecycle-log';
+import { updateRequest } from './update-request';
 import type { Clock } from '../ports/clock';
 import type { Store } from '../ports/store';
 
@@ -19,7 +21,6 @@ export interface SchedulerDeps {
 
 const SWEEP_LEASE = 'sweeper';
 const SWEEP_LEASE_MS = 60_000;
-const MAX_WRITE_ATTEMPTS = 5;
 
 /** Deadline-driven transitions, tried in this order on each due request. */
 const PENDING_STEPS = [timeOut, remind];
@@ -60,20 +61,24 @@ export class Scheduler {
     requestId: string,
     steps: ((request: JitRequest, ctx: TransitionContext) => TransitionResult)[],
   ): Promise<boolean> {
-    const { store } = this.deps;
-    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-      const request = await store.getRequest(requestId);
-      if (!request) return false;
+    const outcome = await updateRequest(this.deps.store, requestId, (fresh) => {
       const ctx = this.context();
-      const result = steps.map((step) => step(request, ctx)).find((r) => r.ok);
-      if (!result || !result.ok) return false;
-      if (await store.saveRequest(result.request, request.version)) {
-        this.deps.onCommitted(requestId);
-        return true;
+      for (const step of steps) {
+        const result = step(fresh, ctx);
+        if (result.ok) return { next: result.request };
       }
+      return { skip: true };
+    });
+    if (outcome.kind === 'contended') {
+      this.deps.logger.warn({ requestId }, 'scheduler gave up after repeated write conflicts; next pass retries');
+      return false;
     }
-    this.deps.logger.warn({ requestId }, 'scheduler gave up after repeated write conflicts; next pass retries');
-    return false;
+    if (outcome.kind !== 'saved') return false;
+    if (outcome.previous.status === 'active' && outcome.request.status === 'revoking') {
+      logLifecycle(this.deps.logger, 'revoke', { requestId, actor: 'jitbot', node: outcome.request.target.id, outcome: 'expired' });
+    }
+    this.deps.onCommitted(requestId);
+    return true;
   }
 
   private context(): TransitionContext {

@@ -1,19 +1,13 @@
+import type { Person } from '../../src/core/authority';
+import { markActive, recordFollowUp, recordRevocation } from '../../src/core/iam-outcomes';
 import type { ApprovalLevel, EffectBody, JitRequest, UserRef } from '../../src/core/model';
 import type { ManualPolicy } from '../../src/core/policy-model';
 import {
   cancel,
-  completeEffects,
   decide,
-  effectRetryDelay,
   expire,
-  failEffect,
   followUpSessions,
-  markActive,
-  markFailed,
   newRequest,
-  recordCard,
-  recordFollowUp,
-  recordRevocation,
   remind,
   SESSION_FOLLOW_UP_MS,
   revoke,
@@ -47,8 +41,20 @@ function pending(levels: ApprovalLevel[], overrides: Partial<JitRequest> = {}): 
 const ops = (required = 1): ApprovalLevel => ({ roles: ['ops'], users: [], required });
 const sec = (required = 1): ApprovalLevel => ({ roles: ['security'], users: [], required });
 
-function vote(actor: UserRef, roles: string[], verdict: 'approve' | 'reject' = 'approve', extra: Partial<DecisionInput> = {}): DecisionInput {
-  return { actor, actorRoles: roles, verdict, ...extra };
+/** A person with the roles they hold (and, optionally, an email or admin rights). */
+function as(user: UserRef, roles: string[] = [], extra: Partial<Person> = {}): Person {
+  return { ...user, roles, admin: false, ...extra };
+}
+
+/** A click by `actor` holding `roles`, in a channel that speaks for those roles unless `channelRoles` says otherwise. */
+function vote(
+  actor: UserRef,
+  roles: string[],
+  verdict: 'approve' | 'reject' = 'approve',
+  extra: Partial<Omit<DecisionInput, 'actor'>> & { email?: string } = {},
+): DecisionInput {
+  const { email, ...rest } = extra;
+  return { actor: as(actor, roles, email === undefined ? {} : { email }), channelRoles: roles, verdict, ...rest };
 }
 
 function ok(result: TransitionResult): JitRequest {
@@ -156,11 +162,11 @@ describe('decide', () => {
   });
 
   test('holding the role but clicking where the channel does not speak for it is "wrong channel"', () => {
-    expect(refusal(decide(pending([ops()]), vote(alice, [], 'approve', { memberRoles: ['ops'] }), ctx()))).toEqual({
+    expect(refusal(decide(pending([ops()]), vote(alice, ['ops'], 'approve', { channelRoles: [] }), ctx()))).toEqual({
       code: 'wrong_channel',
       approvers: 'ops',
     });
-    expect(refusal(decide(pending([ops()]), vote(alice, [], 'approve', { memberRoles: ['security'] }), ctx()))).toMatchObject({
+    expect(refusal(decide(pending([ops()]), vote(alice, ['security'], 'approve', { channelRoles: ['ops'] }), ctx()))).toMatchObject({
       code: 'not_approver',
     });
   });
@@ -204,11 +210,18 @@ describe('decide', () => {
     expect(refusal(decide(twoNeeded, vote(alice, ['ops']), ctx()))).toEqual({ code: 'already_voted', level: 1 });
   });
 
-  test('named users qualify by platform id or email, case-insensitively', () => {
-    const level: ApprovalLevel = { roles: [], users: ['console:erin', 'Carol@Example.com'], required: 1 };
-    expect(ok(decide(pending([level]), vote(erin, []), ctx())).status).toBe('approved');
-    expect(ok(decide(pending([level]), vote(carol, [], 'approve', { actorEmail: 'carol@example.com' }), ctx())).status).toBe('approved');
+  test('named users qualify by exact platform id or by email in any case, in any channel', () => {
+    const level: ApprovalLevel = { roles: [], users: ['console:erin', 'carol@example.com'], required: 1 };
+    const approved = ok(decide(pending([level]), vote(erin, [], 'approve', { channelRoles: [] }), ctx()));
+    expect(approved.decisions[0]).toMatchObject({ by: erin, roles: [] });
+    expect(ok(decide(pending([level]), vote(carol, [], 'approve', { email: 'Carol@EXAMPLE.com' }), ctx())).status).toBe('approved');
+    expect(refusal(decide(pending([level]), vote(user('ERIN', 'Erin'), []), ctx()))).toMatchObject({ code: 'not_approver' });
     expect(refusal(decide(pending([level]), vote(bob, ['ops']), ctx()))).toMatchObject({ code: 'not_approver' });
+  });
+
+  test('a decision stores the plain chat identity, not the facts about the person', () => {
+    const approved = ok(decide(pending([ops()]), vote(alice, ['ops'], 'approve', { email: 'alice@example.com' }), ctx()));
+    expect(approved.decisions[0]!.by).toEqual(alice);
   });
 
   test('a second click after the decision is refused with who decided and when, and changes nothing', () => {
@@ -246,13 +259,14 @@ describe('decide', () => {
 });
 
 describe('cancel, time-out, reminders', () => {
-  test('only the requester cancels, only while pending', () => {
+  test('only the requester cancels (not even an admin), only while pending', () => {
     const request = pending([ops()]);
-    expect(refusal(cancel(request, alice, ctx()))).toEqual({ code: 'not_requester', requester: 'Dana' });
-    const cancelled = ok(cancel(request, dana, ctx()));
+    expect(refusal(cancel(request, as(alice, ['ops'], { admin: true }), ctx()))).toEqual({ code: 'not_requester', requester: 'Dana' });
+    const cancelled = ok(cancel(request, as(dana), ctx()));
     expect(cancelled).toMatchObject({ status: 'cancelled', endedAt: FIXTURE_NOW + MIN });
-    expect(refusal(cancel(cancelled, dana, ctx()))).toEqual({ code: 'not_pending', status: 'cancelled' });
-    expect(refusal(cancel(pending([ops()], { status: 'approved' }), dana, ctx()))).toEqual({ code: 'not_pending', status: 'approved' });
+    expect(refusal(cancel(cancelled, as(dana), ctx()))).toEqual({ code: 'not_cancellable', status: 'cancelled' });
+    expect(refusal(cancel(pending([ops()], { status: 'approved' }), as(dana), ctx()))).toEqual({ code: 'not_cancellable', status: 'approved' });
+    expect(refusal(cancel(pending([ops()], { status: 'active' }), as(dana), ctx()))).toEqual({ code: 'not_cancellable', status: 'active' });
   });
 
   test('times out only at or after the deadline', () => {
@@ -292,30 +306,7 @@ describe('grant outcome, expiry and revocation', () => {
     return { approved, grantEffect: approved.outbox.find((e) => e.kind === 'grant')! };
   };
 
-  test('markActive consumes the grant effect and tells the thread and the requester', () => {
-    const { approved, grantEffect } = approvedWithGrantEffect();
-    const active = ok(markActive(approved, grant, grantEffect.id, ctx()));
-    expect(active).toMatchObject({ status: 'active', grant });
-    expect(active.outbox.some((e) => e.id === grantEffect.id)).toBe(false);
-    const thread = newEffects(approved, active).filter((e) => e.kind === 'threadReply');
-    expect(thread[0]).toMatchObject({ text: expect.stringContaining('aws ssm start-session --target i-0123456789abcdef0 --region cn-north-1') });
-  });
-
-  test('a dry-run grant adds the would-be IAM call to the thread', () => {
-    const { approved, grantEffect } = approvedWithGrantEffect();
-    const active = ok(markActive(approved, { ...grant, dryRun: true, detail: 'iam:PutUserPolicy …' }, grantEffect.id, ctx()));
-    const texts = newEffects(approved, active).flatMap((e) => (e.kind === 'threadReply' ? [e.text] : []));
-    expect(texts.some((text) => text.includes('iam:PutUserPolicy'))).toBe(true);
-  });
-
-  test('markFailed records the reason', () => {
-    const { approved, grantEffect } = approvedWithGrantEffect();
-    const failed = ok(markFailed(approved, 'policy too large', grantEffect.id, ctx()));
-    expect(failed).toMatchObject({ status: 'failed', failureReason: 'policy too large' });
-    expect(refusal(markFailed(failed, 'again', grantEffect.id, ctx()))).toEqual({ code: 'not_pending', status: 'failed' });
-  });
-
-  test('expiry warning once, then expiry queues the revoke', () => {
+  test('expiry warning once, then expiry is `revoking` until IAM accepts the removal, then `ended`', () => {
     const { approved, grantEffect } = approvedWithGrantEffect();
     const active = ok(markActive(approved, grant, grantEffect.id, ctx()));
     const warnAt = grant.expiresAt - 10 * MIN;
@@ -324,66 +315,55 @@ describe('grant outcome, expiry and revocation', () => {
     expect(kinds(newEffects(active, warned))).toEqual(['threadReply', 'notifyRequester']);
     expect(refusal(warnExpiry(warned, ctx(warnAt + 1)))).toEqual({ code: 'not_due' });
     expect(refusal(expire(warned, ctx(grant.expiresAt - 1)))).toEqual({ code: 'not_due' });
-    const ended = ok(expire(warned, ctx(grant.expiresAt)));
-    expect(ended.status).toBe('ended');
-    expect(kinds(newEffects(warned, ended))).toEqual(['revoke', 'updateCards', 'audit']);
-    const revokeEffect = ended.outbox.find((e) => e.kind === 'revoke')!;
-    const told = recordRevocation(ended, revokeEffect.id, 1, ctx(grant.expiresAt));
+    const ending = ok(expire(warned, ctx(grant.expiresAt)));
+    expect(ending).toMatchObject({ status: 'revoking', revokeRequestedAt: grant.expiresAt });
+    expect(ending.endedBy).toBeUndefined();
+    expect(ending.endedAt).toBeUndefined();
+    // The card says "revoking" before the revoke is tried.
+    expect(kinds(newEffects(warned, ending))).toEqual(['updateCards', 'audit', 'revoke']);
+    expect(refusal(expire(ending, ctx(grant.expiresAt + 1)))).toEqual({ code: 'not_active', status: 'revoking' });
+    const revokeEffect = ending.outbox.find((e) => e.kind === 'revoke')!;
+    const told = recordRevocation(ending, revokeEffect.id, 1, ctx(grant.expiresAt + 5_000));
+    expect(told).toMatchObject({ status: 'ended', endedAt: grant.expiresAt + 5_000 });
     expect(told.outbox.some((e) => e.id === revokeEffect.id)).toBe(false);
-    expect(told.sessionsFollowUpAt).toBe(grant.expiresAt + SESSION_FOLLOW_UP_MS);
-    expect(refusal(followUpSessions(told, ctx(grant.expiresAt + SESSION_FOLLOW_UP_MS - 1)))).toEqual({ code: 'not_due' });
-    const followUp = ok(followUpSessions(told, ctx(grant.expiresAt + SESSION_FOLLOW_UP_MS)));
+    expect(told.sessionsFollowUpAt).toBe(grant.expiresAt + 5_000 + SESSION_FOLLOW_UP_MS);
+    expect(refusal(followUpSessions(ending, ctx(grant.expiresAt + 10 * HOUR)))).toEqual({ code: 'not_active', status: 'revoking' });
+    expect(refusal(followUpSessions(told, ctx(grant.expiresAt + 5_000 + SESSION_FOLLOW_UP_MS - 1)))).toEqual({ code: 'not_due' });
+    const followUp = ok(followUpSessions(told, ctx(grant.expiresAt + 5_000 + SESSION_FOLLOW_UP_MS)));
     expect(followUp.sessionsFollowUpAt).toBeUndefined();
     expect(kinds(newEffects(told, followUp))).toEqual(['terminateSessions']);
     const effectId = followUp.outbox.find((e) => e.kind === 'terminateSessions')!.id;
     expect(kinds(newEffects(followUp, recordFollowUp(followUp, effectId, 0, ctx())))).toEqual([]);
     expect(kinds(newEffects(followUp, recordFollowUp(followUp, effectId, 2, ctx())))).toEqual(['threadReply', 'audit']);
-    expect(newEffects(ended, told).find((e) => e.kind === 'threadReply')).toMatchObject({ text: expect.stringContaining('1 live session') });
-  });
-
-  test('early revoke needs permission and an active grant', () => {
-    const active = pending([ops()], { status: 'active', grant });
-    expect(refusal(revoke(active, bob, false, ctx()))).toEqual({ code: 'not_allowed' });
-    const revoked = ok(revoke(active, bob, true, ctx()));
-    expect(revoked).toMatchObject({ status: 'revoked', endedBy: bob });
-    expect(refusal(revoke(revoked, bob, true, ctx()))).toEqual({ code: 'not_active', status: 'revoked' });
-    const told = recordRevocation(revoked, revoked.outbox.find((e) => e.kind === 'revoke')!.id, 2, ctx());
-    expect(newEffects(revoked, told).find((e) => e.kind === 'threadReply')).toMatchObject({ text: expect.stringContaining('Bob') });
-  });
-});
-
-describe('outbox bookkeeping', () => {
-  test('retry delays double from 5 s up to 10 minutes', () => {
-    expect([1, 2, 3, 4, 8, 9, 20].map(effectRetryDelay)).toEqual([5_000, 10_000, 20_000, 40_000, 600_000, 600_000, 600_000]);
-  });
-
-  test('completing effects removes exactly those ids and bumps the version', () => {
-    const request = ok(decide(pending([ops()]), vote(alice, ['ops']), ctx()));
-    const [first, second] = request.outbox;
-    const done = completeEffects(request, [first!.id, 'missing'], ctx());
-    expect(done.outbox.map((e) => e.id)).toEqual(request.outbox.slice(1).map((e) => e.id));
-    expect(done.outbox[0]!.id).toBe(second!.id);
-    expect(done.version).toBe(request.version + 1);
-  });
-
-  test('failed effects are retried, then abandoned with an audit record', () => {
-    const request = ok(decide(pending([ops()]), vote(alice, ['ops']), ctx()));
-    const target = request.outbox[0]!;
-    const once = failEffect(request, target.id, 'chat down', 3, ctx());
-    expect(once.outbox.find((e) => e.id === target.id)).toMatchObject({ attempts: 1, retryAt: FIXTURE_NOW + MIN + 5_000 });
-    const twice = failEffect(once, target.id, 'chat down', 3, ctx());
-    const abandoned = failEffect(twice, target.id, 'chat down', 3, ctx());
-    expect(abandoned.outbox.some((e) => e.id === target.id)).toBe(false);
-    expect(abandoned.outbox[abandoned.outbox.length - 1]).toMatchObject({
-      kind: 'audit',
-      event: { action: 'effect.abandoned', detail: { effect: target.kind, attempts: 3, error: 'chat down' } },
+    expect(newEffects(ending, told).find((e) => e.kind === 'threadReply')).toMatchObject({
+      text: 'Access to web-1 (i-0123456789abcdef0) ended; 1 live session terminated.',
     });
   });
 
-  test('a card is recorded once per channel', () => {
-    const card = { platform: 'console' as const, channelId: 'ops-approvals', messageId: 'm1' };
-    const once = recordCard(pending([ops()]), card, ctx());
-    expect(once.cards).toEqual([card]);
-    expect(recordCard(once, { ...card, messageId: 'm2' }, ctx())).toBe(once);
+  test('early revoke: the requester, an approver of any level or an admin; `revoking` until IAM accepts, then `revoked`', () => {
+    const active = pending([ops(), sec()], { status: 'active', grant });
+    expect(refusal(revoke(active, as(bob), ctx()))).toEqual({ code: 'not_allowed' });
+    expect(refusal(revoke(active, as(bob, ['dba']), ctx()))).toEqual({ code: 'not_allowed' });
+    for (const who of [as(dana), as(bob, ['security']), as(bob, [], { admin: true })]) expect(ok(revoke(active, who, ctx())).status).toBe('revoking');
+    const revoking = ok(revoke(active, as(bob, [], { admin: true, email: 'bob@example.com' }), ctx()));
+    expect(revoking).toMatchObject({ status: 'revoking', endedBy: bob, revokeRequestedAt: FIXTURE_NOW + MIN });
+    expect(revoking.endedAt).toBeUndefined();
+    expect(kinds(newEffects(active, revoking))).toEqual(['updateCards', 'audit', 'revoke']);
+    // While the first removal is under way, asking again changes nothing.
+    expect(refusal(revoke(revoking, as(dana), ctx()))).toEqual({ code: 'already_revoking' });
+    const revoked = recordRevocation(revoking, revoking.outbox.find((e) => e.kind === 'revoke')!.id, 2, ctx(FIXTURE_NOW + 2 * MIN));
+    expect(revoked).toMatchObject({ status: 'revoked', endedAt: FIXTURE_NOW + 2 * MIN, endedBy: bob });
+    expect(newEffects(revoking, revoked).find((e) => e.kind === 'threadReply')).toMatchObject({
+      text: 'Bob revoked access to web-1 (i-0123456789abcdef0); 2 live sessions terminated.',
+    });
+    expect(refusal(revoke(revoked, as(bob, [], { admin: true }), ctx()))).toEqual({ code: 'not_active', status: 'revoked' });
+  });
+
+  test('a named approver with a mixed-case platform id may revoke', () => {
+    const named: ApprovalLevel = { roles: [], users: ['slack:U02ABCDEF'], required: 1 };
+    const active = pending([named], { status: 'active', grant });
+    const approver = as({ platform: 'slack', userId: 'U02ABCDEF', displayName: 'Kim' });
+    expect(ok(revoke(active, approver, ctx())).status).toBe('revoking');
+    expect(refusal(revoke(active, as({ platform: 'slack', userId: 'u02abcdef', displayName: 'Kim?' }), ctx()))).toEqual({ code: 'not_allowed' });
   });
 });

@@ -61,3 +61,24 @@ export function matchLocale(tag: string | undefined): Locale | undefined {
   if (language === 'zh' && !rest.some((part) => ['hant', 'tw', 'hk', 'mo'].includes(part))) return 'zh-CN';
   return undefined;
 }
+
+/** Message bases with a `.one` and an `.other` form, e.g. `sessions.terminated`. */
+export type PluralKey = {
+  [K in MessageKey]: K extends `${infer Base}.other` ? (`${Base}.one` extends MessageKey ? Base : never) : never;
+}[MessageKey];
+
+const pluralRules = new Map<Locale, Intl.PluralRules>();
+
+/**
+ * The message for `count` in the locale's plural form: `<base>.one` or `<base>.other` (Chinese and Japanese have
+ * only "other"; forms a locale has beyond these two also use "other"). `{count}` is filled in.
+ */
+export function tPlural(locale: Locale, base: PluralKey, count: number, params?: MessageParams): string {
+  let rules = pluralRules.get(locale);
+  if (!rules) {
+    rules = new Intl.PluralRules(locale);
+    pluralRules.set(locale, rules);
+  }
+  const form = rules.select(count) === 'one' ? 'one' : 'other';
+  return t(locale, `${base}.${form}` as MessageKey, { ...params, count });
+}

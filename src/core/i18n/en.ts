@@ -44,6 +44,8 @@ export const en = {
   'request.node_terminated': '{node} is terminated; there is nothing to connect to.',
   'request.unmapped':
     'Your chat account is not mapped to an AWS identity. Ask an admin ({admins}) to map {user}.',
+  'request.unmapped_admin': 'Your chat account {user} is not mapped to an AWS identity. As an admin, add it under identities in the config.',
+  'request.no_policy_admin': 'No policy covers {node}. As an admin, add one under policies in the config.',
   'request.not_found': 'There is no request {id}.',
   'request.not_registered':
     '{node} is not registered with Systems Manager (ping: {ping}); a session would fail even if approved.',
@@ -59,9 +61,13 @@ export const en = {
 
   'cancel.done': 'Cancelled {id}.',
   'cancel.not_yours': 'Only {requester} can cancel {id}.',
+  'cancel.not_pending': '{id} is {status}; only a pending request can be cancelled.',
+  'cancel.active': '{id} is active: to end the access now, use /jit revoke {id}.',
   'revoke.done': 'Revoking {id}; live sessions on {node} will be ended.',
   'revoke.not_allowed': 'Only the requester, an approver of {id} or an admin can revoke it.',
   'revoke.not_active': '{id} is {status}; only active access can be revoked.',
+  'revoke.in_progress': '{id} is already being revoked; the card shows how far it got.',
+  'revoke.retry_now': 'Trying again now to remove {id} from IAM.',
 
   'list.empty': 'You have no requests.',
   'list.header': 'Your latest requests:',
@@ -80,6 +86,7 @@ export const en = {
   'status.pending': 'pending',
   'status.approved': 'approved',
   'status.active': 'active',
+  'status.revoking': 'revoking',
   'status.ended': 'ended',
   'status.revoked': 'revoked',
   'status.rejected': 'rejected',
@@ -99,6 +106,9 @@ export const en = {
   'card.status.cancelled': '🚫 Cancelled by the requester',
   'card.status.timed_out': '⌛ Timed out: nobody decided within {timeout}',
   'card.status.failed': '⚠️ Approved, but access could not be granted: {reason}',
+  'card.status.granting_retry': '⏳ Approved — granting access: {problem}, retry {attempt} of {attempts} at {at}',
+  'card.status.revoking': '⏳ Revoking access (asked by {by} at {at})…',
+  'card.status.ending': '⏳ Access expired at {at}; removing it from IAM…',
   'card.field.requester': 'Requester',
   'card.field.node': 'Node',
   'card.field.account': 'Account',
@@ -108,6 +118,8 @@ export const en = {
   'card.field.duration': 'Duration',
   'card.field.policy': 'Policy',
   'card.field.expires': 'Expires',
+  'card.field.revoked': 'Revoked',
+  'card.field.ended': 'Ended',
   'card.field.tag': '{key}',
   'card.reason': 'Reason',
   'card.progress': 'Level {level} of {levels} · {count} of {required} approvals',
@@ -118,12 +130,18 @@ export const en = {
   'card.action.revoke': 'Revoke',
   'card.confirm.title': 'Approve {id}?',
   'card.confirm.text': '{requester} gets Session Manager access to {node} for {duration}.',
+  'card.confirm.partial':
+    'Your approval counts towards Level {level} of {levels} ({count} of {required} so far). {requester} gets access to {node} only when every level has approved.',
   'card.confirm.yes': 'Approve',
   'card.confirm.no': 'Cancel',
   'card.comment.label': 'Comment (optional)',
   'card.comment.placeholder': 'Why you approve or reject',
   'card.notice.dry_run': 'Dry run — no AWS account configured: nothing is written to IAM.',
   'card.notice.not_registered': '{node} is not registered with Systems Manager (ping: {ping}).',
+  'card.notice.iam_retry': 'IAM has not accepted the change yet: {problem}. Retry {attempt} of {attempts} at {at}.',
+  'card.notice.iam_stuck': 'IAM keeps failing the change ({problem}, {failures} tries); admins were alerted. Next try at {at}.',
+  'card.notice.date_less_than': 'Until it is removed, the IAM condition (DateLessThan) still ends this access at {until}.',
+  'card.notice.expired_in_iam': 'The IAM condition (DateLessThan) already ended this access at {until}; only the statement is left to remove.',
   'card.footer': 'Requested {at} · policy {policy}',
 
   'thread.approved': '✅ {by} approved at Level {level}{comment}',
@@ -132,10 +150,19 @@ export const en = {
   'thread.granted': 'Access granted to {requester} on {node} until {until}. Connect with: {command}',
   'thread.dry_run': 'Dry run — no AWS account configured. jitbot would call: {detail}',
   'thread.failed': 'Access could not be granted: {reason}',
+  'thread.grant_retry': 'Granting access is delayed: {problem}. Retry {attempt} of {attempts} at {at}.',
+  'thread.revoke_retry':
+    'Removing access from IAM is delayed: {problem}. Retry {attempt} of {attempts} at {at}. Until then the IAM condition (DateLessThan) still ends the access at {until}.',
+  'thread.expiry_retry':
+    'The IAM condition (DateLessThan) ended access at {until}; removing the statement is delayed: {problem}. Retry {attempt} of {attempts} at {at}.',
   'thread.expiry_warning': 'Access to {node} for {requester} ends in {left}.',
-  'thread.ended': 'Access to {node} ended; {sessions} live session(s) terminated.',
-  'thread.revoked': '{by} revoked access to {node}; {sessions} live session(s) terminated.',
-  'thread.follow_up': 'Follow-up check on {node}: {sessions} more session(s) that opened while access was being removed were terminated.',
+  'thread.ended': 'Access to {node} ended; {sessions}.',
+  'thread.revoked': '{by} revoked access to {node}; {sessions}.',
+  'thread.follow_up': 'Follow-up check on {node}: {sessions}.',
+  'sessions.terminated.one': '{count} live session terminated',
+  'sessions.terminated.other': '{count} live sessions terminated',
+  'sessions.late.one': '{count} more session that opened while access was being removed was terminated',
+  'sessions.late.other': '{count} more sessions that opened while access was being removed were terminated',
   'thread.timed_out': '{id} timed out without a decision.',
   'thread.cancelled': '{requester} cancelled {id}.',
   'thread.unthreaded': '{id}: {text}',
@@ -144,6 +171,13 @@ export const en = {
   'dm.rejected': 'Your request {id} for {node} was rejected by {by}{comment}',
   'dm.timed_out': 'Your request {id} for {node} timed out without a decision.',
   'dm.failed': 'Your request {id} for {node} was approved but access could not be granted: {reason}',
+  'dm.failed_approver': '{id}: access for {requester} to {node} was approved but could not be granted: {reason}',
+  'dm.grant_slow':
+    '{id}: access for {requester} to {node} is approved, but IAM has not accepted the grant for {age} ({problem}). jitbot keeps trying: retry {attempt} of {attempts} at {at}.',
+  'dm.revoke_slow':
+    '{id}: access for {requester} to {node} is being revoked, but IAM has not accepted the removal for {age} ({problem}). jitbot keeps trying; the IAM condition (DateLessThan) ends the access at {until} regardless.',
+  'alert.revoke_stuck':
+    "🚨 {id}: jitbot cannot remove {requester}'s access to {node} from IAM ({problem}; {failures} tries since {since}). It keeps trying every {interval}; the IAM condition (DateLessThan) ends the access at {until}. Check jitbot's IAM permissions and AWS health.",
   'dm.expiry_warning': 'Your access to {node} ({id}) ends in {left}.',
   'dm.ended': 'Your access to {node} ({id}) has ended.',
   'dm.revoked': 'Your access to {node} ({id}) was revoked by {by}.',
@@ -156,6 +190,11 @@ export const en = {
   'inbound.not_ready': 'jitbot is still starting; try again in a moment.',
   'inbound.working': 'Working on it; the answer follows in a moment.',
   'inbound.wrong_command': '{command} is not a jitbot command; use {expected}, e.g. {expected} help.',
+
+  'iam.problem.throttled': 'IAM throttled',
+  'iam.problem.unavailable': 'IAM unavailable',
+  'iam.problem.unreachable': 'AWS unreachable',
+  'iam.gave_up': '{problem} (gave up after {attempts} tries over {age})',
 } satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof en;
