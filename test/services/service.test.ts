@@ -221,7 +221,7 @@ describe('requester commands', () => {
     await h.settle();
     expect((await h.store.getRequest(id))!.status).toBe('revoked');
     expect(granter.revokes).toEqual([id]);
-    expect(h.chat.threads.map((t) => t.text).join('\n')).toContain('1 live session(s) terminated');
+    expect(h.chat.threads.map((t) => t.text).join('\n')).toContain('1 live session terminated.');
   });
 });
 
@@ -265,7 +265,7 @@ describe('deadlines', () => {
     expect(await h.scheduler.sweep()).toBe(1);
     await h.settle();
     expect(granter.followUps).toEqual([id]);
-    expect(h.chat.threads.map((t) => t.text).join('\n')).toContain('1 more session(s)');
+    expect(h.chat.threads.map((t) => t.text).join('\n')).toContain('1 more session that opened while access was being removed was terminated.');
     expect((await h.store.getRequest(id))!.sessionsFollowUpAt).toBeUndefined();
     h.clock.advance(HOUR);
     expect(await h.scheduler.sweep()).toBe(0);

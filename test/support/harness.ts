@@ -1,4 +1,4 @@
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { assemble, type Assembled } from '../../src/app';
 import { DryRunGranter } from '../../src/aws/dry-run-granter';
 import { ADAPTERS } from '../../adapters';
@@ -62,11 +62,13 @@ export function commandEvent(user: string, text: string, options: { channel?: st
   };
 }
 
-export async function startHarness(options: { config?: JitbotConfig; store?: Store; granter?: Granter; owner?: string } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { config?: JitbotConfig; store?: Store; granter?: Granter; owner?: string; clock?: ManualClock; logger?: Logger } = {},
+): Promise<Harness> {
   const config = options.config ?? testConfig();
   const opened = options.store ? undefined : await openStore({ embedded: { inMemory: true } });
   const store = options.store ?? opened!.store;
-  const clock = new ManualClock(FIXTURE_NOW);
+  const clock = options.clock ?? new ManualClock(FIXTURE_NOW);
   const chat = new RecordingAdapter('console');
   const granter = options.granter ?? new DryRunGranter();
   const inventory = new StaticInventory(config.inventory.nodes);
@@ -77,7 +79,7 @@ export async function startHarness(options: { config?: JitbotConfig; store?: Sto
     inventory,
     adapters: [chat],
     clock,
-    logger: pino({ level: 'silent' }),
+    logger: options.logger ?? pino({ level: 'silent' }),
     owner: options.owner ?? 'test',
   });
   await chat.start(assembled.service.handle, { locale: config.locale });
