@@ -67,7 +67,7 @@ main { flex: 1; min-width: 0; display: flex; flex-direction: column; }
 .only-you { font-style: italic; }
 
 .card { max-width: 660px; margin-top: 6px; padding: 12px 14px; background: #fff; border: 1px solid var(--border); border-left: 4px solid #9aa0a6; border-radius: 8px; }
-.card.status-pending { border-left-color: #f0b429; }
+.card.status-pending, .card.status-revoking { border-left-color: #f0b429; }
 .card.status-approved, .card.status-active { border-left-color: #2f9e44; }
 .card.status-rejected, .card.status-failed { border-left-color: #e03131; }
 .card-title { font-weight: 700; overflow-wrap: anywhere; }
@@ -111,7 +111,8 @@ main { flex: 1; min-width: 0; display: flex; flex-direction: column; }
 .data-table { border-collapse: collapse; font-size: 13px; min-width: 100%; }
 .data-table th, .data-table td { padding: 6px 10px; border-bottom: 1px solid var(--border); text-align: left; vertical-align: top; }
 .data-table th { position: sticky; top: 0; background: var(--bg-soft); font-weight: 600; white-space: nowrap; }
-.data-table td { max-width: 360px; white-space: pre-wrap; overflow-wrap: anywhere; }
+/* break-word (not anywhere): a column is never narrower than its longest word, so "pending" stays whole. */
+.data-table td { max-width: 360px; white-space: pre-wrap; overflow-wrap: break-word; }
 
 .thread-panel { width: 360px; flex: none; display: flex; flex-direction: column; border-left: 1px solid var(--border); background: #fff; }
 .thread-header { display: flex; align-items: center; justify-content: space-between; padding: 12px 16px; border-bottom: 1px solid var(--border); }
@@ -172,12 +173,15 @@ const SCRIPT = String.raw`
     return node;
   }
 
+  // One time format on the whole page, the one the bot writes in its messages: 2025-03-01 14:05 (this browser's zone).
   function formatTime(at) {
     const date = new Date(at);
-    const time = date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-    if (date.toDateString() === new Date().toDateString()) return time;
-    return date.toLocaleDateString([], { month: 'short', day: 'numeric' }) + ' ' + time;
+    const two = (n) => String(n).padStart(2, '0');
+    return date.getFullYear() + '-' + two(date.getMonth() + 1) + '-' + two(date.getDate()) + ' ' +
+      two(date.getHours()) + ':' + two(date.getMinutes());
   }
+
+  const TIME_KEY = /(^at$|At$|Time$|^time$)/;
 
   function hashOf(text) {
     let hash = 0;
@@ -593,7 +597,8 @@ const SCRIPT = String.raw`
 
   function cellText(key, value) {
     if (value === undefined || value === null) return '';
-    if (typeof value === 'number' && value > 1e11 && /(^at$|At$|Time$|^time$)/.test(key)) return new Date(value).toLocaleString();
+    if (typeof value === 'number' && value > 1e11 && TIME_KEY.test(key)) return formatTime(value);
+    if (typeof value === 'string' && TIME_KEY.test(key) && /^\d{4}-\d\d-\d\dT/.test(value) && !isNaN(Date.parse(value))) return formatTime(Date.parse(value));
     if (typeof value === 'number' && /Ms$/.test(key)) return formatDuration(value);
     if (Array.isArray(value)) {
       return clip(value.map((item) => (item !== null && typeof item === 'object' ? formatObject(item) : String(item))).join('; '), 300);

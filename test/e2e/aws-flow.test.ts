@@ -182,7 +182,7 @@ test(
       .messages.find((m: any) => m.card?.requestId === requestId)
       .thread.map((r: any) => r.text)
       .join('\n');
-    expect(thread).toContain(`Access to ${nodeName} (${instanceId}) ended; 1 live session(s) terminated.`);
+    expect(thread).toContain(`Access to ${nodeName} (${instanceId}) ended; 1 live session terminated.`);
   },
   120_000,
 );
