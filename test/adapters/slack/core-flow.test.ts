@@ -4,6 +4,7 @@ import { SlackAdapter } from '../../../adapters/slack/slack-adapter';
 import { assemble, type Assembled } from '../../../src/app';
 import { DryRunGranter } from '../../../src/aws/dry-run-granter';
 import type { Grant, JitRequest } from '../../../src/core/model';
+import type { ManualPolicy } from '../../../src/core/policy-model';
 import { startHttpServer, type RunningHttpServer } from '../../../src/http/server';
 import { StaticInventory } from '../../../src/inventory/static-inventory';
 import type { Store } from '../../../src/ports/store';
@@ -16,6 +17,8 @@ import { blockActionsBody, blockActionsPayload, postSigned, SIGNING_SECRET, slas
 // with signed requests as Slack sends them; the fake Slack shows what people would see.
 
 const RACERS = Array.from({ length: 20 }, (_, i) => `U_A${i + 1}`);
+/** Named directly (not through a role) as an approver of the "default" policy; Slack ids are upper case. */
+const NAMED_APPROVER = 'U02ABCDEF';
 
 class CountingGranter extends DryRunGranter {
   granted = 0;
@@ -40,6 +43,7 @@ beforeAll(async () => {
       { id: 'U_ALICE', name: 'alice', realName: 'Alice Ops', email: 'alice@example.com' },
       { id: 'U_BOB', name: 'bob', realName: 'Bob Security', email: 'bob@example.com' },
       { id: 'U_ADMIN', name: 'pat', realName: 'Pat Platform', email: 'pat@example.com' },
+      { id: NAMED_APPROVER, name: 'kim', realName: 'Kim Named', email: 'kim@example.com' },
       ...RACERS.map((id) => ({ id, name: id.toLowerCase(), realName: `Approver ${id}` })),
     ],
     channels: [
@@ -56,6 +60,8 @@ beforeAll(async () => {
     c.roles['security-leads']!.channels.slack = 'C_SEC';
     c.roles['security-leads']!.members.push('slack:U_BOB');
     c.admins.push('slack:U_ADMIN');
+    const fallback = c.policies.find((p): p is ManualPolicy => p.kind === 'manual' && p.name === 'default')!;
+    fallback.levels[0]!.users.push(`slack:${NAMED_APPROVER}`);
     c.identities.push({
       match: { platform: 'slack', userId: 'U_DANA' },
       principal: { kind: 'iam-user', arn: 'arn:aws-cn:iam::111122223333:user/dana' },
@@ -275,4 +281,18 @@ describe('Slack input that is not a plain /jit command (issue 9)', () => {
     expect(await jit('U_DANA', `web-1 ${reason}`)).toMatch(new RegExp(`^The reason is ${reason.length} characters; keep it to 256\\.\n`));
     expect(await store.listRecentRequests(100)).toEqual(before);
   });
+});
+
+test('a named approver with a mixed-case Slack id revokes from the card', async () => {
+  const requestId = idIn(await jit('U_DANA', 'i-0b0b0b0b0b0b0b0b1 rotate the certificates'));
+  expect(await click('U_ALICE', cardFor('C_OPS', requestId), 'approve')).toContain(`Recorded your approval of ${requestId}`);
+  const active = cardFor('C_OPS', requestId);
+  expect(buttons(active)).toEqual(['revoke']);
+
+  expect(await click(NAMED_APPROVER, active, 'revoke')).toBe(`Revoking ${requestId}; live sessions on batch (i-0b0b0b0b0b0b0b0b1) will be ended.`);
+  const revoked = cardFor('C_OPS', requestId);
+  expect(revoked.blocks![1].text.text).toMatch(/^⛔ Revoked by Kim Named at /);
+  expect(buttons(revoked)).toEqual([]);
+  expect(JSON.stringify(revoked.blocks)).not.toContain('Expires');
+  expect(threadTexts(revoked).join('\n')).toContain('Kim Named revoked access to batch (i-0b0b0b0b0b0b0b0b1); 0 live sessions terminated.');
 });
