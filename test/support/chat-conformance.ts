@@ -154,6 +154,8 @@ export interface PlatformSession<Ref> {
 
 export interface ConformanceDriver<Ref> {
   platform: Platform;
+  /** How the suite's describe block is titled; the platform's name by default. */
+  name?: string;
   /** The platform's user id for each person; `named`'s must mix upper and lower case. */
   personId(person: Person): string;
   /** The platform's channel id for each channel. */
@@ -285,7 +287,7 @@ export function runChatConformance<Ref>(driver: ConformanceDriver<Ref>): void {
     return { id, card: await cardFor('ops', id) };
   }
 
-  describe(`chat conformance: ${driver.platform}`, () => {
+  describe(`chat conformance: ${driver.name ?? driver.platform}`, () => {
     test('request and approve across two levels, in two channels', async () => {
       const id = await submit(NODES.twoLevels.name, 'fix nginx');
       const opsCard = await cardFor('ops', id);
