@@ -2,7 +2,7 @@ import express, { type ErrorRequestHandler, type Request, type Response, type Ro
 import { jsonBody } from '../../src/http/server';
 import { ConsoleInputError, type ConsoleInbound } from './inbound';
 import { loopbackOnly } from './loopback-only';
-import { CONSOLE_PAGE_CSP, CONSOLE_PAGE_HTML } from './page';
+import { CONSOLE_ASSET_PATHS, CONSOLE_PAGE_CSP, loadConsolePageAssets } from './page-assets';
 import { actionBodySchema, commandBodySchema, describeIssues, stateQuerySchema } from './schemas';
 import type { ChangeStream } from './sse';
 import type { ConsoleWorkspace } from './workspace';
@@ -23,8 +23,15 @@ export interface ConsoleRouteContext {
 export const CONSOLE_API_PATH = '/console/api';
 
 export function mountConsoleRoutes(app: express.Express, ctx: ConsoleRouteContext): void {
+  const page = loadConsolePageAssets();
   app.get('/', loopbackOnly, (_req, res) => {
-    res.status(200).type('html').set('Content-Security-Policy', CONSOLE_PAGE_CSP).send(CONSOLE_PAGE_HTML);
+    res.status(200).type('html').set('Content-Security-Policy', CONSOLE_PAGE_CSP).send(page.html);
+  });
+  app.get(CONSOLE_ASSET_PATHS.css, loopbackOnly, (_req, res) => {
+    res.status(200).type('css').set('Cache-Control', 'no-cache').send(page.css);
+  });
+  app.get(CONSOLE_ASSET_PATHS.script, loopbackOnly, (_req, res) => {
+    res.status(200).type('js').set('Cache-Control', 'no-cache').send(page.script);
   });
   app.use(CONSOLE_API_PATH, loopbackOnly, createApiRouter(ctx));
 }

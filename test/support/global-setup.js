@@ -1,8 +1,10 @@
-// Starts one moto_server (AWS IAM/STS/EC2/DynamoDB emulator) for the whole run on a free loopback port.
-// Tests read its URL from MOTO_ENDPOINT. moto is required: a missing moto_server fails the run loudly.
+// Builds the console page (the console serves it from the build, and tests run from sources), then starts one
+// moto_server (AWS IAM/STS/EC2/DynamoDB emulator) for the whole run on a free loopback port. Tests read its URL
+// from MOTO_ENDPOINT. moto is required: a missing moto_server fails the run loudly.
 const { spawn } = require('node:child_process');
 const net = require('node:net');
 const http = require('node:http');
+const { buildConsolePage } = require('../../scripts/build-console-page');
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -24,6 +26,8 @@ function ping(url) {
 }
 
 module.exports = async function globalSetup() {
+  // The console serves its page from the build; tests run from sources, so the page is built first.
+  buildConsolePage();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });

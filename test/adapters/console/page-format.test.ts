@@ -1,13 +1,16 @@
 import vm from 'node:vm';
-import { CONSOLE_PAGE_HTML, CONSOLE_PAGE_SCRIPT } from '../../../adapters/console/page';
+import { loadConsolePageAssets } from '../../../adapters/console/page-assets';
 import { formatTime as botTime } from '../../../src/core/i18n/time';
 
 // The page's own times (message stamps, "updated", table cells) use the bot's one format, and table columns never
 // break a word in the middle ("pendin g").
 
+/** The page as it is served: the script compiled from client.ts, and the style. */
+const { script: CONSOLE_PAGE_SCRIPT, css: CONSOLE_PAGE_CSS } = loadConsolePageAssets();
+
 /** One named function from the page script, run on its own. */
 function pageFunction<T>(name: string, context: Record<string, unknown> = {}): T {
-  const source = new RegExp(`\\n  function ${name}\\([^)]*\\) \\{[\\s\\S]*?\\n  \\}`).exec(CONSOLE_PAGE_SCRIPT);
+  const source = new RegExp(`\\n( +)function ${name}\\([^)]*\\) \\{[\\s\\S]*?\\n\\1\\}`).exec(CONSOLE_PAGE_SCRIPT);
   if (!source) throw new Error(`no function ${name} in the page script`);
   return vm.runInNewContext(`(${source[0].trim()})`, { Date, String, ...context }) as T;
 }
@@ -38,7 +41,7 @@ test('table cells show epoch and ISO times in that format, other values as they 
 });
 
 test('table cells wrap between words, not inside them', () => {
-  const rule = /\n\.data-table td \{([^}]*)\}/.exec(CONSOLE_PAGE_HTML)![1]!;
+  const rule = /\n\.data-table td \{([^}]*)\}/.exec(CONSOLE_PAGE_CSS)![1]!;
   expect(rule).toContain('overflow-wrap: break-word');
   expect(rule).not.toContain('anywhere');
 });
