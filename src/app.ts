@@ -20,7 +20,7 @@ import { JitService } from './services/jit-service';
 import { OutboxWorker } from './services/outbox';
 import { summarizeRequest } from './services/request-summary';
 import { Scheduler } from './services/scheduler';
-import { openStore, type OpenStoreOptions } from './store/open-store';
+import { openStore, type OpenedStore, type OpenStoreOptions } from './store/open-store';
 
 export interface StartOptions {
   config: JitbotConfig;
@@ -61,13 +61,15 @@ const HOUR = 3_600_000;
 export async function startJitbot(options: StartOptions): Promise<RunningJitbot> {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
-  const owner = `jitbot-${ulid()}`;
 
-  const opened = options.store
-    ? { store: options.store, describe: 'provided store', close: () => options.store!.close() }
-    : await openStore(storeOptions(config));
+  const opened: OpenedStore = options.store
+    ? { store: options.store, describe: 'provided store', notices: [], close: () => options.store!.close() }
+    : await openStore({ ...storeOptions(config), server: true });
   const store = opened.store;
-  logger.info({ store: opened.describe }, 'store ready');
+  for (const notice of opened.notices) logger.warn(notice);
+  // A stable owner id lets this replica take back at once the leases its crashed predecessor held.
+  const owner = opened.replicaId ?? `jitbot-${ulid()}`;
+  logger.info({ store: opened.describe, replica: owner }, 'store ready');
 
   const aws = config.aws.dryRun ? undefined : awsParts(config, { store, clock, logger, owner });
   const granter = options.granter ?? aws?.granter ?? new DryRunGranter();
@@ -184,7 +186,7 @@ export function assemble(deps: AssembleDeps): Assembled {
   return { registry, channelRoles, outbox, scheduler, service };
 }
 
-/** How the config chooses the store (embedded dynalite, or a DynamoDB table). */
+/** How the config chooses the store (embedded SQLite, or a DynamoDB table). */
 export function storeOptions(config: JitbotConfig): OpenStoreOptions {
   const auditRetentionDays = config.audit.retentionDays;
   if (config.store.kind === 'embedded') {

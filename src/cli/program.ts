@@ -190,11 +190,18 @@ export function buildProgram(io: CliIo): Command {
     });
   audit
     .command('verify')
-    .description('check that no audit event was altered or removed from the middle of the chain')
+    .description('check that no audit event was altered, reordered or removed (also the newest and the oldest retained)')
     .action(async () => {
       const { config } = load();
-      const events = await withStore(config, (store) => store.listAudit());
-      const result = verifyAuditChain(events);
+      const { events, anchors } = await withStore(config, async (store) => {
+        // The head is read before the events (a server may append meanwhile: newer events are fine) and the
+        // pruning point after them (events pruned meanwhile are still in the list, which is fine too).
+        const { head } = await store.getAuditAnchors();
+        const listed = await store.listAudit();
+        const { pruned } = await store.getAuditAnchors();
+        return { events: listed, anchors: { head, pruned } };
+      });
+      const result = verifyAuditChain(events, anchors);
       if (!result.ok) throw new CliError(`audit chain broken at event ${result.brokenAt}: ${result.reason}`);
       io.stdout(`audit chain intact: ${result.count} events\n`);
     });

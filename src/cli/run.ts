@@ -1,6 +1,7 @@
 // Runs the `jitbot` command line in this process (loaded by main.ts once the Node.js version is checked).
 import { CommanderError } from 'commander';
 import { ConfigError } from '../config/load';
+import { StoreInUseError } from '../store/server-lock';
 import { buildProgram, CliError } from './program';
 
 const program = buildProgram({
@@ -16,7 +17,7 @@ const program = buildProgram({
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) process.exit(error.exitCode);
-  if (error instanceof ConfigError || error instanceof CliError) {
+  if (error instanceof ConfigError || error instanceof CliError || error instanceof StoreInUseError) {
     process.stderr.write(`jitbot: ${error.message}\n`);
     process.exit(2);
   }

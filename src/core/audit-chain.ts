@@ -72,14 +72,55 @@ export function hashAuditEvent(prevHash: string, input: AuditInput, seq: number)
   return createHash('sha256').update(prevHash).update(body).digest('hex');
 }
 
+/** The newest event, as the store's head record names it (written in the same step as every append). */
+export interface AuditHead {
+  seq: number;
+  hash: string;
+}
+
+/** The newest event removed by retention pruning: the retained chain continues from here. */
+export interface AuditPruningPoint {
+  seq: number;
+  hash: string;
+  /** When that event happened (epoch ms). */
+  at: number;
+}
+
+/** What the store records besides the events, so that removing events at either end is detected. */
+export interface AuditAnchors {
+  head?: AuditHead;
+  pruned?: AuditPruningPoint;
+}
+
 export type AuditChainVerdict = { ok: true; count: number } | { ok: false; brokenAt: number; reason: string };
 
 /**
- * Checks events given oldest first. Retention (TTL) may have deleted the oldest events, so the first event
- * present is trusted to link to something; only seq 1 must link to the genesis hash.
- * `brokenAt` is the seq of the first event that does not check out.
+ * Checks events given oldest first against the store's anchors. `brokenAt` is the seq of the first event that
+ * does not check out (or of the first one missing).
+ *
+ * - The chain starts at seq 1 (linked to the genesis hash) or right after the recorded pruning point (linked to its
+ *   hash); events the pruning point covers may still be present (pruning deletes them after recording it).
+ *   Anything else means the oldest events were deleted inside the retention period.
+ * - Every event links to the one before it and its content matches its hash (edits, gaps, reordering).
+ * - The chain reaches the head record's seq with the head's hash (a deleted newest event). Events newer than the
+ *   head are fine: anchors are read before the events, and appends go on meanwhile.
  */
-export function verifyAuditChain(events: AuditEvent[]): AuditChainVerdict {
+export function verifyAuditChain(events: readonly AuditEvent[], anchors: AuditAnchors): AuditChainVerdict {
+  const { head, pruned } = anchors;
+  const first = events[0];
+  const retainedFrom = pruned ? pruned.seq + 1 : 1;
+  if (!first) {
+    if (head && head.seq >= retainedFrom) {
+      return { ok: false, brokenAt: retainedFrom, reason: `${missing(retainedFrom, head.seq)} missing: the head record names event ${head.seq} as the newest` };
+    }
+    return { ok: true, count: 0 };
+  }
+
+  if (first.seq > retainedFrom) {
+    const after = pruned ? `right after the pruning point (event ${pruned.seq})` : 'at event 1';
+    return { ok: false, brokenAt: retainedFrom, reason: `${missing(retainedFrom, first.seq - 1)} missing: the chain must start ${after}` };
+  }
+
   let previous: AuditEvent | undefined;
   for (const event of events) {
     if (previous) {
@@ -91,13 +132,38 @@ export function verifyAuditChain(events: AuditEvent[]): AuditChainVerdict {
       }
     } else if (event.seq === 1 && event.prevHash !== GENESIS_HASH) {
       return broken(event, 'the first event does not link to the genesis hash');
+    } else if (pruned && event.seq === pruned.seq + 1 && event.prevHash !== pruned.hash) {
+      return broken(event, `prevHash does not match the pruning point (event ${pruned.seq})`);
     }
     if (hashAuditEvent(event.prevHash, event, event.seq) !== event.hash) {
       return broken(event, 'content does not match its hash');
     }
+    if (pruned && event.seq === pruned.seq && event.hash !== pruned.hash) {
+      return broken(event, 'hash does not match the pruning point');
+    }
+    if (head && event.seq === head.seq && event.hash !== head.hash) {
+      return broken(event, 'hash does not match the head record');
+    }
     previous = event;
   }
+
+  const last = previous!;
+  if (!head) {
+    return { ok: false, brokenAt: last.seq, reason: `the audit head record is missing (the log holds events up to ${last.seq})` };
+  }
+  if (last.seq < head.seq) {
+    return {
+      ok: false,
+      brokenAt: last.seq + 1,
+      reason: `${missing(last.seq + 1, head.seq)} missing: the head record names event ${head.seq} as the newest`,
+    };
+  }
   return { ok: true, count: events.length };
+}
+
+/** "event 7 is" or "events 7–9 are". */
+function missing(from: number, to: number): string {
+  return from === to ? `event ${from} is` : `events ${from}–${to} are`;
 }
 
 function broken(event: AuditEvent, reason: string): AuditChainVerdict {

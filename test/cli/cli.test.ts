@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { DEMO_CONFIG_YAML } from '../../adapters/console/demo';
 import { ConfigError } from '../../src/config/load';
 import { buildProgram, CliError } from '../../src/cli/program';
-import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
-import { startEmbeddedDynamoDb } from '../../src/store/embedded-dynamodb';
-import { auditKey } from '../../src/store/keys';
-import { DEFAULT_TABLE_NAME } from '../../src/store/table';
+import Database from 'better-sqlite3';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import pino from 'pino';
+import { ADAPTERS } from '../../adapters';
+import { startJitbot } from '../../src/app';
+import { loadConfig } from '../../src/config/load';
 
 // The admin CLI, run in-process against a config file whose embedded store lives in a temp directory.
 
@@ -118,23 +120,48 @@ test('channels map, list and unmap are stored and audited; the audit exports and
 });
 
 test('audit verify fails on a tampered event', async () => {
-  const embedded = await startEmbeddedDynamoDb({ dataDir: join(dir, 'data') });
-  const client = new DynamoDBClient({ endpoint: embedded.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+  const db = new Database(join(dir, 'data', 'jitbot.db'));
   try {
-    await client.send(
-      new UpdateItemCommand({
-        TableName: DEFAULT_TABLE_NAME,
-        Key: marshall(auditKey(1)),
-        UpdateExpression: 'SET #data.#actor = :actor',
-        ExpressionAttributeNames: { '#data': 'data', '#actor': 'actor' },
-        ExpressionAttributeValues: { ':actor': { S: 'someone-else' } },
-      }),
-    );
+    db.prepare(`UPDATE audit SET data = json_set(data, '$.actor', 'someone-else') WHERE seq = 1`).run();
   } finally {
-    client.destroy();
-    await embedded.close();
+    db.close();
   }
   await expect(jitbot('audit', 'verify')).rejects.toThrow(/audit chain broken at event 1/);
+});
+
+test('audit verify, audit export and channels list work from another process while the server runs', async () => {
+  const dataDir = join(dir, 'served');
+  const served = join(dir, 'served.yaml');
+  writeFileSync(served, `${DEMO_CONFIG_YAML}\nserver: { port: 0 }\nembedded: { dataDir: ${JSON.stringify(dataDir)} }\n`);
+  const { config } = loadConfig({ path: served, env: {}, adapters: ADAPTERS });
+  const running = await startJitbot({ config, logger: pino({ level: 'silent' }), sweepIntervalMs: 0, recoveryIntervalMs: 0 });
+  try {
+    await running.store.appendAudit({ at: NOW, actor: 'console:alice', action: 'request.created', requestId: 'JIT-7K3Q2' });
+    const cli = (...args: string[]) =>
+      promisify(execFile)(process.execPath, ['test/support/run-ts.js', 'src/cli/main.ts', '--config', served, ...args]);
+
+    expect((await cli('audit', 'verify')).stdout).toBe('audit chain intact: 1 events\n');
+    expect((await cli('channels', 'map', 'C0OPS', 'ops-approvers', '-p', 'slack')).stdout).toBe('slack C0OPS → ops-approvers\n');
+    expect((await cli('channels', 'list')).stdout).toContain('slack\tC0OPS\tops-approvers\truntime');
+    // The server sees what the CLI wrote, and both append to one chain.
+    expect(await running.store.listChannelMappings()).toEqual([expect.objectContaining({ channelId: 'C0OPS' })]);
+    await running.store.appendAudit({ at: NOW + 1, actor: 'console:bob', action: 'request.approved', requestId: 'JIT-7K3Q2' });
+    const exported = (await cli('audit', 'export')).stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(exported.map((event) => [event.seq, event.action])).toEqual([
+      [1, 'request.created'],
+      [2, 'channel.mapped'],
+      [3, 'request.approved'],
+    ]);
+    expect((await cli('audit', 'verify')).stdout).toBe('audit chain intact: 3 events\n');
+
+    // A second server on the same data is refused with a clear message.
+    await expect(cli('start')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^jitbot: another jitbot server is already running on \S+: the embedded store serves one server .*\n$/),
+    });
+  } finally {
+    await running.stop();
+  }
 });
 
 test('iam base-policy prints partition-correct documents; doctor explains dry run', async () => {

@@ -111,11 +111,12 @@ test('request → two levels of approval → dry-run grant → second click refu
   const list = requests.items;
   expect(list.find((r: { id: string }) => r.id === requestId)).toMatchObject({ status: 'active', node: 'web-1' });
 
+  const anchors = await running.store.getAuditAnchors();
   const events = await running.store.listAudit();
   expect(events.filter((e) => e.requestId === requestId).map((e) => e.action)).toEqual(
     expect.arrayContaining(['request.created', 'request.level_approved', 'request.approved', 'grant.created']),
   );
-  expect(verifyAuditChain(events)).toMatchObject({ ok: true });
+  expect(verifyAuditChain(events, anchors)).toMatchObject({ ok: true });
 });
 
 test('mistakes get a clear message with the usage line, and nothing is created', async () => {

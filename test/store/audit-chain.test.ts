@@ -1,5 +1,5 @@
 import { GENESIS_HASH, canonicalJson, hashAuditEvent, verifyAuditChain } from '../../src/core/audit-chain';
-import type { AuditEvent, AuditInput } from '../../src/ports/store';
+import type { AuditAnchors, AuditEvent, AuditInput } from '../../src/ports/store';
 
 const T = Date.UTC(2025, 0, 15, 9, 0, 0);
 
@@ -62,40 +62,104 @@ describe('hashAuditEvent', () => {
 });
 
 describe('verifyAuditChain', () => {
+  /** The anchors a store would hold for these events (head = the newest). */
+  const headOf = (events: AuditEvent[]): AuditAnchors => {
+    const last = events.at(-1);
+    return last ? { head: { seq: last.seq, hash: last.hash } } : {};
+  };
+
   it('accepts an intact chain and an empty one', () => {
-    expect(verifyAuditChain(chain(inputs(5)))).toEqual({ ok: true, count: 5 });
-    expect(verifyAuditChain([])).toEqual({ ok: true, count: 0 });
+    const events = chain(inputs(5));
+    expect(verifyAuditChain(events, headOf(events))).toEqual({ ok: true, count: 5 });
+    expect(verifyAuditChain([], {})).toEqual({ ok: true, count: 0 });
   });
 
-  it('accepts a chain whose oldest events were removed by retention', () => {
-    expect(verifyAuditChain(chain(inputs(5)).slice(2))).toEqual({ ok: true, count: 3 });
+  it('accepts events appended after the head was read', () => {
+    const events = chain(inputs(5));
+    expect(verifyAuditChain(events, headOf(events.slice(0, 3)))).toEqual({ ok: true, count: 5 });
+  });
+
+  it('accepts a chain that starts right after the recorded pruning point, and leftovers the point covers', () => {
+    const events = chain(inputs(5));
+    const pruned = { seq: 2, hash: events[1]!.hash, at: events[1]!.at };
+    expect(verifyAuditChain(events.slice(2), { ...headOf(events), pruned })).toEqual({ ok: true, count: 3 });
+    expect(verifyAuditChain(events.slice(1), { ...headOf(events), pruned })).toEqual({ ok: true, count: 4 });
+    // Everything pruned: nothing left, and the head is the pruning point.
+    const all = { seq: 5, hash: events[4]!.hash, at: events[4]!.at };
+    expect(verifyAuditChain([], { ...headOf(events), pruned: all })).toEqual({ ok: true, count: 0 });
+  });
+
+  it('reports oldest events missing without a pruning point that explains them', () => {
+    const events = chain(inputs(5));
+    expect(verifyAuditChain(events.slice(2), headOf(events))).toEqual({
+      ok: false,
+      brokenAt: 1,
+      reason: 'events 1–2 are missing: the chain must start at event 1',
+    });
+    const pruned = { seq: 1, hash: events[0]!.hash, at: events[0]!.at };
+    expect(verifyAuditChain(events.slice(2), { ...headOf(events), pruned })).toMatchObject({
+      ok: false,
+      brokenAt: 2,
+      reason: 'event 2 is missing: the chain must start right after the pruning point (event 1)',
+    });
+  });
+
+  it('reports a chain that does not link to the pruning point', () => {
+    const events = chain(inputs(5));
+    const pruned = { seq: 2, hash: 'f'.repeat(64), at: events[1]!.at };
+    expect(verifyAuditChain(events.slice(2), { ...headOf(events), pruned })).toMatchObject({ ok: false, brokenAt: 3 });
+    expect(verifyAuditChain(events, { ...headOf(events), pruned })).toMatchObject({ ok: false, brokenAt: 2 });
+  });
+
+  it('reports deleted newest events named by the head record', () => {
+    const events = chain(inputs(5));
+    expect(verifyAuditChain(events.slice(0, 4), headOf(events))).toEqual({
+      ok: false,
+      brokenAt: 5,
+      reason: 'event 5 is missing: the head record names event 5 as the newest',
+    });
+    expect(verifyAuditChain([], headOf(events))).toMatchObject({ ok: false, brokenAt: 1, reason: expect.stringMatching(/events 1–5 are missing/) });
+  });
+
+  it('reports a newest event replaced by another with a valid hash', () => {
+    const events = chain(inputs(5));
+    const forged = chain([...inputs(4), { ...inputs(5)[4]!, actor: 'console:mallory' }]);
+    expect(verifyAuditChain(forged, headOf(events))).toMatchObject({ ok: false, brokenAt: 5, reason: expect.stringMatching(/head record/) });
+  });
+
+  it('reports events without a head record', () => {
+    expect(verifyAuditChain(chain(inputs(2)), {})).toMatchObject({ ok: false, brokenAt: 2, reason: expect.stringMatching(/head record is missing/) });
   });
 
   it('reports edited content at the edited event', () => {
     const events = chain(inputs(5));
+    const anchors = headOf(events);
     events[2] = { ...events[2]!, detail: { level: 99 } };
-    expect(verifyAuditChain(events)).toEqual({ ok: false, brokenAt: 3, reason: expect.stringMatching(/content/) });
+    expect(verifyAuditChain(events, anchors)).toEqual({ ok: false, brokenAt: 3, reason: expect.stringMatching(/content/) });
   });
 
   it('reports a removed event where the gap is', () => {
     const events = chain(inputs(5));
+    const anchors = headOf(events);
     events.splice(1, 1);
-    expect(verifyAuditChain(events)).toMatchObject({ ok: false, brokenAt: 3 });
+    expect(verifyAuditChain(events, anchors)).toMatchObject({ ok: false, brokenAt: 3 });
   });
 
   it('reports an event re-hashed after editing at the next event', () => {
     const events = chain(inputs(5));
+    const anchors = headOf(events);
     const edited = { ...events[1]!, actor: 'console:mallory' };
     events[1] = { ...edited, hash: hashAuditEvent(edited.prevHash, edited, edited.seq) };
-    expect(verifyAuditChain(events)).toEqual({ ok: false, brokenAt: 3, reason: expect.stringMatching(/prevHash/) });
+    expect(verifyAuditChain(events, anchors)).toEqual({ ok: false, brokenAt: 3, reason: expect.stringMatching(/prevHash/) });
   });
 
   it('reports a first event that does not start from the genesis hash', () => {
-    expect(verifyAuditChain(chain(inputs(2), 1, 'a'.repeat(64)))).toMatchObject({ ok: false, brokenAt: 1 });
+    const events = chain(inputs(2), 1, 'a'.repeat(64));
+    expect(verifyAuditChain(events, headOf(events))).toMatchObject({ ok: false, brokenAt: 1 });
   });
 
-  it('reports events out of order', () => {
+  it('reports events out of order (a swapped pair)', () => {
     const events = chain(inputs(3));
-    expect(verifyAuditChain([events[0]!, events[2]!, events[1]!])).toMatchObject({ ok: false, brokenAt: 3 });
+    expect(verifyAuditChain([events[0]!, events[2]!, events[1]!], headOf(events))).toMatchObject({ ok: false, brokenAt: 3 });
   });
 });

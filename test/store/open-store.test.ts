@@ -1,5 +1,6 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, type OpenedStore } from '../../src/store/open-store';
@@ -30,25 +31,42 @@ afterEach(async () => {
   process.env = { ...savedEnv };
 });
 
-describe('openStore: embedded dynalite', () => {
-  it('keeps data across close and reopen of the same directory', async () => {
-    const dataDir = join(tempDir(), 'nested', 'dynamodb');
+describe('openStore: embedded SQLite', () => {
+  it('keeps data in <dataDir>/jitbot.db across close and reopen', async () => {
+    const dataDir = join(tempDir(), 'nested', 'data');
     const first = await openStore({ embedded: { dataDir } });
-    expect(first.describe).toBe(`embedded DynamoDB (dynalite) at ${dataDir}`);
+    expect(first.describe).toBe(`embedded SQLite at ${join(dataDir, 'jitbot.db')}`);
+    expect(existsSync(join(dataDir, 'jitbot.db'))).toBe(true);
     const request = makeRequest({ reason: '重启 nginx ・ 再起動 🔁' });
     await first.store.createRequest(request);
     const event = await first.store.appendAudit({ at: FIXTURE_NOW, actor: 'console:alice', action: 'request.create' });
+    const replicaId = first.replicaId;
+    expect(replicaId).toMatch(/^embedded-[0-9A-Z]{26}$/);
     await first.close();
 
     const second = await open({ embedded: { dataDir } });
     expect(await second.store.getRequest(request.id)).toEqual(request);
     expect(await second.store.listAudit()).toEqual([event]);
     expect(await second.store.listDue('pending', request.timeoutAt, 10)).toEqual([request]);
+    // The data directory keeps its replica id: a restarted server takes back its own leases at once.
+    expect(second.replicaId).toBe(replicaId);
+  });
+
+  it('defaults to ./.jitbot/jitbot.db', async () => {
+    const cwd = process.cwd();
+    process.chdir(tempDir());
+    try {
+      const opened = await open({});
+      expect(opened.describe).toBe(`embedded SQLite at ${join(process.cwd(), '.jitbot', 'jitbot.db')}`);
+    } finally {
+      process.chdir(cwd);
+    }
   });
 
   it('keeps nothing in memory mode', async () => {
     const first = await openStore({ embedded: { inMemory: true } });
-    expect(first.describe).toBe('embedded DynamoDB (dynalite) in memory');
+    expect(first.describe).toBe('embedded SQLite in memory');
+    expect(first.replicaId).toBeUndefined();
     await first.store.createRequest(makeRequest());
     await first.close();
 
@@ -56,11 +74,59 @@ describe('openStore: embedded dynalite', () => {
     expect(await second.store.getRequest(makeRequest().id)).toBeUndefined();
   });
 
-  it('refuses, without crashing, a directory another store is using', async () => {
+  it('lets admin commands open the store while the server has it, and refuses a second server', async () => {
     const dataDir = tempDir();
-    const first = await open({ embedded: { dataDir } });
-    await expect(openStore({ embedded: { dataDir } })).rejects.toThrow(/is another jitbot using it/);
-    expect(await first.store.createRequest(makeRequest())).toBe(true);
+    const server = await open({ embedded: { dataDir }, server: true });
+    const admin = await open({ embedded: { dataDir } });
+    await server.store.createRequest(makeRequest());
+    await admin.store.putChannelMapping({ platform: 'slack', channelId: 'C1', role: 'ops', mappedBy: 'cli', mappedAt: FIXTURE_NOW });
+    expect(await admin.store.getRequest(makeRequest().id)).toEqual(makeRequest());
+    expect(await server.store.listChannelMappings()).toHaveLength(1);
+
+    await expect(openStore({ embedded: { dataDir }, server: true })).rejects.toThrow(
+      `another jitbot server is already running on ${dataDir}`,
+    );
+    await server.close();
+    const next = await open({ embedded: { dataDir }, server: true });
+    expect(await next.store.listChannelMappings()).toHaveLength(1);
+  });
+
+  it('takes the server lock at once after the holder was killed with SIGKILL', async () => {
+    const dataDir = tempDir();
+    const child = spawn(process.execPath, ['test/support/run-ts.js', 'test/store/children/hold-server-lock.ts', dataDir], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    await expect(openStore({ embedded: { dataDir }, server: true })).rejects.toThrow(/already running/);
+
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    const server = await open({ embedded: { dataDir }, server: true });
+    expect(server.describe).toContain(dataDir);
+  });
+
+  it('says, in one line, that an old dynalite folder is no longer read', async () => {
+    const dataDir = tempDir();
+    mkdirSync(join(dataDir, 'dynamodb'));
+    writeFileSync(join(dataDir, 'dynamodb', 'CURRENT'), 'MANIFEST-000001\n');
+    const opened = await open({ embedded: { dataDir } });
+    expect(opened.notices).toEqual([
+      `${join(dataDir, 'dynamodb')} holds data of the old embedded DynamoDB store (dynalite); it is no longer read (the embedded store is now ${join(dataDir, 'jitbot.db')}) and can be deleted`,
+    ]);
+
+    // A dataDir that was configured to point at the LevelDB folder itself.
+    const levelDir = tempDir();
+    writeFileSync(join(levelDir, 'CURRENT'), 'MANIFEST-000001\n');
+    writeFileSync(join(levelDir, 'LOCK'), '');
+    expect((await open({ embedded: { dataDir: levelDir } })).notices[0]).toMatch(/^\S+ holds data of the old embedded DynamoDB store \(dynalite\); it is no longer read/);
+    expect((await open({ embedded: { dataDir: tempDir() } })).notices).toEqual([]);
+  });
+
+  it('explains a file that is not a jitbot store', async () => {
+    const dataDir = tempDir();
+    writeFileSync(join(dataDir, 'jitbot.db'), 'not a database, just text that is long enough to have a header '.repeat(20));
+    await expect(openStore({ embedded: { dataDir } })).rejects.toThrow(`cannot open the embedded store ${join(dataDir, 'jitbot.db')}`);
   });
 });
 

@@ -1,35 +1,45 @@
-import { GetItemCommand, PutItemCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { GENESIS_HASH, verifyAuditChain } from '../../src/core/audit-chain';
+import { verifyAuditChain } from '../../src/core/audit-chain';
+import { GENESIS_HASH } from '../../src/core/audit-chain';
 import type { JitRequest } from '../../src/core/model';
-import type { AuditInput, ChannelMapping } from '../../src/ports/store';
-import type { DynamoStore } from '../../src/store/dynamo-store';
-import { auditKey, requestKey } from '../../src/store/keys';
-import { ATTR, INDEX } from '../../src/store/table';
+import type { ActionEvent, CommandEvent } from '../../src/ports/chat';
+import type { AuditEvent, AuditInput, ChannelMapping, DueKind, Store } from '../../src/ports/store';
 import { FIXTURE_NOW, makeRequest } from '../support/fixtures';
 
-// One conformance suite for the DynamoDB store, run against every backend we support (dynalite, moto).
+// One conformance suite for the Store port, run against every store we ship: SQLite (test/store/sqlite.test.ts)
+// and DynamoDB on moto_server (test/store/moto.test.ts). What only one back end can show lives in its runner.
 
 export interface StoreHarness {
-  store: DynamoStore;
-  /** The raw client the store uses, to inspect and tamper with items and to count reads. */
-  client: DynamoDBClient;
-  tableName: string;
-  /** Closes the store and drops its table. */
+  store: Store;
+  /** Another store instance on the same data (a second replica, or the CLI while the server runs). */
+  openAnother(): Promise<Store>;
+  /** Direct access to the stored data, for what the port does not offer: looking into indexes, tampering. */
+  backdoor: StoreBackdoor;
+  /** Closes the stores and drops their data. */
   dispose(): Promise<void>;
 }
 
-/** Must return a store over a fresh, empty table each time. */
+export interface StoreBackdoor {
+  /** Ids of the requests the due index files under `kind`, straight from the index, sorted. */
+  dueIndex(kind: DueKind): Promise<string[]>;
+  /** Ids of the requests in the outbox index, straight from the index, sorted. */
+  outboxIndex(): Promise<string[]>;
+  /** Overwrites the stored audit event at position `seq` with `event`, behind the store's back. */
+  writeAuditEvent(seq: number, event: AuditEvent): Promise<void>;
+  deleteAuditEvent(seq: number): Promise<void>;
+}
+
+/** Must return a fresh, empty store each time. */
 export type MakeStore = () => Promise<StoreHarness>;
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 const T = FIXTURE_NOW;
 
 export function describeStoreSuite(name: string, makeStore: MakeStore): void {
-  describe(`DynamoStore on ${name}`, () => {
+  describe(`Store on ${name}`, () => {
     let harness: StoreHarness;
-    let store: DynamoStore;
+    let store: Store;
 
     beforeEach(async () => {
       harness = await makeStore();
@@ -38,20 +48,6 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
     afterEach(async () => {
       await harness.dispose();
     });
-
-    /** Request items currently in an index partition, read straight from the index (not re-read). */
-    async function indexEntries(indexName: string, partitionAttribute: string, partition: string): Promise<string[]> {
-      const output = await harness.client.send(
-        new QueryCommand({
-          TableName: harness.tableName,
-          IndexName: indexName,
-          KeyConditionExpression: '#p = :p',
-          ExpressionAttributeNames: { '#p': partitionAttribute },
-          ExpressionAttributeValues: { ':p': { S: partition } },
-        }),
-      );
-      return (output.Items ?? []).map((item) => String(unmarshall(item).pk)).sort();
-    }
 
     const activeRequest = (overrides: Partial<JitRequest> & { id: string; expiresAt: number }): JitRequest => {
       const { expiresAt, ...rest } = overrides;
@@ -194,7 +190,7 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
       it('moves a request between partitions and drops it once it is final', async () => {
         const pending = makeRequest({ timeoutAt: T + HOUR });
         await store.createRequest(pending);
-        expect(await indexEntries(INDEX.due, ATTR.duePk, 'DUE#pending')).toEqual([requestKey(pending.id).pk]);
+        expect(await harness.backdoor.dueIndex('pending')).toEqual([pending.id]);
 
         const active: JitRequest = {
           ...pending,
@@ -203,50 +199,12 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
           grant: { grantId: pending.id, startsAt: T, expiresAt: T + 2 * HOUR, dryRun: false, summary: 'granted' },
         };
         expect(await store.saveRequest(active, 1)).toBe(true);
-        expect(await indexEntries(INDEX.due, ATTR.duePk, 'DUE#pending')).toEqual([]);
-        expect(await indexEntries(INDEX.due, ATTR.duePk, 'DUE#active')).toEqual([requestKey(pending.id).pk]);
+        expect(await harness.backdoor.dueIndex('pending')).toEqual([]);
+        expect(await harness.backdoor.dueIndex('active')).toEqual([pending.id]);
 
         expect(await store.saveRequest({ ...active, status: 'ended', version: 3, endedAt: T + 2 * HOUR }, 2)).toBe(true);
-        expect(await indexEntries(INDEX.due, ATTR.duePk, 'DUE#active')).toEqual([]);
+        expect(await harness.backdoor.dueIndex('active')).toEqual([]);
         expect(await store.listDue('active', T + 100 * HOUR, 10)).toEqual([]);
-      });
-
-      it('re-reads each entry and drops those the index still lists but are no longer due', async () => {
-        const request = makeRequest({ timeoutAt: T + HOUR });
-        await store.createRequest(request);
-        // Simulate a lagging index: the index attributes say "due now", the request itself is already final.
-        const lagging = marshall(
-          {
-            pk: requestKey(request.id).pk,
-            sk: requestKey(request.id).sk,
-            version: 2,
-            data: { ...request, status: 'cancelled', version: 2 },
-            [ATTR.duePk]: 'DUE#pending',
-            [ATTR.dueAt]: T,
-          },
-          { removeUndefinedValues: true },
-        );
-        await harness.client.send(new PutItemCommand({ TableName: harness.tableName, Item: lagging }));
-
-        expect(await indexEntries(INDEX.due, ATTR.duePk, 'DUE#pending')).toHaveLength(1);
-        expect(await store.listDue('pending', T + 10 * HOUR, 10)).toEqual([]);
-      });
-
-      it('reads only the due entries: 10 of 300 active requests', async () => {
-        const requests = Array.from({ length: 300 }, (_, i) =>
-          activeRequest({ id: `JIT-${String(i).padStart(5, '0')}`, expiresAt: T + (i < 10 ? i : 100 + i) * MINUTE }),
-        );
-        for (let start = 0; start < requests.length; start += 25) {
-          await Promise.all(requests.slice(start, start + 25).map((request) => store.createRequest(request)));
-        }
-        const reads = countReads(harness.client);
-
-        const due = await store.listDue('active', T + 10 * MINUTE, 100);
-
-        expect(due.map((request) => request.id)).toEqual(requests.slice(0, 10).map((request) => request.id));
-        expect(reads.queryScanned).toBe(10);
-        expect(reads.batchGetKeys).toBe(10);
-        reads.stop();
       });
     });
 
@@ -258,20 +216,7 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
         await Promise.all(active.map((request) => store.createRequest(request)));
         await store.createRequest(makeRequest({ id: 'JIT-P0001' }));
         await store.createRequest({ ...activeRequest({ id: 'JIT-E0001', expiresAt: T }), status: 'ended', endedAt: T });
-        // A lagging index entry: the index still files it under active, the request itself has ended.
-        const ended = activeRequest({ id: 'JIT-L0001', expiresAt: T + 12 * MINUTE });
-        const lagging = marshall(
-          {
-            ...requestKey(ended.id),
-            version: 2,
-            data: { ...ended, status: 'ended', version: 2, endedAt: T },
-            [ATTR.duePk]: 'DUE#active',
-            [ATTR.dueAt]: ended.grant!.expiresAt,
-          },
-          { removeUndefinedValues: true },
-        );
-        await harness.client.send(new PutItemCommand({ TableName: harness.tableName, Item: lagging }));
-        expect(await indexEntries(INDEX.due, ATTR.duePk, 'DUE#active')).toHaveLength(26);
+        expect(await harness.backdoor.dueIndex('active')).toHaveLength(25);
 
         const pages: JitRequest[][] = [];
         let cursor: string | undefined;
@@ -299,11 +244,11 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
         await store.createRequest(makeRequest({ id: 'JIT-O0002' }));
 
         expect(await store.listWithPendingEffects(10)).toEqual([withEffects]);
-        expect(await indexEntries(INDEX.outbox, ATTR.outboxPk, 'OUTBOX')).toEqual([requestKey('JIT-O0001').pk]);
+        expect(await harness.backdoor.outboxIndex()).toEqual(['JIT-O0001']);
 
         expect(await store.saveRequest({ ...withEffects, outbox: [], version: 2 }, 1)).toBe(true);
         expect(await store.listWithPendingEffects(10)).toEqual([]);
-        expect(await indexEntries(INDEX.outbox, ATTR.outboxPk, 'OUTBOX')).toEqual([]);
+        expect(await harness.backdoor.outboxIndex()).toEqual([]);
       });
 
       it('returns the longest-waiting requests first, up to the limit', async () => {
@@ -382,49 +327,36 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
         comment: i === 3 ? '同意 ✅ 承認します' : undefined,
         detail: { level: 1, tags: ['a', 'b'], nested: { z: 1, a: [1, 2] } },
       });
+      const appendMany = async (count: number, target: Store = store) => {
+        const events: AuditEvent[] = [];
+        for (let i = 0; i < count; i++) events.push(await target.appendAudit(input(i)));
+        return events;
+      };
+      /** What `jitbot audit verify` checks: anchors read before the events. */
+      const verify = async () => {
+        const anchors = await store.getAuditAnchors();
+        return verifyAuditChain(await store.listAudit(), anchors);
+      };
 
-      it('chains the first event to the genesis hash', async () => {
+      it('chains the first event to the genesis hash and names the newest in the head record', async () => {
+        expect(await store.getAuditAnchors()).toEqual({});
         const first = await store.appendAudit(input(0));
         expect(first).toMatchObject({ seq: 1, prevHash: GENESIS_HASH, action: 'request.approve' });
         const second = await store.appendAudit(input(1));
         expect(second).toMatchObject({ seq: 2, prevHash: first.hash });
         expect(await store.listAudit()).toEqual([first, second]);
+        expect(await store.getAuditAnchors()).toEqual({ head: { seq: 2, hash: second.hash } });
+        expect(await verify()).toEqual({ ok: true, count: 2 });
       });
 
       it('lists the newest events first when asked, up to the limit', async () => {
-        for (let i = 0; i < 5; i++) await store.appendAudit(input(i));
+        await appendMany(5);
         expect((await store.listAudit({ newestFirst: true, limit: 2 })).map((event) => event.seq)).toEqual([5, 4]);
         expect((await store.listAudit({ limit: 2 })).map((event) => event.seq)).toEqual([1, 2]);
       });
 
-      it('keeps 50 concurrently appended events contiguous and verifiable', async () => {
-        const appended = [];
-        for (let batch = 0; batch < 5; batch++) {
-          const inputs = Array.from({ length: 10 }, (_, i) => input(batch * 10 + i));
-          appended.push(...(await Promise.all(inputs.map((event) => store.appendAudit(event)))));
-        }
-        const listed = await store.listAudit();
-
-        expect(listed.map((event) => event.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
-        expect(new Set(appended.map((event) => event.seq)).size).toBe(50);
-        expect(listed).toEqual([...appended].sort((a, b) => a.seq - b.seq));
-        expect(verifyAuditChain(listed)).toEqual({ ok: true, count: 50 });
-      });
-
-      it('detects a tampered event and names it', async () => {
-        for (let i = 0; i < 30; i++) await store.appendAudit(input(i));
-        const key = auditKey(20);
-        const { Item } = await harness.client.send(new GetItemCommand({ TableName: harness.tableName, Key: marshall(key) }));
-        const stored = unmarshall(Item!);
-        stored.data.actor = 'console:mallory';
-        await harness.client.send(new PutItemCommand({ TableName: harness.tableName, Item: marshall(stored) }));
-
-        const verdict = verifyAuditChain(await store.listAudit());
-        expect(verdict).toMatchObject({ ok: false, brokenAt: 20 });
-      });
-
       it('lists events at or after an instant, oldest first, up to the limit', async () => {
-        for (let i = 0; i < 12; i++) await store.appendAudit(input(i));
+        await appendMany(12);
         // A late writer whose clock is behind: appended last, but stamped before `since`.
         await store.appendAudit({ ...input(0), at: T + 500 });
         const seqs = async (options: { since?: number; limit?: number }) =>
@@ -437,12 +369,245 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
         expect(await seqs({ since: T + 12_000 })).toEqual([]);
       });
 
-      it('marks events for deletion after the retention period', async () => {
-        const event = await store.appendAudit(input(0));
-        const { Item } = await harness.client.send(
-          new GetItemCommand({ TableName: harness.tableName, Key: marshall(auditKey(event.seq)) }),
+      it('keeps 300 concurrent appends from two store instances: every event once, contiguous, verifiable', async () => {
+        const other = await harness.openAnother();
+        const inputs = Array.from({ length: 300 }, (_, i) => ({ ...input(i), detail: { nonce: `n${i}` } }));
+        // Two replicas (or the server and the CLI) appending at once, each with many appends in flight.
+        const appended = await Promise.all(inputs.map((event, i) => (i % 3 === 0 ? other : store).appendAudit(event)));
+
+        const listed = await store.listAudit();
+        expect(listed.map((event) => event.seq)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+        expect(listed.map((event) => event.detail?.nonce).sort()).toEqual(inputs.map((event) => event.detail.nonce).sort());
+        expect(listed).toEqual([...appended].sort((a, b) => a.seq - b.seq));
+        expect(await verify()).toEqual({ ok: true, count: 300 });
+        // The other instance chains on after all of that.
+        const next = await other.appendAudit(input(300));
+        expect(next).toMatchObject({ seq: 301, prevHash: listed[299]!.hash });
+      });
+
+      describe('verification catches tampering', () => {
+        beforeEach(async () => {
+          await appendMany(10);
+        });
+
+        it('an edited event, named by its seq', async () => {
+          const [seventh] = await store.listAudit({ since: input(6).at, limit: 1 });
+          await harness.backdoor.writeAuditEvent(7, { ...seventh!, actor: 'console:mallory' });
+          expect(await verify()).toMatchObject({ ok: false, brokenAt: 7, reason: expect.stringMatching(/content/) });
+        });
+
+        it('a deleted event in the middle', async () => {
+          await harness.backdoor.deleteAuditEvent(4);
+          expect(await verify()).toMatchObject({ ok: false, brokenAt: 5, reason: expect.stringMatching(/expected seq 4/) });
+        });
+
+        it('a deleted newest event (the head record names it)', async () => {
+          await harness.backdoor.deleteAuditEvent(10);
+          expect(await verify()).toMatchObject({ ok: false, brokenAt: 10, reason: expect.stringMatching(/event 10 is missing/) });
+        });
+
+        it('deleted oldest events that retention did not prune', async () => {
+          await harness.backdoor.deleteAuditEvent(1);
+          await harness.backdoor.deleteAuditEvent(2);
+          expect(await verify()).toMatchObject({ ok: false, brokenAt: 1, reason: expect.stringMatching(/events 1–2 are missing/) });
+        });
+
+        it('a swapped pair', async () => {
+          const events = await store.listAudit();
+          await harness.backdoor.writeAuditEvent(5, events[5]!);
+          await harness.backdoor.writeAuditEvent(6, events[4]!);
+          expect(await verify()).toMatchObject({ ok: false, brokenAt: 6 });
+        });
+      });
+
+      describe('retention', () => {
+        const RETENTION = 400 * DAY;
+
+        it('prunes the expired oldest events after recording the pruning point; the rest still verifies', async () => {
+          const events = await appendMany(10);
+          // Events 1–6 (at T … T + 5 s) are past the 400-day retention.
+          expect(await store.pruneAudit(T + RETENTION + 5_500)).toBe(6);
+          expect((await store.listAudit()).map((event) => event.seq)).toEqual([7, 8, 9, 10]);
+          expect(await store.getAuditAnchors()).toEqual({
+            head: { seq: 10, hash: events[9]!.hash },
+            pruned: { seq: 6, hash: events[5]!.hash, at: events[5]!.at },
+          });
+          expect(await verify()).toEqual({ ok: true, count: 4 });
+          expect(await store.pruneAudit(T + RETENTION + 5_500)).toBe(0);
+
+          // Deleting the oldest retained event is still caught.
+          await harness.backdoor.deleteAuditEvent(7);
+          expect(await verify()).toMatchObject({ ok: false, brokenAt: 7, reason: expect.stringMatching(/right after the pruning point/) });
+        });
+
+        it('stops at the first event that is not expired, even if older ones follow (writers’ clocks differ)', async () => {
+          await store.appendAudit(input(0));
+          await store.appendAudit({ ...input(1), at: T + 10 * DAY });
+          await store.appendAudit(input(2));
+          expect(await store.pruneAudit(T + RETENTION + 5_000)).toBe(1);
+          expect((await store.listAudit()).map((event) => event.seq)).toEqual([2, 3]);
+          expect(await verify()).toEqual({ ok: true, count: 2 });
+        });
+
+        it('can prune everything and go on from the head', async () => {
+          const events = await appendMany(130);
+          expect(await store.pruneAudit(T + RETENTION + DAY)).toBe(130);
+          expect(await store.listAudit()).toEqual([]);
+          expect(await verify()).toEqual({ ok: true, count: 0 });
+
+          const next = await store.appendAudit(input(200));
+          expect(next).toMatchObject({ seq: 131, prevHash: events[129]!.hash });
+          expect(await verify()).toEqual({ ok: true, count: 1 });
+        });
+      });
+    });
+
+    describe('durable inbound events', () => {
+      const click = (deliveryId: string, overrides: Partial<ActionEvent> = {}): ActionEvent => ({
+        kind: 'action',
+        platform: 'slack',
+        deliveryId,
+        actor: { platform: 'slack', userId: 'U024BE7LH', displayName: '王芳' },
+        channel: { platform: 'slack', channelId: 'C0OPS' },
+        action: 'approve',
+        requestId: 'JIT-7K3Q2',
+        comment: 'よろしい 👍',
+        message: { platform: 'slack', channelId: 'C0OPS', messageId: '1700000000.000100' },
+        ...overrides,
+      });
+      const command = (deliveryId: string): CommandEvent => ({
+        kind: 'command',
+        platform: 'console',
+        deliveryId,
+        actor: { platform: 'console', userId: 'alice', displayName: 'Alice' },
+        channel: { platform: 'console', channelId: 'requests' },
+        text: 'request web-1 2h 修复 nginx',
+      });
+
+      it('keeps an event until it is marked processed, oldest first', async () => {
+        expect(await store.recordInboundEvent(click('Ev2'), T + 2, 10 * MINUTE)).toBe(true);
+        expect(await store.recordInboundEvent(command('cmd-1'), T + 1, 10 * MINUTE)).toBe(true);
+        expect(await store.recordInboundEvent(click('Ev3'), T + 3, 10 * MINUTE)).toBe(true);
+
+        expect(await store.listUnprocessedInboundEvents(10)).toEqual([
+          { event: command('cmd-1'), receivedAt: T + 1 },
+          { event: click('Ev2'), receivedAt: T + 2 },
+          { event: click('Ev3'), receivedAt: T + 3 },
+        ]);
+        expect(await store.listUnprocessedInboundEvents(2)).toHaveLength(2);
+
+        expect(await store.markInboundEventProcessed('slack', 'Ev2')).toBe(true);
+        expect(await store.markInboundEventProcessed('slack', 'Ev2')).toBe(false);
+        expect(await store.markInboundEventProcessed('slack', 'never-recorded')).toBe(false);
+        expect((await store.listUnprocessedInboundEvents(10)).map((stored) => stored.event.deliveryId)).toEqual(['cmd-1', 'Ev3']);
+      });
+
+      it('is the delivery claim: a redelivery is refused until the record expires, and never while unprocessed', async () => {
+        expect(await store.recordInboundEvent(click('Ev1'), T, 10 * MINUTE)).toBe(true);
+        expect(await store.recordInboundEvent(click('Ev1'), T + MINUTE, 10 * MINUTE)).toBe(false);
+        expect(await store.claimDelivery('slack', 'Ev1', T + MINUTE, 10 * MINUTE)).toBe(false);
+        expect(await store.recordInboundEvent(click('Ev1', { platform: 'teams' }), T + MINUTE, 10 * MINUTE)).toBe(true);
+
+        // Expired but not processed: it waits for its replay and is not replaced.
+        expect(await store.recordInboundEvent(click('Ev1', { comment: 'second' }), T + HOUR, 10 * MINUTE)).toBe(false);
+        expect(await store.claimDelivery('slack', 'Ev1', T + HOUR, 10 * MINUTE)).toBe(false);
+        expect((await store.listUnprocessedInboundEvents(10))[0]?.event).toEqual(click('Ev1'));
+
+        // Processed: de-duplicates until it expires, then the id may be used again.
+        expect(await store.markInboundEventProcessed('slack', 'Ev1')).toBe(true);
+        expect(await store.recordInboundEvent(click('Ev1'), T + 5 * MINUTE, 10 * MINUTE)).toBe(false);
+        expect(await store.recordInboundEvent(click('Ev1', { comment: 'again' }), T + HOUR, 10 * MINUTE)).toBe(true);
+        expect((await store.listUnprocessedInboundEvents(10)).map((stored) => stored.event)).toContainEqual(click('Ev1', { comment: 'again' }));
+      });
+
+      it('shares de-duplication with claimDelivery, and releaseDelivery forgets either', async () => {
+        expect(await store.claimDelivery('slack', 'Ev9', T, 10 * MINUTE)).toBe(true);
+        expect(await store.recordInboundEvent(click('Ev9'), T + 1, 10 * MINUTE)).toBe(false);
+        await store.releaseDelivery('slack', 'Ev9');
+        expect(await store.recordInboundEvent(click('Ev9'), T + 2, 10 * MINUTE)).toBe(true);
+        await store.releaseDelivery('slack', 'Ev9');
+        expect(await store.listUnprocessedInboundEvents(10)).toEqual([]);
+        expect(await store.claimDelivery('slack', 'Ev9', T + 3, 10 * MINUTE)).toBe(true);
+      });
+
+      it('lets exactly one of 20 concurrent recordings of one delivery win, across two store instances', async () => {
+        const other = await harness.openAnother();
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => (i % 2 ? other : store).recordInboundEvent(click('Ev-race', { comment: `try ${i}` }), T, MINUTE)),
         );
-        expect(unmarshall(Item!)[ATTR.ttl]).toBe(Math.ceil(event.at / 1000) + 400 * 86_400);
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect(await store.listUnprocessedInboundEvents(10)).toHaveLength(1);
+      });
+
+      it('refuses an event without a delivery id', async () => {
+        await expect(store.recordInboundEvent(click(''), T, MINUTE)).rejects.toThrow(/deliveryId/);
+      });
+    });
+
+    describe('durable records', () => {
+      it('puts, gets, replaces and deletes JSON records, counting versions', async () => {
+        const value = { channel: 'requests', text: '批准 ✅ 承認', card: { buttons: ['approve', 'reject'], n: 1.5, none: null } };
+        expect(await store.getRecord('console:messages', 'm1')).toBeUndefined();
+        expect(await store.putRecord('console:messages', { key: 'm1', value, order: T })).toBe(true);
+        expect(await store.getRecord('console:messages', 'm1')).toEqual({ key: 'm1', value, order: T, version: 1 });
+
+        expect(await store.putRecord('console:messages', { key: 'm1', value: 'replaced' })).toBe(true);
+        expect(await store.getRecord('console:messages', 'm1')).toEqual({ key: 'm1', value: 'replaced', version: 2 });
+        expect(await store.getRecord('console:threads', 'm1')).toBeUndefined();
+
+        expect(await store.deleteRecord('console:messages', 'm1')).toBe(true);
+        expect(await store.deleteRecord('console:messages', 'm1')).toBe(false);
+        expect(await store.getRecord('console:messages', 'm1')).toBeUndefined();
+      });
+
+      it('compare-and-set: 0 creates only when absent, n replaces only version n', async () => {
+        expect(await store.putRecord('ns', { key: 'k', value: 1 }, 0)).toBe(true);
+        expect(await store.putRecord('ns', { key: 'k', value: 2 }, 0)).toBe(false);
+        expect(await store.putRecord('ns', { key: 'k', value: 3 }, 2)).toBe(false);
+        expect(await store.putRecord('ns', { key: 'k', value: 4 }, 1)).toBe(true);
+        expect(await store.putRecord('ns', { key: 'missing', value: 5 }, 1)).toBe(false);
+        expect(await store.getRecord('ns', 'k')).toEqual({ key: 'k', value: 4, version: 2 });
+        await expect(store.putRecord('ns', { key: 'k', value: 6 }, -1)).rejects.toThrow(/expectedVersion/);
+      });
+
+      it('lets exactly one of 20 concurrent compare-and-set writes win', async () => {
+        await store.putRecord('ns', { key: 'k', value: 0 });
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.putRecord('ns', { key: 'k', value: i + 1 }, 1)));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect((await store.getRecord('ns', 'k'))?.version).toBe(2);
+      });
+
+      it('lists a namespace by key, or by order (only records that have one), either way round, up to the limit', async () => {
+        await store.putRecord('thread:C1', { key: 'b', value: 'second', order: T + 2 });
+        await store.putRecord('thread:C1', { key: 'a', value: 'third', order: T + 3 });
+        await store.putRecord('thread:C1', { key: 'c', value: 'first', order: T + 1 });
+        await store.putRecord('thread:C1', { key: 'd', value: 'unordered' });
+        await store.putRecord('thread:C10', { key: 'x', value: 'other namespace', order: T });
+
+        const keys = async (options: { limit: number; by?: 'key' | 'order'; newestFirst?: boolean }) =>
+          (await store.listRecords('thread:C1', options)).map((record) => record.key);
+        expect(await keys({ limit: 10 })).toEqual(['a', 'b', 'c', 'd']);
+        expect(await keys({ limit: 2, newestFirst: true })).toEqual(['d', 'c']);
+        expect(await keys({ limit: 10, by: 'order' })).toEqual(['c', 'b', 'a']);
+        expect(await keys({ limit: 2, by: 'order', newestFirst: true })).toEqual(['a', 'b']);
+        expect((await store.listRecords('thread:C1', { limit: 1, by: 'order' }))[0]).toEqual({
+          key: 'c',
+          value: 'first',
+          order: T + 1,
+          version: 1,
+        });
+
+        // Dropping the order takes a record out of the ordered list.
+        await store.putRecord('thread:C1', { key: 'a', value: 'third, unordered now' });
+        expect(await keys({ limit: 10, by: 'order' })).toEqual(['c', 'b']);
+        expect(await store.listRecords('nobody', { limit: 10 })).toEqual([]);
+      });
+
+      it('refuses what it cannot keep', async () => {
+        await expect(store.putRecord('', { key: 'k', value: 1 })).rejects.toThrow(/namespace/);
+        await expect(store.putRecord('ns', { key: '', value: 1 })).rejects.toThrow(/key/);
+        await expect(store.putRecord('ns', { key: 'k', value: undefined })).rejects.toThrow(/JSON/);
+        await expect(store.putRecord('ns', { key: 'k', value: 1, order: Number.NaN })).rejects.toThrow(/order/);
       });
     });
 
@@ -465,41 +630,23 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
         expect(await store.acquireLease('sweeper', 'replica-a', T + 2 * MINUTE + 2000, MINUTE)).toBe(true);
       });
 
-      it('gives a contended lease to exactly one of 20 owners', async () => {
+      it('gives a contended lease to exactly one of 20 owners on two store instances', async () => {
+        const other = await harness.openAnother();
         const results = await Promise.all(
-          Array.from({ length: 20 }, (_, i) => store.acquireLease('iam#alice', `replica-${i}`, T, MINUTE)),
+          Array.from({ length: 20 }, (_, i) => (i % 2 ? other : store).acquireLease('iam#alice', `replica-${i}`, T, MINUTE)),
         );
         expect(results.filter(Boolean)).toHaveLength(1);
       });
+
+      it('goes back at once to a restarted holder that kept its owner id, and to no one else', async () => {
+        expect(await store.acquireLease('outbox#JIT-7K3Q2', 'replica-a', T, 15_000)).toBe(true);
+        // replica-a crashed without releasing; its next incarnation opens the store again.
+        const restarted = await harness.openAnother();
+        expect(await restarted.acquireLease('outbox#JIT-7K3Q2', 'replica-b', T + 1000, 15_000)).toBe(false);
+        expect(await restarted.acquireLease('outbox#JIT-7K3Q2', 'replica-a', T + 1000, 15_000)).toBe(true);
+        expect(await restarted.acquireLease('outbox#JIT-7K3Q2', 'replica-b', T + 15_500, 15_000)).toBe(false);
+        expect(await restarted.acquireLease('outbox#JIT-7K3Q2', 'replica-b', T + 16_001, 15_000)).toBe(true);
+      });
     });
   });
-}
-
-interface ReadCounter {
-  /** Sum of ScannedCount over Query calls (items the index/table read). */
-  queryScanned: number;
-  /** Keys requested through BatchGetItem. */
-  batchGetKeys: number;
-  stop(): void;
-}
-
-/** Counts the items read through a client from now on, via a middleware on its stack. */
-function countReads(client: DynamoDBClient): ReadCounter {
-  const name = `countReads-${Math.random()}`;
-  const counter: ReadCounter = { queryScanned: 0, batchGetKeys: 0, stop: () => client.middlewareStack.remove(name) };
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const result = await next(args);
-      if (context.commandName === 'QueryCommand') {
-        counter.queryScanned += (result.output as { ScannedCount?: number }).ScannedCount ?? 0;
-      }
-      if (context.commandName === 'BatchGetItemCommand') {
-        const requestItems = (args.input as { RequestItems?: Record<string, { Keys?: unknown[] }> }).RequestItems ?? {};
-        counter.batchGetKeys += Object.values(requestItems).reduce((sum, table) => sum + (table.Keys?.length ?? 0), 0);
-      }
-      return result;
-    },
-    { step: 'initialize', name },
-  );
-  return counter;
 }
