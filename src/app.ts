@@ -68,7 +68,7 @@ export async function startJitbot(options: StartOptions): Promise<RunningJitbot>
   const store = opened.store;
   for (const notice of opened.notices) logger.warn(notice);
   // A stable owner id lets this replica take back at once the leases its crashed predecessor held.
-  const owner = opened.replicaId ?? `jitbot-${ulid()}`;
+  const owner = config.server.replicaId ?? opened.replicaId ?? `jitbot-${ulid()}`;
   logger.info({ store: opened.describe, replica: owner }, 'store ready');
 
   const aws = config.aws.dryRun ? undefined : awsParts(config, { store, clock, logger, owner });

@@ -129,6 +129,7 @@ export function normaliseConfig(file: JitbotFile, options: NormaliseOptions): No
   const knownGroups = new Set(identities.flatMap((rule) => rule.groups));
   const policies = normalisePolicies(file, { aws, roles, knownGroups, identities }, check);
   const adapters = normaliseAdapters(file, options.adapters, env, check);
+  const replicaId = normaliseReplicaId(file.server.replicaId, env, check);
 
   const { issues, warnings } = check;
   if (issues.length > 0) return { issues, warnings };
@@ -138,7 +139,7 @@ export function normaliseConfig(file: JitbotFile, options: NormaliseOptions): No
     config: {
       locale: file.locale,
       timeZone: file.timeZone,
-      server: { host: file.server.host, port: file.server.port },
+      server: { host: file.server.host, port: file.server.port, ...(replicaId ? { replicaId } : {}) },
       aws,
       store,
       identities,
@@ -217,6 +218,29 @@ function normaliseAws(file: JitbotFile, env: Env | undefined, check: Checker): A
     };
   });
   return { partition, regions: [...regions], accounts, dryRun };
+}
+
+// ── server ───────────────────────────────────────────────────────────────────────────────────────────────
+
+const REPLICA_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * A literal id, or `${NAME}` read from the environment (e.g. a pod name) and held to the same pattern.
+ * `env` undefined: offline validation, the environment is not read.
+ */
+function normaliseReplicaId(replicaId: string | undefined, env: Env | undefined, check: Checker): string | undefined {
+  if (replicaId === undefined || REPLICA_ID_RE.test(replicaId)) return replicaId;
+  if (!env) return undefined;
+  const read = readEnvRef(replicaId, env);
+  if (!read.ok) {
+    check.problem(['server', 'replicaId'], read.problem);
+    return undefined;
+  }
+  if (!REPLICA_ID_RE.test(read.value)) {
+    check.problem(['server', 'replicaId'], `${replicaId} must hold 1–64 letters, digits, ".", "_" or "-"`);
+    return undefined;
+  }
+  return read.value;
 }
 
 // ── store ────────────────────────────────────────────────────────────────────────────────────────────────

@@ -95,9 +95,14 @@ const sessionNamePattern = z
 // ---------------------------------------------------------------------------------------------------------------
 
 const PORT_HINT = 'expected a port number from 0 to 65535';
+const REPLICA_ID_HINT = 'expected a replica id of 1–64 letters, digits, ".", "_" or "-" (e.g. jitbot-0), or ${NAME} to read it from the environment';
 const serverSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.int({ error: PORT_HINT }).min(0, { error: PORT_HINT }).max(65535, { error: PORT_HINT }).default(3000),
+  replicaId: z
+    .string({ error: REPLICA_ID_HINT })
+    .regex(/^(?:[A-Za-z0-9._-]{1,64}|\$\{[A-Za-z_][A-Za-z0-9_]*\})$/, { error: REPLICA_ID_HINT })
+    .optional(),
 });
 
 const awsAccountSchema = z.strictObject({

@@ -45,7 +45,11 @@ export interface JitbotConfig {
   locale: Locale;
   /** IANA time zone for times shown to people. */
   timeZone: string;
-  server: { host: string; port: number };
+  /**
+   * `replicaId`: this replica's lease-owner id, stable across restarts (configured, or absent: the embedded store
+   * keeps one in its data directory; with DynamoDB and none configured, each start gets a fresh one).
+   */
+  server: { host: string; port: number; replicaId?: string };
   aws: AwsConfig;
   store: StoreConfig;
   identities: IdentityRule[];

@@ -14,6 +14,7 @@ import type { ChannelRoles } from './channel-roles';
 import { describeIamFailure } from './iam-failure';
 import { logLifecycle } from './lifecycle-log';
 import { updateRequest } from './update-request';
+import { holdLease } from '../store/leases';
 
 export interface OutboxDeps {
   store: Store;
@@ -34,7 +35,6 @@ export interface OutboxDeps {
 
 /** Folds an effect's outcome into the freshest stored version of its request. */
 type Fold = (fresh: JitRequest, ctx: TransitionContext) => JitRequest;
-const LEASE_MS = 60_000;
 /** With effectRetryDelay's back-off, about 50 minutes of retries before an effect is given up (revokes go on). */
 const DEFAULT_MAX_ATTEMPTS = 12;
 
@@ -89,9 +89,9 @@ export class OutboxWorker {
   }
 
   private async drainOnce(requestId: string): Promise<void> {
-    const { store, clock, owner } = this.deps;
-    const lease = `outbox#${requestId}`;
-    if (!(await store.acquireLease(lease, owner, clock.now(), LEASE_MS))) return;
+    const { store, clock, owner, logger } = this.deps;
+    const lease = await holdLease({ store, clock, logger }, `outbox#${requestId}`, owner);
+    if (!lease) return;
     try {
       for (;;) {
         const request = await store.getRequest(requestId);
@@ -105,7 +105,7 @@ export class OutboxWorker {
         this.logOutcome(effect, saved);
       }
     } finally {
-      await store.releaseLease(lease, owner);
+      await lease.release();
     }
   }
 

@@ -4,6 +4,7 @@ import type { AwsPrincipal, JitRequest } from '../core/model';
 import type { Clock } from '../ports/clock';
 import type { IamOwnedGrant, ReconcilingGranter } from '../ports/granter';
 import type { Store } from '../ports/store';
+import { holdLease } from '../store/leases';
 
 // Makes IAM agree with the store after crashes and manual edits: a statement whose request does not hold a grant
 // is removed (and that person's sessions on the node are ended); an active request whose statement is missing or
@@ -35,7 +36,6 @@ export interface ReconcileReport {
 }
 
 const LEASE = 'reconciler';
-const LEASE_MS = 10 * 60_000;
 /** Statement expiries are written to the second. */
 const toSecond = (ms: number) => Math.floor(ms / 1000);
 
@@ -44,14 +44,15 @@ export class Reconciler {
 
   /** One pass. The lead runs it at start and hourly; one replica at a time. */
   async run(): Promise<ReconcileReport> {
-    const { store, clock, owner } = this.deps;
+    const { store, clock, owner, logger } = this.deps;
     const report: ReconcileReport = { ran: false, statements: 0, removed: [], restored: [], failures: [] };
-    if (!(await store.acquireLease(LEASE, owner, clock.now(), LEASE_MS))) return report;
+    const lease = await holdLease({ store, clock, logger }, LEASE, owner);
+    if (!lease) return report;
     report.ran = true;
     try {
       await this.reconcile(report);
     } finally {
-      await store.releaseLease(LEASE, owner);
+      await lease.release();
     }
     this.deps.logger?.info(
       { statements: report.statements, removed: report.removed, restored: report.restored, failures: report.failures.length },

@@ -6,6 +6,7 @@ import { logLifecycle } from './lifecycle-log';
 import { updateRequest } from './update-request';
 import type { Clock } from '../ports/clock';
 import type { Store } from '../ports/store';
+import { holdLease } from '../store/leases';
 
 export interface SchedulerDeps {
   store: Store;
@@ -20,7 +21,7 @@ export interface SchedulerDeps {
 }
 
 const SWEEP_LEASE = 'sweeper';
-const SWEEP_LEASE_MS = 60_000;
+const HOUR = 3_600_000;
 
 /** Deadline-driven transitions, tried in this order on each due request. */
 const PENDING_STEPS = [timeOut, remind];
@@ -33,14 +34,18 @@ const CLEANUP_STEPS = [followUpSessions];
  * anyway because every write is compare-and-set and re-decided on fresh state.
  */
 export class Scheduler {
+  private nextAuditPruneAt = Number.NEGATIVE_INFINITY;
+
   constructor(private readonly deps: SchedulerDeps) {}
 
   /** One pass. Returns how many requests changed. */
   async sweep(): Promise<number> {
-    const { store, clock, owner } = this.deps;
-    if (!(await store.acquireLease(SWEEP_LEASE, owner, clock.now(), SWEEP_LEASE_MS))) return 0;
+    const { store, clock, owner, logger } = this.deps;
+    const lease = await holdLease({ store, clock, logger }, SWEEP_LEASE, owner);
+    if (!lease) return 0;
     try {
       const now = clock.now();
+      await this.pruneAuditHourly(now);
       const limit = this.deps.batchSize ?? 100;
       const [pending, active, cleanup] = await Promise.all([
         store.listDue('pending', now, limit),
@@ -53,7 +58,20 @@ export class Scheduler {
       for (const request of cleanup) changed += (await this.apply(request.id, CLEANUP_STEPS)) ? 1 : 0;
       return changed;
     } finally {
-      await store.releaseLease(SWEEP_LEASE, owner);
+      await lease.release();
+    }
+  }
+
+  /** Audit retention: the store deletes events older than the retention period and records the pruning point. */
+  private async pruneAuditHourly(now: number): Promise<void> {
+    if (now < this.nextAuditPruneAt) return;
+    this.nextAuditPruneAt = now + HOUR;
+    try {
+      const pruned = await this.deps.store.pruneAudit(now);
+      if (pruned > 0) this.deps.logger.info({ pruned }, 'pruned audit events older than the retention period');
+    } catch (error) {
+      // Retention can wait for the next hour; the sweep's deadlines cannot.
+      this.deps.logger.error({ err: error }, 'audit pruning failed; retried in an hour');
     }
   }
 

@@ -22,7 +22,7 @@ let names = 0;
 const leaseName = () => principalLeaseName(`arn:aws-cn:iam::111122223333:user/lease-${++names}`);
 
 describe('withLease', () => {
-  test('calls in one process do not overlap (each call is its own owner)', async () => {
+  test('calls in one process take turns (the owner id is the replica’s, so the store alone would let them overlap)', async () => {
     const name = leaseName();
     const log: string[] = [];
     const work = (tag: string) => async () => {
@@ -79,5 +79,43 @@ describe('withLease', () => {
     const free = leaseName();
     await withLease(deps(), free, async () => undefined);
     expect(await opened.store.acquireLease(free, 'next', clock.now(), 1_000)).toBe(true);
+  });
+
+  test('a restarted replica with the same owner id takes over at once what its crashed predecessor held', async () => {
+    const name = leaseName();
+    await opened.store.acquireLease(name, 'proc-1', clock.now(), 15_000); // held when proc-1 was killed
+    const sleeps: number[] = [];
+    const result = withLease(deps('proc-1'), name, async () => 'done', { sleep: async (ms) => void sleeps.push(ms) });
+    await expect(result).resolves.toBe('done');
+    expect(sleeps).toEqual([]);
+    // Another replica still has to wait for it (here: gives up after the bound).
+    await opened.store.acquireLease(name, 'proc-1', clock.now(), 15_000);
+    const other = withLease(deps('proc-2'), name, async () => 'never', { maxWaitMs: 10, sleep: async () => undefined });
+    await expect(other).rejects.toBeInstanceOf(PrincipalBusy);
+  });
+
+  test('is kept alive by a heartbeat while the work runs', async () => {
+    const name = leaseName();
+    const ttlMs = 300;
+    const store = opened.store;
+    let renewals = 0;
+    const counting = { ...deps(), store: Object.assign(Object.create(store) as typeof store, {
+      acquireLease: (...args: Parameters<typeof store.acquireLease>) => {
+        renewals++;
+        return store.acquireLease(...args);
+      },
+    }) };
+    await withLease(
+      counting,
+      name,
+      async () => {
+        clock.advance(ttlMs + 1); // past the TTL of the first acquisition …
+        for (const deadline = Date.now() + 5_000; renewals < 2 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 5));
+        // … but the heartbeat (every 100 ms) renewed it at the current time
+        expect(await store.acquireLease(name, 'proc-2', clock.now(), ttlMs)).toBe(false);
+      },
+      { ttlMs },
+    );
+    expect(await opened.store.acquireLease(name, 'proc-2', clock.now(), ttlMs)).toBe(true);
   });
 });
