@@ -1,4 +1,5 @@
 import type { Partition } from '../core/partition';
+import { STORE_ACTIONS } from '../store/table';
 
 // The static IAM documents an admin sets up once: the requesters' base policy (everything Session Manager needs
 // except access to a node, which only jitbot's time-boxed grants give), jitbot's own least-privilege policy, and the
@@ -206,14 +207,7 @@ export function botPolicy(partition: Partition, options: BotPolicyOptions = {}):
     statements.push({
       Sid: 'StateTable',
       Effect: 'Allow',
-      Action: [
-        'dynamodb:GetItem',
-        'dynamodb:BatchGetItem',
-        'dynamodb:PutItem',
-        'dynamodb:DeleteItem',
-        'dynamodb:Query',
-        'dynamodb:DescribeTable',
-      ],
+      Action: [...STORE_ACTIONS],
       Resource: [options.tableArn, `${options.tableArn}/index/*`],
     });
   }

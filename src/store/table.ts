@@ -39,6 +39,21 @@ export const INDEX = {
 
 export const DEFAULT_TABLE_NAME = 'jitbot';
 
+/**
+ * Every DynamoDB action DynamoStore performs at run time (on the table, and Query also on its indexes). The bot
+ * policy and the CloudFormation template grant exactly these; tests keep all three in step.
+ */
+export const STORE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:Query',
+  'dynamodb:DescribeTable',
+] as const;
+
 export function tableDefinition(tableName: string): CreateTableCommandInput {
   return {
     TableName: tableName,

@@ -11,7 +11,7 @@ import {
   type KeySchemaElement,
 } from '@aws-sdk/client-dynamodb';
 import { parseDocument } from 'yaml';
-import { ATTR, DEFAULT_TABLE_NAME, checkTable, tableDefinition } from '../../src/store/table';
+import { ATTR, DEFAULT_TABLE_NAME, STORE_ACTIONS, checkTable, tableDefinition } from '../../src/store/table';
 
 // The CloudFormation template and tableDefinition() describe the same table; these tests stop them drifting apart.
 
@@ -96,6 +96,14 @@ describe('infra/cloudformation/jitbot-table.yaml matches tableDefinition()', () 
     expect(table.properties.DeletionProtectionEnabled).toBe(true);
     expect(table.DeletionPolicy).toBe('Retain');
     expect(table.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it('grants the store exactly the actions it performs (and Query on the indexes)', () => {
+    const policy = template.Resources.AccessPolicy?.Properties as {
+      PolicyDocument: { Statement: { Sid: string; Action: string[] }[] };
+    };
+    const actions = Object.fromEntries(policy.PolicyDocument.Statement.map((statement) => [statement.Sid, statement.Action]));
+    expect(actions).toEqual({ ReadWriteItems: [...STORE_ACTIONS], QueryIndexes: ['dynamodb:Query'] });
   });
 
   it('outputs the table name and ARN', () => {

@@ -4,7 +4,7 @@ import { GENESIS_HASH, hashAuditEvent, verifyAuditChain, type AuditEvent } from 
 import type { JitRequest } from '../../src/core/model';
 import { DynamoStore } from '../../src/store/dynamo-store';
 import { auditHeadKey, deliveryKey, duePartition, requestKey } from '../../src/store/keys';
-import { ATTR, INDEX, ensureTable } from '../../src/store/table';
+import { ATTR, INDEX, STORE_ACTIONS, ensureTable } from '../../src/store/table';
 import { FIXTURE_NOW, makeRequest } from '../support/fixtures';
 
 // What only the DynamoDB store has to show: its indexes are eventually consistent (so work lists are re-read and
@@ -172,4 +172,48 @@ describe('TTL is housekeeping for records nothing needs any more', () => {
     expect(Items).toHaveLength(1);
     expect(unmarshall(Items![0]!)[ATTR.ttl]).toBeUndefined();
   });
+});
+
+it('performs only the actions the bot policy and the CloudFormation template grant', async () => {
+  const used = new Set<string>();
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      used.add(`dynamodb:${String(context.commandName).replace(/Command$/, '')}`);
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordActions' },
+  );
+  const request = makeRequest({ outbox: [{ id: 'e1', kind: 'postCard' }] });
+  await store.createRequest(request);
+  await store.getRequest(request.id);
+  await store.saveRequest({ ...request, version: 2 }, 1);
+  await store.listRequestsByRequester('console', 'alice', 5);
+  await store.listRecentRequests(5);
+  await store.listDue('pending', T + 48 * HOUR, 5);
+  await store.listActivePage({ limit: 5 });
+  await store.listWithPendingEffects(5);
+  await store.claimDelivery('slack', 'Ev1', T, MINUTE);
+  await store.releaseDelivery('slack', 'Ev1');
+  const event = { kind: 'command' as const, platform: 'slack' as const, deliveryId: 'Ev2', actor: { platform: 'slack' as const, userId: 'U1', displayName: 'U1' }, channel: { platform: 'slack' as const, channelId: 'C1' }, text: 'help' };
+  await store.recordInboundEvent(event, T, MINUTE);
+  await store.listUnprocessedInboundEvents(5);
+  await store.markInboundEventProcessed('slack', 'Ev2');
+  await store.putRecord('ns', { key: 'k', value: 1, order: 1 });
+  await store.putRecord('ns', { key: 'k', value: 2 }, 1);
+  await store.getRecord('ns', 'k');
+  await store.listRecords('ns', { limit: 5 });
+  await store.listRecords('ns', { limit: 5, by: 'order' });
+  await store.deleteRecord('ns', 'k');
+  await store.putChannelMapping({ platform: 'slack', channelId: 'C1', role: 'ops', mappedBy: 'cli', mappedAt: T });
+  await store.listChannelMappings();
+  await store.deleteChannelMapping('slack', 'C1');
+  await store.appendAudit({ at: T, actor: 'cli', action: 'x' });
+  await store.listAudit({ since: T });
+  await store.getAuditAnchors();
+  await store.pruneAudit(T + 401 * 24 * HOUR);
+  await store.acquireLease('sweeper', 'a', T, MINUTE);
+  await store.releaseLease('sweeper', 'a');
+
+  expect([...used].filter((action) => !(STORE_ACTIONS as readonly string[]).includes(action))).toEqual([]);
+  expect(used).toEqual(new Set(STORE_ACTIONS.filter((action) => action !== 'dynamodb:DescribeTable')));
 });
