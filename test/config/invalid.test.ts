@@ -267,6 +267,16 @@ const cases: Case[] = [
     'jitbot.yaml: inventory.nodes[1].id: node i-0123456789abcdef0 is listed twice',
   ],
   ['whole file is a list', () => '- a\n- b\n', 'jitbot.yaml: expected a mapping (key: value), got a list'],
+  [
+    'replica id with a slash',
+    (c) => void (c.server = { replicaId: 'pod/0' }),
+    'jitbot.yaml: server.replicaId: expected a replica id of 1–64 letters, digits, ".", "_" or "-" (e.g. jitbot-0), or ${NAME} to read it from the environment',
+  ],
+  [
+    'replica id from an unset variable',
+    (c) => void (c.server = { replicaId: '${POD_NAME}' }),
+    'jitbot.yaml: server.replicaId: environment variable POD_NAME is not set',
+  ],
 ];
 
 describe('invalid configs name the file, the key path and what was expected', () => {

@@ -359,6 +359,16 @@ describe('normalisation', () => {
     expect(inventory.cardTags).toEqual(['Env']);
   });
 
+  test('server.replicaId: absent by default, literal, or read from the environment', () => {
+    expect(load(baseConfig()).server.replicaId).toBeUndefined();
+    expect(load({ ...baseConfig(), server: { replicaId: 'jitbot-0' } }).server).toEqual({ host: '127.0.0.1', port: 3000, replicaId: 'jitbot-0' });
+    const fromEnv = load({ ...baseConfig(), server: { replicaId: '${POD_NAME}' } }, { ...BASE_ENV, POD_NAME: 'jitbot-7d9f-x2' });
+    expect(fromEnv.server.replicaId).toBe('jitbot-7d9f-x2');
+    expect(() => load({ ...baseConfig(), server: { replicaId: '${POD_NAME}' } }, { ...BASE_ENV, POD_NAME: 'a b' })).toThrow(
+      'server.replicaId: ${POD_NAME} must hold 1–64 letters, digits, ".", "_" or "-"',
+    );
+  });
+
   test('the demo YAML is the text the loader reads (no hidden defaults)', () => {
     expect(load(DEMO_CONFIG_YAML, {}).policies).toHaveLength(4);
   });
