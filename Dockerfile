@@ -35,7 +35,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-# The embedded store's default data directory (under ./.jitbot) must be writable by the non-root user.
+# The embedded store's default data directory (./.jitbot, file jitbot.db) must be writable by the non-root user.
 RUN mkdir -p /app/.jitbot && chown node:node /app/.jitbot
 # "node" (uid 1000) comes with the official image.
 USER node

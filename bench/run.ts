@@ -18,7 +18,7 @@ import {
 import { formatTable, measureAsync, measureSync, type Measurement } from './measure';
 
 // `npm run bench`: throughput and latency of the hot paths, core logic first, then the store on an in-memory
-// embedded dynalite. Sizes are fixed so the whole run stays well under a minute on 2 cores; bench/README.md
+// embedded SQLite store. Sizes are fixed so the whole run stays well under a minute on 2 cores; bench/README.md
 // explains each row. The script checks what it measures (e.g. listDue really returns the 100 due requests)
 // and exits non-zero if a check fails.
 
@@ -131,7 +131,7 @@ async function runStoreBenchmarks(store: Store): Promise<{ measurements: Measure
   const measurements: Measurement[] = [];
   const notes: string[] = [];
 
-  // Warm the client and dynalite with requests that never enter the due index (ended), outside the 10,000.
+  // Warm the store with requests that never enter the due index (ended), outside the 10,000.
   for (let i = 0; i < 200; i++) {
     await store.createRequest({ ...activeRequest(20_000 + i, nodes), status: 'ended', endedAt: BENCH_NOW });
   }

@@ -30,7 +30,7 @@ export interface AwsConfig {
 export type StoreConfig =
   /** `region` absent: the SDK's own resolution (AWS_REGION, profile). */
   | { kind: 'dynamodb'; table: string; region?: string; endpoint?: string; createTable: boolean }
-  /** Embedded (dynalite): persisted under `dataDir` (the store's default directory when absent) unless `inMemory`. */
+  /** Embedded (SQLite): the file `jitbot.db` under `dataDir` (default ./.jitbot) unless `inMemory`. */
   | { kind: 'embedded'; inMemory: boolean; dataDir?: string };
 
 export type { IdentityMatch, IdentityRule, PrincipalTemplate, RoleConfig } from '../core/identity-model';

@@ -112,7 +112,7 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
 
 /**
  * Creates the table if it does not exist and waits until it is ACTIVE, then makes sure TTL is enabled on `ttl`
- * (skipped on emulators that lack the TTL API, such as dynalite). An existing table is checked, not changed.
+ * (skipped on emulators that lack the TTL API). An existing table is checked, not changed.
  */
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
   const existing = await describeTable(client, tableName);
@@ -184,7 +184,7 @@ async function enableTimeToLive(client: DynamoDBClient, tableName: string): Prom
       }),
     );
   } catch (error) {
-    // dynalite has no TTL API; TTL is housekeeping only, so the table works without it.
+    // Some emulators have no TTL API; TTL is housekeeping only, so the table works without it.
     if (errorName(error) !== 'UnknownOperationException') throw error;
   }
 }

@@ -2,7 +2,7 @@ import { DryRunGranter } from '../../src/aws/dry-run-granter';
 import type { Grant, JitRequest } from '../../src/core/model';
 import { commandEvent, startHarness, testConfig, type Harness } from '../support/harness';
 
-// The service, outbox and scheduler over a real store (in-memory dynalite) and a recording chat adapter.
+// The service, outbox and scheduler over a real store (in-memory SQLite) and a recording chat adapter.
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
