@@ -28,7 +28,7 @@ import type {
 } from '../ports/store';
 import { consistentBatchGet, sleep } from './batch-get';
 import { assertPageLimit, decodeCursor, encodeCursor } from './cursor';
-import { assertExpectedVersion, assertInboundEvent, assertRecordName, recordJson } from './input-checks';
+import { assertExpectedVersion, assertInboundEvent, assertNamespace, assertRecordName, recordJson } from './input-checks';
 import {
   AUDIT_ANCHORS_PK,
   AUDIT_PK,
@@ -330,7 +330,7 @@ export class DynamoStore implements Store {
     namespace: string,
     options: { limit: number; by?: 'key' | 'order'; newestFirst?: boolean },
   ): Promise<StoredRecord[]> {
-    assertRecordName(namespace, '-');
+    assertNamespace(namespace);
     const partition = recordPartition(namespace);
     const query: Omit<QueryCommandInput, 'TableName' | 'Limit' | 'ExclusiveStartKey'> =
       options.by === 'order'

@@ -3,8 +3,12 @@ import type { DurableRecord } from '../ports/store';
 
 // Input checks shared by both stores, so bad input fails the same way on each.
 
-export function assertRecordName(namespace: string, key: string): void {
+export function assertNamespace(namespace: string): void {
   if (typeof namespace !== 'string' || namespace.length === 0) throw new Error('record namespace must be a non-empty string');
+}
+
+export function assertRecordName(namespace: string, key: string): void {
+  assertNamespace(namespace);
   if (typeof key !== 'string' || key.length === 0) throw new Error(`record key in "${namespace}" must be a non-empty string`);
 }
 

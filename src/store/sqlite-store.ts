@@ -18,7 +18,7 @@ import type {
 } from '../ports/store';
 import { sleep } from './batch-get';
 import { assertPageLimit, decodeCursor, encodeCursor } from './cursor';
-import { assertExpectedVersion, assertInboundEvent, assertRecordName, recordJson } from './input-checks';
+import { assertExpectedVersion, assertInboundEvent, assertNamespace, assertRecordName, recordJson } from './input-checks';
 import { HOT_SQL, OTHER_SQL, SCHEMA, SCHEMA_VERSION } from './sqlite-schema';
 
 export interface SqliteStoreOptions {
@@ -219,7 +219,7 @@ export class SqliteStore implements Store {
     namespace: string,
     options: { limit: number; by?: 'key' | 'order'; newestFirst?: boolean },
   ): Promise<StoredRecord[]> {
-    assertRecordName(namespace, '-');
+    assertNamespace(namespace);
     const statement =
       options.by === 'order'
         ? options.newestFirst

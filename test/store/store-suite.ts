@@ -608,6 +608,7 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
         await expect(store.putRecord('ns', { key: '', value: 1 })).rejects.toThrow(/key/);
         await expect(store.putRecord('ns', { key: 'k', value: undefined })).rejects.toThrow(/JSON/);
         await expect(store.putRecord('ns', { key: 'k', value: 1, order: Number.NaN })).rejects.toThrow(/order/);
+        await expect(store.listRecords('', { limit: 1 })).rejects.toThrow(/namespace/);
       });
     });
 
