@@ -46,6 +46,8 @@ export interface JitServiceDeps {
 }
 
 const LIST_LIMIT = 10;
+/** What a person typed is cut to this many code points before it is audited. */
+const AUDIT_EXCERPT_LENGTH = 100;
 
 /** What a committed change tells the person, given the version before it and the one written. */
 type DoneText = (saved: JitRequest, previous: JitRequest) => string;
@@ -87,7 +89,9 @@ export class JitService {
   private async onCommand(event: CommandEvent): Promise<Reply> {
     const parsed = parseCommand(event.text);
     if (!parsed.ok) {
-      return { kind: 'error', text: `${this.messages.say(parsed.error.key, parsed.error.params)}\n${this.messages.say('usage')}` };
+      // The message key says what was wrong; what was typed is not audited (it may hold anything).
+      const text = `${this.messages.say(parsed.error.key, parsed.error.params)}\n${this.messages.say('usage')}`;
+      return this.refused(event, 'bad_input', { kind: 'error', text }, { problem: parsed.error.key });
     }
     const command = parsed.command;
     switch (command.kind) {
@@ -116,9 +120,11 @@ export class JitService {
     const resolved = await this.deps.adapters.resolveUser(event.actor, event.channel);
     const identity = resolveRequester(access, { ...event.actor, email: resolved?.email });
     const asker = personFacts(access, { ...event.actor, email: resolved?.email });
-    const refused = (outcome: string, reply: Reply): Reply => {
+    // A refused request is audited with what was asked for (node, duration), never with the reason text.
+    let asked: Record<string, unknown> = { node: excerpt(command.node), ...(command.durationMs !== undefined && { durationMs: command.durationMs }) };
+    const refused = (outcome: string, reply: Reply, detail: Record<string, unknown> = {}): Promise<Reply> => {
       logLifecycle(this.deps.logger, 'request', { actor: personKey(event.actor), node: command.node, outcome: `refused:${outcome}` });
-      return reply;
+      return this.refused(event, outcome, reply, { ...asked, ...detail });
     };
     if (!identity.principal) {
       const user = personKey(event.actor);
@@ -131,10 +137,11 @@ export class JitService {
     if (lookup.kind === 'not_found') return refused('node_not_found', this.messages.error('request.node_not_found', { query: command.node }));
     if (lookup.kind === 'ambiguous') {
       const choices = lookup.nodes.map((n) => `${n.id} (${n.account}, ${n.region})`).join('; ');
-      return refused('node_ambiguous', this.messages.error('request.node_ambiguous', { query: command.node, choices }));
+      return refused('node_ambiguous', this.messages.error('request.node_ambiguous', { query: command.node, choices }), { matches: lookup.nodes.length });
     }
     const node = lookup.node;
     const label = nodeLabel(node);
+    asked = { ...asked, nodeId: node.id, account: node.account, region: node.region };
     if (node.state === 'terminated') return refused('node_terminated', this.messages.error('request.node_terminated', { node: label }));
     const outcome = evaluatePolicies(settings.policies, {
       node,
@@ -157,9 +164,12 @@ export class JitService {
             second: outcome.policies[1].name,
             node: label,
           }),
+          { policies: outcome.policies.map((p) => p.name) },
         );
       case 'deny':
-        return refused('denied', this.messages.error('request.denied', { policy: outcome.policy.name, message: outcome.policy.message }));
+        return refused('denied', this.messages.error('request.denied', { policy: outcome.policy.name, message: outcome.policy.message }), {
+          policy: outcome.policy.name,
+        });
       case 'duration_out_of_bounds':
         return refused(
           'duration_bounds',
@@ -169,6 +179,7 @@ export class JitService {
             min: formatDuration(outcome.minMs),
             max: formatDuration(outcome.maxMs),
           }),
+          { policy: outcome.policy.name, durationMs: outcome.requestedMs },
         );
     }
 
@@ -267,25 +278,31 @@ export class JitService {
   }
 
   private async admin(event: CommandEvent, command: Extract<Command, { kind: 'admin' }>): Promise<Reply> {
-    const { access, store, clock, channelRoles } = this.deps;
+    const { access, clock, channelRoles } = this.deps;
     const actor = personKey(event.actor);
+    const refuse = (code: string, reply: Reply, detail: Record<string, unknown> = {}) =>
+      this.refused(event, code, reply, { command: command.action, ...detail }, 'admin.refused');
     if (!(await this.person(event.actor, event.channel)).admin) {
-      await store.appendAudit({ at: clock.now(), actor, action: 'admin.refused', deliveryId: event.deliveryId, detail: { command: command.action } });
-      return this.messages.error('admin.not_admin', { admins: this.adminsLabel() });
+      return refuse('not_admin', this.messages.error('admin.not_admin', { admins: this.adminsLabel() }));
     }
     const channel = event.channel;
     switch (command.action) {
       case 'map-channel': {
         const roles = Object.keys(access.roles);
-        if (!roles.includes(command.role)) return this.messages.error('admin.unknown_role', { role: command.role, roles: roles.join(', ') });
+        if (!roles.includes(command.role)) {
+          return refuse('unknown_role', this.messages.error('admin.unknown_role', { role: command.role, roles: roles.join(', ') }), { role: excerpt(command.role) });
+        }
         const adapter = this.deps.adapters.get(channel.platform);
-        if (adapter?.canPostIn && !(await adapter.canPostIn(channel))) return this.messages.error('admin.not_member');
+        if (adapter?.canPostIn && !(await adapter.canPostIn(channel))) {
+          return refuse('not_member', this.messages.error('admin.not_member'), { ...channel, role: command.role });
+        }
         await channelRoles.map(channel, command.role, actor, clock.now(), event.deliveryId);
         return this.messages.info('admin.mapped', { role: command.role });
       }
       case 'unmap-channel': {
         const removed = await channelRoles.unmap(channel, actor, clock.now(), event.deliveryId);
-        return removed ? this.messages.info('admin.unmapped', { role: removed.role }) : this.messages.error('admin.not_mapped');
+        if (!removed) return refuse('not_mapped', this.messages.error('admin.not_mapped'), { ...channel });
+        return this.messages.info('admin.unmapped', { role: removed.role });
       }
       case 'channels': {
         const mappings = await channelRoles.all();
@@ -337,7 +354,7 @@ export class JitService {
       logLifecycle(this.deps.logger, lifecycle, { requestId, actor: personKey(event.actor), node: request.target.id, outcome: result });
     switch (outcome.kind) {
       case 'missing':
-        return this.messages.error('request.not_found', { id: requestId });
+        return this.refused(event, 'request_not_found', this.messages.error('request.not_found', { id: requestId }), { requestId });
       case 'contended':
         return this.messages.error('error.busy', { id: requestId });
       case 'refused': {
@@ -383,7 +400,9 @@ export class JitService {
   }
 
   private async auditRefusal(request: JitRequest, event: InboundEvent, refusal: Refusal): Promise<void> {
-    if (refusal.code === 'already_decided' || refusal.code === 'not_due') return;
+    // A person's click or command is audited even when it lost a race (`already_decided`); `not_due` is the
+    // scheduler's business and never a person's.
+    if (refusal.code === 'not_due') return;
     await this.deps.store.appendAudit({
       at: this.deps.clock.now(),
       actor: personKey(event.actor),
@@ -392,6 +411,23 @@ export class JitService {
       deliveryId: event.deliveryId,
       detail: { code: refusal.code },
     });
+  }
+
+  /**
+   * Audits a refusal that happened before any request changed (`command.refused`, `decision.refused` for a click,
+   * or `admin.refused`) and returns the person's reply. `detail` names what was asked for; free text the person
+   * typed (the reason, a whole command) is never put in it.
+   */
+  private async refused(event: InboundEvent, code: string, reply: Reply, detail: Record<string, unknown> = {}, action?: string): Promise<Reply> {
+    await this.deps.store.appendAudit({
+      at: this.deps.clock.now(),
+      actor: personKey(event.actor),
+      action: action ?? (event.kind === 'action' ? 'decision.refused' : 'command.refused'),
+      deliveryId: event.deliveryId,
+      ...(typeof detail.requestId === 'string' && { requestId: detail.requestId }),
+      detail: { code, ...detail },
+    });
+    return reply;
   }
 
   // ── helpers ───────────────────────────────────────────────────────────────────────────────────────────
@@ -411,4 +447,10 @@ function outcomeOf(event: LifecycleEvent, saved: JitRequest, previous: JitReques
   if (event === 'decision') return `${saved.decisions[saved.decisions.length - 1]?.verdict ?? 'decision'}:${saved.status}`;
   if (event === 'revoke' && previous.status === 'revoking') return 'retry_now';
   return saved.status;
+}
+
+/** A bounded excerpt of something a person typed (a node name, a role), for the audit log. */
+function excerpt(text: string): string {
+  const points = Array.from(text);
+  return points.length <= AUDIT_EXCERPT_LENGTH ? text : `${points.slice(0, AUDIT_EXCERPT_LENGTH).join('')}…`;
 }

@@ -196,6 +196,42 @@ describe('who may decide', () => {
   });
 });
 
+describe('every refusal is audited', () => {
+  test('unmapped requester, unknown or ambiguous node, deny policy, bad duration, bad input, unknown request, non-admin', async () => {
+    const secretReason = 'password hunter2 in the reason';
+    const cases: [string, string, string][] = [
+      ['alice', `/jit web-1 ${secretReason}`, 'unmapped'],
+      ['dana', `/jit no-such-host ${secretReason}`, 'node_not_found'],
+      ['dana', `/jit batch ${secretReason}`, 'node_ambiguous'],
+      ['dana', `/jit db-1 ${secretReason}`, 'denied'],
+      ['dana', `/jit web-1 ${secretReason} for 20m`, 'duration_bounds'],
+      ['dana', '/jit web-1 reason for 2x', 'bad_input'],
+      ['dana', '/jit cancel JIT-ZZZZZ', 'request_not_found'],
+    ];
+    for (const [user, text, code] of cases) {
+      const reply = await h.command(user, text);
+      expect({ code, kind: reply.kind }).toEqual({ code, kind: 'error' });
+    }
+    expect((await h.command('dana', '/jit admin channels')).kind).toBe('error');
+    expect((await h.click('alice', 'JIT-ZZZZZ', 'approve')).kind).toBe('error');
+
+    const audit = await h.store.listAudit();
+    const refused = audit.filter((e) => e.action.endsWith('.refused'));
+    expect(refused.map((e) => [e.action, e.detail?.code])).toEqual([
+      ...cases.map(([, , code]) => ['command.refused', code]),
+      ['admin.refused', 'not_admin'],
+      ['decision.refused', 'request_not_found'],
+    ]);
+    expect(refused[0]).toMatchObject({ actor: 'console:alice', detail: { node: 'web-1' } });
+    expect(refused[3]).toMatchObject({ detail: { policy: 'no-database-shell', nodeId: 'i-0aaaabbbbccccdddd' } });
+    expect(refused[8]).toMatchObject({ requestId: 'JIT-ZZZZZ' });
+    for (const event of refused) expect(event.deliveryId).toEqual(expect.any(String));
+    // What a person typed as free text stays out of the audit log.
+    expect(JSON.stringify(audit)).not.toContain('hunter2');
+    expect(await h.store.listRecentRequests(10)).toEqual([]);
+  });
+});
+
 describe('requester commands', () => {
   test('cancel, list and status', async () => {
     const id = await submit(`/jit ${ONE_LEVEL_NODE} cancel me`);
