@@ -111,7 +111,8 @@ export function newRequest(input: NewRequestInput, ctx: TransitionContext): JitR
       reminderIntervalMs: reminders ? policy.reminderIntervalMs : undefined,
       nextReminderAt: reminders ? ctx.now + policy.reminderIntervalMs : undefined,
     },
-    [audit({ ...created, detail: { policy: policy.name } }), { kind: 'postCard' }],
+    // The card first: approvers see it without waiting for the audit write (effects run in order).
+    [{ kind: 'postCard' }, audit({ ...created, detail: { policy: policy.name } })],
   );
 }
 

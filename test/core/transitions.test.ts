@@ -106,7 +106,7 @@ describe('newRequest', () => {
       reason: '修复 nginx 配置',
     });
     expect(request.levels).toHaveLength(2);
-    expect(kinds(request.outbox)).toEqual(['audit', 'postCard']);
+    expect(kinds(request.outbox)).toEqual(['postCard', 'audit']);
   });
 
   test('manual without reminders has no reminder deadline', () => {
