@@ -1,6 +1,7 @@
 import { matchLocale, t, type Locale, type MessageKey, type MessageParams } from '../../src/core/i18n/catalog';
 import type { ChannelRef, Platform, UserRef } from '../../src/core/model';
-import type { ChatCapabilities, InboundContext, InboundEvent, InboundHandler, Reply } from '../../src/ports/chat';
+import type { ChatCapabilities, InboundContext, InboundEvent, InboundHandler, InboundIntake, Reply } from '../../src/ports/chat';
+import { Limiter } from './limiter';
 
 // What every adapter's inbound side does, once: verify the delivery, translate it, keep a redelivery that arrives
 // while the first is still being handled from running twice, hand the event to the core, and get the core's
@@ -10,6 +11,10 @@ import type { ChatCapabilities, InboundContext, InboundEvent, InboundHandler, Re
 // De-duplication has two layers. The core claims every delivery id durably (the store, shared by all replicas,
 // released again when handling fails so a retry is processed). The dispatcher only joins a redelivery to work
 // still in flight here, so it is answered once and, in answer-in-response mode, with the same answer.
+//
+// With the core's durable intake (`InboundContext.intake`), the claim is the event itself, stored before the
+// platform is acknowledged: a crash after the ack loses nothing, the core replays it at start. The core's work
+// then runs through a small limiter, so a burst queues work instead of delaying the acknowledgements.
 
 export type Verification = { ok: true } | { ok: false; reason: string };
 
@@ -100,11 +105,22 @@ export interface InboundDispatcherOptions {
   enrich?(event: InboundEvent): Promise<InboundEvent>;
   /** Deadline timers; tests pass a manual one. */
   startTimer?: StartTimer;
+  /** How many events the core works on at once (default 8); the others wait, already acknowledged. */
+  concurrency?: number;
 }
+
+/** Enough to keep the store and the chat APIs busy, few enough that acknowledgements never wait for CPU. */
+export const DEFAULT_INBOUND_CONCURRENCY = 8;
 
 interface Handled {
   reply: Reply;
   failed: boolean;
+}
+
+/** A delivery the core was given: `received` settles once it may be acknowledged, `handled` once answered. */
+interface Begun {
+  received: Promise<void>;
+  handled: Promise<Handled>;
 }
 
 const realTimer: StartTimer = (ms, fire) => {
@@ -113,21 +129,28 @@ const realTimer: StartTimer = (ms, fire) => {
   return () => clearTimeout(timer);
 };
 
+/** What storing an event said: stored durably, received before, or not stored (no intake, or it failed). */
+type Receipt = 'stored' | 'duplicate' | 'unclaimed';
+
 export class InboundDispatcher {
   private handler: InboundHandler | undefined;
+  private intake: InboundIntake | undefined;
   private locale: Locale = 'en';
   /** Deliveries being handled, by delivery id: a redelivery joins the work instead of starting it again. */
   private readonly handling = new Map<string, Promise<Handled>>();
   private readonly tracked = new Set<Promise<unknown>>();
   private readonly startTimer: StartTimer;
+  private readonly limiter: Limiter;
 
   constructor(private readonly options: InboundDispatcherOptions) {
     this.startTimer = options.startTimer ?? realTimer;
+    this.limiter = new Limiter(options.concurrency ?? DEFAULT_INBOUND_CONCURRENCY);
   }
 
   /** Events reach `handler` from now on; the context's locale is used for what the dispatcher itself says. */
   start(handler: InboundHandler, context: InboundContext): void {
     this.handler = handler;
+    this.intake = context.intake;
     this.locale = context.locale;
   }
 
@@ -135,6 +158,7 @@ export class InboundDispatcher {
   async stop(): Promise<void> {
     await this.idle();
     this.handler = undefined;
+    this.intake = undefined;
   }
 
   get ready(): boolean {
@@ -161,8 +185,10 @@ export class InboundDispatcher {
       this.options.logger.info({ platform: this.options.platform, deliveryId: event.deliveryId }, 'redelivery joined the delivery in flight');
       return { outcome: 'acknowledged' };
     }
-    const handled = this.handle(early);
+    const { received, handled } = this.handle(early);
     this.track(handled.then((result) => this.deliver(event, result.reply, (reply) => delivery.answer(reply, event))));
+    // Acknowledged once the event is stored (durable intake), not once it is handled.
+    await received;
     return { outcome: 'acknowledged' };
   }
 
@@ -175,7 +201,7 @@ export class InboundDispatcher {
     if ('outcome' in early) return early;
     const { event } = early;
     const joined = this.handling.get(event.deliveryId);
-    const handled = joined ?? this.handle(early);
+    const handled = joined ?? this.handle(early).handled;
     const inTime = await this.within(handled, delivery.deadlineMs);
     if (!inTime) {
       // The first delivery delivers a late Reply; a redelivery that joined it must not do so a second time.
@@ -216,26 +242,52 @@ export class InboundDispatcher {
     }
   }
 
-  /** Runs the core for one delivery (never rejects: failures become a Reply in the person's language). */
-  private handle(translation: Extract<Translation, { kind: 'event' | 'refuse' }>): Promise<Handled> {
+  /**
+   * Gives one delivery to the core (never rejects: failures become a Reply in the person's language). With the
+   * durable intake the event is stored first (`received`); the core's work then waits for a free slot.
+   */
+  private handle(translation: Extract<Translation, { kind: 'event' | 'refuse' }>): Begun {
     const { event } = translation;
+    const received = translation.kind === 'event' ? this.receive(event) : Promise.resolve<Receipt>('unclaimed');
     const work = (async (): Promise<Handled> => {
       if (translation.kind === 'refuse') {
         return { reply: { kind: 'error', text: this.say(event, translation.key, translation.params) }, failed: false };
       }
+      const receipt = await received;
+      if (receipt === 'duplicate') return { reply: { kind: 'none' }, failed: false };
       const handler = this.handler;
+      const intake = this.intake;
       if (!handler) return { reply: { kind: 'error', text: this.say(event, 'inbound.not_ready') }, failed: true };
-      try {
-        const enriched = this.options.enrich ? await this.options.enrich(event).catch(() => event) : event;
-        return { reply: await handler(enriched), failed: false };
-      } catch (error) {
-        this.options.logger.error({ err: error, platform: this.options.platform, deliveryId: event.deliveryId }, 'inbound event handler failed');
-        return { reply: { kind: 'error', text: this.say(event, 'inbound.failed') }, failed: true };
-      }
+      return this.limiter.run(async () => {
+        try {
+          const enriched = this.options.enrich ? await this.options.enrich(event).catch(() => event) : event;
+          // A stored event is the intake's to process (and mark processed); otherwise the handler claims it.
+          const reply = receipt === 'stored' && intake ? await intake.process(enriched) : await handler(enriched);
+          return { reply, failed: false };
+        } catch (error) {
+          this.options.logger.error({ err: error, platform: this.options.platform, deliveryId: event.deliveryId }, 'inbound event handler failed');
+          return { reply: { kind: 'error', text: this.say(event, 'inbound.failed') }, failed: true };
+        }
+      });
     })();
     this.handling.set(event.deliveryId, work);
     this.track(work.finally(() => this.handling.delete(event.deliveryId)));
-    return work;
+    return { received: received.then(() => undefined), handled: work };
+  }
+
+  /**
+   * Stores the event through the durable intake. A store that fails here must not cost the person their event:
+   * it is handled the old way (the handler claims it), and if the store is really down that fails and says so.
+   */
+  private async receive(event: InboundEvent): Promise<Receipt> {
+    const intake = this.intake;
+    if (!intake || !this.handler) return 'unclaimed';
+    try {
+      return (await intake.receive(event)) ? 'stored' : 'duplicate';
+    } catch (error) {
+      this.options.logger.error({ err: error, platform: this.options.platform, deliveryId: event.deliveryId }, 'could not store an inbound event before acknowledging it');
+      return 'unclaimed';
+    }
   }
 
   /** The result, or undefined once `ms` have passed without one. */

@@ -48,6 +48,23 @@ export type InboundHandler = (event: InboundEvent) => Promise<Reply>;
 export interface InboundContext {
   /** The workspace's language: replies the adapter writes itself (failures, "working…") use it. */
   locale: Locale;
+  /**
+   * The core's durable intake. Adapters pass the context to the shared dispatcher unchanged; it then stores each
+   * event through `receive` before the platform is acknowledged and has it handled by `process` instead of the
+   * handler, so an acknowledged event survives a crash (it is replayed at start). Absent: the handler alone.
+   */
+  intake?: InboundIntake;
+}
+
+/** Store first, acknowledge, then process (see `InboundContext.intake`). */
+export interface InboundIntake {
+  /**
+   * Stores the event durably; this is also the claim of its delivery id. False: that delivery was received before
+   * (a redelivery) and must not be handled again. Rejects when the store fails.
+   */
+  receive(event: InboundEvent): Promise<boolean>;
+  /** Handles an event `receive` accepted and marks it processed; never rejects (failures are a Reply). */
+  process(event: InboundEvent): Promise<Reply>;
 }
 
 /** What a platform can do. The service and the outbox read these; adapters only declare them. */

@@ -394,3 +394,132 @@ describe('answer-in-response (Feishu, Teams, DingTalk card callbacks)', () => {
     expect(dms.map((dm) => dm.text)).toEqual(['late']);
   });
 });
+
+describe('bounded work', () => {
+  test('a burst is acknowledged at once while the core works on at most `concurrency` events', async () => {
+    const inbound = new InboundDispatcher({
+      platform: 'console',
+      capabilities: everythingPrivate,
+      logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      notifyUser: async () => undefined,
+      concurrency: 2,
+    });
+    let working = 0;
+    let most = 0;
+    const gates: (() => void)[] = [];
+    inbound.start(async (event) => {
+      working++;
+      most = Math.max(most, working);
+      await new Promise<void>((resolve) => gates.push(resolve));
+      working--;
+      return { kind: 'info', text: `done ${event.deliveryId}` };
+    }, { locale: 'en' });
+    const answers: Reply[] = [];
+    const outcomes = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        inbound.ackThenAnswer({ translate: () => ({ kind: 'event', event: command({ deliveryId: `burst-${i}` }) }), answer: async (reply) => void answers.push(reply) }),
+      ),
+    );
+    expect(outcomes.every((o) => o.outcome === 'acknowledged')).toBe(true);
+    await flush();
+    expect(working).toBe(2);
+    while (answers.length < 6) {
+      gates.shift()?.();
+      await flush();
+    }
+    await inbound.idle();
+    expect(most).toBe(2);
+    expect(answers.map((a) => a.text).sort()).toEqual(Array.from({ length: 6 }, (_, i) => `done burst-${i}`));
+  });
+});
+
+describe('durable intake', () => {
+  let stored: InboundEvent[];
+  let processed: InboundEvent[];
+  let receiving: (event: InboundEvent) => Promise<boolean>;
+
+  function withIntake(): InboundDispatcher {
+    const inbound = dispatcher();
+    inbound.start(
+      async (event) => {
+        handled.push(event);
+        return core(event);
+      },
+      {
+        locale: 'en',
+        intake: {
+          receive: (event) => receiving(event),
+          process: async (event) => {
+            processed.push(event);
+            return { kind: 'info', text: 'processed' };
+          },
+        },
+      },
+    );
+    return inbound;
+  }
+
+  beforeEach(() => {
+    stored = [];
+    processed = [];
+    receiving = async (event) => {
+      const fresh = !stored.some((e) => e.deliveryId === event.deliveryId);
+      if (fresh) stored.push(event);
+      return fresh;
+    };
+  });
+
+  test('the event is stored before the acknowledgement, then processed by the intake, not the handler', async () => {
+    const gate = deferred<boolean>();
+    receiving = async (event) => {
+      stored.push(event);
+      return gate.promise;
+    };
+    const inbound = withIntake();
+    const { delivery, answers } = ackDelivery({ kind: 'event', event: command() });
+    let acked = false;
+    const outcome = inbound.ackThenAnswer(delivery).then((o) => ((acked = true), o));
+    await flush();
+    expect(stored).toHaveLength(1);
+    expect(acked).toBe(false);
+    gate.resolve(true);
+    expect(await outcome).toEqual({ outcome: 'acknowledged' });
+    await inbound.idle();
+    expect(processed.map((e) => e.deliveryId)).toEqual(['d-1']);
+    expect(handled).toEqual([]);
+    expect(answers).toEqual([{ kind: 'info', text: 'processed' }]);
+  });
+
+  test('a delivery stored before (a redelivery after the first was handled) is acknowledged and not processed again', async () => {
+    const inbound = withIntake();
+    const first = ackDelivery({ kind: 'event', event: command() });
+    await inbound.ackThenAnswer(first.delivery);
+    await inbound.idle();
+    const again = ackDelivery({ kind: 'event', event: command() });
+    expect(await inbound.ackThenAnswer(again.delivery)).toEqual({ outcome: 'acknowledged' });
+    await inbound.idle();
+    expect(processed).toHaveLength(1);
+    expect(again.answers).toEqual([]);
+  });
+
+  test('a store that fails before the ack falls back to the handler, which claims the event itself', async () => {
+    receiving = async () => {
+      throw new Error('disk full');
+    };
+    const inbound = withIntake();
+    const { delivery, answers } = ackDelivery({ kind: 'event', event: command() });
+    expect(await inbound.ackThenAnswer(delivery)).toEqual({ outcome: 'acknowledged' });
+    await inbound.idle();
+    expect(handled).toHaveLength(1);
+    expect(processed).toEqual([]);
+    expect(answers).toEqual([{ kind: 'info', text: 'done' }]);
+    expect(logged.map((l) => l.msg)).toContain('could not store an inbound event before acknowledging it');
+  });
+
+  test('refusals the adapter answers itself are not stored', async () => {
+    const inbound = withIntake();
+    await inbound.ackThenAnswer(ackDelivery({ kind: 'refuse', event: command(), key: 'inbound.wrong_command', params: { command: '/x', expected: '/jit' } }).delivery);
+    await inbound.idle();
+    expect(stored).toEqual([]);
+  });
+});
