@@ -98,7 +98,7 @@ describe('concurrency and idempotency', () => {
     const reply = await h.command('dana', `/jit ${ONE_LEVEL_NODE} crash test`);
     const id = h.idIn(reply);
     expect(h.chat.posted).toHaveLength(0);
-    expect((await h.store.getRequest(id))!.outbox.map((e) => e.kind)).toEqual(['audit', 'postCard']);
+    expect((await h.store.getRequest(id))!.outbox.map((e) => e.kind)).toEqual(['postCard', 'audit']);
 
     // A new replica on the same table recovers the outbox on start.
     const restarted = await startHarness({ store: h.store, granter, owner: 'replica-2' });
