@@ -56,11 +56,14 @@ export interface RunningJitbot {
 /** How many recent requests and audit events an adapter's views list. */
 const VIEW_LIST_LIMIT = 200;
 const HOUR = 3_600_000;
+/** An inbound event unprocessed for this long is taken to be lost by its replica and replayed. */
+const INBOUND_REPLAY_GRACE_MS = 5 * 60_000;
 
 /** Builds every part from the config, starts the HTTP server and the background loops. */
 export async function startJitbot(options: StartOptions): Promise<RunningJitbot> {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
+  const startedAt = clock.now();
 
   const opened: OpenedStore = options.store
     ? { store: options.store, describe: 'provided store', notices: [], close: () => options.store!.close() }
@@ -87,7 +90,7 @@ export async function startJitbot(options: StartOptions): Promise<RunningJitbot>
 
   let http: RunningHttpServer;
   try {
-    for (const adapter of adapters) await adapter.start(service.handle, { locale: config.locale });
+    for (const adapter of adapters) await adapter.start(service.handle, { locale: config.locale, intake: service.intake });
     http = await startHttpServer({ host: config.server.host, port: options.port ?? config.server.port, mounts, logger });
   } catch (error) {
     await Promise.all(adapters.map((a) => a.stop()));
@@ -98,9 +101,22 @@ export async function startJitbot(options: StartOptions): Promise<RunningJitbot>
 
   // Complete the effects a previous run left behind (a crash between a commit and its effects).
   await outbox.recover().catch((error: unknown) => logger.error({ err: error }, 'outbox recovery failed'));
+  // Events a crash left acknowledged but unprocessed. The embedded store has one server process, so everything
+  // received before this start was the previous run's; a shared table leaves the recent ones to their replica.
+  const replayBefore = config.store.kind === 'embedded' ? startedAt : startedAt - INBOUND_REPLAY_GRACE_MS;
+  await service
+    .replayUnprocessed({ receivedBefore: replayBefore })
+    .catch((error: unknown) => logger.error({ err: error }, 'replaying unprocessed inbound events failed'));
   const timers = [
     every(options.sweepIntervalMs ?? config.sweeper.intervalMs, () => scheduler.sweep(), logger, 'sweep'),
     every(options.recoveryIntervalMs ?? 5_000, () => outbox.recover(), logger, 'outbox recovery'),
+    // An event stuck for long (its replica died and did not come back) is replayed by whoever is running.
+    every(
+      options.recoveryIntervalMs ?? 5_000,
+      () => service.replayUnprocessed({ receivedBefore: clock.now() - INBOUND_REPLAY_GRACE_MS }),
+      logger,
+      'inbound replay',
+    ),
   ];
   if (aws) {
     // Repair drift between IAM and the store now, then hourly.
@@ -174,6 +190,7 @@ export function assemble(deps: AssembleDeps): Assembled {
     adapters: registry,
     onCommitted,
     newRequestId: () => formatRequestId(randomBytes(5)),
+    owner,
     logger,
     settings: {
       ...text,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { parseCommand, type Command } from '../core/command';
 import { formatDuration } from '../core/duration';
@@ -5,11 +6,12 @@ import type { Locale } from '../core/i18n/catalog';
 import type { ChannelRef, JitRequest, UserRef } from '../core/model';
 import { personFacts, type Person } from '../core/authority';
 import { statusText } from '../core/card-builder';
-import { describeApprovers, nodeLabel, personKey } from '../core/labels';
+import { describeApprovers, nodeLabel, personKey, samePerson } from '../core/labels';
 import { evaluatePolicies } from '../core/policy';
 import type { Policy } from '../core/policy-model';
 import { cancel, decide, newRequest, revoke, type Refusal, type TransitionContext, type TransitionResult } from '../core/transitions';
-import type { ActionEvent, CommandEvent, InboundEvent, Reply } from '../ports/chat';
+import { formatRequestId } from '../core/request-id';
+import type { ActionEvent, CommandEvent, InboundEvent, InboundIntake, Reply } from '../ports/chat';
 import type { Clock } from '../ports/clock';
 import type { Inventory } from '../ports/inventory';
 import type { Store } from '../ports/store';
@@ -41,11 +43,17 @@ export interface JitServiceDeps {
   onCommitted: (requestId: string) => void;
   /** Fresh short request id (JIT-XXXXX). */
   newRequestId: () => string;
+  /** Identifies this replica in leases (replaying an inbound event takes one). */
+  owner: string;
   logger: Logger;
   settings: JitServiceSettings;
 }
 
 const LIST_LIMIT = 10;
+/** Inbound events replayed per store read. */
+const REPLAY_BATCH = 50;
+/** How long one replica may take to replay one event before another may try it. */
+const REPLAY_LEASE_MS = 60_000;
 /** What a person typed is cut to this many code points before it is audited. */
 const AUDIT_EXCERPT_LENGTH = 100;
 
@@ -59,30 +67,119 @@ type DoneText = (saved: JitRequest, previous: JitRequest) => string;
  */
 export class JitService {
   private readonly messages: Messages;
+  /**
+   * Events being replayed after a restart. A crash may have come after their change was saved but before they were
+   * marked processed: for these, finding their own change already there is success, not a refusal.
+   */
+  private readonly replaying = new WeakSet<InboundEvent>();
+  /** Delivery keys being processed here: a replay pass leaves them alone. */
+  private readonly inFlight = new Set<string>();
 
   constructor(private readonly deps: JitServiceDeps) {
     this.messages = new Messages(deps.settings.locale, deps.settings.timeZone);
   }
 
+  /**
+   * The durable intake the adapters' dispatcher uses: an event is stored (and its delivery id claimed) before the
+   * platform is acknowledged, then processed and marked processed. What a crash leaves in between is replayed by
+   * `replayUnprocessed` at the next start.
+   */
+  readonly intake: InboundIntake = {
+    receive: (event) => this.deps.store.recordInboundEvent(event, this.deps.clock.now(), this.deps.settings.deliveryDedupeMs),
+    process: (event) => this.process(event),
+  };
+
+  /** Handles one event from start to end (store, process): for transports without the two-step intake. */
   readonly handle = async (event: InboundEvent): Promise<Reply> => {
-    const { store, clock, settings, logger } = this.deps;
+    const { logger } = this.deps;
+    let fresh: boolean;
     try {
-      const fresh = await store.claimDelivery(event.platform, event.deliveryId, clock.now(), settings.deliveryDedupeMs);
-      if (!fresh) {
-        logger.info({ platform: event.platform, deliveryId: event.deliveryId }, 'duplicate delivery ignored');
-        return { kind: 'none' };
-      }
-      return event.kind === 'command' ? await this.onCommand(event) : await this.onAction(event);
+      fresh = await this.intake.receive(event);
     } catch (error) {
       const ref = event.deliveryId.slice(-8);
+      logger.error({ err: error, platform: event.platform, ref }, 'could not store an inbound event');
+      return this.messages.error('error.internal', { ref });
+    }
+    if (!fresh) {
+      logger.info({ platform: event.platform, deliveryId: event.deliveryId }, 'duplicate delivery ignored');
+      return { kind: 'none' };
+    }
+    return this.process(event);
+  };
+
+  /**
+   * Processes the inbound events a crash left stored but unprocessed (received, perhaps acknowledged, never
+   * answered), oldest first, each under a lease so two replicas do not replay the same one. Only events received
+   * before `receivedBefore` are taken: younger ones may still be in flight on another replica (those in flight
+   * here are skipped anyway). Their answers go to the person by DM (the platform's reply channel is gone).
+   * Returns how many were replayed.
+   */
+  async replayUnprocessed(options: { receivedBefore: number }): Promise<number> {
+    const { store, clock, owner, logger } = this.deps;
+    const tried = new Set<string>();
+    let replayed = 0;
+    for (;;) {
+      const batch = await store.listUnprocessedInboundEvents(REPLAY_BATCH);
+      const due = batch.filter(
+        ({ event, receivedAt }) => receivedAt < options.receivedBefore && !tried.has(deliveryKey(event)) && !this.inFlight.has(deliveryKey(event)),
+      );
+      if (due.length === 0) return replayed;
+      for (const { event, receivedAt } of due) {
+        tried.add(deliveryKey(event));
+        const lease = `inbound#${deliveryKey(event)}`;
+        if (!(await store.acquireLease(lease, owner, clock.now(), REPLAY_LEASE_MS))) continue;
+        try {
+          logger.info({ platform: event.platform, deliveryId: event.deliveryId, kind: event.kind }, 'replaying an inbound event a restart interrupted');
+          this.replaying.add(event);
+          const reply = await this.process(event);
+          await this.answerReplayed(event, receivedAt, reply);
+          replayed++;
+        } finally {
+          this.replaying.delete(event);
+          await store.releaseLease(lease, owner).catch(() => undefined);
+        }
+      }
+      if (batch.length < REPLAY_BATCH) return replayed;
+    }
+  }
+
+  /**
+   * Runs a stored event and marks it processed. A failure forgets it instead (the person is told, and their
+   * retry, or the platform's, is then processed rather than swallowed as a duplicate).
+   */
+  private async process(event: InboundEvent): Promise<Reply> {
+    const { store, logger } = this.deps;
+    const ref = event.deliveryId.slice(-8);
+    const key = deliveryKey(event);
+    let reply: Reply;
+    this.inFlight.add(key);
+    try {
+      reply = event.kind === 'command' ? await this.onCommand(event) : await this.onAction(event);
+    } catch (error) {
       logger.error({ err: error, platform: event.platform, ref }, 'inbound event failed');
-      // Let the platform's (or the person's) retry of this event be processed instead of swallowed as a duplicate.
       await store.releaseDelivery(event.platform, event.deliveryId).catch((releaseError: unknown) => {
         logger.warn({ err: releaseError, ref }, 'could not release the delivery id; a retry will be ignored');
       });
       return this.messages.error('error.internal', { ref });
+    } finally {
+      this.inFlight.delete(key);
     }
-  };
+    await store.markInboundEventProcessed(event.platform, event.deliveryId).catch((error: unknown) => {
+      // Harmless beyond a log line: a replay of a processed event finds its effect already there.
+      logger.warn({ err: error, ref }, 'could not mark an inbound event processed; it may be replayed after a restart');
+    });
+    return reply;
+  }
+
+  private async answerReplayed(event: InboundEvent, receivedAt: number, reply: Reply): Promise<void> {
+    if (reply.kind === 'none' || !reply.text) return;
+    const adapter = this.deps.adapters.get(event.platform);
+    if (!adapter) return;
+    const text = this.messages.say('inbound.replayed', { time: this.messages.time(receivedAt), text: reply.text });
+    await adapter.notifyUser(event.actor, text, event.channel).catch((error: unknown) => {
+      this.deps.logger.warn({ err: error, platform: event.platform }, 'could not send the answer to a replayed event');
+    });
+  }
 
   // ── commands ──────────────────────────────────────────────────────────────────────────────────────────
 
@@ -193,9 +290,11 @@ export class JitService {
     const ctx = this.context();
     let request: JitRequest | undefined;
     for (let attempt = 0; attempt < 3 && !request; attempt++) {
+      // The first id follows from the delivery, so replaying an event whose request was saved finds that request.
+      const id = attempt === 0 ? requestIdFor(event) : this.deps.newRequestId();
       const candidate = newRequest(
         {
-          id: this.deps.newRequestId(),
+          id,
           requester,
           origin: event.channel,
           target: node,
@@ -208,16 +307,28 @@ export class JitService {
         ctx,
       );
       if (await store.createRequest(candidate)) request = candidate;
+      else if (attempt === 0 && this.replaying.has(event)) {
+        const existing = await store.getRequest(id);
+        if (existing && samePerson(existing.requester, event.actor) && existing.target.id === node.id && existing.reason === command.reason) {
+          return this.submittedText(existing, outcome.kind === 'auto' ? outcome.policy.name : undefined, node);
+        }
+      }
     }
     if (!request) throw new Error('could not allocate a request id');
     this.deps.onCommitted(request.id);
     logLifecycle(this.deps.logger, 'request', { requestId: request.id, actor: personKey(event.actor), node: node.id, outcome: request.status });
 
+    return this.submittedText(request, outcome.kind === 'auto' ? outcome.policy.name : undefined, node);
+  }
+
+  /** "Submitted …" or "Auto-approved …", with a warning when the node's agent is not online. */
+  private submittedText(request: JitRequest, autoPolicy: string | undefined, node: JitRequest['target']): Reply {
+    const label = nodeLabel(node);
     const warning = node.pingStatus && node.pingStatus !== 'Online'
       ? `\n${this.messages.say('request.not_registered', { node: node.name ?? node.id, ping: node.pingStatus })}`
       : '';
-    if (outcome.kind === 'auto') {
-      return { kind: 'info', text: this.messages.say('request.auto_approved', { id: request.id, node: label, policy: outcome.policy.name }) + warning };
+    if (autoPolicy !== undefined) {
+      return { kind: 'info', text: this.messages.say('request.auto_approved', { id: request.id, node: label, policy: autoPolicy }) + warning };
     }
     const level = request.levels[0]!;
     return {
@@ -359,6 +470,10 @@ export class JitService {
         return this.messages.error('error.busy', { id: requestId });
       case 'refused': {
         const { request, refusal } = outcome;
+        if (this.replaying.has(event) && alreadyApplied(request, event)) {
+          // Replayed after a crash that came between saving this event's change and marking it processed.
+          return { kind: 'info', text: done(request, request) };
+        }
         log(request, `refused:${refusal.code}`);
         await this.auditRefusal(request, event, refusal);
         if (event.kind === 'action' && event.message) this.redraw(request, event);
@@ -453,4 +568,21 @@ function outcomeOf(event: LifecycleEvent, saved: JitRequest, previous: JitReques
 function excerpt(text: string): string {
   const points = Array.from(text);
   return points.length <= AUDIT_EXCERPT_LENGTH ? text : `${points.slice(0, AUDIT_EXCERPT_LENGTH).join('')}…`;
+}
+
+function deliveryKey(event: InboundEvent): string {
+  return `${event.platform}#${event.deliveryId}`;
+}
+
+/** A request id derived from the delivery: the same event always asks for the same id first. */
+function requestIdFor(event: InboundEvent): string {
+  return formatRequestId(createHash('sha256').update(deliveryKey(event)).digest());
+}
+
+/** Whether the request already carries what this event asked for (its author's vote, or their cancellation). */
+function alreadyApplied(request: JitRequest, event: InboundEvent): boolean {
+  if (event.kind === 'action') {
+    return request.decisions.some((decision) => samePerson(decision.by, event.actor) && decision.verdict === event.action);
+  }
+  return request.status === 'cancelled' && samePerson(request.requester, event.actor) && /^\s*cancel\b/i.test(event.text);
 }

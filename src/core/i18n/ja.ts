@@ -183,6 +183,7 @@ export const ja: Record<MessageKey, string> = {
   'inbound.failed': 'jitbot はこれを処理できませんでした。詳細はログにあります。',
   'inbound.not_ready': 'jitbot は起動中です。少し待ってからもう一度お試しください。',
   'inbound.working': '処理中です。まもなく結果をお知らせします。',
+  'inbound.replayed': '{time} に送信された操作への応答前に jitbot が再起動しました。応答:\n{text}',
   'inbound.wrong_command': '{command} は jitbot のコマンドではありません。{expected} を使ってください（例: {expected} help）。',
 
   'iam.problem.throttled': 'IAM のスロットリング',

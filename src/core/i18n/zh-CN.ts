@@ -180,6 +180,7 @@ export const zhCN: Record<MessageKey, string> = {
   'inbound.failed': 'jitbot 无法处理此操作，详情请查看其日志。',
   'inbound.not_ready': 'jitbot 正在启动，请稍后再试。',
   'inbound.working': '正在处理，结果稍后送达。',
+  'inbound.replayed': 'jitbot 在回复您于 {time} 发送的操作之前重启了。回复如下：\n{text}',
   'inbound.wrong_command': '{command} 不是 jitbot 的命令；请使用 {expected}，例如 {expected} help。',
 
   'iam.problem.throttled': 'IAM 限流',
