@@ -8,12 +8,13 @@ import type { JitbotConfig } from './config/types';
 import { formatRequestId } from './core/request-id';
 import { startHttpServer, type HttpMount, type RunningHttpServer } from './http/server';
 import { StaticInventory } from './inventory/static-inventory';
-import type { AdapterDeps, AdapterModule } from './ports/adapter-module';
+import type { AdapterDeps, AdapterModule, AdapterRecords } from './ports/adapter-module';
 import type { ChatAdapter } from './ports/chat';
 import { systemClock, type Clock } from './ports/clock';
 import type { Granter } from './ports/granter';
 import type { Inventory } from './ports/inventory';
 import type { Store } from './ports/store';
+import { adapterRecords } from './services/adapter-records';
 import { AdapterRegistry } from './services/adapter-registry';
 import { ChannelRoles } from './services/channel-roles';
 import { JitService } from './services/jit-service';
@@ -82,7 +83,7 @@ export async function startJitbot(options: StartOptions): Promise<RunningJitbot>
     listRequests: async () => (await store.listRecentRequests(VIEW_LIST_LIMIT)).map(summarizeRequest),
     listAudit: () => store.listAudit({ newestFirst: true, limit: VIEW_LIST_LIMIT }),
   };
-  const configured = createAdapters(config, options.adapterModules ?? ADAPTERS, { logger, clock, views });
+  const configured = createAdapters(config, options.adapterModules ?? ADAPTERS, { logger, clock, views }, (name) => adapterRecords(store, name));
   const adapters: ChatAdapter[] = [...(options.adapters ?? []), ...configured];
   const mounts: HttpMount[] = adapters.filter(isHttpMount);
 
@@ -137,6 +138,8 @@ export async function startJitbot(options: StartOptions): Promise<RunningJitbot>
       if (stopped) return;
       stopped = true;
       timers.forEach((timer) => timer && clearInterval(timer));
+      // Effects already committed reach the chat (and the console's kept messages) before the adapters stop.
+      await outbox.idle();
       await Promise.all(adapters.map((a) => a.stop()));
       await http.close();
       await outbox.idle();
@@ -222,7 +225,9 @@ export function storeOptions(config: JitbotConfig): OpenStoreOptions {
 export function createAdapters(
   config: JitbotConfig,
   modules: readonly AdapterModule[],
-  shared: Omit<AdapterDeps, 'approverChannels'>,
+  shared: Omit<AdapterDeps, 'approverChannels' | 'records'>,
+  /** Each adapter's durable records (absent: adapters keep nothing across restarts). */
+  recordsFor?: (adapterName: string) => AdapterRecords,
 ): ChatAdapter[] {
   const known = new Set<string>(modules.map((module) => module.name));
   const unknown = Object.keys(config.adapters).filter((name) => !known.has(name));
@@ -234,7 +239,7 @@ export function createAdapters(
       const channelId = roleConfig.channels[module.name];
       return channelId === undefined ? [] : [{ role, channelId }];
     });
-    return [module.create(settings, { ...shared, approverChannels })];
+    return [module.create(settings, { ...shared, approverChannels, ...(recordsFor && { records: recordsFor(module.name) }) })];
   });
 }
 

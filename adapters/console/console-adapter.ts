@@ -1,11 +1,13 @@
 import type express from 'express';
 import type { ApprovalCard } from '../../src/core/card';
 import type { ChannelRef, MessageRef, UserRef } from '../../src/core/model';
+import type { AdapterRecords } from '../../src/ports/adapter-module';
 import type { ChatAdapter, ChatCapabilities, InboundContext, InboundHandler, PostMessageOptions, ResolvedUser } from '../../src/ports/chat';
 import { silentLogger } from '../../src/http/middleware';
 import type { HttpLogger, HttpMount } from '../../src/http/server';
 import type { StartTimer } from '../shared/inbound-dispatcher';
 import { ConsoleInbound } from './inbound';
+import { KeptMessages } from './kept-messages';
 import { renderPlainText } from '../shared/plain-text';
 import { renderCard } from './render';
 import { mountConsoleRoutes, type ConsoleViews } from './routes';
@@ -25,6 +27,8 @@ export interface ConsoleAdapterOptions {
   logger?: HttpLogger;
   /** Deadline timers for answers (tests pass a manual one). */
   startTimer?: StartTimer;
+  /** Where the messages are kept across restarts; absent: in memory only. */
+  records?: AdapterRecords;
 }
 
 export const CONSOLE_NOTICE =
@@ -56,6 +60,8 @@ export class ConsoleAdapter implements ChatAdapter, HttpMount {
   private readonly inbound: ConsoleInbound;
   private readonly changes = new ChangeStream();
   private readonly views: ConsoleViews;
+  private readonly kept: KeptMessages | undefined;
+  private loaded = false;
 
   constructor(options: ConsoleAdapterOptions) {
     this.workspace = new ConsoleWorkspace(options.users, options.channels, options.newId, options.now);
@@ -66,6 +72,7 @@ export class ConsoleAdapter implements ChatAdapter, HttpMount {
       ...(options.startTimer && { startTimer: options.startTimer }),
     });
     this.views = options.views;
+    this.kept = options.records && new KeptMessages(this.workspace, options.records, options.logger ?? silentLogger);
     this.workspace.onChange((seq) => this.changes.broadcast(seq));
   }
 
@@ -80,11 +87,18 @@ export class ConsoleAdapter implements ChatAdapter, HttpMount {
   }
 
   async start(onEvent: InboundHandler, context: InboundContext): Promise<void> {
+    if (this.kept && !this.loaded) {
+      // The messages of earlier runs come back before anything new is posted.
+      await this.kept.load();
+      this.loaded = true;
+    }
+    this.kept?.follow();
     this.inbound.start(onEvent, context);
   }
 
   async stop(): Promise<void> {
     await this.inbound.stop();
+    await this.kept?.flush();
     this.changes.closeAll();
   }
 

@@ -27,6 +27,7 @@ export const consoleModule = defineAdapterModule({
       newId: ulid,
       now: () => deps.clock.now(),
       logger: deps.logger,
+      ...(deps.records && { records: deps.records }),
     }),
   fallback: { demoConfig: DEMO_CONFIG_YAML },
   startupNote: (serverUrl) => `\n  jitbot console: ${serverUrl}\n\n`,

@@ -82,6 +82,11 @@ interface Conversation {
   messages: ConsoleMessage[];
 }
 
+/** What changed about one message (for whoever keeps the workspace across restarts). */
+export type MessageChange =
+  | { kind: 'saved'; conversationId: string; message: ConsoleMessage }
+  | { kind: 'dropped'; messageId: string };
+
 export class WorkspaceError extends Error {
   override readonly name = 'WorkspaceError';
 }
@@ -92,6 +97,7 @@ export class ConsoleWorkspace {
   private readonly messageLocations = new Map<string, string>();
   private readonly ephemerals = new Map<string, EphemeralMessage[]>();
   private readonly listeners = new Set<(seq: number) => void>();
+  private readonly messageListeners = new Set<(change: MessageChange) => void>();
   private sequence = 0;
   private order = 0;
 
@@ -174,6 +180,7 @@ export class ConsoleWorkspace {
     if (JSON.stringify(shown) === JSON.stringify(card)) return 'unchanged';
     message.card = card;
     message.editedAt = this.now();
+    this.messageChanged({ kind: 'saved', conversationId, message });
     this.changed();
     return 'replaced';
   }
@@ -185,6 +192,7 @@ export class ConsoleWorkspace {
     const reply: ThreadReply = { id: this.newId(), order: this.nextOrder(), at: this.now(), author, text };
     root.thread.push(reply);
     root.thread.splice(0, root.thread.length - WORKSPACE_LIMITS.repliesPerThread);
+    this.messageChanged({ kind: 'saved', conversationId, message: root });
     this.changed();
     return { id: reply.id, threadId: root.id };
   }
@@ -231,6 +239,27 @@ export class ConsoleWorkspace {
     };
   }
 
+  /**
+   * Puts back a message kept from an earlier run, in its place by `order`, before anything new is posted. A message
+   * of a conversation this workspace does not have (the config changed) is skipped; false then.
+   */
+  restore(conversationId: string, message: ConsoleMessage): boolean {
+    const conversation = this.conversations.get(conversationId);
+    if (!conversation || this.messageLocations.has(message.id)) return false;
+    const copy = structuredClone(message);
+    const at = conversation.messages.findIndex((m) => m.order > copy.order);
+    conversation.messages.splice(at === -1 ? conversation.messages.length : at, 0, copy);
+    this.messageLocations.set(copy.id, conversationId);
+    this.order = Math.max(this.order, copy.order, ...copy.thread.map((reply) => reply.order));
+    return true;
+  }
+
+  /** Called with each message posted, edited, replied to or dropped; returns an unsubscribe function. */
+  onMessageChange(listener: (change: MessageChange) => void): () => void {
+    this.messageListeners.add(listener);
+    return () => this.messageListeners.delete(listener);
+  }
+
   /** Called after every change with the new sequence number; returns an unsubscribe function. */
   onChange(listener: (seq: number) => void): () => void {
     this.listeners.add(listener);
@@ -250,8 +279,10 @@ export class ConsoleWorkspace {
     const message: ConsoleMessage = { order: this.nextOrder(), at: this.now(), thread: [], ...content };
     conversation.messages.push(message);
     this.messageLocations.set(message.id, conversation.id);
+    this.messageChanged({ kind: 'saved', conversationId: conversation.id, message });
     for (const dropped of conversation.messages.splice(0, conversation.messages.length - WORKSPACE_LIMITS.messagesPerConversation)) {
       this.messageLocations.delete(dropped.id);
+      this.messageChanged({ kind: 'dropped', messageId: dropped.id });
     }
     this.changed();
     return message;
@@ -260,6 +291,10 @@ export class ConsoleWorkspace {
   private nextOrder(): number {
     this.order += 1;
     return this.order;
+  }
+
+  private messageChanged(change: MessageChange): void {
+    for (const listener of this.messageListeners) listener(change);
   }
 
   private changed(): void {

@@ -39,6 +39,20 @@ export interface AdapterDeps {
   approverChannels: readonly { role: string; channelId: string }[];
   /** Read-only lists of recent requests and audit events, for an adapter that shows them (the local console). */
   views: AdapterViews;
+  /**
+   * Durable state of the adapter's own (the console keeps its messages here), in the adapter's namespace of jitbot's
+   * store. Absent where nothing is kept (tests that build an adapter on its own).
+   */
+  records?: AdapterRecords;
+}
+
+/** Small JSON documents by key, kept in jitbot's store across restarts, for one adapter. */
+export interface AdapterRecords {
+  /** Creates or replaces `key`; `order` positions it for `list` (e.g. a message's place in history). */
+  put(key: string, value: unknown, order?: number): Promise<void>;
+  /** Records with an order, oldest first, or the newest `limit` when `newestFirst`. */
+  list(options: { limit: number; newestFirst?: boolean }): Promise<{ key: string; value: unknown; order: number }[]>;
+  delete(key: string): Promise<void>;
 }
 
 export interface AdapterViews {
