@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { canonicalJson, type AuditInput } from '../core/audit-chain';
 import { t, type Locale } from '../core/i18n/catalog';
 import { markActive, markFailed, noteIamFailure, recordFollowUp, recordRevocation } from '../core/iam-outcomes';
 import { parseMemberRef } from '../core/identity';
@@ -37,6 +38,8 @@ export interface OutboxDeps {
 type Fold = (fresh: JitRequest, ctx: TransitionContext) => JitRequest;
 /** With effectRetryDelay's back-off, about 50 minutes of retries before an effect is given up (revokes go on). */
 const DEFAULT_MAX_ATTEMPTS = 12;
+/** How far back an audit effect left by a crashed run is looked for before it is appended. */
+const RECENT_AUDIT_CHECKED = 500;
 
 /**
  * Performs the side effects queued in a request's outbox, oldest first, one at a time: the effect runs,
@@ -47,7 +50,14 @@ export class OutboxWorker {
   private readonly running = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
 
-  constructor(private readonly deps: OutboxDeps) {}
+  /** Effects queued before this run may have been performed by a run that crashed before removing them. */
+  private readonly startedAt: number;
+  /** Audit effects (requestId#effectId) queued before this run started: appended only if not there yet. */
+  private readonly inherited = new Set<string>();
+
+  constructor(private readonly deps: OutboxDeps) {
+    this.startedAt = deps.clock.now();
+  }
 
   /** Process a request's outbox soon; concurrent kicks for one request are coalesced. */
   kick(requestId: string): void {
@@ -99,6 +109,7 @@ export class OutboxWorker {
         // Effects run in order: one waiting for its retry holds back those after it (notices about it are queued
         // ahead of it). A failed effect is rescheduled, so the loop stops there; the recovery pass retries it.
         if (!request || !effect || (effect.retryAt !== undefined && effect.retryAt > clock.now())) return;
+        this.noteInherited(request);
         const fold = await this.perform(request, effect);
         const saved = await this.commit(requestId, effect.id, fold);
         if (!saved) return;
@@ -140,9 +151,13 @@ export class OutboxWorker {
       case 'alertAdmins':
         await this.alertAdmins(request, effect.text);
         return done;
-      case 'audit':
-        await this.deps.store.appendAudit({ ...effect.event, at: this.deps.clock.now(), requestId: request.id });
+      case 'audit': {
+        const event = { ...effect.event, at: this.deps.clock.now(), requestId: request.id };
+        // Left by an earlier run, it may have been appended just before that run died: not twice.
+        if (this.inherited.delete(`${request.id}#${effect.id}`) && (await this.alreadyAudited(event))) return done;
+        await this.deps.store.appendAudit(event);
         return done;
+      }
       case 'grant':
         return await this.grant(request, effect);
       case 'revoke': {
@@ -154,6 +169,19 @@ export class OutboxWorker {
         return (fresh, ctx) => recordFollowUp(fresh, effect.id, ended, ctx);
       }
     }
+  }
+
+  /** Remembers the audit effects a request carried over from before this run. */
+  private noteInherited(request: JitRequest): void {
+    if (request.updatedAt >= this.startedAt) return;
+    for (const effect of request.outbox) if (effect.kind === 'audit') this.inherited.add(`${request.id}#${effect.id}`);
+  }
+
+  /** Whether the newest audit events hold this one already (all but its time). */
+  private async alreadyAudited(event: AuditInput): Promise<boolean> {
+    const sameContent = (e: AuditInput) => canonicalJson({ ...e, at: 0 }) === canonicalJson({ ...event, at: 0 });
+    const newest = await this.deps.store.listAudit({ newestFirst: true, limit: RECENT_AUDIT_CHECKED });
+    return newest.some(({ seq: _seq, hash: _hash, prevHash: _prevHash, ...stored }) => sameContent(stored));
   }
 
   /**

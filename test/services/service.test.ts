@@ -1,5 +1,6 @@
 import { DryRunGranter } from '../../src/aws/dry-run-granter';
 import type { Grant, JitRequest } from '../../src/core/model';
+import { ManualClock } from '../support/manual-clock';
 import { commandEvent, startHarness, testConfig, type Harness } from '../support/harness';
 
 // The service, outbox and scheduler over a real store (in-memory SQLite) and a recording chat adapter.
@@ -109,6 +110,24 @@ describe('concurrency and idempotency', () => {
       const stored = (await h.store.getRequest(id))!;
       expect(stored.outbox).toEqual([]);
       expect(stored.cards).toHaveLength(1);
+      expect((await h.store.listAudit()).filter((e) => e.requestId === id).map((e) => e.action)).toEqual(['request.created']);
+    } finally {
+      await restarted.outbox.idle();
+    }
+  });
+
+  test('an audit effect appended just before a crash is not appended again by the next run', async () => {
+    h.outbox.kick = () => undefined;
+    const id = h.idIn(await h.command('dana', `/jit ${ONE_LEVEL_NODE} audit once`));
+    const queued = (await h.store.getRequest(id))!.outbox.find((e) => e.kind === 'audit')!;
+    // The dying run appended it, then died before removing it from the outbox.
+    if (queued.kind !== 'audit') throw new Error('expected an audit effect');
+    await h.store.appendAudit({ ...queued.event, at: h.clock.now(), requestId: id });
+
+    const restarted = await startHarness({ store: h.store, granter, owner: 'replica-2', clock: new ManualClock(h.clock.now() + 1_000) });
+    try {
+      await restarted.settle();
+      expect((await h.store.getRequest(id))!.outbox).toEqual([]);
       expect((await h.store.listAudit()).filter((e) => e.requestId === id).map((e) => e.action)).toEqual(['request.created']);
     } finally {
       await restarted.outbox.idle();
