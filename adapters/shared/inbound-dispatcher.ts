@@ -115,6 +115,8 @@ export const DEFAULT_INBOUND_CONCURRENCY = 8;
 interface Handled {
   reply: Reply;
   failed: boolean;
+  /** Processed from the durable intake: tell it once the person has the answer. */
+  stored?: boolean;
 }
 
 /** A delivery the core was given: `received` settles once it may be acknowledged, `handled` once answered. */
@@ -186,7 +188,12 @@ export class InboundDispatcher {
       return { outcome: 'acknowledged' };
     }
     const { received, handled } = this.handle(early);
-    this.track(handled.then((result) => this.deliver(event, result.reply, (reply) => delivery.answer(reply, event))));
+    this.track(
+      handled.then(async (result) => {
+        await this.deliver(event, result.reply, (reply) => delivery.answer(reply, event));
+        await this.answered(event, result);
+      }),
+    );
     // Acknowledged once the event is stored (durable intake), not once it is handled.
     await received;
     return { outcome: 'acknowledged' };
@@ -205,12 +212,24 @@ export class InboundDispatcher {
     const inTime = await this.within(handled, delivery.deadlineMs);
     if (!inTime) {
       // The first delivery delivers a late Reply; a redelivery that joined it must not do so a second time.
-      if (!joined) this.track(handled.then((result) => this.deliverLate(event, result.reply, delivery)));
+      if (!joined) {
+        this.track(
+          handled.then(async (result) => {
+            await this.deliverLate(event, result.reply, delivery);
+            await this.answered(event, result);
+          }),
+        );
+      }
       return { outcome: 'pending', text: this.say(event, 'inbound.working') };
     }
-    if (this.canShowPrivately(event) || !inTime.reply.text) return { outcome: 'answered', ...inTime };
+    const { stored: _stored, ...answer } = inTime;
+    if (this.canShowPrivately(event) || !inTime.reply.text) {
+      // The answer is in the response the transport sends now.
+      if (!joined) this.track(this.answered(event, inTime));
+      return { outcome: 'answered', ...answer };
+    }
     // The text goes by DM (once, even if a redelivery joined); the response keeps the card, if any.
-    if (!joined) this.track(this.dm(event, inTime.reply.text));
+    if (!joined) this.track(this.dm(event, inTime.reply.text).then(() => this.answered(event, inTime)));
     const { text: _sentByDm, ...rest } = inTime.reply;
     return { outcome: 'answered', reply: { ...rest, kind: rest.card ? rest.kind : 'none' }, failed: inTime.failed };
   }
@@ -262,8 +281,8 @@ export class InboundDispatcher {
         try {
           const enriched = this.options.enrich ? await this.options.enrich(event).catch(() => event) : event;
           // A stored event is the intake's to process (and mark processed); otherwise the handler claims it.
-          const reply = receipt === 'stored' && intake ? await intake.process(enriched) : await handler(enriched);
-          return { reply, failed: false };
+          if (receipt === 'stored' && intake) return { reply: await intake.process(enriched), failed: false, stored: true };
+          return { reply: await handler(enriched), failed: false };
         } catch (error) {
           this.options.logger.error({ err: error, platform: this.options.platform, deliveryId: event.deliveryId }, 'inbound event handler failed');
           return { reply: { kind: 'error', text: this.say(event, 'inbound.failed') }, failed: true };
@@ -288,6 +307,14 @@ export class InboundDispatcher {
       this.options.logger.error({ err: error, platform: this.options.platform, deliveryId: event.deliveryId }, 'could not store an inbound event before acknowledging it');
       return 'unclaimed';
     }
+  }
+
+  /** Tells the durable intake the person has their answer (best effort: at worst the event is answered again). */
+  private async answered(event: InboundEvent, handled: Handled): Promise<void> {
+    if (!handled.stored || !this.intake) return;
+    await this.intake.answered(event).catch((error: unknown) => {
+      this.options.logger.warn({ platform: this.options.platform, deliveryId: event.deliveryId, err: describe(error) }, 'could not mark an inbound event answered');
+    });
   }
 
   /** The result, or undefined once `ms` have passed without one. */

@@ -63,8 +63,13 @@ export interface InboundIntake {
    * (a redelivery) and must not be handled again. Rejects when the store fails.
    */
   receive(event: InboundEvent): Promise<boolean>;
-  /** Handles an event `receive` accepted and marks it processed; never rejects (failures are a Reply). */
+  /** Handles an event `receive` accepted; never rejects (failures are a Reply, and forget the event). */
   process(event: InboundEvent): Promise<Reply>;
+  /**
+   * The person has been given the Reply (or it went wherever it could): the event is done and is not replayed.
+   * Marked after the answer, not before, so a crash in between repeats the answer rather than losing it.
+   */
+  answered(event: InboundEvent): Promise<void>;
 }
 
 /** What a platform can do. The service and the outbox read these; adapters only declare them. */

@@ -87,6 +87,7 @@ export class JitService {
   readonly intake: InboundIntake = {
     receive: (event) => this.deps.store.recordInboundEvent(event, this.deps.clock.now(), this.deps.settings.deliveryDedupeMs),
     process: (event) => this.process(event),
+    answered: (event) => this.markProcessed(event),
   };
 
   /** Handles one event from start to end (store, process): for transports without the two-step intake. */
@@ -104,7 +105,9 @@ export class JitService {
       logger.info({ platform: event.platform, deliveryId: event.deliveryId }, 'duplicate delivery ignored');
       return { kind: 'none' };
     }
-    return this.process(event);
+    const reply = await this.process(event);
+    await this.markProcessed(event);
+    return reply;
   };
 
   /**
@@ -133,6 +136,7 @@ export class JitService {
           this.replaying.add(event);
           const reply = await this.process(event);
           await this.answerReplayed(event, receivedAt, reply);
+          await this.markProcessed(event);
           replayed++;
         } finally {
           this.replaying.delete(event);
@@ -144,8 +148,9 @@ export class JitService {
   }
 
   /**
-   * Runs a stored event and marks it processed. A failure forgets it instead (the person is told, and their
-   * retry, or the platform's, is then processed rather than swallowed as a duplicate).
+   * Runs a stored event; it is marked processed once the person has the answer (`markProcessed`). A failure
+   * forgets it instead (the person is told, and their retry, or the platform's, is then processed rather than
+   * swallowed as a duplicate).
    */
   private async process(event: InboundEvent): Promise<Reply> {
     const { store, logger } = this.deps;
@@ -164,11 +169,14 @@ export class JitService {
     } finally {
       this.inFlight.delete(key);
     }
-    await store.markInboundEventProcessed(event.platform, event.deliveryId).catch((error: unknown) => {
-      // Harmless beyond a log line: a replay of a processed event finds its effect already there.
-      logger.warn({ err: error, ref }, 'could not mark an inbound event processed; it may be replayed after a restart');
-    });
     return reply;
+  }
+
+  /** Done with an event: it is not replayed. Failing here is harmless beyond a log line (a replay finds its change). */
+  private async markProcessed(event: InboundEvent): Promise<void> {
+    await this.deps.store.markInboundEventProcessed(event.platform, event.deliveryId).catch((error: unknown) => {
+      this.deps.logger.warn({ err: error, ref: event.deliveryId.slice(-8) }, 'could not mark an inbound event processed; it may be replayed after a restart');
+    });
   }
 
   private async answerReplayed(event: InboundEvent, receivedAt: number, reply: Reply): Promise<void> {

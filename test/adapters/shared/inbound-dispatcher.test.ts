@@ -437,6 +437,8 @@ describe('durable intake', () => {
   let stored: InboundEvent[];
   let processed: InboundEvent[];
   let receiving: (event: InboundEvent) => Promise<boolean>;
+  let answeredIds: string[];
+  let answersSoFar: () => number;
 
   function withIntake(): InboundDispatcher {
     const inbound = dispatcher();
@@ -453,6 +455,9 @@ describe('durable intake', () => {
             processed.push(event);
             return { kind: 'info', text: 'processed' };
           },
+          answered: async (event) => {
+            answeredIds.push(`${event.deliveryId} after ${answersSoFar()} answer(s)`);
+          },
         },
       },
     );
@@ -462,6 +467,8 @@ describe('durable intake', () => {
   beforeEach(() => {
     stored = [];
     processed = [];
+    answeredIds = [];
+    answersSoFar = () => 0;
     receiving = async (event) => {
       const fresh = !stored.some((e) => e.deliveryId === event.deliveryId);
       if (fresh) stored.push(event);
@@ -477,6 +484,7 @@ describe('durable intake', () => {
     };
     const inbound = withIntake();
     const { delivery, answers } = ackDelivery({ kind: 'event', event: command() });
+    answersSoFar = () => answers.length;
     let acked = false;
     const outcome = inbound.ackThenAnswer(delivery).then((o) => ((acked = true), o));
     await flush();
@@ -488,6 +496,8 @@ describe('durable intake', () => {
     expect(processed.map((e) => e.deliveryId)).toEqual(['d-1']);
     expect(handled).toEqual([]);
     expect(answers).toEqual([{ kind: 'info', text: 'processed' }]);
+    // Marked done only once the person has the answer.
+    expect(answeredIds).toEqual(['d-1 after 1 answer(s)']);
   });
 
   test('a delivery stored before (a redelivery after the first was handled) is acknowledged and not processed again', async () => {
@@ -512,6 +522,7 @@ describe('durable intake', () => {
     await inbound.idle();
     expect(handled).toHaveLength(1);
     expect(processed).toEqual([]);
+    expect(answeredIds).toEqual([]);
     expect(answers).toEqual([{ kind: 'info', text: 'done' }]);
     expect(logged.map((l) => l.msg)).toContain('could not store an inbound event before acknowledging it');
   });

@@ -1,0 +1,37 @@
+import pino from 'pino';
+import { SlackAdapter } from '../../../adapters/slack/slack-adapter';
+import { startJitbot } from '../../../src/app';
+import { FAKE_BOT_TOKEN } from '../../support/fake-slack';
+import { SIGNING_SECRET } from '../../adapters/slack/slack-requests';
+import { crashConfig } from '../crash-config';
+
+// A real jitbot server in its own process, for crash tests: the embedded store in `dataDir`, dry-run grants, and
+// a Slack adapter talking to the test's fake Slack. Prints `ready <url>` once it listens; SIGTERM stops it cleanly.
+// usage: node test/support/run-ts.js test/crash/children/jitbot-slack.ts <dataDir> <slackApiUrl> [clockOffsetMs]
+
+async function main(): Promise<void> {
+  const [dataDir, apiUrl, offset = '0'] = process.argv.slice(2);
+  if (!dataDir || !apiUrl) throw new Error('usage: jitbot-slack.ts <dataDir> <slackApiUrl> [clockOffsetMs]');
+  const clockOffsetMs = Number(offset);
+  const slack = new SlackAdapter({ botToken: FAKE_BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl });
+  const running = await startJitbot({
+    config: crashConfig(dataDir),
+    logger: pino({ level: process.env.JITBOT_CRASH_LOG ?? 'silent' }, pino.destination(2)),
+    clock: { now: () => Date.now() + clockOffsetMs },
+    adapters: [slack],
+    port: 0,
+    sweepIntervalMs: SWEEP_INTERVAL_MS,
+    recoveryIntervalMs: 1_000,
+  });
+  process.stdout.write(`ready ${running.url}\n`);
+  process.once('SIGTERM', () => {
+    void running.stop().then(() => process.exit(0));
+  });
+}
+
+const SWEEP_INTERVAL_MS = 1_000;
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
