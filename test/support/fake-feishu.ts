@@ -282,7 +282,7 @@ export class FakeFeishu {
       const ok = body?.AppID === FAKE_APP_ID && body?.AppSecret === FAKE_APP_SECRET;
       answer(200, ok
         ? { code: 0, msg: 'ok', data: { URL: `${this.url.replace(/^http/, 'ws')}/ws?device_id=fake-device&service_id=${SERVICE_ID}`, ClientConfig: { PingInterval: 120, ReconnectCount: -1, ReconnectInterval: 120, ReconnectNonce: 30 } } }
-        : { code: 514, msg: 'auth failed' });
+        : { code: 514, msg: 'auth failed', data: { URL: '', ClientConfig: {} } });
       return;
     }
     if (token !== FAKE_TENANT_TOKEN) {
