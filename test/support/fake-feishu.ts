@@ -144,6 +144,11 @@ export class FakeFeishu {
     this.inject(route, { status, code, msg });
   }
 
+  /** A message a person sent in a chat (as Feishu stores it), so the bot can reply to it; returns its id. */
+  userMessage(chatId: string, text: string): string {
+    return this.store({ chatId, msgType: 'text', content: { text } }).messageId;
+  }
+
   callsTo(method: string, path: string | RegExp): FakeFeishuCall[] {
     return this.calls.filter((c) => c.method === method && (typeof path === 'string' ? c.path === path : path.test(c.path)));
   }
