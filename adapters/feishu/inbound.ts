@@ -1,6 +1,7 @@
 import type { HttpLogger } from '../../src/http/server';
 import type { InboundEvent, InboundHandler, Reply } from '../../src/ports/chat';
 import type { CardCallbackAnswer, FeishuEventHandlers } from './dispatcher';
+import { fitText } from './feishu-text';
 import { actionFromCallback, cardActionSchema, commandFromMessage, messageEventSchema } from './payloads';
 
 // The transport-neutral inbound side: both transports hand the SDK dispatcher's flattened events here.
@@ -16,6 +17,8 @@ export const HANDLER_FAILED_TEXT = 'jitbot could not process this; the details a
 /** Answer a click within this, leaving room in Feishu's 3 seconds for the network. */
 export const CLICK_DEADLINE_MS = 2500;
 const SEEN_TOKENS = 5000;
+/** A toast is a one-glance message; longer replies are cut (the thread and the card carry the detail). */
+const MAX_TOAST_TEXT = 500;
 
 export interface FeishuInboundOptions {
   logger: HttpLogger;
@@ -127,7 +130,7 @@ export class FeishuInbound implements FeishuEventHandlers {
 
 function toastFor(reply: Reply): CardCallbackAnswer | undefined {
   if (reply.kind === 'none' || !reply.text) return undefined;
-  return { toast: { type: reply.kind === 'error' ? 'error' : 'success', content: reply.text } };
+  return { toast: { type: reply.kind === 'error' ? 'error' : 'success', content: fitText(reply.text, MAX_TOAST_TEXT) } };
 }
 
 function remember(set: Set<string>, value: string): void {
