@@ -23,12 +23,13 @@ export const MESSAGE_EVENT = 'im.message.receive_v1';
 export const CARD_ACTION_EVENT = 'card.action.trigger';
 
 export function feishuEventDispatcher(handlers: FeishuEventHandlers, logger: HttpLogger): EventDispatcher {
-  return new EventDispatcher({ logger: feishuSdkLogger(logger, 'feishu-events'), loggerLevel: LoggerLevel.warn }).register({
-    [MESSAGE_EVENT]: async (data: Record<string, unknown>) => {
+  type Handles = Record<typeof MESSAGE_EVENT | typeof CARD_ACTION_EVENT, (data: Record<string, unknown>) => Promise<unknown>>;
+  return new EventDispatcher({ logger: feishuSdkLogger(logger, 'feishu-events'), loggerLevel: LoggerLevel.warn }).register<Handles>({
+    [MESSAGE_EVENT]: async (data) => {
       await handlers.message(data);
     },
-    [CARD_ACTION_EVENT]: async (data: Record<string, unknown>) => (await handlers.cardAction(data)) ?? {},
-  } as never);
+    [CARD_ACTION_EVENT]: async (data) => (await handlers.cardAction(data)) ?? {},
+  });
 }
 
 /** Hands a verified envelope to the dispatcher; resolves with what to answer (undefined for other events). */

@@ -1,6 +1,6 @@
 import { LoggerLevel, WSClient, type EventDispatcher } from '@larksuiteoapi/node-sdk';
-import axios from 'axios';
 import type { HttpLogger } from '../../src/http/server';
+import { feishuHttpInstance } from './http-instance';
 import { feishuBaseUrl, type FeishuDomain } from './open-api';
 import { feishuSdkLogger } from './sdk-logger';
 
@@ -32,16 +32,13 @@ export async function connectLongConnection(options: LongConnectionOptions): Pro
   if (!APP_ID.test(options.appId)) {
     throw new Error(`the Feishu long connection needs a self-built app's App ID (cli_ and 16 hex digits); got "${options.appId}"`);
   }
-  const http = axios.create({ timeout: 15_000 });
-  http.interceptors.response.use((response) => response.data);
-
   let settle: { resolve(): void; reject(error: Error): void } | undefined;
   const ready = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
   const client = new WSClient({
     appId: options.appId,
     appSecret: options.appSecret,
     domain: feishuBaseUrl(options.domain),
-    httpInstance: http as never,
+    httpInstance: feishuHttpInstance(15_000),
     logger: feishuSdkLogger(options.logger, 'feishu-ws'),
     loggerLevel: LoggerLevel.warn,
     onReady: () => settle?.resolve(),

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { AppType, Client, LoggerLevel, type Cache } from '@larksuiteoapi/node-sdk';
-import axios, { isAxiosError } from 'axios';
+import { isAxiosError } from 'axios';
 import type { ApprovalCard } from '../../src/core/card';
 import type { HttpLogger } from '../../src/http/server';
 import type { ResolvedUser } from '../../src/ports/chat';
 import { renderFeishuCard } from './card-json';
 import { fitText } from './feishu-text';
+import { feishuHttpInstance } from './http-instance';
 import { feishuSdkLogger } from './sdk-logger';
 
 // Everything jitbot sends to the Feishu/Lark Open API, through the official SDK's Client. The Client fetches and
@@ -77,15 +78,12 @@ export class FeishuOpenApi {
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly options: FeishuOpenApiOptions) {
-    const http = axios.create({ timeout: REQUEST_TIMEOUT_MS });
-    // The SDK expects its HTTP instance to resolve with the response body, as its own default does.
-    http.interceptors.response.use((response) => response.data);
     this.client = new Client({
       appId: options.appId,
       appSecret: options.appSecret,
       appType: AppType.SelfBuild,
       domain: feishuBaseUrl(options.domain),
-      httpInstance: http as never,
+      httpInstance: feishuHttpInstance(REQUEST_TIMEOUT_MS),
       cache: memoryCache(),
       logger: feishuSdkLogger(options.logger, 'feishu-api'),
       loggerLevel: LoggerLevel.warn,
