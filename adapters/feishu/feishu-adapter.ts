@@ -1,10 +1,13 @@
+import { createHash } from 'node:crypto';
 import type { EventDispatcher } from '@larksuiteoapi/node-sdk';
 import type express from 'express';
 import type { ApprovalCard } from '../../src/core/card';
 import type { ChannelRef, MessageRef, UserRef } from '../../src/core/model';
 import { silentLogger } from '../../src/http/middleware';
 import type { HttpLogger, HttpMount } from '../../src/http/server';
-import type { ChatAdapter, ChatCapabilities, InboundHandler, ResolvedUser } from '../../src/ports/chat';
+import { ChatRefused, type ChatAdapter, type ChatCapabilities, type InboundContext, type InboundHandler, type PostMessageOptions, type ResolvedUser } from '../../src/ports/chat';
+import { CardVersions } from '../shared/card-versions';
+import { renderFeishuCard, type FeishuCard } from './card-json';
 import { dispatchEnvelope, feishuEventDispatcher } from './dispatcher';
 import { mountFeishuEvents } from './events-route';
 import { FeishuInbound } from './inbound';
@@ -35,13 +38,18 @@ export interface FeishuAdapterOptions {
  * Feishu/Lark. `websocket` mode (the default): the SDK's long connection, no inbound port, mounts nothing.
  * `http` mode: mounts `POST /feishu/events` (message events and card callbacks) on jitbot's server and verifies
  * every request itself. Either way commands are acknowledged at once and answered by a reply to the message, and
- * card clicks are answered inside Feishu's 3 seconds with a toast.
+ * card clicks are answered inside Feishu's 3 seconds with a toast and the redrawn card.
  */
 export class FeishuAdapter implements ChatAdapter, HttpMount {
   readonly platform = 'feishu' as const;
   readonly capabilities: ChatCapabilities = {
     threads: true,
-    ephemeral: true,
+    // A toast is shown to the clicker only.
+    privateClickReply: true,
+    // Feishu has no private reply to a text message; the answer is a reply to the person's own message (in a DM
+    // to the bot that is private anyway; in a group it answers where they asked, as people expect from a bot).
+    privateCommandReply: true,
+    cardInClickResponse: true,
     inlineInputs: true,
     updateInPlace: true,
     emailLookup: true,
@@ -52,7 +60,7 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
   private readonly dispatcher: EventDispatcher;
   private readonly logger: HttpLogger;
   private readonly now: () => number;
-  private readonly shownVersions = new Map<string, { version: number; queue: Promise<void> }>();
+  private readonly cards = new CardVersions();
   private botOpenId: string | undefined;
   private connection: LongConnection | undefined;
 
@@ -74,10 +82,17 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
     });
     this.inbound = new FeishuInbound({
       logger: this.logger,
+      capabilities: this.capabilities,
       botOpenId: () => this.knownBotOpenId(),
       displayName: async (unionId) => (await this.api.user(unionId)).displayName,
       answerCommand: async (messageId, text) => void (await this.api.replyTo(messageId, text)),
-      answerLate: async (unionId, text) => void (await this.api.sendToUser(unionId, text)),
+      notifyUser: (user, text) => this.notifyUser(user, text),
+      cardForResponse: (messageId, card) => {
+        const rendered = renderFeishuCard(card);
+        // The click's response redraws the card: a later PATCH of the same version is not needed.
+        if (messageId !== undefined) this.cards.posted(messageId, card.version, digest(rendered));
+        return rendered;
+      },
       ...(options.clickDeadlineMs !== undefined && { clickDeadlineMs: options.clickDeadlineMs }),
     });
     this.dispatcher = feishuEventDispatcher(this.inbound, this.logger);
@@ -94,9 +109,9 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
     });
   }
 
-  async start(onEvent: InboundHandler): Promise<void> {
+  async start(onEvent: InboundHandler, context: InboundContext): Promise<void> {
     await this.checkApp();
-    this.inbound.setHandler(onEvent);
+    this.inbound.start(onEvent, context);
     if (this.options.mode === 'websocket' && !this.connection) {
       try {
         this.connection = await connectLongConnection({
@@ -107,7 +122,7 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
           dispatcher: this.dispatcher,
         });
       } catch (error) {
-        this.inbound.setHandler(undefined);
+        await this.inbound.stop();
         throw error;
       }
     }
@@ -117,8 +132,7 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
     const connection = this.connection;
     this.connection = undefined;
     connection?.stop();
-    await this.inbound.idle();
-    this.inbound.setHandler(undefined);
+    await this.inbound.stop();
   }
 
   /** Resolves when every delivery received so far has been handled and answered (tests, shutdown). */
@@ -129,23 +143,15 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
   async postCard(channel: ChannelRef, card: ApprovalCard): Promise<MessageRef> {
     requireFeishu(channel.platform);
     const posted = await this.api.postCard(channel.channelId, card);
-    this.shownVersions.set(posted.messageId, { version: card.version, queue: Promise.resolve() });
+    this.cards.posted(posted.messageId, card.version, digest(renderFeishuCard(card)));
     return { platform: 'feishu', channelId: posted.chatId || channel.channelId, messageId: posted.messageId };
   }
 
-  /** PATCHes the card; draws of one message go out in order, and an older version never replaces a newer one. */
+  /** PATCHes the card; draws of one message go out in order, and an older or identical one is skipped. */
   async updateCard(message: MessageRef, card: ApprovalCard): Promise<void> {
     requireFeishu(message.platform);
-    const entry = this.shownVersions.get(message.messageId) ?? { version: -1, queue: Promise.resolve() };
-    const run = entry.queue.then(async () => {
-      if (card.version < entry.version) return;
-      await this.api.updateCard(message.messageId, card);
-      entry.version = card.version;
-    });
-    entry.queue = run.catch(() => undefined);
-    this.shownVersions.set(message.messageId, entry);
-    if (this.shownVersions.size > 5000) this.shownVersions.delete(this.shownVersions.keys().next().value!);
-    await run;
+    const rendered = renderFeishuCard(card);
+    await this.cards.update(message.messageId, card.version, digest(rendered), () => this.api.updateCard(message.messageId, card));
   }
 
   async replyInThread(message: MessageRef, text: string): Promise<MessageRef> {
@@ -154,6 +160,13 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
     const root = message.threadId ?? message.messageId;
     const posted = await this.api.replyInThread(root, text);
     return { platform: 'feishu', channelId: posted.chatId || message.channelId, messageId: posted.messageId, threadId: root };
+  }
+
+  async postMessage(channel: ChannelRef, text: string, options: PostMessageOptions = {}): Promise<MessageRef> {
+    requireFeishu(channel.platform);
+    const mention = options.mention?.platform === 'feishu' ? options.mention.userId : undefined;
+    const posted = await this.api.postText(channel.channelId, text, mention);
+    return { platform: 'feishu', channelId: posted.chatId || channel.channelId, messageId: posted.messageId };
   }
 
   async notifyUser(user: UserRef, text: string): Promise<void> {
@@ -182,12 +195,15 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
       this.botOpenId = await this.api.botOpenId();
       this.logger.info({ mode: this.options.mode }, 'feishu connected');
     } catch (error) {
-      const permanent = (error as { permanent?: unknown }).permanent === true;
       const message = error instanceof Error ? error.message : String(error);
-      if (permanent) throw new Error(`Feishu refused the app (${message}); check adapters.feishu.appId and FEISHU_APP_SECRET`);
+      if (error instanceof ChatRefused) throw new Error(`Feishu refused the app (${message}); check adapters.feishu.appId and FEISHU_APP_SECRET`);
       this.logger.warn({ err: message }, 'could not reach Feishu to check the app; continuing (group messages are ignored until it answers)');
     }
   }
+}
+
+function digest(card: FeishuCard): string {
+  return createHash('sha256').update(JSON.stringify(card)).digest('hex');
 }
 
 function requireFeishu(platform: string): void {

@@ -3,7 +3,7 @@ import { AppType, Client, LoggerLevel, type Cache } from '@larksuiteoapi/node-sd
 import { isAxiosError } from 'axios';
 import type { ApprovalCard } from '../../src/core/card';
 import type { HttpLogger } from '../../src/http/server';
-import type { ResolvedUser } from '../../src/ports/chat';
+import { ChatRefused, type ResolvedUser } from '../../src/ports/chat';
 import { renderFeishuCard } from './card-json';
 import { fitText } from './feishu-text';
 import { feishuHttpInstance } from './http-instance';
@@ -34,17 +34,23 @@ export function feishuBaseUrl(domain: FeishuDomain): string {
   return (known ?? domain).replace(/\/+$/, '');
 }
 
-/** A failed Open API call. `permanent` means sending it again cannot help (e.g. the bot is not in the chat). */
+/**
+ * A failed Open API call that may work when sent again (a timeout, a 5xx, a rate limit that did not clear).
+ * Failures that cannot (the bot is not in the chat, a missing scope) are ChatRefused, which the outbox gives up on.
+ */
 export class FeishuApiError extends Error {
   constructor(
     message: string,
-    readonly permanent: boolean,
     readonly status?: number,
     readonly code?: number,
   ) {
     super(message);
     this.name = 'FeishuApiError';
   }
+}
+
+function failure(message: string, permanent: boolean, status?: number, code?: number): Error {
+  return permanent ? new ChatRefused(message, String(code ?? status ?? 'refused')) : new FeishuApiError(message, status, code);
 }
 
 export interface FeishuOpenApiOptions {
@@ -74,7 +80,7 @@ interface ApiAnswer {
 
 export class FeishuOpenApi {
   readonly client: Client;
-  private readonly users = new Map<string, { user: ResolvedUser; until: number }>();
+  private readonly users = new Map<string, { user: ResolvedUser; openId?: string; until: number }>();
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly options: FeishuOpenApiOptions) {
@@ -95,7 +101,7 @@ export class FeishuOpenApi {
   async botOpenId(): Promise<string> {
     const answer = await this.call('bot info', () => this.client.request<ApiAnswer>({ method: 'GET', url: '/open-apis/bot/v3/info' }));
     const openId = (answer.bot as { open_id?: unknown } | undefined)?.open_id;
-    if (typeof openId !== 'string' || openId === '') throw new FeishuApiError('Feishu bot info answered without an open_id; is the bot capability enabled?', true);
+    if (typeof openId !== 'string' || openId === '') throw failure('Feishu bot info answered without an open_id; is the bot capability enabled?', true);
     return openId;
   }
 
@@ -140,16 +146,29 @@ export class FeishuOpenApi {
 
   /** Name and email (contact API; the email needs contact:user.email:readonly), cached for ten minutes. */
   async user(unionId: string): Promise<ResolvedUser> {
+    return (await this.contact(unionId)).user;
+  }
+
+  /** A plain message in a chat, optionally @mentioning one person (which notifies them). */
+  async postText(chatId: string, text: string, mentionUnionId?: string): Promise<PostedMessage> {
+    // An @mention needs this app's open_id for the person; the contact API gives it for the union_id.
+    const openId = mentionUnionId !== undefined ? await this.contact(mentionUnionId).then((c) => c.openId, () => undefined) : undefined;
+    const content = textContent(text, openId);
+    return this.send('chat_id', chatId, 'post', content, stableUuid('message', chatId, content));
+  }
+
+  private async contact(unionId: string): Promise<{ user: ResolvedUser; openId?: string }> {
     const cached = this.users.get(unionId);
-    if (cached && cached.until > this.options.now()) return cached.user;
+    if (cached && cached.until > this.options.now()) return cached;
     const answer = await this.call('contact user get', () =>
       this.client.contact.v3.user.get({ path: { user_id: unionId }, params: { user_id_type: 'union_id' } }),
     );
-    const info = (answer.data?.user ?? {}) as { name?: string; en_name?: string; email?: string; enterprise_email?: string };
+    const info = (answer.data?.user ?? {}) as { name?: string; en_name?: string; email?: string; enterprise_email?: string; open_id?: string };
     const email = info.email || info.enterprise_email;
     const user: ResolvedUser = { userId: unionId, displayName: info.name || info.en_name || unionId, ...(email && { email }) };
-    remember(this.users, unionId, { user, until: this.options.now() + USER_CACHE_MS });
-    return user;
+    const entry = { user, ...(info.open_id && { openId: info.open_id }), until: this.options.now() + USER_CACHE_MS };
+    remember(this.users, unionId, entry);
+    return entry;
   }
 
   private async send(receiveIdType: ReceiveIdType, receiveId: string, msgType: string, content: string, uuid: string): Promise<PostedMessage> {
@@ -161,7 +180,7 @@ export class FeishuOpenApi {
 
   /**
    * Runs one Open API call. A 429 (code 99991400) is waited out for as long as x-ogw-ratelimit-reset says and sent
-   * again: Feishu did not carry it out. Any other failure becomes a FeishuApiError saying whether it is permanent.
+   * again: Feishu did not carry it out. Any other failure becomes a ChatRefused (permanent) or a FeishuApiError.
    */
   private async call(what: string, send: () => Promise<unknown>): Promise<ApiAnswer> {
     for (let attempt = 0; ; attempt += 1) {
@@ -178,21 +197,23 @@ export class FeishuOpenApi {
         throw apiError(what, error);
       }
       if (answer.code !== undefined && answer.code !== 0) {
-        throw new FeishuApiError(`Feishu ${what} failed: code ${answer.code}: ${answer.msg ?? ''}`.trim(), !TOKEN_CODES.has(answer.code), 200, answer.code);
+        throw failure(`Feishu ${what} failed: code ${answer.code}: ${answer.msg ?? ''}`.trim(), !TOKEN_CODES.has(answer.code), 200, answer.code);
       }
       return answer;
     }
   }
 }
 
-/** A post's rich-text content: one text element is shown literally (no mentions, no markdown). */
-function textContent(text: string): string {
-  return JSON.stringify({ zh_cn: { content: [[{ tag: 'text', text: fitText(text, MAX_MESSAGE_TEXT) }]] } });
+/** A post's rich-text content: the text element is shown literally (no mentions, no markdown); `at` is ours. */
+function textContent(text: string, mentionOpenId?: string): string {
+  const line = [{ tag: 'text', text: fitText(text, MAX_MESSAGE_TEXT) }];
+  const paragraph = mentionOpenId !== undefined ? [{ tag: 'at', user_id: mentionOpenId }, { tag: 'text', text: ' ' }, ...line] : line;
+  return JSON.stringify({ zh_cn: { content: [paragraph] } });
 }
 
 function posted(answer: ApiAnswer, what: string): PostedMessage {
   const data = answer.data as { message_id?: string; chat_id?: string; thread_id?: string } | undefined;
-  if (!data?.message_id) throw new FeishuApiError(`Feishu ${what} answered without a message_id`, false);
+  if (!data?.message_id) throw new FeishuApiError(`Feishu ${what} answered without a message_id`);
   return { messageId: data.message_id, chatId: data.chat_id ?? '', ...(data.thread_id && { threadId: data.thread_id }) };
 }
 
@@ -210,17 +231,17 @@ function rateLimitWait(error: unknown): number | undefined {
 }
 
 /** What went wrong, without the request (it may hold a token or the app secret). */
-function apiError(what: string, error: unknown): FeishuApiError {
+function apiError(what: string, error: unknown): Error {
   if (isAxiosError(error)) {
     const status = error.response?.status;
-    if (status === undefined) return new FeishuApiError(`Feishu ${what} failed: ${error.code ?? error.message}`, false);
+    if (status === undefined) return new FeishuApiError(`Feishu ${what} failed: ${error.code ?? error.message}`);
     const body = error.response?.data as { code?: unknown; msg?: unknown } | undefined;
     const code = typeof body?.code === 'number' ? body.code : undefined;
     const permanent = status >= 400 && status < 500 && status !== 429 && !(code !== undefined && TOKEN_CODES.has(code));
     const detail = code !== undefined ? `code ${code}: ${typeof body?.msg === 'string' ? body.msg : ''}` : `HTTP ${status}`;
-    return new FeishuApiError(`Feishu ${what} failed: ${detail}`.trim(), permanent, status, code);
+    return failure(`Feishu ${what} failed: ${detail}`.trim(), permanent, status, code);
   }
-  return new FeishuApiError(`Feishu ${what} failed: ${error instanceof Error ? error.message : String(error)}`, false);
+  return new FeishuApiError(`Feishu ${what} failed: ${error instanceof Error ? error.message : String(error)}`);
 }
 
 /** The tenant token cache, per client: the SDK's default is one process-wide cache keyed only by app id. */

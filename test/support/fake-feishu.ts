@@ -149,6 +149,21 @@ export class FakeFeishu {
     return this.store({ chatId, msgType: 'text', content: { text } }).messageId;
   }
 
+  /**
+   * What Feishu does with a card callback's answer: a `card` in it replaces the clicked card, for everyone when the
+   * card is shared (update_multi). Applied to frames answered on the long connection automatically; HTTP tests
+   * (which play Feishu's part in posting the callback) call it with the response.
+   */
+  applyCallbackAnswer(messageId: string | undefined, answer: any): void {
+    const message = messageId !== undefined ? this.message(messageId) : undefined;
+    const card = answer?.card?.type === 'raw' ? answer.card.data : undefined;
+    if (!message || !card || message.content?.config?.update_multi !== true || card.config?.update_multi !== true) return;
+    this.record(() => {
+      message.content = card;
+      message.history.push(card);
+    });
+  }
+
   callsTo(method: string, path: string | RegExp): FakeFeishuCall[] {
     return this.calls.filter((c) => c.method === method && (typeof path === 'string' ? c.path === path : path.test(c.path)));
   }
@@ -195,7 +210,7 @@ export class FakeFeishu {
   }
 
   /** Pushes an event envelope (an event or a card callback) as an event frame; resolves with the client's ack. */
-  pushEvent(envelope: unknown, messageId: string = randomUUID()): Promise<FrameAck> {
+  pushEvent(envelope: any, messageId: string = randomUUID()): Promise<FrameAck> {
     const socket = [...this.sockets].find((ws) => ws.readyState === ws.OPEN);
     if (!socket) throw new Error('fake Feishu: no long-connection client is connected');
     const acked = this.waitFor(() => this.frameAcks.find((ack) => ack.messageId === messageId), `ack of frame ${messageId}`);
@@ -214,7 +229,10 @@ export class FakeFeishu {
       payload: Buffer.from(JSON.stringify(envelope)),
     });
     socket.send(Frame.encode(frame).finish());
-    return acked;
+    return acked.then((ack) => {
+      this.applyCallbackAnswer(envelope?.event?.context?.open_message_id, ack.data);
+      return ack;
+    });
   }
 
   async close(): Promise<void> {

@@ -44,6 +44,8 @@ let server: RunningHttpServer;
 let core: Assembled;
 let granter: CountingGranter;
 let closeStore: () => Promise<void>;
+/** The whole answer to the last click: the toast, and the redrawn card when the core sent one. */
+let lastAnswer: any;
 
 beforeAll(async () => {
   const everyone = [DANA, ALICE, BOB, ADMIN, ...RACERS];
@@ -84,7 +86,7 @@ beforeAll(async () => {
     logger: pino({ level: 'silent' }),
     owner: 'feishu-e2e',
   });
-  await adapter.start(core.service.handle);
+  await adapter.start(core.service.handle, { locale: config.locale });
   server = await startHttpServer({ host: '127.0.0.1', port: 0, mounts: [adapter] });
 });
 
@@ -129,6 +131,8 @@ async function click(who: Person, card: FakeFeishuMessage, action: string, comme
   });
   const { status, json } = await post(envelope);
   expect(status).toBe(200);
+  fake.applyCallbackAnswer(card.messageId, json);
+  lastAnswer = json;
   await settle();
   return json.toast;
 }
@@ -185,6 +189,8 @@ test('reject with a comment: the card loses its buttons; a late click gets an er
   const requestId = idIn(await jit(DANA, 'i-0b0b0b0b0b0b0b0b1 rerun the batch'));
   const card = cardFor('oc_ops', requestId);
   expect((await click(ALICE, card, 'reject', 'use the scheduler instead')).content).toContain(`Recorded your rejection of ${requestId}`);
+  // The redrawn card comes back in the click's response, within Feishu's 3 seconds.
+  expect(lastAnswer.card).toMatchObject({ type: 'raw', data: { schema: '2.0', config: { update_multi: true }, header: { template: 'red' } } });
   const rejected = cardFor('oc_ops', requestId);
   expect(rejected.content.header.template).toBe('red');
   expect(buttons(rejected)).toEqual([]);

@@ -1,4 +1,5 @@
 import { FeishuApiError, FeishuOpenApi, feishuBaseUrl } from '../../../adapters/feishu/open-api';
+import { ChatRefused } from '../../../src/ports/chat';
 import { buildCard, type CardContext } from '../../../src/core/card-builder';
 import { silentLogger } from '../../../src/http/middleware';
 import { FAKE_APP_ID, FAKE_APP_SECRET, FAKE_BOT_OPEN_ID, FAKE_TENANT_TOKEN, FakeFeishu } from '../../support/fake-feishu';
@@ -117,22 +118,25 @@ test('a 429 (99991400) is waited out for the reset the header names, then sent a
 test('rate limits that do not clear give up after three waits', async () => {
   for (let i = 0; i < 4; i += 1) fake.rateLimitOnce('PATCH /open-apis/im/v1/messages/:id', 1);
   const posted = await api.postCard('oc_approvers', card());
-  await expect(api.updateCard(posted.messageId, card())).rejects.toMatchObject({ name: 'FeishuApiError', permanent: false, status: 429 });
+  await expect(api.updateCard(posted.messageId, card())).rejects.toMatchObject({ name: 'FeishuApiError', status: 429 });
   expect(waits).toEqual([1000, 1000, 1000]);
 });
 
-test('permanent errors say so (bot not in the chat); server errors are not permanent; no secret is in the message', async () => {
+test('permanent errors are ChatRefused (bot not in the chat); server errors are not; no secret is in the message', async () => {
   const refused = await api.postCard('oc_elsewhere', card()).catch((e: unknown) => e);
-  expect(refused).toBeInstanceOf(FeishuApiError);
-  expect(refused).toMatchObject({ permanent: true, status: 400, code: 230002 });
+  expect(refused).toBeInstanceOf(ChatRefused);
+  expect(refused).toMatchObject({ code: '230002' });
   expect((refused as Error).message).toBe('Feishu message create failed: code 230002: Bot/User can NOT be out of the chat.');
 
   fake.failOnce('POST /open-apis/im/v1/messages', 503, 1000, 'internal error');
-  await expect(api.postCard('oc_approvers', card())).rejects.toMatchObject({ permanent: false, status: 503 });
+  const outage = await api.postCard('oc_approvers', card()).catch((e: unknown) => e);
+  expect(outage).toBeInstanceOf(FeishuApiError);
+  expect(outage).toMatchObject({ status: 503, code: 1000 });
 
   const wrongSecret = new FeishuOpenApi({ appId: FAKE_APP_ID, appSecret: 'not-the-secret', domain: fake.url, logger: silentLogger, now: Date.now });
   const error = (await wrongSecret.postCard('oc_approvers', card()).catch((e: unknown) => e)) as Error;
-  expect(error).toMatchObject({ permanent: true, code: 10014 });
+  expect(error).toBeInstanceOf(ChatRefused);
+  expect(error).toMatchObject({ code: '10014' });
   expect(error.message).not.toContain('not-the-secret');
   // Without a token nothing was sent.
   expect(fake.callsTo('POST', '/open-apis/im/v1/messages')).toHaveLength(2);
@@ -142,4 +146,12 @@ test('domain: feishu, lark or a base URL', () => {
   expect(feishuBaseUrl('feishu')).toBe('https://open.feishu.cn');
   expect(feishuBaseUrl('lark')).toBe('https://open.larksuite.com');
   expect(feishuBaseUrl('http://127.0.0.1:9/')).toBe('http://127.0.0.1:9');
+});
+
+test('a plain channel message can @mention a person: their open_id in this app comes from the contact API', async () => {
+  const posted = await api.postText('oc_approvers', 'JIT-7K3Q2 was approved', 'on_dana');
+  const [paragraph] = fake.message(posted.messageId)!.content.zh_cn.content;
+  expect(paragraph).toEqual([{ tag: 'at', user_id: 'ou_dana' }, { tag: 'text', text: ' ' }, { tag: 'text', text: 'JIT-7K3Q2 was approved' }]);
+  const plain = await api.postText('oc_approvers', 'no mention');
+  expect(fake.message(plain.messageId)!.content.zh_cn.content).toEqual([[{ tag: 'text', text: 'no mention' }]]);
 });
