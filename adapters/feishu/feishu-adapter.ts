@@ -8,6 +8,7 @@ import type { HttpLogger, HttpMount } from '../../src/http/server';
 import { ChatRefused, type ChatAdapter, type ChatCapabilities, type InboundContext, type InboundHandler, type PostMessageOptions, type ResolvedUser } from '../../src/ports/chat';
 import { CardVersions } from '../shared/card-versions';
 import { renderFeishuCard, type FeishuCard } from './card-json';
+import { ClickResponses } from './click-responses';
 import { dispatchEnvelope, feishuEventDispatcher } from './dispatcher';
 import { mountFeishuEvents } from './events-route';
 import { FeishuInbound } from './inbound';
@@ -32,6 +33,8 @@ export interface FeishuAdapterOptions {
   /** Waits before a rate-limited call is sent again (tests replace it). */
   sleep?: (ms: number) => Promise<void>;
   clickDeadlineMs?: number;
+  /** How long a PATCH waits after a card was given in a click's response (tests shorten it). */
+  responseSettleMs?: number;
 }
 
 /**
@@ -61,6 +64,7 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
   private readonly logger: HttpLogger;
   private readonly now: () => number;
   private readonly cards = new CardVersions();
+  private readonly responses: ClickResponses;
   private botOpenId: string | undefined;
   private connection: LongConnection | undefined;
 
@@ -72,6 +76,7 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
     }
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
+    this.responses = new ClickResponses(options.responseSettleMs);
     this.api = new FeishuOpenApi({
       appId: options.appId,
       appSecret: options.appSecret,
@@ -88,9 +93,10 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
       answerCommand: async (messageId, text) => void (await this.api.replyTo(messageId, text)),
       notifyUser: (user, text) => this.notifyUser(user, text),
       cardForResponse: (messageId, card) => {
+        if (messageId === undefined || !this.responses.mayAnswerWith(messageId, card.version)) return undefined;
         const rendered = renderFeishuCard(card);
         // The click's response redraws the card: a later PATCH of the same version is not needed.
-        if (messageId !== undefined) this.cards.posted(messageId, card.version, digest(rendered));
+        this.cards.posted(messageId, card.version, digest(rendered));
         return rendered;
       },
       ...(options.clickDeadlineMs !== undefined && { clickDeadlineMs: options.clickDeadlineMs }),
@@ -144,6 +150,7 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
     requireFeishu(channel.platform);
     const posted = await this.api.postCard(channel.channelId, card);
     this.cards.posted(posted.messageId, card.version, digest(renderFeishuCard(card)));
+    this.responses.drew(posted.messageId, card.version);
     return { platform: 'feishu', channelId: posted.chatId || channel.channelId, messageId: posted.messageId };
   }
 
@@ -151,7 +158,11 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
   async updateCard(message: MessageRef, card: ApprovalCard): Promise<void> {
     requireFeishu(message.platform);
     const rendered = renderFeishuCard(card);
-    await this.cards.update(message.messageId, card.version, digest(rendered), () => this.api.updateCard(message.messageId, card));
+    await this.cards.update(message.messageId, card.version, digest(rendered), async () => {
+      await this.responses.settled(message.messageId);
+      await this.api.updateCard(message.messageId, card);
+      this.responses.drew(message.messageId, card.version);
+    });
   }
 
   async replyInThread(message: MessageRef, text: string): Promise<MessageRef> {

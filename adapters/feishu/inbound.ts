@@ -30,7 +30,7 @@ export interface FeishuInboundOptions {
   answerCommand(messageId: string, text: string): Promise<void>;
   /** A DM to the person: late click answers. */
   notifyUser(user: UserRef, text: string, lastSeenIn: ChannelRef): Promise<void>;
-  /** Renders the redrawn card for the click's response, and notes it as shown on that message. */
+  /** The redrawn card for the click's response (noted as shown on that message), or undefined when stale. */
   cardForResponse(messageId: string | undefined, card: ApprovalCard): unknown;
   clickDeadlineMs?: number;
 }
@@ -117,7 +117,8 @@ export class FeishuInbound implements FeishuEventHandlers {
     if (reply.kind !== 'none' && reply.text) {
       answer.toast = { type: reply.kind === 'error' ? 'error' : 'success', content: fitText(reply.text, MAX_TOAST_TEXT) };
     }
-    if (reply.card) answer.card = { type: 'raw', data: this.options.cardForResponse(messageId, reply.card) };
+    const card = reply.card ? this.options.cardForResponse(messageId, reply.card) : undefined;
+    if (card !== undefined) answer.card = { type: 'raw', data: card };
     return answer.toast || answer.card ? answer : undefined;
   }
 }
