@@ -46,12 +46,14 @@ const ACTION_IDS: readonly CardActionId[] = ['approve', 'reject', 'revoke'];
 /** Verdicts that are decided with the comment box; Revoke needs no comment. */
 const FORM_ACTIONS: readonly CardActionId[] = ['approve', 'reject'];
 
-export type HeaderTemplate = 'orange' | 'blue' | 'green' | 'grey' | 'red';
+export type HeaderTemplate = 'orange' | 'blue' | 'green' | 'yellow' | 'grey' | 'red';
 
 const HEADER_COLOURS: Record<RequestStatus, HeaderTemplate> = {
   pending: 'orange',
   approved: 'blue',
   active: 'green',
+  /** Revoked, but IAM has not yet accepted the removal. */
+  revoking: 'yellow',
   ended: 'grey',
   revoked: 'grey',
   rejected: 'red',
