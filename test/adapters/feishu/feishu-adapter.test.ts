@@ -48,6 +48,15 @@ test('a click over the long connection is answered with a toast, as the person i
   ]);
 });
 
+test('a card callback pushed again with the same callback token is handled once, even under another event id', async () => {
+  await start(async () => ({ kind: 'info', text: 'Recorded your approval of JIT-7K3Q2.' }));
+  const first = await fake.pushEvent(cardActionEnvelope('approve', 'JIT-7K3Q2', { operator: ALICE, eventId: 'ev_1', callbackToken: 'c-same' }));
+  const again = await fake.pushEvent(cardActionEnvelope('approve', 'JIT-7K3Q2', { operator: ALICE, eventId: 'ev_2', callbackToken: 'c-same' }));
+  expect(first.data.toast.type).toBe('success');
+  expect(again).toMatchObject({ code: 200, data: {} });
+  expect(events).toHaveLength(1);
+});
+
 test('a refusal is an error toast', async () => {
   await start(async () => ({ kind: 'error', text: 'JIT-7K3Q2 was already approved by Bob at 14:02.' }));
   const ack = await fake.pushEvent(cardActionEnvelope('approve', 'JIT-7K3Q2'));
