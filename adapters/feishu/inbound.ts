@@ -1,8 +1,8 @@
 import { LRUCache } from 'lru-cache';
+import type { ApprovalCard } from '../../src/core/card';
 import type { ChannelRef, UserRef } from '../../src/core/model';
 import type { ChatCapabilities, InboundContext, InboundHandler, Reply } from '../../src/ports/chat';
 import { InboundDispatcher, type AnswerInResponseOutcome, type InboundLogger, type Translation } from '../shared/inbound-dispatcher';
-import type { ApprovalCard } from '../../src/core/card';
 import type { CardCallbackAnswer, FeishuEventHandlers } from './dispatcher';
 import { fitText } from './feishu-text';
 import { actionFromCallback, cardActionSchema, commandFromMessage, messageEventSchema } from './payloads';
