@@ -11,23 +11,23 @@ import { BASE_ENV, baseConfig, load, loadError } from './fixtures';
 
 /** A throwaway adapter module with a required key and a secret, as a new platform would bring. */
 const chatterModule = defineAdapterModule({
-  name: 'feishu',
+  name: 'dingtalk',
   schema: (kit) =>
     z.strictObject({
-      appId: z.string().min(1),
-      appSecret: kit.secret('FEISHU_APP_SECRET'),
-      domain: z.url().default('https://open.feishu.cn'),
+      clientId: z.string().min(1),
+      clientSecret: kit.secret('DINGTALK_CLIENT_SECRET'),
+      apiUrl: z.url().default('https://api.dingtalk.com'),
     }),
   normalise: (section, context) => {
-    if (section.appId.startsWith('ou_')) context.problem('appId', 'expected the app id (cli_…), not a user id');
-    return { ...section, appSecret: context.secret('appSecret', section.appSecret, { required: true }) ?? '' };
+    if (section.clientId.startsWith('manager')) context.problem('clientId', 'expected the app key, not a user id');
+    return { ...section, clientSecret: context.secret('clientSecret', section.clientSecret, { required: true }) ?? '' };
   },
   create: () => {
     throw new Error('not started in these tests');
   },
 });
 
-const WITH_FEISHU: readonly AdapterModule[] = [...ADAPTERS, chatterModule];
+const WITH_DINGTALK: readonly AdapterModule[] = [...ADAPTERS, chatterModule];
 
 function loadWith(adapters: readonly AdapterModule[], config: unknown, env = BASE_ENV) {
   return parseConfigText(stringify(config), 'jitbot.yaml', { env, adapters });
@@ -38,18 +38,18 @@ function problemsWith(adapters: readonly AdapterModule[], config: unknown, env =
 }
 
 describe('platforms without an adapter', () => {
-  test.each(['teams', 'feishu', 'dingtalk'])('an enabled %s section is an error that says so', (platform) => {
+  test.each(['teams', 'dingtalk'])('an enabled %s section is an error that says so', (platform) => {
     const config = baseConfig();
     config.adapters[platform] = { appId: 'x' };
     expect(loadError(config).message).toBe(
-      `jitbot.yaml: adapters.${platform}: this version of jitbot has no ${platform} adapter yet (adapters: console, slack): ` +
+      `jitbot.yaml: adapters.${platform}: this version of jitbot has no ${platform} adapter yet (adapters: console, slack, feishu): ` +
         'remove the section or set enabled: false',
     );
   });
 
   test('a disabled one is ignored, whatever it holds', () => {
     const config = baseConfig();
-    config.adapters.feishu = { enabled: false, appId: 'cli_x', appSecret: '${FEISHU_APP_SECRET}' };
+    config.adapters.dingtalk = { enabled: false, clientId: 'x', clientSecret: '${DINGTALK_CLIENT_SECRET}' };
     expect(Object.keys(load(config).adapters)).toEqual(['slack']);
   });
 
@@ -61,49 +61,49 @@ describe('platforms without an adapter', () => {
 });
 
 describe('an adapter added to the list', () => {
-  const feishu = { appId: 'cli_a1', appSecret: '${FEISHU_APP_SECRET}' };
+  const dingtalk = { clientId: 'ding-app', clientSecret: '${DINGTALK_CLIENT_SECRET}' };
 
   test('has its section checked and normalised with no change to the config code', () => {
     const config = baseConfig();
-    config.adapters.feishu = feishu;
-    const loaded = loadWith(WITH_FEISHU, config, { ...BASE_ENV, FEISHU_APP_SECRET: 'fs-secret' });
-    expect(loaded.adapters.feishu).toEqual({ appId: 'cli_a1', appSecret: 'fs-secret', domain: 'https://open.feishu.cn' });
-    expect(Object.keys(loaded.adapters)).toEqual(['slack', 'feishu']);
+    config.adapters.dingtalk = dingtalk;
+    const loaded = loadWith(WITH_DINGTALK, config, { ...BASE_ENV, DINGTALK_CLIENT_SECRET: 'dt-secret' });
+    expect(loaded.adapters.dingtalk).toEqual({ clientId: 'ding-app', clientSecret: 'dt-secret', apiUrl: 'https://api.dingtalk.com' });
+    expect(Object.keys(loaded.adapters)).toEqual(['slack', 'dingtalk']);
   });
 
   test('its shape, required keys, secrets and own checks are all reported in one run', () => {
     const config = baseConfig();
-    config.adapters.feishu = { appSecret: 'inline-secret', domain: 'not a url', bogus: 1 };
-    expect(problemsWith(WITH_FEISHU, config)).toEqual([
-      'adapters.feishu.appSecret: secrets must not be written in the file: move the value to an environment variable and write "${FEISHU_APP_SECRET}"',
-      'adapters.feishu.domain: has the wrong format (see docs/config.md)',
-      'adapters.feishu.bogus: unknown key (check the spelling; see docs/config.md)',
-      'adapters.feishu.appId: required when feishu is enabled: expected text',
+    config.adapters.dingtalk = { clientSecret: 'inline-secret', apiUrl: 'not a url', bogus: 1 };
+    expect(problemsWith(WITH_DINGTALK, config)).toEqual([
+      'adapters.dingtalk.clientSecret: secrets must not be written in the file: move the value to an environment variable and write "${DINGTALK_CLIENT_SECRET}"',
+      'adapters.dingtalk.apiUrl: has the wrong format (see docs/config.md)',
+      'adapters.dingtalk.bogus: unknown key (check the spelling; see docs/config.md)',
+      'adapters.dingtalk.clientId: required when dingtalk is enabled: expected text',
     ]);
-    config.adapters.feishu = { appId: 'ou_123', appSecret: '${FEISHU_APP_SECRET}' };
-    expect(problemsWith(WITH_FEISHU, config)).toEqual([
-      'adapters.feishu.appId: expected the app id (cli_…), not a user id',
-      'adapters.feishu.appSecret: environment variable FEISHU_APP_SECRET is not set',
+    config.adapters.dingtalk = { clientId: 'manager123', clientSecret: '${DINGTALK_CLIENT_SECRET}' };
+    expect(problemsWith(WITH_DINGTALK, config)).toEqual([
+      'adapters.dingtalk.clientId: expected the app key, not a user id',
+      'adapters.dingtalk.clientSecret: environment variable DINGTALK_CLIENT_SECRET is not set',
     ]);
   });
 
   test('its required keys are not required while it is disabled, but its types are still checked', () => {
     const config = baseConfig();
-    config.adapters.feishu = { enabled: false, domain: 'https://open.larksuite.com' };
-    expect(Object.keys(loadWith(WITH_FEISHU, config).adapters)).toEqual(['slack']);
-    config.adapters.feishu = { enabled: false, appId: 42 };
-    expect(problemsWith(WITH_FEISHU, config)).toEqual(['adapters.feishu.appId: expected text, got a number']);
+    config.adapters.dingtalk = { enabled: false, apiUrl: 'https://api.dingtalk.com' };
+    expect(Object.keys(loadWith(WITH_DINGTALK, config).adapters)).toEqual(['slack']);
+    config.adapters.dingtalk = { enabled: false, clientId: 42 };
+    expect(problemsWith(WITH_DINGTALK, config)).toEqual(['adapters.dingtalk.clientId: expected text, got a number']);
   });
 
   test('appears in the JSON Schema, and in the "no adapter enabled" hint', () => {
-    const schema = jitbotJsonSchema(WITH_FEISHU) as Record<string, any>;
-    expect(schema.properties.adapters.properties.feishu.properties.appSecret.pattern).toBeDefined();
+    const schema = jitbotJsonSchema(WITH_DINGTALK) as Record<string, any>;
+    expect(schema.properties.adapters.properties.dingtalk.properties.clientSecret.pattern).toBeDefined();
     expect(jitbotJsonSchema(ADAPTERS)).toMatchObject({
-      properties: { adapters: { properties: { feishu: { description: 'this version of jitbot has no feishu adapter' } } } },
+      properties: { adapters: { properties: { dingtalk: { description: 'this version of jitbot has no dingtalk adapter' } } } },
     });
     const config = baseConfig();
     config.adapters = { console: { enabled: false } };
-    expect(problemsWith(WITH_FEISHU, config)).toEqual(['adapters: no chat adapter is enabled: enable one of console, slack, feishu']);
+    expect(problemsWith(WITH_DINGTALK, config)).toEqual(['adapters: no chat adapter is enabled: enable one of console, slack, feishu, dingtalk']);
   });
 });
 

@@ -26,7 +26,7 @@ describe('secrets never appear in error messages', () => {
     config.adapters = {
       slack: { botToken: SECRET, signingSecret: SECRET, appToken: SECRET },
       teams: { appId: 'a', appPassword: SECRET, tenantId: 't' },
-      feishu: { appId: 'a', appSecret: SECRET, encryptKey: SECRET, verificationToken: SECRET },
+      feishu: { mode: 'http', appId: 'cli_a1b2c3d4e5f60718', appSecret: SECRET, encryptKey: SECRET, verificationToken: SECRET },
       dingtalk: { clientId: 'c', clientSecret: SECRET },
     };
     const error = loadError(config);
@@ -35,8 +35,10 @@ describe('secrets never appear in error messages', () => {
       'adapters.slack.botToken',
       'adapters.slack.signingSecret',
       'adapters.slack.appToken',
+      'adapters.feishu.appSecret',
+      'adapters.feishu.encryptKey',
+      'adapters.feishu.verificationToken',
       'adapters.teams',
-      'adapters.feishu',
       'adapters.dingtalk',
     ]);
     expectNoSecret(error);

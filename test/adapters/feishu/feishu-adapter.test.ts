@@ -1,0 +1,102 @@
+import { FeishuAdapter } from '../../../adapters/feishu/feishu-adapter';
+import type { InboundEvent, Reply } from '../../../src/ports/chat';
+import { FAKE_APP_ID, FAKE_APP_SECRET, FakeFeishu } from '../../support/fake-feishu';
+import { ALICE, BOT_MENTION, cardActionEnvelope, DANA, messageEnvelope } from './feishu-requests';
+
+// The adapter in its default mode, the long connection, with a stand-in core: what the clicker and the requester
+// get back, and how start-up fails.
+
+let fake: FakeFeishu;
+let adapter: FeishuAdapter | undefined;
+let events: InboundEvent[];
+
+beforeEach(async () => {
+  fake = await FakeFeishu.start({
+    chats: ['oc_approvers'],
+    users: [
+      { openId: ALICE.openId, unionId: ALICE.unionId, name: 'Alice Ops', email: 'alice@example.com' },
+      { openId: DANA.openId, unionId: DANA.unionId, name: 'Dana Dev', email: 'dana@example.com' },
+    ],
+  });
+  events = [];
+});
+
+afterEach(async () => {
+  await adapter?.stop();
+  adapter = undefined;
+  await fake.close();
+});
+
+async function start(handler: (event: InboundEvent) => Promise<Reply>, options: { clickDeadlineMs?: number } = {}): Promise<FeishuAdapter> {
+  adapter = new FeishuAdapter({ mode: 'websocket', appId: FAKE_APP_ID, appSecret: FAKE_APP_SECRET, domain: fake.url, ...options });
+  await adapter.start(
+    async (event) => {
+      events.push(event);
+      return handler(event);
+    },
+    { locale: 'en' },
+  );
+  return adapter;
+}
+
+test('a click over the long connection is answered with a toast, as the person it names (by name from the contact API)', async () => {
+  await start(async () => ({ kind: 'info', text: 'Recorded your approval of JIT-7K3Q2.' }));
+  const ack = await fake.pushEvent(cardActionEnvelope('approve', 'JIT-7K3Q2', { operator: ALICE, comment: 'fine' }));
+  expect(ack).toMatchObject({ code: 200, data: { toast: { type: 'success', content: 'Recorded your approval of JIT-7K3Q2.' } } });
+  expect(events).toEqual([
+    expect.objectContaining({ kind: 'action', actor: { platform: 'feishu', userId: ALICE.unionId, displayName: 'Alice Ops' }, comment: 'fine' }),
+  ]);
+});
+
+test('a card callback pushed again with the same callback token is handled once, even under another event id', async () => {
+  await start(async () => ({ kind: 'info', text: 'Recorded your approval of JIT-7K3Q2.' }));
+  const first = await fake.pushEvent(cardActionEnvelope('approve', 'JIT-7K3Q2', { operator: ALICE, eventId: 'ev_1', callbackToken: 'c-same' }));
+  const again = await fake.pushEvent(cardActionEnvelope('approve', 'JIT-7K3Q2', { operator: ALICE, eventId: 'ev_2', callbackToken: 'c-same' }));
+  expect(first.data.toast.type).toBe('success');
+  expect(again).toMatchObject({ code: 200, data: {} });
+  expect(events).toHaveLength(1);
+});
+
+test('a refusal is an error toast', async () => {
+  await start(async () => ({ kind: 'error', text: 'JIT-7K3Q2 was already approved by Bob at 14:02.' }));
+  const ack = await fake.pushEvent(cardActionEnvelope('approve', 'JIT-7K3Q2'));
+  expect(ack.data).toEqual({ toast: { type: 'error', content: 'JIT-7K3Q2 was already approved by Bob at 14:02.' } });
+});
+
+test('a command is acknowledged at once and answered with a reply to the message', async () => {
+  await start(async () => ({ kind: 'info', text: 'Submitted JIT-7K3Q2.' }));
+  const messageId = fake.userMessage('oc_approvers', '@_user_1 web-1 fix nginx');
+  const ack = await fake.pushEvent(messageEnvelope('@_user_1 web-1 fix nginx', { chatId: 'oc_approvers', messageId, mentions: [BOT_MENTION] }));
+  expect(ack.code).toBe(200);
+  const reply = await fake.waitFor(() => fake.messages.find((m) => m.parentId === messageId), 'the answer');
+  expect(reply.content.zh_cn.content[0][0].text).toBe('Submitted JIT-7K3Q2.');
+});
+
+test('a click the core answers too late gets a "working" toast in time, and the reply goes to the clicker by DM', async () => {
+  let release!: () => void;
+  const slow = new Promise<void>((resolve) => (release = resolve));
+  await start(
+    async () => {
+      await slow;
+      return { kind: 'info', text: 'Recorded your approval of JIT-7K3Q2.' };
+    },
+    { clickDeadlineMs: 20 },
+  );
+  const ack = await fake.pushEvent(cardActionEnvelope('approve', 'JIT-7K3Q2', { operator: ALICE }));
+  expect(ack.code).toBe(200);
+  release();
+  expect(ack.data).toEqual({ toast: { type: 'info', content: expect.stringMatching(/working/i) } });
+  const dm = await fake.waitFor(() => fake.chatMessages(`oc_dm_${ALICE.unionId}`)[0], 'the late answer by DM');
+  expect(dm.content.zh_cn.content[0][0].text).toBe('Recorded your approval of JIT-7K3Q2.');
+});
+
+test('http mode needs the Encrypt Key and the Verification Token', () => {
+  expect(() => new FeishuAdapter({ mode: 'http', appId: FAKE_APP_ID, appSecret: FAKE_APP_SECRET, domain: fake.url, verificationToken: 'x' })).toThrow(
+    /http mode needs the Encrypt Key and the Verification Token/,
+  );
+});
+
+test('a wrong App Secret stops start-up with a clear message', async () => {
+  adapter = new FeishuAdapter({ mode: 'websocket', appId: FAKE_APP_ID, appSecret: 'wrong', domain: fake.url });
+  await expect(adapter.start(async () => ({ kind: 'none' }), { locale: 'en' })).rejects.toThrow(/Feishu refused the app .*check adapters\.feishu\.appId and FEISHU_APP_SECRET/);
+});
