@@ -34,7 +34,7 @@ async function main(): Promise<RssReport> {
     const worker = async () => {
       while (next < PENDING) {
         const i = next++;
-        const reply = await service.handle(requestCommand(`rss-${i}`, `memory benchmark ${i}`));
+        const reply = await service.handle(requestCommand(`rss-${i}`, `memory benchmark ${i}`, i));
         if (reply.kind === 'info' && requestIdIn(reply.text)) submitted++;
       }
     };

@@ -16,24 +16,40 @@ import type { Store } from '../src/ports/store';
 
 /** A node the config's one-level "default" policy covers: one approval from ops-approvers makes it approved. */
 export const ONE_LEVEL_NODE = 'i-0b0b0b0b0b0b0b0b1';
-export const REQUESTER = 'dana';
+/**
+ * Requests rotate over this many people. One person has only a few active grants at a time (an IAM user's inline
+ * policy holds about four statements), and a grant's dry-run detail renders its holder's whole policy, so one
+ * requester with thousands of grants would measure something no deployment does.
+ */
+export const REQUESTERS = 200;
 export const APPROVER = 'alice';
 export const APPROVAL_CHANNEL = 'ops-approvals';
 
+const identities = Array.from({ length: REQUESTERS }, (_, i) =>
+  [
+    `  - match: { platform: console, userId: dev${i} }`,
+    `    principal: { kind: iam-user, arn: "arn:aws-cn:iam::111122223333:user/dev${i}" }`,
+    `    groups: [developers]`,
+    `  - match: { platform: slack, userId: ${slackRequester(i)} }`,
+    `    principal: { kind: iam-user, arn: "arn:aws-cn:iam::111122223333:user/dev${i}" }`,
+    `    groups: [developers]`,
+  ].join('\n'),
+).join('\n');
+
+/** The Slack user id of requester i. */
+export function slackRequester(i: number): string {
+  return `U0DEV${i}`;
+}
+
 /**
- * Console and Slack people: Dana requests (iam-user), Alice approves for ops-approvers in `ops-approvals` (console)
- * and `C0APPROVALS` (Slack). The demo fleet; no AWS (dry run).
+ * Requesters dev0…dev199 (console) and U0DEV0…U0DEV199 (Slack), each an IAM user; Alice approves for
+ * ops-approvers in \`ops-approvals\` (console) and \`C0APPROVALS\` (Slack). The demo fleet; no AWS (dry run).
  */
 export const BENCH_CONFIG_YAML = `
 locale: en
 timeZone: UTC
 identities:
-  - match: { platform: console, userId: ${REQUESTER} }
-    principal: { kind: iam-user, arn: "arn:aws-cn:iam::111122223333:user/dana" }
-    groups: [developers]
-  - match: { platform: slack, userId: U0DANA }
-    principal: { kind: iam-user, arn: "arn:aws-cn:iam::111122223333:user/dana" }
-    groups: [developers]
+${identities}
 roles:
   ops-approvers:
     members: ["console:${APPROVER}", "slack:U0ALICE"]
@@ -122,12 +138,13 @@ export function assembleBenchJitbot(store: Store, clock: Clock, config = benchCo
 
 const person = (userId: string): UserRef => ({ platform: 'console', userId, displayName: userId[0]!.toUpperCase() + userId.slice(1) });
 
-export function requestCommand(deliveryId: string, reason: string): CommandEvent {
+/** `/jit <node> <reason>` from requester `n mod REQUESTERS`. */
+export function requestCommand(deliveryId: string, reason: string, n: number): CommandEvent {
   return {
     kind: 'command',
     platform: 'console',
     deliveryId,
-    actor: person(REQUESTER),
+    actor: person(`dev${n % REQUESTERS}`),
     channel: { platform: 'console', channelId: 'requests' },
     text: `${ONE_LEVEL_NODE} ${reason}`,
   };

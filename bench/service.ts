@@ -47,7 +47,7 @@ export async function benchServiceApprovals(store: Store): Promise<Measurement[]
   // Pending requests made the way people make them: a command through the service, then its card posted.
   const pending: { id: string; card: MessageRef }[] = [];
   for (let i = 0; i < 2 * APPROVALS; i++) {
-    const reply = await service.handle(requestCommand(`bench-request-${i}`, `service benchmark ${i}`));
+    const reply = await service.handle(requestCommand(`bench-request-${i}`, `service benchmark ${i}`, i));
     const id = requestIdIn(reply.text);
     check(reply.kind === 'info' && id !== undefined, `request ${i} was not submitted: ${reply.text}`);
     await outbox.idle();

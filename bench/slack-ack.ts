@@ -35,7 +35,9 @@ export async function benchSlackAck(): Promise<SlackAckResult> {
   const { url: fakeUrl, apiUrl } = fake.ready as { url: string; apiUrl: string };
   const children: BenchChild[] = [fake];
   try {
-    const jitbot = await startChild('slack-jitbot-child', { env: { ...env, BENCH_SLACK_API_URL: apiUrl } });
+    // BENCH_CPU_PROF=<dir>: a CPU profile of the jitbot process (see bench/README.md).
+    const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    const jitbot = await startChild('slack-jitbot-child', { execArgv: profile, env: { ...env, BENCH_SLACK_API_URL: apiUrl } });
     children.push(jitbot);
     const bolt = await startChild('slack-bolt-child', { env: { ...env, BENCH_SLACK_API_URL: apiUrl } });
     children.push(bolt);
@@ -78,8 +80,9 @@ export async function benchSlackAck(): Promise<SlackAckResult> {
 
       const { active, others } = await jitbot.call<{ active: number; others: string[] }>('active', cards.map((card) => card.requestId));
       check(active === CLICKS, `round ${round}: ${active} of ${CLICKS} clicked requests are active (${others.join('; ')})`);
-      const after = await fake.call<{ total: number; approvals: number }>('responses');
-      check(after.approvals - before.approvals === CLICKS, `round ${round}: ${after.approvals - before.approvals} of ${CLICKS} clickers were told their approval was recorded`);
+      const after = await fake.call<{ total: number; approvals: number; others: string[] }>('responses');
+      const told = after.approvals - before.approvals;
+      check(told === CLICKS, `round ${round}: ${told} of ${CLICKS} clickers were told their approval was recorded (others: ${after.others.join(' | ')})`);
       if (round === 0) continue;
       result.jitbot.push(jitbotRound);
       result.bolt.push(boltRound);
@@ -95,9 +98,12 @@ export async function benchSlackAck(): Promise<SlackAckResult> {
 
 /** The load generator: keep-alive HTTP/1.1, up to IN_FLIGHT requests at once, each timed until its response ends. */
 class AckClient {
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
+  private agent = new http.Agent();
 
+  /** A fresh agent per round: connections idle between rounds would be closed by the server's keep-alive timeout. */
   async round(baseUrl: string, bodies: string[]): Promise<AckRound> {
+    this.agent.destroy();
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
     const timestamp = Math.floor(Date.now() / 1000);
     const signed = bodies.map((body) => ({ body, signature: sign(body, timestamp) }));
     const durations = new Float64Array(signed.length);

@@ -8,7 +8,7 @@ import type { SlackAdapter } from '../adapters/slack/slack-adapter';
 import { startJitbot } from '../src/app';
 import type { CommandEvent } from '../src/ports/chat';
 import { failChild, serveParent } from './child-ipc';
-import { benchConfig, requestIdIn } from './service-fixture';
+import { benchConfig, REQUESTERS, requestIdIn, slackRequester } from './service-fixture';
 
 // jitbot as `jitbot start` runs it with Slack in HTTP mode: its HTTP server, the Slack adapter, the service, the
 // outbox (dry-run grants) and the embedded store in a temporary data directory. Logs at info, as the CLI does,
@@ -38,7 +38,7 @@ server:
     SLACK_BOT_TOKEN: process.env.BENCH_SLACK_BOT_TOKEN!,
     SLACK_SIGNING_SECRET: process.env.BENCH_SLACK_SIGNING_SECRET!,
   });
-  const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
+  const logger = pino({ level: 'info' }, pino.destination({ dest: process.env.BENCH_LOG ?? '/dev/null', sync: false }));
   const running = await startJitbot({ config, logger, adapterModules: ADAPTERS, port: 0 });
   const slack = running.adapters.require('slack') as SlackAdapter;
   let requests = 0;
@@ -58,7 +58,7 @@ server:
   serveParent(
     { url: running.url },
     {
-      /** `count` pending requests made by Dana's /jit commands, each with its card posted in C0APPROVALS. */
+      /** `count` pending requests made by /jit commands of the requesters in turn, each with its card posted in C0APPROVALS. */
       prepare: async (count: number): Promise<PreparedCard[]> => {
         const cards: PreparedCard[] = [];
         for (let i = 0; i < count; i++) {
@@ -67,7 +67,7 @@ server:
             kind: 'command',
             platform: 'slack',
             deliveryId: `bench-command-${n}`,
-            actor: { platform: 'slack', userId: 'U0DANA', displayName: 'Dana' },
+            actor: { platform: 'slack', userId: slackRequester(n % REQUESTERS), displayName: `Dev ${n % REQUESTERS}` },
             channel: { platform: 'slack', channelId: 'C0REQUESTS' },
             text: `i-0b0b0b0b0b0b0b0b1 ack benchmark ${n}`,
           };
