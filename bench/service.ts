@@ -1,11 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import pino from 'pino';
-import { formatRequestId } from '../src/core/request-id';
 import type { MessageRef } from '../src/core/model';
-import { StaticInventory } from '../src/inventory/static-inventory';
 import { systemClock } from '../src/ports/clock';
 import type { Store } from '../src/ports/store';
-import { JitService } from '../src/services/jit-service';
+import type { JitService } from '../src/services/jit-service';
 import { measureAsync, type Measurement } from './measure';
 import { approveClick, assembleBenchJitbot, benchConfig, requestCommand, requestIdIn } from './service-fixture';
 
@@ -23,26 +19,12 @@ function check(condition: boolean, message: string): asserts condition {
 export async function benchServiceApprovals(store: Store): Promise<Measurement[]> {
   const config = benchConfig();
   const jitbot = assembleBenchJitbot(store, systemClock, config);
-  const { service, outbox, registry, channelRoles } = jitbot;
-  // The same service, but committed changes do not wake the outbox: the effects stay queued in the request.
-  const withoutEffects = new JitService({
-    store,
-    inventory: new StaticInventory(config.inventory.nodes),
-    clock: systemClock,
-    access: config,
-    channelRoles,
-    adapters: registry,
-    onCommitted: () => undefined,
-    newRequestId: () => formatRequestId(randomBytes(5)),
-    logger: pino({ level: 'silent' }),
-    settings: {
-      locale: config.locale,
-      timeZone: config.timeZone,
-      policies: config.policies,
-      warnBeforeMs: config.timeouts.expiryWarningMs,
-      deliveryDedupeMs: config.timeouts.deliveryDedupeMs,
-    },
-  });
+  const { service, outbox } = jitbot;
+  // A second, identical jitbot on the same store whose outbox is never woken: committed changes keep their
+  // effects queued in the request.
+  const queuedOnly = assembleBenchJitbot(store, systemClock, config);
+  queuedOnly.outbox.kick = () => undefined;
+  const withoutEffects = queuedOnly.service;
 
   // Pending requests made the way people make them: a command through the service, then its card posted.
   const pending: { id: string; card: MessageRef }[] = [];
