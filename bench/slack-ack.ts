@@ -12,7 +12,7 @@ import type { PreparedCard } from './slack-jitbot-child';
 
 export const CLICKS = 200;
 export const IN_FLIGHT = 50;
-export const PAIRED_ROUNDS = 7;
+export const PAIRED_ROUNDS = 9;
 
 export interface AckRound {
   /** Every ack's latency, ascending, in nanoseconds. */
