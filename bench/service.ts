@@ -5,8 +5,8 @@ import type { JitService } from '../src/services/jit-service';
 import { measureAsync, type Measurement } from './measure';
 import { approveClick, assembleBenchJitbot, benchConfig, requestCommand, requestIdIn } from './service-fixture';
 
-// Approvals through JitService.handle, as a click arrives from a chat adapter: claim the delivery, look up the
-// approver, read the request, decide, compare-and-set. Once without the effects (they stay queued in the
+// Approvals through JitService.handle, as a click arrives from a chat adapter: take the delivery (de-duplication),
+// look up the approver, read the request, decide, compare-and-set. Once without the effects (they stay queued in the
 // request's outbox) and once with the outbox performing them (dry-run grant, card redraws, thread reply, DM,
 // audit) before the next click. Each click is the final approval of its own pending request.
 
@@ -49,7 +49,7 @@ export async function benchServiceApprovals(store: Store): Promise<Measurement[]
   rows.push(
     await measureAsync(
       'service approve, effects queued',
-      { iterations: APPROVALS, warmup: 0, note: 'JitService.handle(click): claim, read, decide, CAS; effects left in the outbox' },
+      { iterations: APPROVALS, warmup: 0, note: 'JitService.handle(click) as an adapter calls it; its effects left queued in the outbox' },
       approve(withoutEffects, 0),
     ),
   );
