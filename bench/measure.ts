@@ -9,6 +9,8 @@ export interface Measurement {
   /** Every single operation's duration, ascending, in nanoseconds. */
   sortedNs: Float64Array;
   note?: string;
+  /** Figures computed elsewhere (e.g. medians over paired rounds); shown instead of those from `sortedNs`. */
+  summary?: { opsPerSecond: number; p50Ns: number; p99Ns: number };
 }
 
 export interface MeasureOptions {
@@ -68,7 +70,7 @@ export function percentile(sorted: Float64Array, p: number): number {
 }
 
 export function opsPerSecond(measurement: Measurement): number {
-  return measurement.iterations / (measurement.totalNs / 1e9);
+  return measurement.summary?.opsPerSecond ?? measurement.iterations / (measurement.totalNs / 1e9);
 }
 
 /** A plain-text table: one row per measurement, numbers right-aligned. */
@@ -78,8 +80,8 @@ export function formatTable(measurements: readonly Measurement[]): string {
     m.name,
     m.iterations.toLocaleString('en-US'),
     formatNumber(opsPerSecond(m)),
-    formatNumber(percentile(m.sortedNs, 50) / 1e3),
-    formatNumber(percentile(m.sortedNs, 99) / 1e3),
+    formatNumber((m.summary?.p50Ns ?? percentile(m.sortedNs, 50)) / 1e3),
+    formatNumber((m.summary?.p99Ns ?? percentile(m.sortedNs, 99)) / 1e3),
     m.note ?? '',
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));

@@ -15,12 +15,17 @@ import {
   makePolicies,
   requesterGroups,
 } from './fixtures';
-import { formatTable, measureAsync, measureSync, type Measurement } from './measure';
+import { formatTable, measureAsync, measureSync, opsPerSecond, type Measurement } from './measure';
+import { benchServiceApprovals } from './service';
+import { startChild } from './child-ipc';
+import type { RssReport } from './rss-child';
+import { benchSlackAck, CLICKS, IN_FLIGHT, medianOf, PAIRED_ROUNDS, roundPercentile, type AckRound } from './slack-ack';
 
 // `npm run bench`: throughput and latency of the hot paths, core logic first, then the store on an in-memory
-// embedded SQLite store. Sizes are fixed so the whole run stays well under a minute on 2 cores; bench/README.md
-// explains each row. The script checks what it measures (e.g. listDue really returns the 100 due requests)
-// and exits non-zero if a check fails.
+// embedded SQLite store, approvals through the service on that store, memory in a fresh process, and Slack's ack
+// latency next to a bare Bolt app; then issue 8's targets next to what was measured. Sizes are fixed so runs can
+// be compared; bench/README.md explains each row. The script checks what it measures (e.g. listDue really
+// returns the 100 due requests) and exits non-zero if a check fails.
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -115,12 +120,15 @@ async function inParallel(count: number, concurrency: number, work: (i: number) 
   await Promise.all(Array.from({ length: concurrency }, worker));
 }
 
-async function benchStore(): Promise<{ measurements: Measurement[]; notes: string[] }> {
+async function benchStore(): Promise<{ measurements: Measurement[]; service: Measurement[]; notes: string[] }> {
   // The embedded store is the point here; a configured endpoint would silently measure something else.
   delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
   const opened = await openStore({ embedded: { inMemory: true } });
   try {
-    return await runStoreBenchmarks(opened.store);
+    const { measurements, notes } = await runStoreBenchmarks(opened.store);
+    // On the same store as the raw conditional writes above.
+    const service = await benchServiceApprovals(opened.store);
+    return { measurements, service, notes };
   } finally {
     await opened.close();
   }
@@ -199,7 +207,51 @@ async function runStoreBenchmarks(store: Store): Promise<{ measurements: Measure
   return { measurements, notes };
 }
 
+// ── memory ───────────────────────────────────────────────────────────────────────────────────────────────
+
+/** RSS after GC of a fresh process holding 10,000 pending requests (bench/rss-child.ts). */
+async function benchRss(): Promise<RssReport> {
+  const child = await startChild('rss-child', { execArgv: ['--expose-gc'] });
+  await child.stop();
+  return child.ready as RssReport;
+}
+
+// ── Slack ack ────────────────────────────────────────────────────────────────────────────────────────────
+
+function ackRow(name: string, rounds: AckRound[], note: string): Measurement {
+  const pooled = Float64Array.from(rounds.flatMap((round) => [...round.sortedNs])).sort();
+  return {
+    name,
+    iterations: pooled.length,
+    totalNs: rounds.reduce((sum, round) => sum + round.wallNs, 0),
+    sortedNs: pooled,
+    note,
+    summary: {
+      opsPerSecond: medianOf(rounds.map((round) => (round.sortedNs.length * 1e9) / round.wallNs)),
+      p50Ns: medianOf(rounds.map((round) => roundPercentile(round, 50))),
+      p99Ns: medianOf(rounds.map((round) => roundPercentile(round, 99))),
+    },
+  };
+}
+
 // ── report ───────────────────────────────────────────────────────────────────────────────────────────────
+
+interface Target {
+  name: string;
+  measured: string;
+  target: string;
+  met: boolean;
+}
+
+function formatTargets(targets: readonly Target[]): string {
+  const header = ['target', 'measured', 'required', 'result'];
+  const rows = targets.map((t) => [t.name, t.measured, t.target, t.met ? 'met' : 'NOT MET']);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
+  return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
+}
+
+const MB = 1024 * 1024;
 
 async function main(): Promise<void> {
   const started = process.hrtime.bigint();
@@ -207,10 +259,37 @@ async function main(): Promise<void> {
   process.stdout.write(`jitbot bench — node ${process.version}, ${availableParallelism()} cores, ${cpu}\n\n`);
 
   const core = [benchParseCommand(), benchEvaluatePolicies(), benchDecide()];
-  const { measurements: storeRows, notes } = await benchStore();
+  const { measurements: storeRows, service: serviceRows, notes } = await benchStore();
+  const rss = await benchRss();
+  const ack = await benchSlackAck();
 
-  process.stdout.write(`${formatTable([...core, ...storeRows])}\n\n`);
+  const ackNote = `median of ${PAIRED_ROUNDS} paired rounds; ${CLICKS} signed clicks, ${IN_FLIGHT} in flight`;
+  const ackRows = [ackRow('slack ack: jitbot (final approve)', ack.jitbot, ackNote), ackRow('slack ack: bare Bolt app', ack.bolt, ackNote)];
+  const rows = [...core, ...storeRows, ...serviceRows, ...ackRows];
+  process.stdout.write(`${formatTable(rows)}\n\n`);
   for (const note of notes) process.stdout.write(`${note}\n`);
+  process.stdout.write(
+    `memory: ${rss.pending.toLocaleString('en-US')} pending requests submitted through the service in ${rss.seconds.toFixed(1)} s ` +
+      `(${rss.store}); after GC: RSS ${(rss.rssBytes / MB).toFixed(0)} MB, heap used ${(rss.heapUsedBytes / MB).toFixed(0)} MB\n`,
+  );
+  const ratios = ack.jitbot.map((round, i) => roundPercentile(round, 99) / roundPercentile(ack.bolt[i]!, 99));
+  process.stdout.write(`slack ack p99 ratio per round (jitbot ÷ Bolt): ${ratios.map((r) => r.toFixed(2)).join(', ')}\n`);
+
+  const raw = opsPerSecond(storeRows.find((m) => m.name === 'store.saveRequest (CAS)')!);
+  const [queued, withEffects] = serviceRows.map(opsPerSecond) as [number, number];
+  const rssMb = rss.rssBytes / MB;
+  const ackRatio = medianOf(ratios);
+  const targets: Target[] = [
+    { name: `RSS at ${rss.pending.toLocaleString('en-US')} pending`, measured: `${rssMb.toFixed(0)} MB`, target: '≤ 256 MB', met: rssMb <= 256 },
+    {
+      name: 'approvals/s through the service ÷ raw CAS writes/s',
+      measured: `${(queued / raw).toFixed(2)}× (${queued.toFixed(0)} ÷ ${raw.toFixed(0)}); with effects ${(withEffects / raw).toFixed(2)}×`,
+      target: '≥ 0.5×',
+      met: queued / raw >= 0.5,
+    },
+    { name: 'Slack ack p99, jitbot ÷ bare Bolt', measured: `${ackRatio.toFixed(2)}× (median of ${ratios.length} rounds)`, target: '≤ 1.2×', met: ackRatio <= 1.2 },
+  ];
+  process.stdout.write(`\n${formatTargets(targets)}\n\n`);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   process.stdout.write(`total: ${seconds.toFixed(1)} s\n`);
 }

@@ -1,7 +1,7 @@
 import { matchLocale, t, type Locale, type MessageKey, type MessageParams } from '../../src/core/i18n/catalog';
 import type { ChannelRef, Platform, UserRef } from '../../src/core/model';
 import type { ChatCapabilities, InboundContext, InboundEvent, InboundHandler, InboundIntake, Reply } from '../../src/ports/chat';
-import { Limiter } from './limiter';
+import { Limiter } from '../../src/core/limiter';
 
 // What every adapter's inbound side does, once: verify the delivery, translate it, keep a redelivery that arrives
 // while the first is still being handled from running twice, hand the event to the core, and get the core's

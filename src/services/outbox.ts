@@ -10,6 +10,7 @@ import { ChatRefused } from '../ports/chat';
 import type { Clock } from '../ports/clock';
 import { GrantRefused, type Granter } from '../ports/granter';
 import type { Store } from '../ports/store';
+import { Limiter } from '../core/limiter';
 import type { AdapterRegistry } from './adapter-registry';
 import type { ChannelRoles } from './channel-roles';
 import { describeIamFailure } from './iam-failure';
@@ -32,7 +33,15 @@ export interface OutboxDeps {
   admins?: readonly string[];
   /** Identifies this replica in leases. */
   owner: string;
+  /** How many requests' outboxes are worked on at once (default 8); the others wait their turn. */
+  concurrency?: number;
 }
+
+/**
+ * Enough to keep the chat APIs and IAM busy; few enough that a burst of approvals does not take the CPU the next
+ * acknowledgements need (an acknowledged event's effects can wait a moment, a platform's 3 s deadline cannot).
+ */
+export const DEFAULT_OUTBOX_CONCURRENCY = 8;
 
 /** Folds an effect's outcome into the freshest stored version of its request. */
 type Fold = (fresh: JitRequest, ctx: TransitionContext) => JitRequest;
@@ -49,6 +58,7 @@ const RECENT_AUDIT_CHECKED = 500;
 export class OutboxWorker {
   private readonly running = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
+  private readonly limiter: Limiter;
 
   /** Effects queued before this run may have been performed by a run that crashed before removing them. */
   private readonly startedAt: number;
@@ -57,6 +67,7 @@ export class OutboxWorker {
 
   constructor(private readonly deps: OutboxDeps) {
     this.startedAt = deps.clock.now();
+    this.limiter = new Limiter(deps.concurrency ?? DEFAULT_OUTBOX_CONCURRENCY);
   }
 
   /** Process a request's outbox soon; concurrent kicks for one request are coalesced. */
@@ -70,7 +81,7 @@ export class OutboxWorker {
       this.again.add(requestId);
       return current;
     }
-    const run = (async () => {
+    const run = this.limiter.run(async () => {
       try {
         do {
           this.again.delete(requestId);
@@ -81,7 +92,7 @@ export class OutboxWorker {
       } finally {
         this.running.delete(requestId);
       }
-    })();
+    });
     this.running.set(requestId, run);
     return run;
   }

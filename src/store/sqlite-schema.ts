@@ -84,8 +84,9 @@ const REQUEST_VALUES = '@id, @version, @data, @requester, @created_at, @due_kind
 export const HOT_SQL = {
   getRequest: 'SELECT data FROM requests WHERE id = ?',
   createRequest: `INSERT INTO requests (${REQUEST_COLUMNS}) VALUES (${REQUEST_VALUES}) ON CONFLICT (id) DO NOTHING`,
-  saveRequest: `UPDATE requests SET version = @version, data = @data, requester = @requester, created_at = @created_at,
-      due_kind = @due_kind, due_at = @due_at, outbox_at = @outbox_at WHERE id = @id AND version = @expected`,
+  // A request's requester and creation time never change, so a save leaves them (and their two indexes) alone.
+  saveRequest: `UPDATE requests SET version = @version, data = @data, due_kind = @due_kind, due_at = @due_at,
+      outbox_at = @outbox_at WHERE id = @id AND version = @expected`,
   listByRequester: 'SELECT data FROM requests WHERE requester = ? ORDER BY created_at DESC, id DESC LIMIT ?',
   listRecent: 'SELECT data FROM requests ORDER BY created_at DESC, id DESC LIMIT ?',
   listDue: 'SELECT data FROM requests WHERE due_kind = ? AND due_at <= ? ORDER BY due_at, id LIMIT ?',

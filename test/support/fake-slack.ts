@@ -61,6 +61,11 @@ export interface SocketAck {
 export interface FakeSlackOptions {
   users?: FakeUser[];
   channels?: FakeChannel[];
+  /**
+   * How long an idle keep-alive connection stays open (Node's default: 5 s). The benchmark raises it: a client
+   * reusing a connection just as the server closes it sees "other side closed", which is not what it measures.
+   */
+  keepAliveTimeoutMs?: number;
 }
 
 /** Fields WebClient sends as JSON strings inside a form body. */
@@ -90,6 +95,7 @@ export class FakeSlack {
 
   static async start(options: FakeSlackOptions = {}): Promise<FakeSlack> {
     const server = http.createServer();
+    if (options.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = options.keepAliveTimeoutMs;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     const fake = new FakeSlack(server, `http://127.0.0.1:${port}`);

@@ -1,6 +1,9 @@
+// Bounded concurrency for background work (the outbox's effects, the core's work after an acknowledgement).
+
 /**
- * Runs at most `concurrency` tasks at once; the others wait their turn in arrival order. The dispatcher runs the
- * core's work through one, so a burst of deliveries queues work instead of starving the acknowledgements.
+ * Runs at most `concurrency` tasks at once; the others wait their turn in arrival order. Every task starts in a
+ * macrotask of its own (setImmediate), after the I/O callbacks already waiting, so a queue of background work
+ * never runs ahead of a request that has just arrived and is waiting for its acknowledgement.
  */
 export class Limiter {
   private active = 0;
@@ -25,6 +28,7 @@ export class Limiter {
     // A finishing task hands its slot over directly, so `active` stays as it is.
     else await new Promise<void>((resolve) => this.waiting.push(resolve));
     try {
+      await new Promise<void>((resolve) => setImmediate(resolve));
       return await task();
     } finally {
       const next = this.waiting.shift();
