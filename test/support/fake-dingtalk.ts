@@ -90,6 +90,7 @@ export class FakeDingTalk {
   private readonly wss = new WebSocketServer({ noServer: true });
   private readonly validTickets = new Set<string>();
   private tokenSeq = 0;
+  private readonly expiredTokens = new Set<string>();
 
   private constructor(
     private readonly server: http.Server,
@@ -128,6 +129,11 @@ export class FakeDingTalk {
   /** The next call to `path` fails with this status and body. */
   failOnce(path: string, status: number, body: any = { code: 'ServiceUnavailable', message: 'try later' }): void {
     this.failures.set(path, { status, body });
+  }
+
+  /** Every access token handed out so far stops working, as when DingTalk's two hours are up. */
+  expireTokens(): void {
+    for (let i = 1; i <= this.tokenSeq; i++) this.expiredTokens.add(`${ACCESS_TOKEN_PREFIX}${i}`);
   }
 
   callsTo(path: string): FakeCall[] {
@@ -306,7 +312,7 @@ export class FakeDingTalk {
       answer(200, { accessToken: `${ACCESS_TOKEN_PREFIX}${++this.tokenSeq}`, expireIn: 7200 });
       return;
     }
-    if (!token?.startsWith(ACCESS_TOKEN_PREFIX)) {
+    if (!token?.startsWith(ACCESS_TOKEN_PREFIX) || this.expiredTokens.has(token)) {
       if (path.startsWith('/topapi/')) answer(200, { errcode: 40014, errmsg: '不合法的access_token' });
       else answer(401, { code: 'InvalidAuthentication', message: '不合法的access_token' });
       return;
