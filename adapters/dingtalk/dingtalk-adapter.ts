@@ -69,7 +69,10 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
     }
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
-    const templated = Boolean(options.cardTemplateId);
+    if (this.mode === 'http' && options.cardTemplateId) {
+      this.logger.warn({}, 'dingtalk: card clicks arrive only over Stream, so in HTTP mode cards are markdown messages and decisions are typed; cardTemplateId is not used');
+    }
+    const templated = Boolean(this.cardTemplateId);
     this.capabilities = { threads: false, ephemeral: false, inlineInputs: templated, updateInPlace: templated, emailLookup: true };
     this.api = new DingTalkOpenApi({
       clientId: options.clientId,
@@ -99,7 +102,14 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
         logger: this.logger,
         ...(options.streamBackoff && { backoff: options.streamBackoff }),
         onCallback: async ({ topic, messageId, data }) => {
-          const body = JSON.parse(data) as unknown;
+          let body: unknown;
+          try {
+            body = JSON.parse(data);
+          } catch {
+            // Acked and dropped: redelivering it would not make it readable.
+            this.logger.warn({ topic }, 'dingtalk stream frame with unreadable data ignored');
+            return 'SUCCESS';
+          }
           if (topic === TOPIC_CARD_CALLBACK) return this.inbound.cardCallback(body, messageId);
           if (topic === TOPIC_ROBOT_MESSAGE) await this.inbound.robotMessage(body);
           return 'SUCCESS';
@@ -110,6 +120,11 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
 
   get mode(): 'stream' | 'http' {
     return this.options.mode ?? 'stream';
+  }
+
+  /** The card template in use: none in HTTP mode, where clicks could not reach jitbot. */
+  private get cardTemplateId(): string | undefined {
+    return this.mode === 'stream' ? this.options.cardTemplateId : undefined;
   }
 
   private get robotName(): string {
@@ -154,9 +169,9 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
     this.remember(this.requesters, card.requestId, card.requester);
     const outTrackId = outTrackIdFor(card.requestId, channel.channelId);
     const space = conversationOf(channel.channelId);
-    if (this.options.cardTemplateId) {
+    if (this.cardTemplateId) {
       try {
-        await this.api.createAndDeliverCard({ cardTemplateId: this.options.cardTemplateId, outTrackId, space, cardParamMap: renderCardParams(card) });
+        await this.api.createAndDeliverCard({ cardTemplateId: this.cardTemplateId, outTrackId, space, cardParamMap: renderCardParams(card) });
       } catch (error) {
         // A retried post whose first attempt reached DingTalk: the card exists, so bring it up to date instead.
         if (!isDuplicateOutTrackId(error)) throw error;
@@ -174,7 +189,7 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
     this.remember(this.requesters, card.requestId, card.requester);
     const shown = this.shown.get(message.messageId);
     if (shown && shown.version >= card.version) return;
-    if (this.options.cardTemplateId) {
+    if (this.cardTemplateId) {
       await this.api.updateCard(message.messageId, renderCardParams(card));
     } else if (!shown || shown.status !== card.status) {
       // A markdown message cannot change: a new one is posted when the status changes.
@@ -225,7 +240,7 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
   private async checkCredentials(): Promise<void> {
     try {
       await this.api.checkCredentials();
-      this.logger.info({ mode: this.mode, cards: this.options.cardTemplateId ? 'template' : 'markdown (degraded)' }, 'dingtalk connected');
+      this.logger.info({ mode: this.mode, cards: this.cardTemplateId ? 'template' : 'markdown (degraded)' }, 'dingtalk connected');
     } catch (error) {
       if (error instanceof DingTalkApiError && error.permanent) throw new Error(error.message);
       this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not reach DingTalk to check the app credentials; continuing');

@@ -162,8 +162,8 @@ export class FakeDingTalk {
     return this.waitFor(() => this.pongs.find((p) => p.headers.messageId === messageId), `the echo of ping ${messageId}`);
   }
 
-  /** Sends a CALLBACK frame; resolves with the client's ack once it comes. */
-  sendCallback(topic: string, data: unknown, options: { messageId?: string; timeoutMs?: number } = {}): Promise<StreamAck> {
+  /** Sends a CALLBACK frame (`data` is JSON-encoded unless `rawData`); resolves with the client's ack once it comes. */
+  sendCallback(topic: string, data: unknown, options: { messageId?: string; timeoutMs?: number; rawData?: boolean } = {}): Promise<StreamAck> {
     const messageId = options.messageId ?? randomUUID();
     const acked = this.waitFor(
       () => this.acks.find((ack) => ack.headers.messageId === messageId && !this.ackTaken.has(ack) && this.ackTaken.add(ack)),
@@ -181,7 +181,7 @@ export class FakeDingTalk {
         time: String(Date.now()),
         topic,
       },
-      data: JSON.stringify(data),
+      data: options.rawData ? data : JSON.stringify(data),
     });
     return acked;
   }

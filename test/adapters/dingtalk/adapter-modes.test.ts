@@ -114,7 +114,7 @@ test('degraded mode: the card is a markdown message saying how to decide; a type
   expect(redrawn.at(-1)!.text).not.toContain(`approve ${requestId}`);
 });
 
-test('HTTP mode: no Stream connection; a signed robot message is handled and answered by DM', async () => {
+test('HTTP mode: no Stream connection; a signed robot message is handled and answered by DM; cards are markdown (clicks could not arrive)', async () => {
   const dingtalk = makeAdapter({ mode: 'http', cardTemplateId: 'tpl.schema' });
   await startWithCore(dingtalk);
   server = await startHttpServer({ host: '127.0.0.1', port: 0, mounts: [dingtalk] });
@@ -128,8 +128,10 @@ test('HTTP mode: no Stream connection; a signed robot message is handled and ans
   });
   expect(response.status).toBe(200);
   await settle();
-  expect(dmsTo('manager4521').at(-1)).toContain('JIT-');
-  expect(fake.cards.size).toBe(1);
+  const requestId = idIn(dmsTo('manager4521').at(-1)!);
+  expect(dingtalk.capabilities.updateInPlace).toBe(false);
+  expect(fake.cards.size).toBe(0);
+  expect(groupPosts(OPS).at(-1)!.text).toContain(`@jitbot approve ${requestId} …`);
 
   const unsigned = await fetch(server.url + DINGTALK_EVENTS_PATH, { method: 'POST', body: JSON.stringify(robotMessage({ text: 'x y' })) });
   expect(unsigned.status).toBe(401);
@@ -181,4 +183,16 @@ test('start refuses credentials DingTalk does not accept, without echoing the se
   expect(error?.message).toMatch(/client id and client secret/);
   expect(error?.message).not.toContain('definitely-wrong');
   expect(fake.openSockets).toBe(0);
+});
+
+test('a Stream frame whose data is not JSON is acked and dropped, not redelivered forever', async () => {
+  const dingtalk = makeAdapter();
+  const events: InboundEvent[] = [];
+  await dingtalk.start(async (event) => {
+    events.push(event);
+    return { kind: 'none' };
+  });
+  const ack = await fake.sendCallback(TOPIC_ROBOT_MESSAGE, '{not json at all', { rawData: true });
+  expect(ack.code).toBe(200);
+  expect(events).toEqual([]);
 });
