@@ -3,13 +3,15 @@ import type { ApprovalCard } from '../../src/core/card';
 import type { ChannelRef, MessageRef, UserRef } from '../../src/core/model';
 import { silentLogger } from '../../src/http/middleware';
 import type { HttpLogger, HttpMount } from '../../src/http/server';
-import type { ChatAdapter, ChatCapabilities, InboundHandler, ResolvedUser } from '../../src/ports/chat';
+import { LRUCache } from 'lru-cache';
+import { ChatRefused, type ChatAdapter, type ChatCapabilities, type InboundContext, type InboundHandler, type PostMessageOptions, type ResolvedUser } from '../../src/ports/chat';
+import { CardVersions, renderedDigest } from '../shared/card-versions';
 import { renderCardParams, renderDegradedCard } from './card-params';
 import { escapeMarkdown, plainText } from './dingtalk-text';
 import { mountDingTalkEvents } from './events-route';
 import { DingTalkInbound } from './inbound';
 import { DingTalkApiError, DingTalkOpenApi, type RateLimitRetry } from './open-api';
-import { conversationOf, outTrackIdFor, parseOutTrackId } from './payloads';
+import { conversationOf, outTrackIdFor } from './payloads';
 import { DingTalkStreamClient, StreamCredentialsRefused, TOPIC_CARD_CALLBACK, TOPIC_ROBOT_MESSAGE, type StreamBackoff } from './stream-client';
 
 export { DINGTALK_EVENTS_PATH } from './events-route';
@@ -57,11 +59,11 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
   private readonly stream: DingTalkStreamClient | undefined;
   private readonly logger: HttpLogger;
   private readonly now: () => number;
-  private readonly users = new Map<string, { user: ResolvedUser; until: number }>();
-  /** Per card: the newest version shown (template mode) or the status last posted (degraded mode). */
-  private readonly shown = new Map<string, { version: number; status: string }>();
-  /** Per request: who asked, so group notes can name them. */
-  private readonly requesters = new Map<string, UserRef>();
+  private readonly users = new LRUCache<string, ResolvedUser>({ max: MAX_REMEMBERED, ttl: USER_CACHE_MS });
+  /** Template cards: each card's draws in order, stale or identical ones skipped. */
+  private readonly cards = new CardVersions(MAX_REMEMBERED);
+  /** Degraded mode: the status each markdown card was last posted with (a new message only when it changes). */
+  private readonly postedStatus = new LRUCache<string, string>({ max: MAX_REMEMBERED });
 
   constructor(private readonly options: DingTalkAdapterOptions) {
     if (!options.clientId || !options.clientSecret) {
@@ -73,7 +75,17 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
       this.logger.warn({}, 'dingtalk: card clicks arrive only over Stream, so in HTTP mode cards are markdown messages and decisions are typed; cardTemplateId is not used');
     }
     const templated = Boolean(this.cardTemplateId);
-    this.capabilities = { threads: false, ephemeral: false, inlineInputs: templated, updateInPlace: templated, emailLookup: true };
+    this.capabilities = {
+      threads: false,
+      // The note for the clicker goes into the card's private data; a markdown card cannot carry one.
+      privateClickReply: templated,
+      // A group has no private reply: answers to what a person typed go by DM.
+      privateCommandReply: false,
+      cardInClickResponse: templated,
+      inlineInputs: templated,
+      updateInPlace: templated,
+      emailLookup: true,
+    };
     this.api = new DingTalkOpenApi({
       clientId: options.clientId,
       clientSecret: options.clientSecret,
@@ -86,12 +98,17 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
     });
     this.inbound = new DingTalkInbound({
       logger: this.logger,
+      capabilities: this.capabilities,
       ...(options.corpId && { corpId: options.corpId }),
       robotName: this.robotName,
       ...(options.clickDeadlineMs !== undefined && { clickDeadlineMs: options.clickDeadlineMs }),
       resolveUser: (userId) => this.user(userId),
-      sendDirect: (userId, text) => this.api.sendDirectMessage([userId], 'sampleText', { content: plainText(text, 5000) }),
-      sendGroup: (conversationId, text) => this.api.sendGroupMessage(conversationId, 'sampleText', { content: plainText(text, 5000) }),
+      notifyUser: (user, text) => this.notifyUser(user, text),
+      cardParams: (outTrackId, card) => {
+        const params = renderCardParams(card);
+        this.cards.posted(outTrackId, card.version, renderedDigest(params));
+        return params;
+      },
     });
     if (this.mode === 'stream') {
       this.stream = new DingTalkStreamClient({
@@ -102,6 +119,7 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
         logger: this.logger,
         ...(options.streamBackoff && { backoff: options.streamBackoff }),
         onCallback: async ({ topic, messageId, data }) => {
+          // A RobotMessageFailed (or any other error) leaves the frame un-acked: DingTalk delivers it again.
           let body: unknown;
           try {
             body = JSON.parse(data);
@@ -141,21 +159,20 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
     });
   }
 
-  async start(onEvent: InboundHandler): Promise<void> {
+  async start(onEvent: InboundHandler, context: InboundContext): Promise<void> {
     await this.checkCredentials();
-    this.inbound.setHandler(onEvent);
+    this.inbound.start(onEvent, context);
     try {
       await this.stream?.start();
     } catch (error) {
-      this.inbound.setHandler(undefined);
+      await this.inbound.stop();
       throw error instanceof StreamCredentialsRefused ? new Error(error.message) : error;
     }
   }
 
   async stop(): Promise<void> {
     await this.stream?.stop();
-    await this.inbound.idle();
-    this.inbound.setHandler(undefined);
+    await this.inbound.stop();
   }
 
   /** Resolves when every delivery received so far has been handled and answered (tests, shutdown). */
@@ -166,51 +183,56 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
 
   async postCard(channel: ChannelRef, card: ApprovalCard): Promise<MessageRef> {
     requireDingTalk(channel.platform);
-    this.remember(this.requesters, card.requestId, card.requester);
     const outTrackId = outTrackIdFor(card.requestId, channel.channelId);
     const space = conversationOf(channel.channelId);
     if (this.cardTemplateId) {
+      const params = renderCardParams(card);
       try {
-        await this.api.createAndDeliverCard({ cardTemplateId: this.cardTemplateId, outTrackId, space, cardParamMap: renderCardParams(card) });
+        await this.api.createAndDeliverCard({ cardTemplateId: this.cardTemplateId, outTrackId, space, cardParamMap: params });
       } catch (error) {
         // A retried post whose first attempt reached DingTalk: the card exists, so bring it up to date instead.
         if (!isDuplicateOutTrackId(error)) throw error;
-        await this.api.updateCard(outTrackId, renderCardParams(card));
+        await this.api.updateCard(outTrackId, params);
       }
+      this.cards.posted(outTrackId, card.version, renderedDigest(params));
     } else {
       await this.sendMarkdown(space, renderDegradedCard(card, this.robotName));
+      this.postedStatus.set(outTrackId, card.status);
     }
-    this.remember(this.shown, outTrackId, { version: card.version, status: card.status });
     return { platform: 'dingtalk', channelId: channel.channelId, messageId: outTrackId };
   }
 
   async updateCard(message: MessageRef, card: ApprovalCard): Promise<void> {
     requireDingTalk(message.platform);
-    this.remember(this.requesters, card.requestId, card.requester);
-    const shown = this.shown.get(message.messageId);
-    if (shown && shown.version >= card.version) return;
     if (this.cardTemplateId) {
-      await this.api.updateCard(message.messageId, renderCardParams(card));
-    } else if (!shown || shown.status !== card.status) {
-      // A markdown message cannot change: a new one is posted when the status changes.
-      await this.sendMarkdown(conversationOf(message.channelId), renderDegradedCard(card, this.robotName));
+      const params = renderCardParams(card);
+      await this.cards.update(message.messageId, card.version, renderedDigest(params), () => this.api.updateCard(message.messageId, params));
+      return;
     }
-    this.remember(this.shown, message.messageId, { version: card.version, status: card.status });
+    // A markdown message cannot change: the redrawn card is posted again when the status changes.
+    if (this.postedStatus.get(message.messageId) === card.status) return;
+    await this.sendMarkdown(conversationOf(message.channelId), renderDegradedCard(card, this.robotName));
+    this.postedStatus.set(message.messageId, card.status);
   }
 
-  /** No threads: a new message in the card's conversation, quoting the request id and naming the requester. */
+  /** Never called: DingTalk has no threads (`capabilities.threads` is false), so the outbox uses postMessage. */
   async replyInThread(message: MessageRef, text: string): Promise<MessageRef> {
-    requireDingTalk(message.platform);
-    const card = parseOutTrackId(message.threadId ?? message.messageId);
-    const requestId = card?.requestId;
-    const requester = requestId ? this.requesters.get(requestId) : undefined;
-    const head = [requestId, requester && `@${requester.displayName}`].filter(Boolean).join(' · ');
-    const title = plainText(head || text, 100);
-    const body = head ? `**${escapeMarkdown(head, 200)}**\n\n${escapeMarkdown(text, 3000)}` : escapeMarkdown(text, 3000);
-    await this.sendMarkdown(conversationOf(message.channelId), { title, text: body });
-    return { platform: 'dingtalk', channelId: message.channelId, messageId: `${message.threadId ?? message.messageId}#${this.now()}`, threadId: message.threadId ?? message.messageId };
+    return this.postMessage({ platform: message.platform, channelId: message.channelId }, text);
   }
 
+  /**
+   * A robot message in the group (or the person's DM with the robot). The mention is written out by name: an
+   * app robot's group message cannot notify a person, so the requester also hears about it by DM.
+   */
+  async postMessage(channel: ChannelRef, text: string, options: PostMessageOptions = {}): Promise<MessageRef> {
+    requireDingTalk(channel.platform);
+    const mention = options.mention?.platform === 'dingtalk' ? options.mention : undefined;
+    const body = mention ? `**@${escapeMarkdown(mention.displayName, 100)}** ${escapeMarkdown(text, 3000)}` : escapeMarkdown(text, 3000);
+    await this.sendMarkdown(conversationOf(channel.channelId), { title: plainText(text, 60), text: body });
+    return { platform: 'dingtalk', channelId: channel.channelId, messageId: `post:${this.now()}:${Math.random().toString(36).slice(2, 10)}` };
+  }
+
+  /** A DM from the robot; DingTalk addresses it by userid, so where the person was last seen is not needed. */
   async notifyUser(user: UserRef, text: string): Promise<void> {
     requireDingTalk(user.platform);
     await this.api.sendDirectMessage([user.userId], 'sampleText', { content: plainText(text, 5000) });
@@ -224,10 +246,10 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
   /** topapi/v2/user/get, cached for ten minutes. */
   private async user(userId: string): Promise<ResolvedUser> {
     const cached = this.users.get(userId);
-    if (cached && cached.until > this.now()) return cached.user;
+    if (cached) return cached;
     const found = await this.api.getUser(userId);
     const user: ResolvedUser = { userId, displayName: found.name, ...(found.email && { email: found.email }) };
-    this.remember(this.users, userId, { user, until: this.now() + USER_CACHE_MS });
+    this.users.set(userId, user);
     return user;
   }
 
@@ -246,16 +268,13 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
       this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not reach DingTalk to check the app credentials; continuing');
     }
   }
-
-  private remember<V>(map: Map<string, V>, key: string, value: V): void {
-    map.delete(key);
-    map.set(key, value);
-    if (map.size > MAX_REMEMBERED) map.delete(map.keys().next().value!);
-  }
 }
 
+/** DingTalk's answer to a second createAndDeliver with the same outTrackId (the code is matched loosely: undocumented). */
 function isDuplicateOutTrackId(error: unknown): boolean {
-  return error instanceof DingTalkApiError && /outTrackId/i.test(error.code + error.message) && /dup|exist/i.test(error.code + error.message);
+  if (!(error instanceof ChatRefused)) return false;
+  const said = `${error.code} ${error.message}`;
+  return /outTrackId/i.test(said) && /dup|exist/i.test(said);
 }
 
 function requireDingTalk(platform: string): void {

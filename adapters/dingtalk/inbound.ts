@@ -1,169 +1,133 @@
-import type { HttpLogger } from '../../src/http/server';
+import type { ChannelRef, UserRef } from '../../src/core/model';
+import type { ApprovalCard } from '../../src/core/card';
+import type { ChatCapabilities, InboundContext, InboundHandler, ResolvedUser } from '../../src/ports/chat';
+import { InboundDispatcher, type InboundLogger } from '../shared/inbound-dispatcher';
 import { escapeMarkdown } from './dingtalk-text';
-import type { InboundEvent, InboundHandler, Reply, ResolvedUser } from '../../src/ports/chat';
-import {
-  cardCallbackSchema,
-  channelOf,
-  robotMessageSchema,
-  translateCardCallback,
-  translateRobotMessage,
-  type TranslateContext,
-  type Translation,
-} from './payloads';
+import { cardCallbackSchema, robotMessageSchema, translateCardCallback, translateRobotMessage, type TranslateContext } from './payloads';
 
-// The transport-neutral inbound side: Stream and HTTP both hand over parsed deliveries here.
-// - A robot message is handled before it is acknowledged (Stream ack / HTTP 200), so DingTalk redelivers it if
-//   jitbot fails or stops half-way; the delivery id (the message's msgId) makes a redelivery harmless.
-// - A card click is answered inside its Stream ack: the note for the clicker goes in the card's private data.
-//   If the core has not answered within the deadline, the ack carries a "working" note and the answer follows
-//   by DM.
-// DingTalk has no private reply in a group, so every other answer goes to the person by DM.
-// (This is the adapter's own copy of the ack/answer cycle until the shared dispatcher of the adapter kit lands.)
+// DingTalk's inbound side, shared by Stream and HTTP: reads a delivery into a neutral event and hands it to the
+// shared dispatcher in answer-in-response mode.
+// - A robot message is acknowledged (Stream ack / HTTP 200) only once the core has handled it, so DingTalk
+//   redelivers it if jitbot fails or stops half-way; the message's msgId is its delivery id. The answer goes to
+//   the person by DM: DingTalk has no private reply in a group.
+// - A card click is answered inside its Stream ack: the card's public data redrawn (Reply.card) and a note for
+//   the clicker in the card's private data. If the core misses the deadline, the ack carries "working…" and the
+//   answer follows by DM.
 
-export const NOT_READY_TEXT = 'jitbot is still starting; try again in a moment.';
-export const HANDLER_FAILED_TEXT = 'jitbot could not process this; the details are in its log.';
-export const WORKING_TEXT = '⏳ jitbot is working on it; the answer will come as a message.';
 export const DEFAULT_CLICK_DEADLINE_MS = 2_500;
+/** Robot messages are redelivered after about a minute without an ack; the core's answer is awaited up to this. */
+export const ROBOT_MESSAGE_DEADLINE_MS = 45_000;
 const NOTE_MAX = 1000;
 
 export interface DingTalkInboundOptions extends TranslateContext {
-  logger: HttpLogger;
+  logger: InboundLogger;
+  capabilities: ChatCapabilities;
   /** Name and email of a userid (cached); rejects when DingTalk cannot say. */
   resolveUser(userId: string): Promise<ResolvedUser>;
-  /** Sends a text to one person by DM. */
-  sendDirect(userId: string, text: string): Promise<void>;
-  /** Posts a short text in a group (where a DM could not reach the person). */
-  sendGroup(openConversationId: string, text: string): Promise<void>;
+  /** A DM to the person. */
+  notifyUser(user: UserRef, text: string, lastSeenIn: ChannelRef): Promise<void>;
+  /** The card's public variables for a redrawn card, recorded as shown on that card (see the adapter). */
+  cardParams(outTrackId: string, card: ApprovalCard): Record<string, string>;
   clickDeadlineMs?: number;
 }
 
 /** What a card click's Stream ack carries (DingTalk's card callback response). */
 export interface CardCallbackAnswer {
   cardUpdateOptions: { updateCardDataByKey: true; updatePrivateDataByKey: true };
+  cardData?: { cardParamMap: Record<string, string> };
   userPrivateData: { cardParamMap: { note: string } };
 }
 
+/** A robot message the core could not handle: left un-acked so DingTalk delivers it again. */
+export class RobotMessageFailed extends Error {}
+
 export class DingTalkInbound {
-  private handler: InboundHandler | undefined;
-  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly dispatcher: InboundDispatcher;
 
-  constructor(private readonly options: DingTalkInboundOptions) {}
+  constructor(private readonly options: DingTalkInboundOptions) {
+    this.dispatcher = new InboundDispatcher({
+      platform: 'dingtalk',
+      capabilities: options.capabilities,
+      logger: options.logger,
+      notifyUser: options.notifyUser,
+      enrich: async (event) => {
+        const user = await options.resolveUser(event.actor.userId).catch(() => undefined);
+        return user ? { ...event, actor: { ...event.actor, displayName: user.displayName } } : event;
+      },
+    });
+  }
 
-  setHandler(handler: InboundHandler | undefined): void {
-    this.handler = handler;
+  start(handler: InboundHandler, context: InboundContext): void {
+    this.dispatcher.start(handler, context);
+  }
+
+  stop(): Promise<void> {
+    return this.dispatcher.stop();
   }
 
   /** Resolves when every delivery received so far has been handled and answered. */
-  async idle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  idle(): Promise<void> {
+    return this.dispatcher.idle();
   }
 
   /** A robot message (Stream CALLBACK data or HTTP body). Resolves once handled; rejects to leave it un-acked. */
   async robotMessage(body: unknown): Promise<void> {
-    const parsed = robotMessageSchema.safeParse(body);
-    if (!parsed.success) {
-      this.options.logger.warn({ issues: parsed.error.issues.length }, 'unreadable dingtalk robot message ignored');
-      return;
-    }
-    const translation = translateRobotMessage(parsed.data, this.options);
-    const event = await this.eventOrAnswer(translation);
-    if (!event) return;
-    const reply = await this.dispatch(event);
-    await this.answerByDm(event, reply);
+    let event: { actor: UserRef; channel: ChannelRef } | undefined;
+    const outcome = await this.dispatcher.answerInResponse({
+      deadlineMs: ROBOT_MESSAGE_DEADLINE_MS,
+      translate: () => {
+        const parsed = robotMessageSchema.safeParse(body);
+        if (!parsed.success) return { kind: 'ignore', why: 'unreadable robot message' };
+        const translation = translateRobotMessage(parsed.data, this.options);
+        if (translation.kind === 'event' || translation.kind === 'refuse') event = translation.event;
+        return translation;
+      },
+    });
+    if (outcome.outcome !== 'answered' || !event) return;
+    // A typed decision is a "click" to the dispatcher, whose reply it leaves to us; a message has no card to show it on.
+    const text = outcome.reply.text;
+    if (text && outcome.reply.kind !== 'none') await this.dm(event.actor, text, event.channel);
+    if (outcome.failed) throw new RobotMessageFailed('the core could not handle the robot message');
   }
 
   /** A card click (Stream CALLBACK data, with the frame's messageId). Resolves with the ack's content. */
   async cardCallback(body: unknown, streamMessageId: string): Promise<CardCallbackAnswer | undefined> {
-    const parsed = cardCallbackSchema.safeParse(body);
-    if (!parsed.success) {
-      this.options.logger.warn({ issues: parsed.error.issues.length }, 'unreadable dingtalk card callback ignored');
-      return undefined;
-    }
-    const translation = translateCardCallback(parsed.data, `card:${streamMessageId}`, this.options);
-    if (translation.kind === 'refused') return note(translation.text);
-    const event = await this.eventOrAnswer(translation);
-    if (!event) return undefined;
-
-    const work = this.withDisplayName(event).then((named) => this.dispatch(named));
-    this.track(work);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.options.clickDeadlineMs ?? DEFAULT_CLICK_DEADLINE_MS)));
-    const first = await Promise.race([work, deadline]);
-    clearTimeout(timer);
-    if (first !== 'late') return note(first.kind === 'none' ? '' : (first.text ?? ''));
-    this.track(work.then((reply) => this.answerByDm(event, reply)));
-    return note(WORKING_TEXT);
-  }
-
-  private async eventOrAnswer<E extends InboundEvent>(translation: Translation<E>): Promise<E | undefined> {
-    switch (translation.kind) {
-      case 'event':
-        return translation.event;
-      case 'ignored':
-        this.options.logger.debug({ why: translation.why }, 'dingtalk delivery ignored');
-        return undefined;
-      case 'refused':
-        this.options.logger.info({ why: translation.why }, 'dingtalk delivery refused');
-        if (translation.to) await this.sendDm(translation.to.userId, translation.text);
+    let outTrackId = '';
+    const outcome = await this.dispatcher.answerInResponse({
+      deadlineMs: this.options.clickDeadlineMs ?? DEFAULT_CLICK_DEADLINE_MS,
+      translate: () => {
+        const parsed = cardCallbackSchema.safeParse(body);
+        if (!parsed.success) return { kind: 'ignore', why: 'unreadable card callback' };
+        outTrackId = parsed.data.outTrackId;
+        return translateCardCallback(parsed.data, `card:${streamMessageId}`, this.options);
+      },
+    });
+    switch (outcome.outcome) {
+      case 'answered': {
+        const { reply } = outcome;
+        return {
+          cardUpdateOptions: { updateCardDataByKey: true, updatePrivateDataByKey: true },
+          ...(reply.card && { cardData: { cardParamMap: this.options.cardParams(outTrackId, reply.card) } }),
+          userPrivateData: { cardParamMap: { note: note(reply.kind === 'none' ? '' : (reply.text ?? '')) } },
+        };
+      }
+      case 'pending':
+        return { cardUpdateOptions: { updateCardDataByKey: true, updatePrivateDataByKey: true }, userPrivateData: { cardParamMap: { note: note(outcome.text) } } };
+      default:
         return undefined;
     }
   }
 
-  private async withDisplayName<E extends InboundEvent>(event: E): Promise<E> {
-    const user = await this.options.resolveUser(event.actor.userId).catch(() => undefined);
-    return user ? { ...event, actor: { ...event.actor, displayName: user.displayName } } : event;
-  }
-
-  private async dispatch(event: InboundEvent): Promise<Reply> {
-    const handler = this.handler;
-    if (!handler) return { kind: 'error', text: NOT_READY_TEXT };
+  private async dm(user: UserRef, text: string, lastSeenIn: ChannelRef): Promise<void> {
     try {
-      return await handler(event);
+      await this.options.notifyUser(user, text, lastSeenIn);
     } catch (error) {
-      this.options.logger.error({ err: describe(error), deliveryId: event.deliveryId }, 'dingtalk event handler failed');
-      // Thrown, not answered: the delivery stays un-acked and DingTalk sends it again.
-      throw error;
+      this.options.logger.warn({ platform: 'dingtalk', err: error instanceof Error ? error.message : String(error) }, 'could not send the answer by DM');
     }
-  }
-
-  /** The reply, privately: a DM, or — if DingTalk cannot deliver that — a short note in the group. */
-  private async answerByDm(event: InboundEvent, reply: Reply): Promise<void> {
-    if (reply.kind === 'none' || !reply.text) return;
-    if (await this.sendDm(event.actor.userId, reply.text)) return;
-    const channel = event.channel.channelId;
-    if (channel === channelOf({ kind: 'direct', userId: event.actor.userId }).channelId) return;
-    try {
-      await this.options.sendGroup(channel, `@${event.actor.displayName} ${reply.text}`);
-    } catch (error) {
-      this.options.logger.warn({ err: describe(error) }, 'could not answer in the dingtalk group either');
-    }
-  }
-
-  private async sendDm(userId: string, text: string): Promise<boolean> {
-    try {
-      await this.options.sendDirect(userId, text);
-      return true;
-    } catch (error) {
-      this.options.logger.warn({ err: describe(error) }, 'could not send a dingtalk DM');
-      return false;
-    }
-  }
-
-  private track(work: Promise<unknown>): void {
-    const settled = work.catch(() => undefined);
-    this.inFlight.add(settled);
-    void settled.finally(() => this.inFlight.delete(settled));
   }
 }
 
 /** The clicker's private note (a markdown variable: escaped like everything else). */
-function note(text: string): CardCallbackAnswer {
-  return {
-    cardUpdateOptions: { updateCardDataByKey: true, updatePrivateDataByKey: true },
-    userPrivateData: { cardParamMap: { note: text.trim() === '' ? '' : escapeMarkdown(text, NOTE_MAX) } },
-  };
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+function note(text: string): string {
+  return text.trim() === '' ? '' : escapeMarkdown(text, NOTE_MAX);
 }

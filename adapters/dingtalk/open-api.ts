@@ -1,4 +1,5 @@
 import type { HttpLogger } from '../../src/http/server';
+import { ChatRefused } from '../../src/ports/chat';
 
 // Everything jitbot sends to DingTalk: the new open API (api.dingtalk.com, JSON, the app access token in the
 // `x-acs-dingtalk-access-token` header, errors as HTTP status + `{code, message}`) and the old one
@@ -6,8 +7,9 @@ import type { HttpLogger } from '../../src/http/server';
 //
 // Only a refusal for going over the rate limit is retried, after a backoff: DingTalk did not carry such a call
 // out, so sending it again cannot post twice. An expired token is refreshed and the call sent once more, for the
-// same reason. Any other failure is returned to the caller (the outbox decides), marked permanent when
-// DingTalk refused the call itself (4xx), so that it is not retried for nothing.
+// same reason. A call DingTalk refused (4xx, or an oapi errcode) throws ChatRefused, so the outbox gives it up
+// instead of retrying what cannot work; anything else (outages, timeouts) throws DingTalkApiError and the outbox
+// decides (it may have been carried out, so the client does not send it again itself).
 
 export const DEFAULT_API_URL = 'https://api.dingtalk.com';
 export const DEFAULT_OAPI_URL = 'https://oapi.dingtalk.com';
@@ -43,7 +45,10 @@ export interface OpenApiOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** A call DingTalk answered with an error. `permanent`: sending it again cannot succeed (e.g. the robot left the group). */
+/**
+ * A call that failed in a way that may pass (an outage, rate limits that did not lift), or a refused app
+ * credential (`permanent`: start-up stops on it). Refusals of a call itself are ChatRefused.
+ */
 export class DingTalkApiError extends Error {
   constructor(
     message: string,
@@ -76,7 +81,7 @@ export interface DingTalkUser {
 
 export type RobotMessageKey = 'sampleText' | 'sampleMarkdown';
 
-type Outcome = { kind: 'ok'; body: any } | { kind: 'rate_limited'; retryAfterMs?: number } | { kind: 'bad_token' } | { kind: 'error'; error: DingTalkApiError };
+type Outcome = { kind: 'ok'; body: any } | { kind: 'rate_limited'; retryAfterMs?: number } | { kind: 'bad_token' } | { kind: 'error'; error: Error };
 
 export class DingTalkOpenApi {
   private readonly apiUrl: string;
@@ -128,7 +133,7 @@ export class DingTalkOpenApi {
     const result = await this.call('api', 'POST', '/v1.0/card/instances/createAndDeliver', body);
     const deliveries: { success?: boolean; errorMsg?: string }[] = result?.result?.deliverResults ?? [];
     const failed = deliveries.find((d) => d.success === false);
-    if (failed) throw new DingTalkApiError(`DingTalk created the card but could not deliver it: ${failed.errorMsg ?? 'no reason given'}`, 200, 'deliverFailed', true);
+    if (failed) throw new ChatRefused(`DingTalk created the card but could not deliver it: ${failed.errorMsg ?? 'no reason given'}`, 'deliverFailed');
   }
 
   /** Replaces the card's public data by key (keys not given keep their value). */
@@ -159,7 +164,7 @@ export class DingTalkOpenApi {
     });
     const invalid: unknown[] = result?.invalidStaffIdList ?? [];
     if (invalid.length > 0) {
-      throw new DingTalkApiError(`DingTalk has no user ${invalid.join(', ')} to message`, 200, 'invalidStaffId', true);
+      throw new ChatRefused(`DingTalk has no user ${invalid.join(', ')} to message`, 'invalidStaffId');
     }
   }
 
@@ -183,7 +188,7 @@ export class DingTalkOpenApi {
         case 'error':
           throw outcome.error;
         case 'bad_token':
-          if (refreshed) throw new DingTalkApiError(`DingTalk refused a fresh access token for ${path}`, 401, 'InvalidAuthentication', true);
+          if (refreshed) throw new DingTalkApiError(`DingTalk refused a fresh access token for ${path}`, 401, 'InvalidAuthentication', false);
           refreshed = true;
           if (this.token?.value === token) this.token = undefined;
           continue;
@@ -215,8 +220,9 @@ export class DingTalkOpenApi {
     if (response.status === 401 || /InvalidAuthentication|token/i.test(code)) return { kind: 'bad_token' };
     if (!response.ok) {
       const message = typeof parsed?.message === 'string' ? parsed.message : '';
-      const permanent = response.status >= 400 && response.status < 500;
-      return { kind: 'error', error: new DingTalkApiError(`DingTalk refused ${path} (HTTP ${response.status} ${code || 'no code'}${message ? `: ${message}` : ''})`, response.status, code || `HTTP ${response.status}`, permanent) };
+      const described = `DingTalk refused ${path} (HTTP ${response.status} ${code || 'no code'}${message ? `: ${message}` : ''})`;
+      if (response.status >= 400 && response.status < 500) return { kind: 'error', error: new ChatRefused(described, code || `HTTP ${response.status}`) };
+      return { kind: 'error', error: new DingTalkApiError(described, response.status, code || `HTTP ${response.status}`, false) };
     }
     if (parsed === undefined) {
       return { kind: 'error', error: new DingTalkApiError(`DingTalk answered ${path} with something other than JSON`, response.status, 'BadResponse', false) };
@@ -225,7 +231,7 @@ export class DingTalkOpenApi {
       if (OAPI_RATE_LIMIT_CODES.has(parsed.errcode)) return { kind: 'rate_limited' };
       if (OAPI_TOKEN_CODES.has(parsed.errcode)) return { kind: 'bad_token' };
       const errmsg = typeof parsed.errmsg === 'string' ? parsed.errmsg : '';
-      return { kind: 'error', error: new DingTalkApiError(`DingTalk refused ${path} (errcode ${parsed.errcode}${errmsg ? `: ${errmsg}` : ''})`, response.status, String(parsed.errcode), true) };
+      return { kind: 'error', error: new ChatRefused(`DingTalk refused ${path} (errcode ${parsed.errcode}${errmsg ? `: ${errmsg}` : ''})`, String(parsed.errcode)) };
     }
     return { kind: 'ok', body: parsed };
   }

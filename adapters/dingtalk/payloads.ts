@@ -1,13 +1,15 @@
 import { z } from 'zod';
+import { isCardActionId } from '../../src/core/card';
 import type { ChannelRef, MessageRef, UserRef } from '../../src/core/model';
 import { normaliseRequestId } from '../../src/core/request-id';
 import type { ActionEvent, CommandEvent } from '../../src/ports/chat';
+import type { Translation } from '../shared/inbound-dispatcher';
 
 // What DingTalk sends, as far as jitbot reads it, and its translation into neutral events. Pure functions.
 //
 // Identity is the org (corpId) plus the person's userid there (senderStaffId / the callback's userId); never the
 // robot message's senderId, which is encrypted per robot. jitbot serves one org: anyone from another (an external
-// contact in a shared group) is refused. Channels: a group is its openConversationId; a person's one-to-one chat
+// contact in a shared group) is refused. Results are the shared inbound dispatcher's translations. Channels: a group is its openConversationId; a person's one-to-one chat
 // with the robot is `dm:<userid>` (robot DMs are addressed by userid, not by conversation).
 
 const id = z.string().min(1).max(255);
@@ -44,13 +46,6 @@ const callbackContentSchema = z.object({
 });
 
 export type Conversation = { kind: 'group'; openConversationId: string } | { kind: 'direct'; userId: string };
-
-export type Translation<E> =
-  | { kind: 'event'; event: E }
-  /** Not something jitbot answers (a picture, a card of someone else's): acked and dropped. */
-  | { kind: 'ignored'; why: string }
-  /** Something to tell the sender, who cannot be served (another org, no userid, a broken decision command). */
-  | { kind: 'refused'; why: string; text: string; to?: UserRef };
 
 export interface TranslateContext {
   /** The org jitbot serves; when set, senders from other orgs are refused. */
@@ -101,74 +96,61 @@ export function parseOutTrackId(outTrackId: string): { requestId: string; channe
 }
 
 /** A robot message (@jitbot in a group, or a DM to the robot) as a command, or a typed decision (degraded mode). */
-export function translateRobotMessage(message: RobotMessage, ctx: TranslateContext): Translation<CommandEvent | ActionEvent> {
-  if (message.msgtype !== 'text' || !message.text) return { kind: 'ignored', why: `a ${message.msgtype} message` };
+export function translateRobotMessage(message: RobotMessage, ctx: TranslateContext): Translation {
+  if (message.msgtype !== 'text' || !message.text) return { kind: 'ignore', why: `a ${message.msgtype} message` };
   const userId = message.senderStaffId?.trim();
-  const displayName = message.senderNick?.trim() || userId || 'someone';
-  if (!userId) {
-    return { kind: 'refused', why: 'no userid (an external contact?)', text: 'jitbot serves members of its DingTalk organisation only.' };
-  }
-  const actor: UserRef = { platform: 'dingtalk', userId, displayName };
-  const corp = message.senderCorpId ?? message.chatbotCorpId;
-  if (ctx.corpId && corp !== ctx.corpId) {
-    return { kind: 'refused', why: 'another organisation', text: 'jitbot serves members of its DingTalk organisation only.', to: actor };
-  }
+  // Without a userid (an external contact) there is nobody jitbot could name, look up or DM.
+  if (!userId) return { kind: 'ignore', why: 'no userid (an external contact?)' };
+  const actor: UserRef = { platform: 'dingtalk', userId, displayName: message.senderNick?.trim() || userId };
   const conversation: Conversation =
     message.conversationType === '2' ? { kind: 'group', openConversationId: message.conversationId } : { kind: 'direct', userId };
   const base = { platform: 'dingtalk' as const, deliveryId: `msg:${message.msgId}`, actor, channel: channelOf(conversation) };
   const text = commandText(message.text.content, ctx.robotName);
+  const command: CommandEvent = { kind: 'command', ...base, text };
 
+  const corp = message.senderCorpId ?? message.chatbotCorpId;
+  if (ctx.corpId && corp !== ctx.corpId) return { kind: 'refuse', event: command, key: 'inbound.other_organisation' };
   const decision = typedDecision(text);
-  if (decision === 'malformed') {
-    return { kind: 'refused', why: 'decision without a request id', text: 'To decide by text, write: approve JIT-XXXXX [comment] or reject JIT-XXXXX [comment].', to: actor };
-  }
+  if (decision === 'malformed') return { kind: 'refuse', event: command, key: 'inbound.decide_usage', params: { example: 'JIT-XXXXX' } };
   if (decision) {
-    return {
-      kind: 'event',
-      event: { kind: 'action', ...base, action: decision.action, requestId: decision.requestId, ...(decision.comment && { comment: decision.comment }) },
-    };
+    const action: ActionEvent = { kind: 'action', ...base, action: decision.action, requestId: decision.requestId, ...(decision.comment && { comment: decision.comment }) };
+    return { kind: 'event', event: action };
   }
-  return { kind: 'event', event: { kind: 'command', ...base, text } };
+  return { kind: 'event', event: command };
 }
 
 /** A click on jitbot's card: the verdict and request id from the button's parameters, the comment from the input. */
-export function translateCardCallback(callback: CardCallback, deliveryId: string, ctx: TranslateContext): Translation<ActionEvent> {
+export function translateCardCallback(callback: CardCallback, deliveryId: string, ctx: TranslateContext): Translation {
   let content: z.infer<typeof callbackContentSchema>;
   try {
     content = callbackContentSchema.parse(JSON.parse(callback.content));
   } catch {
-    return { kind: 'ignored', why: 'unreadable card callback content' };
+    return { kind: 'ignore', why: 'unreadable card callback content' };
   }
   const params = content.cardPrivateData.params;
   const action = params.action;
-  if (action !== 'approve' && action !== 'reject' && action !== 'revoke') return { kind: 'ignored', why: 'not a jitbot button' };
+  if (typeof action !== 'string' || !isCardActionId(action)) return { kind: 'ignore', why: 'not a jitbot button' };
   const card = parseOutTrackId(callback.outTrackId);
   const requestId = (typeof params.requestId === 'string' && normaliseRequestId(params.requestId)) || card?.requestId;
-  if (!card || !requestId) return { kind: 'ignored', why: 'not a jitbot card' };
+  if (!card || !requestId) return { kind: 'ignore', why: 'not a jitbot card' };
+  // A unionId is not the org's userid: jitbot would misname the clicker, so it does not guess.
+  if (String(callback.userIdType ?? '1') !== '1') return { kind: 'ignore', why: 'callback identifies the user by unionId' };
 
-  if (String(callback.userIdType ?? '1') !== '1') {
-    return { kind: 'refused', why: 'callback identifies the user by unionId', text: 'jitbot could not tell who clicked; ask the admin to check the card\'s callback settings.' };
-  }
-  const actor: UserRef = { platform: 'dingtalk', userId: callback.userId, displayName: callback.userId };
-  if (ctx.corpId && callback.corpId !== ctx.corpId) {
-    return { kind: 'refused', why: 'another organisation', text: 'jitbot serves members of its DingTalk organisation only.', to: actor };
-  }
   const comment = typedComment(params);
   const message: MessageRef = { platform: 'dingtalk', channelId: card.channelId, messageId: callback.outTrackId };
-  return {
-    kind: 'event',
-    event: {
-      kind: 'action',
-      platform: 'dingtalk',
-      deliveryId,
-      actor,
-      channel: { platform: 'dingtalk', channelId: card.channelId },
-      action,
-      requestId,
-      ...(comment && { comment }),
-      message,
-    },
+  const event: ActionEvent = {
+    kind: 'action',
+    platform: 'dingtalk',
+    deliveryId,
+    actor: { platform: 'dingtalk', userId: callback.userId, displayName: callback.userId },
+    channel: { platform: 'dingtalk', channelId: card.channelId },
+    action,
+    requestId,
+    ...(comment && { comment }),
+    message,
   };
+  if (ctx.corpId && callback.corpId !== ctx.corpId) return { kind: 'refuse', event, key: 'inbound.other_organisation' };
+  return { kind: 'event', event };
 }
 
 /**

@@ -165,6 +165,8 @@ export class FakeDingTalk {
   /** Sends a CALLBACK frame (`data` is JSON-encoded unless `rawData`); resolves with the client's ack once it comes. */
   sendCallback(topic: string, data: unknown, options: { messageId?: string; timeoutMs?: number; rawData?: boolean } = {}): Promise<StreamAck> {
     const messageId = options.messageId ?? randomUUID();
+    const outTrackId = (data as { outTrackId?: unknown } | null)?.outTrackId;
+    if (topic === '/v1.0/card/instances/callback' && typeof outTrackId === 'string') this.callbackCards.set(messageId, outTrackId);
     const acked = this.waitFor(
       () => this.acks.find((ack) => ack.headers.messageId === messageId && !this.ackTaken.has(ack) && this.ackTaken.add(ack)),
       `the ack of ${messageId}`,
@@ -187,6 +189,8 @@ export class FakeDingTalk {
   }
 
   private readonly ackTaken = new Set<StreamAck>();
+  /** Card callbacks sent, by messageId: their ack's card data is applied to that card, as DingTalk does. */
+  private readonly callbackCards = new Map<string, string>();
 
   /** Resolves with `find()`'s first defined (and not false) result; re-checks on every change and every 5 ms. */
   waitFor<T>(find: () => T | undefined | false, what: string, timeoutMs = 5000): Promise<T> {
@@ -253,9 +257,22 @@ export class FakeDingTalk {
         return;
       }
       if (frame.headers?.topic === 'ping') this.pongs.push(frame);
-      else this.acks.push(frame);
+      else {
+        this.acks.push(frame);
+        this.applyCardAck(frame);
+      }
       this.record();
     });
+  }
+
+  /** A card callback's ack may carry public card data: DingTalk shows it to everyone, as a PUT would. */
+  private applyCardAck(frame: StreamAck): void {
+    const outTrackId = this.callbackCards.get(frame.headers?.messageId ?? '');
+    const update = frame.data?.response?.cardData?.cardParamMap;
+    const card = outTrackId ? this.cards.get(outTrackId) : undefined;
+    if (!card || !update || !allStrings(update)) return;
+    card.cardParamMap = { ...card.cardParamMap, ...update };
+    card.history.push({ ...card.cardParamMap });
   }
 
   // ── HTTP ────────────────────────────────────────────────────────────────────────────────────────────────

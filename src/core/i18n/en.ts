@@ -190,6 +190,8 @@ export const en = {
   'inbound.not_ready': 'jitbot is still starting; try again in a moment.',
   'inbound.working': 'Working on it; the answer follows in a moment.',
   'inbound.wrong_command': '{command} is not a jitbot command; use {expected}, e.g. {expected} help.',
+  'inbound.other_organisation': 'jitbot serves members of its own organisation only.',
+  'inbound.decide_usage': 'To decide by typing, write: approve {example} [comment] or reject {example} [comment].',
 
   'iam.problem.throttled': 'IAM throttled',
   'iam.problem.unavailable': 'IAM unavailable',

@@ -184,6 +184,8 @@ export const ja: Record<MessageKey, string> = {
   'inbound.not_ready': 'jitbot は起動中です。少し待ってからもう一度お試しください。',
   'inbound.working': '処理中です。まもなく結果をお知らせします。',
   'inbound.wrong_command': '{command} は jitbot のコマンドではありません。{expected} を使ってください（例: {expected} help）。',
+  'inbound.other_organisation': 'jitbot は自組織のメンバーだけが利用できます。',
+  'inbound.decide_usage': '文字で判断するには approve {example} [コメント] または reject {example} [コメント] と書いてください。',
 
   'iam.problem.throttled': 'IAM のスロットリング',
   'iam.problem.unavailable': 'IAM が利用不可',

@@ -181,6 +181,8 @@ export const zhCN: Record<MessageKey, string> = {
   'inbound.not_ready': 'jitbot 正在启动，请稍后再试。',
   'inbound.working': '正在处理，结果稍后送达。',
   'inbound.wrong_command': '{command} 不是 jitbot 的命令；请使用 {expected}，例如 {expected} help。',
+  'inbound.other_organisation': 'jitbot 只为本组织成员提供服务。',
+  'inbound.decide_usage': '如需以文字审批，请写：approve {example} [意见] 或 reject {example} [意见]。',
 
   'iam.problem.throttled': 'IAM 限流',
   'iam.problem.unavailable': 'IAM 不可用',

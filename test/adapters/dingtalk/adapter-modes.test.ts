@@ -1,7 +1,6 @@
 import pino from 'pino';
 import { DingTalkAdapter, type DingTalkAdapterOptions } from '../../../adapters/dingtalk/dingtalk-adapter';
 import { DINGTALK_EVENTS_PATH } from '../../../adapters/dingtalk/events-route';
-import { WORKING_TEXT } from '../../../adapters/dingtalk/inbound';
 import { dingTalkSign } from '../../../adapters/dingtalk/request-signature';
 import { TOPIC_CARD_CALLBACK, TOPIC_ROBOT_MESSAGE } from '../../../adapters/dingtalk/stream-client';
 import { assemble, type Assembled } from '../../../src/app';
@@ -77,7 +76,7 @@ async function startWithCore(dingtalk: DingTalkAdapter): Promise<Assembled> {
     logger: pino({ level: 'silent' }),
     owner: 'dingtalk-modes',
   });
-  await dingtalk.start(core.service.handle);
+  await dingtalk.start(core.service.handle, { locale: 'en' });
   return core;
 }
 
@@ -92,7 +91,14 @@ const idIn = (text: string) => /JIT-[0-9A-Z]{5}/.exec(text)![0];
 
 test('degraded mode: the card is a markdown message saying how to decide; a typed "approve JIT-…" decides', async () => {
   const dingtalk = makeAdapter();
-  expect(dingtalk.capabilities).toMatchObject({ threads: false, ephemeral: false, updateInPlace: false, inlineInputs: false });
+  expect(dingtalk.capabilities).toMatchObject({
+    threads: false,
+    privateClickReply: false,
+    privateCommandReply: false,
+    cardInClickResponse: false,
+    updateInPlace: false,
+    inlineInputs: false,
+  });
   await startWithCore(dingtalk);
 
   await fake.sendCallback(TOPIC_ROBOT_MESSAGE, robotMessage({ text: 'i-0b0b0b0b0b0b0b0b1 rerun the batch', userId: 'manager4521', group: REQUESTS }));
@@ -139,7 +145,7 @@ test('HTTP mode: no Stream connection; a signed robot message is handled and ans
 
 test('in Stream mode no HTTP route is mounted', async () => {
   const dingtalk = makeAdapter();
-  await dingtalk.start(async () => ({ kind: 'none' }));
+  await dingtalk.start(async () => ({ kind: 'none' }), { locale: 'en' });
   server = await startHttpServer({ host: '127.0.0.1', port: 0, mounts: [dingtalk] });
   expect((await fetch(server.url + DINGTALK_EVENTS_PATH, { method: 'POST', body: '{}' })).status).toBe(404);
 });
@@ -148,13 +154,15 @@ test('a click the core answers late: the ack says "working" within the deadline,
   const dingtalk = makeAdapter({ cardTemplateId: 'tpl.schema', clickDeadlineMs: 50 });
   let release!: (reply: Reply) => void;
   const events: InboundEvent[] = [];
-  await dingtalk.start((event) => {
-    events.push(event);
-    return new Promise<Reply>((resolve) => (release = resolve));
-  });
+  await dingtalk.start(
+    (event) => {
+      events.push(event);
+      return new Promise<Reply>((resolve) => (release = resolve));
+    },
+    { locale: 'en' },
+  );
   const ack = await fake.sendCallback(TOPIC_CARD_CALLBACK, cardCallback({ requestId: 'JIT-7K3Q2', channelId: OPS, action: 'approve', userId: 'ops7', comment: 'ok' }));
-  expect(ack.data.response.userPrivateData.cardParamMap.note).toContain('jitbot is working on it');
-  expect(WORKING_TEXT).toContain('working');
+  expect(ack.data.response.userPrivateData.cardParamMap.note.replace(/\\(.)/g, '$1')).toBe('Working on it; the answer follows in a moment.');
   expect(events[0]).toMatchObject({ kind: 'action', action: 'approve', comment: 'ok', actor: { userId: 'ops7', displayName: 'Li Si' } });
   release({ kind: 'info', text: 'Recorded your approval of JIT-7K3Q2.' });
   await settle();
@@ -164,22 +172,26 @@ test('a click the core answers late: the ack says "working" within the deadline,
 test('a handler failure leaves the robot message un-acked, so DingTalk redelivers it', async () => {
   const dingtalk = makeAdapter();
   let calls = 0;
-  await dingtalk.start(async () => {
-    calls += 1;
-    if (calls === 1) throw new Error('store unavailable');
-    return { kind: 'info', text: 'ok' };
-  });
+  await dingtalk.start(
+    async () => {
+      calls += 1;
+      if (calls === 1) throw new Error('store unavailable');
+      return { kind: 'info', text: 'ok' };
+    },
+    { locale: 'en' },
+  );
   const message = robotMessage({ text: 'web-1 x', userId: 'manager4521' });
   await expect(fake.sendCallback(TOPIC_ROBOT_MESSAGE, message, { messageId: 'frame-1', timeoutMs: 300 })).rejects.toThrow(/timed out/);
   const ack = await fake.sendCallback(TOPIC_ROBOT_MESSAGE, message, { messageId: 'frame-1' });
   expect(ack.code).toBe(200);
   await settle();
-  expect(dmsTo('manager4521')).toEqual(['ok']);
+  // The person heard that it failed; the redelivery then did the work and answered.
+  expect(dmsTo('manager4521')).toEqual(['jitbot could not process this; the details are in its log.', 'ok']);
 });
 
 test('start refuses credentials DingTalk does not accept, without echoing the secret', async () => {
   const wrong = makeAdapter({ clientSecret: 'definitely-wrong' });
-  const error = await wrong.start(async () => ({ kind: 'none' })).catch((e: unknown) => e as Error);
+  const error = await wrong.start(async () => ({ kind: 'none' }), { locale: 'en' }).catch((e: unknown) => e as Error);
   expect(error?.message).toMatch(/client id and client secret/);
   expect(error?.message).not.toContain('definitely-wrong');
   expect(fake.openSockets).toBe(0);
@@ -188,10 +200,13 @@ test('start refuses credentials DingTalk does not accept, without echoing the se
 test('a Stream frame whose data is not JSON is acked and dropped, not redelivered forever', async () => {
   const dingtalk = makeAdapter();
   const events: InboundEvent[] = [];
-  await dingtalk.start(async (event) => {
-    events.push(event);
-    return { kind: 'none' };
-  });
+  await dingtalk.start(
+    async (event) => {
+      events.push(event);
+      return { kind: 'none' };
+    },
+    { locale: 'en' },
+  );
   const ack = await fake.sendCallback(TOPIC_ROBOT_MESSAGE, '{not json at all', { rawData: true });
   expect(ack.code).toBe(200);
   expect(events).toEqual([]);

@@ -78,7 +78,7 @@ beforeAll(async () => {
     logger: pino({ level: 'silent' }),
     owner: 'dingtalk-e2e',
   });
-  await adapter.start(core.service.handle);
+  await adapter.start(core.service.handle, { locale: 'en' });
 });
 
 afterAll(async () => {
@@ -180,7 +180,13 @@ test('two levels in two groups: @jitbot request, approve with comments by card c
 test('reject with a comment: the card loses its buttons and shows the comment; a second click is refused privately', async () => {
   const grantsBefore = granter.granted;
   const requestId = idIn(await ask('manager4521', 'i-0b0b0b0b0b0b0b0b1 rerun the batch'));
-  expect(await click('ops7', OPS, requestId, 'reject', 'use the scheduler instead')).toContain(`Recorded your rejection of ${requestId}`);
+  const putsBefore = fake.callsTo('/v1.0/card/instances').length;
+  const ack = await fake.sendCallback(TOPIC_CARD_CALLBACK, cardCallback({ requestId, channelId: OPS, action: 'reject', userId: 'ops7', comment: 'use the scheduler instead' }));
+  await settle();
+  expect(noteIn(ack)).toContain(`Recorded your rejection of ${requestId}`);
+  // The ack itself redraws the card for everyone; the outbox's redraw of the same version is then skipped.
+  expect(ack.data.response.cardData.cardParamMap).toMatchObject({ status: 'rejected', canApprove: 'false', canReject: 'false' });
+  expect(fake.callsTo('/v1.0/card/instances').length).toBe(putsBefore);
   const rejected = card(OPS, requestId);
   expect(buttons(rejected)).toEqual([]);
   expect(rejected.cardParamMap.showComment).toBe('false');

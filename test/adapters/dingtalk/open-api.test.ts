@@ -1,5 +1,6 @@
 import { DingTalkApiError, DingTalkOpenApi, type OpenApiOptions } from '../../../adapters/dingtalk/open-api';
 import { silentLogger } from '../../../src/http/middleware';
+import { ChatRefused } from '../../../src/ports/chat';
 import { FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, FAKE_ROBOT_CODE, FakeDingTalk } from '../../support/fake-dingtalk';
 
 // The outbound client against the local fake open API: token, cards, robot messages, user look-up, rate limits.
@@ -87,10 +88,10 @@ test('group and one-to-one robot messages carry the robot code and the message a
   expect(typeof fake.callsTo('/v1.0/robot/groupMessages/send')[0]!.body.msgParam).toBe('string');
 });
 
-test('a one-to-one message to someone DingTalk does not know is a permanent error', async () => {
+test('a one-to-one message to someone DingTalk does not know is refused for good (ChatRefused)', async () => {
   const error = await api().sendDirectMessage(['ghost'], 'sampleText', { content: 'x' }).catch((e: unknown) => e);
-  expect(error).toBeInstanceOf(DingTalkApiError);
-  expect(error).toMatchObject({ permanent: true });
+  expect(error).toBeInstanceOf(ChatRefused);
+  expect(error).toMatchObject({ code: 'invalidStaffId' });
 });
 
 test('user look-up: the personal email, else the enterprise one, else none', async () => {
@@ -98,7 +99,9 @@ test('user look-up: the personal email, else the enterprise one, else none', asy
   expect(await client.getUser('manager4521')).toEqual({ userId: 'manager4521', name: '张三', email: 'zhang@example.cn', unionId: 'union-manager4521' });
   expect(await client.getUser('ops7')).toMatchObject({ email: 'lisi@corp.example.cn' });
   expect(await client.getUser('noemail')).not.toHaveProperty('email');
-  await expect(client.getUser('ghost')).rejects.toMatchObject({ permanent: true, code: '60121' });
+  const unknown = await client.getUser('ghost').catch((e: unknown) => e);
+  expect(unknown).toBeInstanceOf(ChatRefused);
+  expect(unknown).toMatchObject({ code: '60121' });
 });
 
 test.each(['http429', 'qps403', 'oapi'] as const)('a call refused over the rate limit (%s) waits and is sent again, and happens once', async (style) => {
@@ -116,7 +119,9 @@ test.each(['http429', 'qps403', 'oapi'] as const)('a call refused over the rate 
 test('a rate limit that does not lift fails as a transient error after the last retry', async () => {
   fake.rateLimit('/v1.0/robot/groupMessages/send', 10, 'qps403');
   const error = await api().sendGroupMessage('cidOps==', 'sampleText', { content: 'x' }).catch((e: unknown) => e);
-  expect(error).toMatchObject({ permanent: false, code: 'RateLimited' });
+  expect(error).toBeInstanceOf(DingTalkApiError);
+  expect(error).not.toBeInstanceOf(ChatRefused);
+  expect(error).toMatchObject({ code: 'RateLimited' });
   expect(fake.callsTo('/v1.0/robot/groupMessages/send')).toHaveLength(4);
   expect(fake.messages).toEqual([]);
 });
@@ -134,13 +139,16 @@ test('an expired token is refreshed and the call sent once more', async () => {
 test('a server error is not retried (DingTalk may have carried it out) and is not permanent', async () => {
   fake.failOnce('/v1.0/card/instances', 503);
   const error = await api().updateCard('nope', {}).catch((e: unknown) => e);
-  expect(error).toMatchObject({ permanent: false, status: 503 });
+  expect(error).toBeInstanceOf(DingTalkApiError);
+  expect(error).not.toBeInstanceOf(ChatRefused);
+  expect(error).toMatchObject({ status: 503 });
   expect(fake.callsTo('/v1.0/card/instances')).toHaveLength(1);
 });
 
-test('a refusal (4xx) is permanent and says what DingTalk said', async () => {
+test('a refusal (4xx) is a ChatRefused with DingTalk\'s code, and says what DingTalk said', async () => {
   const error = await api().updateCard('no-such-card', { a: 'b' }).catch((e: unknown) => e);
-  expect(error).toMatchObject({ permanent: true, status: 400, code: 'param.cardNotExist' });
+  expect(error).toBeInstanceOf(ChatRefused);
+  expect(error).toMatchObject({ code: 'param.cardNotExist' });
   expect((error as Error).message).toMatch(/card instance not found/);
 });
 

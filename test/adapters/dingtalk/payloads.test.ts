@@ -54,18 +54,28 @@ test('degraded mode: "approve JIT-… comment" typed to the robot is a decision;
   expect(translateMessage({ text: '拒绝 7K3Q2', group: 'cidOps' })).toMatchObject({ event: { kind: 'action', action: 'reject', requestId: 'JIT-7K3Q2' } });
   const noComment = translateMessage({ text: 'Reject JIT-7K3Q2', group: 'cidOps' });
   expect(noComment.kind === 'event' && noComment.event).not.toHaveProperty('comment');
-  expect(translateMessage({ text: 'approve soon', group: 'cidOps' })).toMatchObject({ kind: 'refused', text: expect.stringContaining('approve JIT-XXXXX') });
+  expect(translateMessage({ text: 'approve soon', group: 'cidOps' })).toMatchObject({
+    kind: 'refuse',
+    key: 'inbound.decide_usage',
+    params: { example: 'JIT-XXXXX' },
+    event: { kind: 'command', actor: { userId: 'manager4521' } },
+  });
 });
 
-test('senders from another org, or without a userid, are refused', () => {
-  expect(translateMessage({ text: 'web-1 x', corpId: 'dingOTHER' })).toMatchObject({ kind: 'refused', to: { userId: 'manager4521' } });
+test('senders from another org are refused (told so by DM); without a userid there is nobody to answer', () => {
+  expect(translateMessage({ text: 'web-1 x', corpId: 'dingOTHER' })).toMatchObject({
+    kind: 'refuse',
+    key: 'inbound.other_organisation',
+    event: { actor: { userId: 'manager4521' } },
+  });
+  expect(translateMessage({ text: 'web-1 x', corpId: 'dingOTHER' }, { robotName: 'jitbot' })).toMatchObject({ kind: 'event' });
   const external = robotMessageSchema.parse({ ...robotMessage({ text: 'web-1 x' }), senderStaffId: undefined });
-  expect(translateRobotMessage(external, ctx)).toMatchObject({ kind: 'refused', why: expect.stringContaining('userid') });
+  expect(translateRobotMessage(external, ctx)).toMatchObject({ kind: 'ignore', why: expect.stringContaining('userid') });
 });
 
 test('pictures and other message types are ignored', () => {
   const picture = robotMessageSchema.parse({ ...robotMessage({ text: '' }), msgtype: 'picture', text: undefined });
-  expect(translateRobotMessage(picture, ctx)).toMatchObject({ kind: 'ignored' });
+  expect(translateRobotMessage(picture, ctx)).toMatchObject({ kind: 'ignore' });
 });
 
 test('a card click: verdict and request id from the button parameters, the comment from the input, channel from the card', () => {
@@ -90,14 +100,17 @@ test('a card click: verdict and request id from the button parameters, the comme
 });
 
 test('clicks that are not jitbot\'s, from another org, or identified by unionId are not taken as decisions', () => {
-  expect(translateClick({ requestId: 'JIT-7K3Q2', channelId: 'cidOps', action: 'delete' })).toMatchObject({ kind: 'ignored' });
-  expect(translateClick({ requestId: 'JIT-7K3Q2', channelId: 'cidOps', action: 'approve', corpId: 'dingOTHER' })).toMatchObject({ kind: 'refused' });
+  expect(translateClick({ requestId: 'JIT-7K3Q2', channelId: 'cidOps', action: 'delete' })).toMatchObject({ kind: 'ignore' });
+  expect(translateClick({ requestId: 'JIT-7K3Q2', channelId: 'cidOps', action: 'approve', corpId: 'dingOTHER' })).toMatchObject({
+    kind: 'refuse',
+    key: 'inbound.other_organisation',
+  });
   const byUnion = cardCallbackSchema.parse({ ...cardCallback({ requestId: 'JIT-7K3Q2', channelId: 'cidOps', action: 'approve' }), userIdType: 2 });
-  expect(translateCardCallback(byUnion, 'card:m2', ctx)).toMatchObject({ kind: 'refused' });
+  expect(translateCardCallback(byUnion, 'card:m2', ctx)).toMatchObject({ kind: 'ignore' });
   const foreign = cardCallbackSchema.parse({ ...cardCallback({ requestId: 'JIT-7K3Q2', channelId: 'cidOps', action: 'approve' }), outTrackId: 'someone-elses-card' });
-  expect(translateCardCallback(foreign, 'card:m3', ctx)).toMatchObject({ kind: 'ignored' });
+  expect(translateCardCallback(foreign, 'card:m3', ctx)).toMatchObject({ kind: 'ignore' });
   const garbled = cardCallbackSchema.parse({ ...cardCallback({ requestId: 'JIT-7K3Q2', channelId: 'cidOps', action: 'approve' }), content: '{not json' });
-  expect(translateCardCallback(garbled, 'card:m4', ctx)).toMatchObject({ kind: 'ignored' });
+  expect(translateCardCallback(garbled, 'card:m4', ctx)).toMatchObject({ kind: 'ignore' });
 });
 
 test('outTrackId: one per request and channel, stable, and read back', () => {
