@@ -35,9 +35,9 @@ describe('secrets never appear in error messages', () => {
       'adapters.slack.botToken',
       'adapters.slack.signingSecret',
       'adapters.slack.appToken',
+      'adapters.dingtalk.clientSecret',
       'adapters.teams',
       'adapters.feishu',
-      'adapters.dingtalk',
     ]);
     expectNoSecret(error);
   });
