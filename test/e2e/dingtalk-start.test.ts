@@ -4,7 +4,7 @@ import { ADAPTERS } from '../../adapters';
 import { TOPIC_CARD_CALLBACK, TOPIC_ROBOT_MESSAGE } from '../../adapters/dingtalk/stream-client';
 import { startJitbot, type RunningJitbot } from '../../src/app';
 import { parseConfigText } from '../../src/config/load';
-import { cardCallback, robotMessage } from '../adapters/dingtalk/dingtalk-payloads';
+import { cardCallback, robotMessage, visibleText } from '../adapters/dingtalk/dingtalk-payloads';
 import { FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, FAKE_CORP_ID, FakeDingTalk } from '../support/fake-dingtalk';
 
 // `jitbot start` with DingTalk enabled in jitbot.yaml: the adapter module builds the adapter from its section,
@@ -53,7 +53,7 @@ test('configured in jitbot.yaml, DingTalk connects over Stream and carries a req
   expect(requestId).toMatch(/^JIT-/);
 
   const ack = await fake.sendCallback(TOPIC_CARD_CALLBACK, cardCallback({ requestId, channelId: 'cidOps==', action: 'approve', userId: 'ops7' }));
-  expect(ack.data.response.userPrivateData.cardParamMap.note.replace(/\\(.)/g, '$1')).toContain(`Recorded your approval of ${requestId}`);
+  expect(visibleText(ack.data.response.userPrivateData.cardParamMap.note)).toContain(`Recorded your approval of ${requestId}`);
   await running.outbox.idle();
   await fake.waitFor(() => fake.cards.get(card!.outTrackId)!.cardParamMap.canRevoke === 'true', 'the active card');
 });

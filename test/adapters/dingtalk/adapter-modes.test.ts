@@ -11,7 +11,7 @@ import type { InboundEvent, Reply } from '../../../src/ports/chat';
 import { openStore } from '../../../src/store/open-store';
 import { FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, FAKE_CORP_ID, FakeDingTalk } from '../../support/fake-dingtalk';
 import { testConfig } from '../../support/harness';
-import { cardCallback, robotMessage } from './dingtalk-payloads';
+import { cardCallback, robotMessage, visibleText } from './dingtalk-payloads';
 
 // The adapter's other modes: degraded (no card template: markdown messages and typed decisions), HTTP transport,
 // and the click deadline.
@@ -85,7 +85,7 @@ const settle = async () => {
   await core?.outbox.idle();
 };
 const groupPosts = (channel: string) =>
-  fake.messages.filter((m) => m.kind === 'group' && m.to === channel).map((m) => ({ msgKey: m.msgKey, text: String(m.msgParam.text ?? m.msgParam.content).replace(/\\(.)/g, '$1').replace(/\u2060/g, '') }));
+  fake.messages.filter((m) => m.kind === 'group' && m.to === channel).map((m) => ({ msgKey: m.msgKey, text: visibleText(String(m.msgParam.text ?? m.msgParam.content)) }));
 const dmsTo = (userId: string) => fake.messages.filter((m) => m.kind === 'direct' && (m.to as string[]).includes(userId)).map((m) => String(m.msgParam.content));
 const idIn = (text: string) => /JIT-[0-9A-Z]{5}/.exec(text)![0];
 
@@ -162,7 +162,7 @@ test('a click the core answers late: the ack says "working" within the deadline,
     { locale: 'en' },
   );
   const ack = await fake.sendCallback(TOPIC_CARD_CALLBACK, cardCallback({ requestId: 'JIT-7K3Q2', channelId: OPS, action: 'approve', userId: 'ops7', comment: 'ok' }));
-  expect(ack.data.response.userPrivateData.cardParamMap.note.replace(/\\(.)/g, '$1')).toBe('Working on it; the answer follows in a moment.');
+  expect(visibleText(ack.data.response.userPrivateData.cardParamMap.note)).toBe('Working on it; the answer follows in a moment.');
   expect(events[0]).toMatchObject({ kind: 'action', action: 'approve', comment: 'ok', actor: { userId: 'ops7', displayName: 'Li Si' } });
   release({ kind: 'info', text: 'Recorded your approval of JIT-7K3Q2.' });
   await settle();

@@ -4,6 +4,7 @@ import templateJson from '../../../adapters/dingtalk/card-template.json';
 import { buildCard, type CardContext } from '../../../src/core/card-builder';
 import type { JitRequest } from '../../../src/core/model';
 import { FIXTURE_NOW, makeRequest } from '../../support/fixtures';
+import { visibleText } from './dingtalk-payloads';
 
 const context: CardContext = { locale: 'en', timeZone: 'UTC', dryRun: true, cardTags: ['Name', 'env'] };
 const card = (overrides: Partial<JitRequest> = {}) => buildCard(makeRequest(overrides), context);
@@ -12,7 +13,7 @@ const HOSTILE = '@all @张三 <script>alert(1)</script> [bank](https://evil.exam
 const CJK_256 = '紧急修复'.repeat(64);
 
 /** The markdown with every backslash escape and word joiner undone: what a reader sees as text. */
-const visible = (markdown: string) => markdown.replace(/\\(.)/g, '$1').replace(/\u2060/g, '');
+const visible = visibleText;
 
 test('a pending card: every template variable is a string, buttons Approve and Reject, the comment box open', () => {
   const params = renderCardParams(card());
@@ -60,21 +61,23 @@ test('hostile input stays literal text: no mention, link, image, HTML, heading, 
   request.decisions = [{ by: { platform: 'dingtalk', userId: 'u1', displayName: '@all Bob' }, roles: [], level: 0, verdict: 'approve', comment: HOSTILE, at: FIXTURE_NOW }];
   const { markdown } = renderCardParams(buildCard(request, context));
 
-  // No raw markup survives: every markdown character anyone typed is escaped, and no "<" reaches the renderer.
-  expect(markdown).not.toMatch(/<|>(?! ⚠️|\s“)/);
-  expect(markdown).not.toMatch(/(?<!\\)\[(?:bank|web)(?<!\\)\]/);
-  expect(markdown).not.toMatch(/(?<!\\)!\\?\[img/);
-  expect(markdown).not.toMatch(/^#(?!###\s)/m);
+  // No raw markup survives: every markup character anyone typed is a character reference, and no "<" reaches the renderer.
+  expect(markdown).not.toContain('<');
+  expect(markdown).not.toMatch(/\[(?:bank|web|img)/);
+  expect(markdown).not.toMatch(/\*\*(?:bold|prod)\*\*/);
+  expect(markdown).not.toMatch(/^(?!####\s)#/m);
   expect(markdown).not.toMatch(/@(?!\u2060)/);
-  // …and a reader still sees what was typed (with full-width angle brackets).
+  expect(markdown.split('\n').filter((line) => line.startsWith('>'))).toEqual([expect.stringMatching(/^> ⚠️ /), expect.stringMatching(/^> “/)]);
+  // …and a reader still sees exactly what was typed.
   const seen = visible(markdown);
-  expect(seen).toContain('@all @张三 ＜script＞alert(1)＜/script＞ [bank](https://evil.example) **bold** # heading');
-  expect(seen).toContain('＜font color=red＞x＜/font＞');
+  expect(seen).toContain('@all @张三 <script>alert(1)</script> [bank](https://evil.example) **bold** # heading\n> quote `code` <font color=red>x</font>');
+  expect(seen).toContain('**Requester:** @all <b>Boss</b>');
 });
 
 test('a reason line that starts with markdown block syntax cannot open a heading, quote or list', () => {
   const markdown = escapeMarkdown('# big\n> quoted\n- item\n1. first', 100);
-  for (const line of markdown.split('\n')) expect(line).toMatch(/^(\\[#\-]|＞|1\\\.)/);
+  expect(markdown.split('\n')).toEqual(['&#35; big  ', '&#62; quoted  ', '&#45; item  ', '&#49;. first']);
+  expect(escapeMarkdown('JIT-7K3Q2 web-1 i-0abc 2.5h', 100)).toBe('JIT-7K3Q2 web-1 i-0abc 2.5h');
 });
 
 test('256 CJK characters arrive whole; longer texts are cut with an ellipsis', () => {

@@ -10,7 +10,7 @@ import { StaticInventory } from '../../../src/inventory/static-inventory';
 import { openStore } from '../../../src/store/open-store';
 import { FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, FAKE_CORP_ID, FakeDingTalk, type FakeCard, type StreamAck } from '../../support/fake-dingtalk';
 import { testConfig } from '../../support/harness';
-import { cardCallback, robotMessage } from './dingtalk-payloads';
+import { cardCallback, robotMessage, visibleText } from './dingtalk-payloads';
 
 // The DingTalk adapter in Stream mode in front of the real core (assemble, in-memory store, dry-run grants),
 // driven with Stream frames as DingTalk sends them; the fake shows the cards and messages people would see.
@@ -115,7 +115,7 @@ async function click(userId: string, channel: string, requestId: string, action:
 
 function noteIn(ack: StreamAck): string {
   expect(ack.data.response.cardUpdateOptions).toEqual({ updateCardDataByKey: true, updatePrivateDataByKey: true });
-  return (ack.data.response.userPrivateData.cardParamMap.note as string).replace(/\\(.)/g, '$1').replace(/\u2060/g, '');
+  return visibleText(ack.data.response.userPrivateData.cardParamMap.note as string);
 }
 
 function dmsTo(userId: string): string[] {
@@ -123,7 +123,7 @@ function dmsTo(userId: string): string[] {
 }
 
 function groupPosts(channel: string): string[] {
-  return fake.messages.filter((m) => m.kind === 'group' && m.to === channel).map((m) => (m.msgParam.text ?? m.msgParam.content).replace(/\\(.)/g, '$1').replace(/\u2060/g, ''));
+  return fake.messages.filter((m) => m.kind === 'group' && m.to === channel).map((m) => visibleText(m.msgParam.text ?? m.msgParam.content));
 }
 
 function card(channel: string, requestId: string): FakeCard {
@@ -133,7 +133,7 @@ function card(channel: string, requestId: string): FakeCard {
 }
 
 const buttons = (c: FakeCard) => (['approve', 'reject', 'revoke'] as const).filter((a) => c.cardParamMap[`can${a[0]!.toUpperCase()}${a.slice(1)}`] === 'true');
-const visible = (markdown: string) => markdown.replace(/\\(.)/g, '$1').replace(/\u2060/g, '');
+const visible = visibleText;
 
 function idIn(text: string): string {
   const match = /JIT-[0-9A-Z]{5}/.exec(text);
@@ -243,10 +243,10 @@ test('a hostile reason reaches the card as inert text', async () => {
   const reason = '@all <script>alert(1)</script> [x](https://evil.example) **bold** ' + '紧急'.repeat(20);
   const requestId = idIn(await ask('manager4521', `web-1 ${reason}`));
   const markdown = card(OPS, requestId).cardParamMap.markdown!;
-  expect(markdown).not.toContain('<script>');
-  expect(markdown).not.toMatch(/(?<!\\)\[x(?<!\\)\]/);
+  expect(markdown).not.toContain('<');
+  expect(markdown).not.toContain('[x]');
   expect(markdown).not.toMatch(/@(?!\u2060)/);
-  expect(visible(markdown)).toContain('＜script＞alert(1)＜/script＞ [x](https://evil.example) **bold**');
+  expect(visible(markdown)).toContain(reason);
 });
 
 test('someone from another org is refused by DM and nothing is created', async () => {

@@ -68,3 +68,11 @@ export function cardCallback(input: CardClickInput): Record<string, unknown> {
     outTrackId: outTrackIdFor(input.requestId, input.channelId),
   };
 }
+
+/** What a person reads in DingTalk markdown: character references decoded, word joiners gone, hard breaks plain. */
+export function visibleText(markdown: string): string {
+  return markdown
+    .replace(/&#(\d+);/g, (_m, code: string) => String.fromCodePoint(Number(code)))
+    .replace(/\u2060/g, '')
+    .replace(/ {2}\n/g, '\n');
+}
