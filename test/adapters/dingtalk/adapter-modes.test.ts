@@ -120,6 +120,19 @@ test('degraded mode: the card is a markdown message saying how to decide; a type
   expect(redrawn.at(-1)!.text).not.toContain(`approve ${requestId}`);
 });
 
+test('with a card template, a typed decision is still taken, and its answer comes by DM (a message has no card to show it on)', async () => {
+  const dingtalk = makeAdapter({ cardTemplateId: 'tpl.schema' });
+  expect(dingtalk.capabilities).toMatchObject({ privateClickReply: true, privateCommandReply: false, cardInClickResponse: true });
+  await startWithCore(dingtalk);
+  await fake.sendCallback(TOPIC_ROBOT_MESSAGE, robotMessage({ text: 'i-0b0b0b0b0b0b0b0b1 rerun the batch', userId: 'manager4521', group: REQUESTS }));
+  await settle();
+  const requestId = idIn(dmsTo('manager4521').at(-1)!);
+  await fake.sendCallback(TOPIC_ROBOT_MESSAGE, robotMessage({ text: `reject ${requestId} not now`, userId: 'ops7', group: OPS }));
+  await settle();
+  expect(dmsTo('ops7')).toEqual([expect.stringContaining(`Recorded your rejection of ${requestId}`)]);
+  expect([...fake.cards.values()][0]!.cardParamMap.status).toBe('rejected');
+});
+
 test('HTTP mode: no Stream connection; a signed robot message is handled and answered by DM; cards are markdown (clicks could not arrive)', async () => {
   const dingtalk = makeAdapter({ mode: 'http', cardTemplateId: 'tpl.schema' });
   await startWithCore(dingtalk);
