@@ -1,9 +1,9 @@
 import type express from 'express';
+import { LRUCache } from 'lru-cache';
 import type { ApprovalCard } from '../../src/core/card';
 import type { ChannelRef, MessageRef, UserRef } from '../../src/core/model';
 import { silentLogger } from '../../src/http/middleware';
 import type { HttpLogger, HttpMount } from '../../src/http/server';
-import { LRUCache } from 'lru-cache';
 import { ChatRefused, type ChatAdapter, type ChatCapabilities, type InboundContext, type InboundHandler, type PostMessageOptions, type ResolvedUser } from '../../src/ports/chat';
 import { CardVersions, renderedDigest } from '../shared/card-versions';
 import { renderCardParams, renderDegradedCard } from './card-params';
@@ -67,7 +67,7 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
 
   constructor(private readonly options: DingTalkAdapterOptions) {
     if (!options.clientId || !options.clientSecret) {
-      throw new Error('the DingTalk adapter needs the app\'s client id and client secret (DINGTALK_CLIENT_ID, DINGTALK_CLIENT_SECRET)');
+      throw new Error('the DingTalk adapter needs the app\'s client id and client secret (adapters.dingtalk.clientId, DINGTALK_CLIENT_SECRET)');
     }
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
@@ -118,8 +118,9 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
         topics: [TOPIC_ROBOT_MESSAGE, TOPIC_CARD_CALLBACK],
         logger: this.logger,
         ...(options.streamBackoff && { backoff: options.streamBackoff }),
+        // What this returns is the frame's ack; throwing (a robot message the core could not handle) leaves the
+        // frame un-acked, and DingTalk delivers it again.
         onCallback: async ({ topic, messageId, data }) => {
-          // A RobotMessageFailed (or any other error) leaves the frame un-acked: DingTalk delivers it again.
           let body: unknown;
           try {
             body = JSON.parse(data);

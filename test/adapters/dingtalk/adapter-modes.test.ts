@@ -10,6 +10,8 @@ import { StaticInventory } from '../../../src/inventory/static-inventory';
 import type { InboundEvent, Reply } from '../../../src/ports/chat';
 import { openStore } from '../../../src/store/open-store';
 import { FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, FAKE_CORP_ID, FakeDingTalk } from '../../support/fake-dingtalk';
+import { buildCard, type CardContext } from '../../../src/core/card-builder';
+import { makeRequest } from '../../support/fixtures';
 import { testConfig } from '../../support/harness';
 import { cardCallback, robotMessage, visibleText } from './dingtalk-payloads';
 
@@ -17,6 +19,7 @@ import { cardCallback, robotMessage, visibleText } from './dingtalk-payloads';
 // and the click deadline.
 
 const OPS = 'cidOps==';
+const CONTEXT: CardContext = { locale: 'en', timeZone: 'UTC', dryRun: true, cardTags: [] };
 const REQUESTS = 'cidRequests==';
 
 let fake: FakeDingTalk;
@@ -131,6 +134,16 @@ test('with a card template, a typed decision is still taken, and its answer come
   await settle();
   expect(dmsTo('ops7')).toEqual([expect.stringContaining(`Recorded your rejection of ${requestId}`)]);
   expect([...fake.cards.values()][0]!.cardParamMap.status).toBe('rejected');
+});
+
+test('a card post retried after DingTalk already created the card updates that card instead of failing', async () => {
+  const dingtalk = makeAdapter({ cardTemplateId: 'tpl.schema' });
+  const card = buildCard(makeRequest({ requester: { ...makeRequest().requester, platform: 'dingtalk', userId: 'manager4521' } }), CONTEXT);
+  const first = await dingtalk.postCard({ platform: 'dingtalk', channelId: OPS }, card);
+  const again = await dingtalk.postCard({ platform: 'dingtalk', channelId: OPS }, { ...card, version: card.version + 1, statusText: 'redrawn' });
+  expect(again).toEqual(first);
+  expect(fake.cards.size).toBe(1);
+  expect(fake.cards.get(first.messageId)!.cardParamMap.statusText).toBe('redrawn');
 });
 
 test('HTTP mode: no Stream connection; a signed robot message is handled and answered by DM; cards are markdown (clicks could not arrive)', async () => {
