@@ -1,6 +1,7 @@
 import type express from 'express';
 import { LRUCache } from 'lru-cache';
 import type { ApprovalCard } from '../../src/core/card';
+import { t, type Locale } from '../../src/core/i18n/catalog';
 import type { ChannelRef, MessageRef, UserRef } from '../../src/core/model';
 import { silentLogger } from '../../src/http/middleware';
 import type { HttpLogger, HttpMount } from '../../src/http/server';
@@ -64,6 +65,8 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
   private readonly cards = new CardVersions(MAX_REMEMBERED);
   /** Degraded mode: the status each markdown card was last posted with (a new message only when it changes). */
   private readonly postedStatus = new LRUCache<string, string>({ max: MAX_REMEMBERED });
+  /** The workspace's language, for what the adapter says itself. */
+  private locale: Locale = 'en';
 
   constructor(private readonly options: DingTalkAdapterOptions) {
     if (!options.clientId || !options.clientSecret) {
@@ -103,7 +106,7 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
       robotName: this.robotName,
       ...(options.clickDeadlineMs !== undefined && { clickDeadlineMs: options.clickDeadlineMs }),
       resolveUser: (userId) => this.user(userId),
-      notifyUser: (user, text) => this.notifyUser(user, text),
+      notifyUser: (user, text, lastSeenIn) => this.answerPrivately(user, text, lastSeenIn),
       cardParams: (outTrackId, card) => {
         const params = renderCardParams(card);
         this.cards.posted(outTrackId, card.version, renderedDigest(params));
@@ -162,6 +165,7 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
 
   async start(onEvent: InboundHandler, context: InboundContext): Promise<void> {
     await this.checkCredentials();
+    this.locale = context.locale;
     this.inbound.start(onEvent, context);
     try {
       await this.stream?.start();
@@ -237,6 +241,20 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
   async notifyUser(user: UserRef, text: string): Promise<void> {
     requireDingTalk(user.platform);
     await this.api.sendDirectMessage([user.userId], 'sampleText', { content: plainText(text, 5000) });
+  }
+
+  /**
+   * An answer to what a person did, by DM. If DingTalk refuses the DM, a short public note in the group where they
+   * acted tells them so (never the answer itself, which may be meant for them only).
+   */
+  private async answerPrivately(user: UserRef, text: string, lastSeenIn: ChannelRef): Promise<void> {
+    try {
+      await this.notifyUser(user, text);
+    } catch (error) {
+      const space = conversationOf(lastSeenIn.channelId);
+      if (!(error instanceof ChatRefused) || space.kind !== 'group') throw error;
+      await this.postMessage(lastSeenIn, t(this.locale, 'inbound.could_not_dm'), { mention: user });
+    }
   }
 
   async resolveUser(user: UserRef): Promise<ResolvedUser> {

@@ -186,6 +186,7 @@ export const ja: Record<MessageKey, string> = {
   'inbound.wrong_command': '{command} は jitbot のコマンドではありません。{expected} を使ってください（例: {expected} help）。',
   'inbound.other_organisation': 'jitbot は自組織のメンバーだけが利用できます。',
   'inbound.decide_usage': '文字で判断するには approve {example} [コメント] または reject {example} [コメント] と書いてください。',
+  'inbound.could_not_dm': 'jitbot から回答のダイレクトメッセージを送れませんでした。ボットからのメッセージを受け取れるか確認して、もう一度お試しください。',
 
   'iam.problem.throttled': 'IAM のスロットリング',
   'iam.problem.unavailable': 'IAM が利用不可',

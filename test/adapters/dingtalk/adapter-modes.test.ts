@@ -146,6 +146,19 @@ test('a card post retried after DingTalk already created the card updates that c
   expect(fake.cards.get(first.messageId)!.cardParamMap.statusText).toBe('redrawn');
 });
 
+test('when DingTalk refuses the DM with an answer, a short public note in the group says so, without the answer', async () => {
+  const dingtalk = makeAdapter();
+  await dingtalk.start(async () => ({ kind: 'info', text: 'Submitted JIT-7K3Q2 (private detail)' }), { locale: 'en' });
+  // "ghost" is no user DingTalk knows, so the one-to-one message is refused.
+  await fake.sendCallback(TOPIC_ROBOT_MESSAGE, robotMessage({ text: 'web-1 x', userId: 'ghost', nick: 'Ghost', group: REQUESTS }));
+  await settle();
+  const notes = groupPosts(REQUESTS);
+  expect(notes).toHaveLength(1);
+  expect(notes[0]!.text).toContain('@Ghost');
+  expect(notes[0]!.text).toContain('could not send you a direct message');
+  expect(notes[0]!.text).not.toContain('private detail');
+});
+
 test('HTTP mode: no Stream connection; a signed robot message is handled and answered by DM; cards are markdown (clicks could not arrive)', async () => {
   const dingtalk = makeAdapter({ mode: 'http', cardTemplateId: 'tpl.schema' });
   await startWithCore(dingtalk);
