@@ -3,7 +3,7 @@ import { DingTalkAdapter } from '../../../adapters/dingtalk/dingtalk-adapter';
 import { TOPIC_CARD_CALLBACK, TOPIC_ROBOT_MESSAGE } from '../../../adapters/dingtalk/stream-client';
 import { CARD_ACTION_IDS, type CardActionId } from '../../../src/core/card';
 import { FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, FAKE_CORP_ID, FakeDingTalk, type FakeCard, type StreamAck } from '../../support/fake-dingtalk';
-import { PEOPLE, runChatConformance, type CardView, type Channel, type ConformanceDriver, type Person, type Sent, type Shown } from '../../support/chat-conformance';
+import { EVERYONE, PEOPLE, runChatConformance, type CardView, type Channel, type ConformanceDriver, type Person, type Sent, type Shown } from '../../support/chat-conformance';
 import { cardCallback, robotMessage, visibleText } from './dingtalk-payloads';
 
 // The chat conformance suite, unchanged, over DingTalk's Stream mode: commands are robot messages (@jitbot in a
@@ -66,6 +66,7 @@ const driver: ConformanceDriver<FakeCard> = {
       };
     }
 
+    // Robot messages (sampleText / sampleMarkdown) have no mention field: their text notifies nobody.
     const shown = (text: string): Shown => ({ text, mentions: [] });
 
     return {
@@ -103,8 +104,9 @@ const driver: ConformanceDriver<FakeCard> = {
               ref: card,
               channel,
               requestId: data.requestId ?? '',
-              // Card text never notifies: DingTalk only notifies the atUserIds of a delivery, which jitbot leaves empty.
-              ...shown(visibleText(data.markdown ?? '')),
+              // Text in a card never notifies: DingTalk notifies only the delivery's atUserIds (`@ALL` for everyone).
+              text: visibleText(data.markdown ?? ''),
+              mentions: Object.keys(card.deliver?.atUserIds ?? {}).map((id) => (id === '@ALL' ? EVERYONE : id)),
               buttons: CARD_ACTION_IDS.filter(flag),
               commentBox: data.showComment === 'true',
             };
