@@ -55,7 +55,7 @@ test('config validate --offline checks examples/jitbot.yaml without its secrets 
   let out = '';
   const program = buildProgram({ env: {}, stdout: (text) => (out += text), now: () => NOW });
   await program.parseAsync(['node', 'jitbot', '--config', example, 'config', 'validate', '--offline']);
-  expect(out).toBe(`${example}: OK — 5 policies, 3 roles, adapters: slack, feishu, offline (secrets not read)\n`);
+  expect(out).toBe(`${example}: OK — 5 policies, 3 roles, adapters: slack, feishu, dingtalk, offline (secrets not read)\n`);
 
   const online = buildProgram({ env: {}, stdout: () => undefined, now: () => NOW });
   await expect(online.parseAsync(['node', 'jitbot', '--config', example, 'config', 'validate'])).rejects.toThrow(

@@ -20,7 +20,7 @@ test('a file with six problems of both kinds gets six lines in one run', () => {
     'jitbot.yaml: aws.regions[1]: us-east-1 is in partition aws but cn-north-1 is in aws-cn; one jitbot serves one partition',
     'jitbot.yaml: policies[0].minDuration: 8h is longer than maxDuration 2h: expected minDuration ≤ maxDuration',
     'jitbot.yaml: policies[0].levels[0].roles[0]: unknown role "sre": expected one of the roles defined under roles (ops, security)',
-    'jitbot.yaml: adapters.teams: this version of jitbot has no teams adapter yet (adapters: console, slack, feishu): remove the section or set enabled: false',
+    'jitbot.yaml: adapters.teams: this version of jitbot has no teams adapter yet (adapters: console, slack, feishu, dingtalk): remove the section or set enabled: false',
   ]);
 });
 

@@ -16,6 +16,7 @@ const EXAMPLE_ENV = {
   SLACK_SIGNING_SECRET: 'slack-signing',
   SLACK_APP_TOKEN: 'xapp-example',
   FEISHU_APP_SECRET: 'feishu-example',
+  DINGTALK_CLIENT_SECRET: 'dingtalk-example',
 };
 
 /** Loads with the adapters of this jitbot. */
@@ -152,6 +153,7 @@ describe('examples/jitbot.yaml', () => {
     expect(config.store).toEqual({ kind: 'dynamodb', table: 'jitbot', region: 'cn-north-1', createTable: false });
     expect(config.adapters.slack).toEqual({ botToken: 'xoxb-example', signingSecret: 'slack-signing', appToken: 'xapp-example' });
     expect(config.adapters.feishu).toEqual({ mode: 'websocket', appId: 'cli_a1b2c3d4e5f6a7b8', appSecret: 'feishu-example', domain: 'feishu' });
+    expect(config.adapters.dingtalk).toMatchObject({ clientId: 'dingexampleclientid', clientSecret: 'dingtalk-example', mode: 'stream' });
         expect(config.adapters.console).toBeUndefined();
     const production = config.policies.find((p) => p.name === 'production') as ManualPolicy;
     expect(production.levels.map((l) => l.roles)).toEqual([['ops-approvers'], ['security-leads']]);
@@ -181,7 +183,7 @@ describe('examples/jitbot.yaml', () => {
   test('is valid offline, without any of its secrets, and without warnings', () => {
     const { config, warnings } = loadConfig({ path: EXAMPLE_PATH, env: {}, readFile: readExample, offline: true });
     expect(warnings).toEqual([]);
-    expect(Object.keys(config.adapters)).toEqual(['slack', 'feishu']);
+    expect(Object.keys(config.adapters)).toEqual(['slack', 'feishu', 'dingtalk']);
     // Offline nothing is read: a present reference gives an empty secret.
     expect(config.adapters.slack).toEqual({ botToken: '', signingSecret: '', appToken: '' });
     expect(config.aws.accounts[1]).not.toHaveProperty('externalId');

@@ -38,8 +38,8 @@ describe('secrets never appear in error messages', () => {
       'adapters.feishu.appSecret',
       'adapters.feishu.encryptKey',
       'adapters.feishu.verificationToken',
+      'adapters.dingtalk.clientSecret',
       'adapters.teams',
-      'adapters.dingtalk',
     ]);
     expectNoSecret(error);
   });

@@ -191,6 +191,9 @@ export const en = {
   'inbound.working': 'Working on it; the answer follows in a moment.',
   'inbound.replayed': 'jitbot restarted before it could answer what you sent at {time}. The answer:\n{text}',
   'inbound.wrong_command': '{command} is not a jitbot command; use {expected}, e.g. {expected} help.',
+  'inbound.other_organisation': 'jitbot serves members of its own organisation only.',
+  'inbound.decide_usage': 'To decide by typing, write: approve {example} [comment] or reject {example} [comment].',
+  'inbound.could_not_dm': 'jitbot could not send you a direct message with its answer; check that you can receive messages from its robot, then try again.',
 
   'iam.problem.throttled': 'IAM throttled',
   'iam.problem.unavailable': 'IAM unavailable',

@@ -185,6 +185,9 @@ export const ja: Record<MessageKey, string> = {
   'inbound.working': '処理中です。まもなく結果をお知らせします。',
   'inbound.replayed': '{time} に送信された操作への応答前に jitbot が再起動しました。応答:\n{text}',
   'inbound.wrong_command': '{command} は jitbot のコマンドではありません。{expected} を使ってください（例: {expected} help）。',
+  'inbound.other_organisation': 'jitbot は自組織のメンバーだけが利用できます。',
+  'inbound.decide_usage': '文字で判断するには approve {example} [コメント] または reject {example} [コメント] と書いてください。',
+  'inbound.could_not_dm': 'jitbot から回答のダイレクトメッセージを送れませんでした。ボットからのメッセージを受け取れるか確認して、もう一度お試しください。',
 
   'iam.problem.throttled': 'IAM のスロットリング',
   'iam.problem.unavailable': 'IAM が利用不可',

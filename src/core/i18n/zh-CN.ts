@@ -182,6 +182,9 @@ export const zhCN: Record<MessageKey, string> = {
   'inbound.working': '正在处理，结果稍后送达。',
   'inbound.replayed': 'jitbot 在回复您于 {time} 发送的操作之前重启了。回复如下：\n{text}',
   'inbound.wrong_command': '{command} 不是 jitbot 的命令；请使用 {expected}，例如 {expected} help。',
+  'inbound.other_organisation': 'jitbot 只为本组织成员提供服务。',
+  'inbound.decide_usage': '如需以文字审批，请写：approve {example} [意见] 或 reject {example} [意见]。',
+  'inbound.could_not_dm': 'jitbot 无法通过私聊向你发送回复；请确认你能接收其机器人的消息，然后重试。',
 
   'iam.problem.throttled': 'IAM 限流',
   'iam.problem.unavailable': 'IAM 不可用',
