@@ -1,75 +1,45 @@
-import type express from 'express';
-import { BotConnectorTokenCheck } from '../../../adapters/teams/token-check';
-import { mountTeamsMessages, TEAMS_MESSAGES_PATH, type TeamsHttpAnswer } from '../../../adapters/teams/messages-route';
-import type { TeamsActivity } from '../../../adapters/teams/activities';
-import { startHttpServer, type RunningHttpServer } from '../../../src/http/server';
-import {
-  FAKE_APP_ID,
-  FAKE_ISSUER,
-  FAKE_TENANT_ID,
-  FakeTeams,
-  UNENDORSED_KID,
-  messageActivity,
-  cardActionActivity,
-  type FakeMember,
-} from '../../support/fake-teams';
+import type { Reply } from '../../../src/ports/chat';
+import { FAKE_APP_ID, FAKE_ISSUER, UNENDORSED_KID, cardActionActivity, messageActivity, type FakeMember } from '../../support/fake-teams';
+import { startTeamsRig, type TeamsRig } from './teams-setup';
 
 // The messaging endpoint refuses, with 401 and before reading anything, whatever the Bot Connector did not sign
-// for this bot; what it did sign reaches the adapter once, however often Teams resends it.
+// for this bot; what it did sign reaches the core once, however often Teams resends it.
 
 const alice: FakeMember = { id: '29:alice', aadObjectId: 'a11ce000-0000-0000-0000-000000000001', name: 'Alice', email: 'alice@example.com' };
 
-let teams: FakeTeams;
-let server: RunningHttpServer;
-let received: TeamsActivity[];
-let answerWith: (activity: TeamsActivity) => Promise<TeamsHttpAnswer>;
+let rig: TeamsRig;
+let teams: TeamsRig['teams'];
 let endpoint: string;
-let refusals: string[];
+const received = () => rig.events;
+const refusals = () => rig.logs.filter((l) => l.msg.includes('refused')).map((l) => String(l.fields.reason));
 
 beforeAll(async () => {
-  teams = new FakeTeams();
-  await teams.start();
-  const tokenCheck = new BotConnectorTokenCheck({ appId: FAKE_APP_ID, issuer: FAKE_ISSUER, openIdMetadataUrl: teams.openIdMetadataUrl });
-  server = await startHttpServer({
-    host: '127.0.0.1',
-    port: 0,
-    mounts: [
-      {
-        mount: (app: express.Express) =>
-          mountTeamsMessages(app, {
-            tokenCheck,
-            tenantId: FAKE_TENANT_ID,
-            logger: { debug() {}, info() {}, warn: (fields: object) => void refusals.push(String((fields as { reason?: unknown }).reason)), error() {} },
-            now: Date.now,
-            receive: (activity) => {
-              received.push(activity);
-              return answerWith(activity);
-            },
-          }),
-      },
-    ],
-  });
-  endpoint = `${server.url}${TEAMS_MESSAGES_PATH}`;
+  rig = await startTeamsRig();
+  teams = rig.teams;
+  endpoint = rig.endpoint;
+  teams.addMember(alice);
 });
 
 afterAll(async () => {
-  await server.close();
-  await teams.stop();
+  await rig.close();
 });
 
-beforeEach(() => {
-  received = [];
-  refusals = [];
-  answerWith = async () => ({ status: 200 });
+beforeEach(async () => {
+  await rig.adapter.idle();
+  rig.events.length = 0;
+  rig.logs.length = 0;
+  teams.connectorCalls.length = 0;
+  rig.answer = async () => ({ kind: 'info', text: 'noted' });
 });
 
 const command = () => messageActivity({ member: alice, serviceUrl: teams.serviceUrl }, 'web-prod-1 fix nginx for 2h');
 
-test('a correctly signed activity is accepted and handed over', async () => {
+test('a correctly signed command is accepted (200 at once) and reaches the core as a neutral event', async () => {
   const response = await teams.deliver(endpoint, command());
   expect(response.status).toBe(200);
-  expect(received).toHaveLength(1);
-  expect(received[0]!.text).toBe('<at>jitbot</at> web-prod-1 fix nginx for 2h');
+  await rig.adapter.idle();
+  expect(received()).toHaveLength(1);
+  expect(received()[0]).toMatchObject({ kind: 'command', platform: 'teams', text: 'web-prod-1 fix nginx for 2h' });
 });
 
 describe('refused with 401 and nothing handed over', () => {
@@ -83,33 +53,33 @@ describe('refused with 401 and nothing handed over', () => {
     ['a token whose key is not endorsed for msteams', () => teams.sign({ kid: UNENDORSED_KID }), 'not endorsed for msteams'],
     ['a token with an unsigned header (alg none)', async () => unsignedToken(), 'algorithm none'],
     ['a garbage bearer', async () => 'not-a-jwt', 'unreadable token'],
+    ['an RS384 token (only RS256 is accepted)', () => teams.sign({ alg: 'RS384' }), 'algorithm RS384'],
   ];
   test.each(cases)('%s', async (_name, token, reason) => {
-    const response = await teams.deliver(endpoint, command(), await token());
-    expect(response.status).toBe(401);
-    expect(response.body).toEqual({ error: 'unauthorized' });
-    expect(received).toHaveLength(0);
-    expect(refusals.join('\n')).toContain(reason);
-  });
-
-  test('an RS384 token (only RS256 is accepted)', async () => {
-    const response = await teams.deliver(endpoint, command(), await teams.sign({ alg: 'RS384' }));
-    expect(response.status).toBe(401);
-    expect(received).toHaveLength(0);
+    for (const activity of [command(), click()]) {
+      const response = await teams.deliver(endpoint, activity, await token());
+      expect(response.status).toBe(401);
+      expect(response.body).toEqual({ error: 'unauthorized' });
+    }
+    await rig.adapter.idle();
+    expect(received()).toHaveLength(0);
+    expect(teams.connectorCalls).toHaveLength(0);
+    expect(refusals().join('\n')).toContain(reason);
   });
 
   test('a valid token replayed with an activity naming another service URL', async () => {
     const token = await teams.sign();
-    const activity = { ...command(), serviceUrl: 'https://attacker.example/connector/' };
-    const response = await teams.deliver(endpoint, activity, token);
+    const response = await teams.deliver(endpoint, { ...command(), serviceUrl: 'https://attacker.example/connector/' }, token);
     expect(response.status).toBe(401);
-    expect(received).toHaveLength(0);
+    await rig.adapter.idle();
+    expect(received()).toHaveLength(0);
   });
 
   test('an activity claiming another channel than msteams', async () => {
     const response = await teams.deliver(endpoint, { ...command(), channelId: 'webchat' });
     expect(response.status).toBe(401);
-    expect(received).toHaveLength(0);
+    await rig.adapter.idle();
+    expect(received()).toHaveLength(0);
   });
 });
 
@@ -117,41 +87,46 @@ test('a signed activity from another tenant is acknowledged and ignored', async 
   const activity = messageActivity({ member: alice, serviceUrl: teams.serviceUrl, tenantId: '00000000-0000-0000-0000-000000000bad' }, 'web-1 x');
   const response = await teams.deliver(endpoint, activity);
   expect(response.status).toBe(200);
-  expect(received).toHaveLength(0);
+  await rig.adapter.idle();
+  expect(received()).toHaveLength(0);
 });
 
-test('a resent invoke waits for the first delivery and gets the same answer; it is handled once', async () => {
+test('a resent invoke joins the first delivery and gets the same answer; the core sees it once', async () => {
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
-  answerWith = async () => {
+  rig.answer = async (): Promise<Reply> => {
     await gate;
-    return { status: 200, body: { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: 'done' } };
+    return { kind: 'error', text: 'JIT-7K3Q2 was already approved by Bob' };
   };
-  const click = cardActionActivity({ member: alice, serviceUrl: teams.serviceUrl }, { verb: 'approve', requestId: 'JIT-7K3Q2' });
-  const first = teams.deliver(endpoint, click);
-  const resend = teams.deliver(endpoint, click);
-  await waitFor(() => received.length === 1);
+  const activity = click();
+  const first = teams.deliver(endpoint, activity);
+  await waitFor(() => received().length === 1);
+  const resend = teams.deliver(endpoint, activity);
+  await new Promise((resolve) => setTimeout(resolve, 20));
   release();
   const answers = await Promise.all([first, resend]);
   expect(answers.map((a) => a.status)).toEqual([200, 200]);
-  expect(answers[0]!.body).toEqual(answers[1]!.body);
-  expect(received).toHaveLength(1);
+  expect(answers[0]!.body).toEqual({ statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: 'JIT-7K3Q2 was already approved by Bob' });
+  expect(answers[1]!.body).toEqual(answers[0]!.body);
 
-  // Later resends (Teams' second retry) still get the remembered answer.
-  const late = await teams.deliver(endpoint, click);
+  // Teams' later retry gets the remembered answer, not a second decision.
+  const late = await teams.deliver(endpoint, activity);
   expect(late.body).toEqual(answers[0]!.body);
-  expect(received).toHaveLength(1);
+  expect(received()).toHaveLength(1);
 });
 
-test('a delivery whose handling failed is handled again when resent', async () => {
-  answerWith = async () => {
+test('a click whose handling failed is handled again when resent', async () => {
+  rig.answer = async () => {
     throw new Error('store unavailable');
   };
-  const click = cardActionActivity({ member: alice, serviceUrl: teams.serviceUrl }, { verb: 'approve', requestId: 'JIT-7K3Q2' });
-  expect((await teams.deliver(endpoint, click)).status).toBe(500);
-  answerWith = async () => ({ status: 200 });
-  expect((await teams.deliver(endpoint, click)).status).toBe(200);
-  expect(received).toHaveLength(2);
+  const activity = click();
+  const failed = await teams.deliver(endpoint, activity);
+  expect(failed.status).toBe(200);
+  expect(failed.body).toMatchObject({ type: 'application/vnd.microsoft.activity.message' });
+  rig.answer = async () => ({ kind: 'info', text: 'Approved' });
+  const retried = await teams.deliver(endpoint, activity);
+  expect(retried.body).toMatchObject({ value: 'Approved' });
+  expect(received()).toHaveLength(2);
 });
 
 test('the keys are read once and reused', async () => {
@@ -161,6 +136,10 @@ test('the keys are read once and reused', async () => {
   expect(teams.metadataFetches).toBe(before);
 });
 
+function click() {
+  return cardActionActivity({ member: alice, serviceUrl: teams.serviceUrl }, { verb: 'approve', requestId: 'JIT-7K3Q2', cardActivityId: '1700000000001' });
+}
+
 function unsignedToken(): string {
   const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const now = Math.floor(Date.now() / 1000);
@@ -168,6 +147,6 @@ function unsignedToken(): string {
 }
 
 async function waitFor(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  for (let i = 0; i < 400 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
   if (!condition()) throw new Error('condition not met');
 }
