@@ -26,8 +26,23 @@ function defuse(text: string): string {
   return text.replace(/<(\/?)at\b/gi, `<$1${WORD_JOINER}at`).replace(/\{\{/g, `{${WORD_JOINER}{`);
 }
 
-/** Markdown's special characters, backslash-escaped, so they show as typed. */
-const MARKDOWN_SPECIALS = /[\\`*_~[\]()#+\-.!|>{}]/g;
+/** Teams turns a bare URL in markdown text into a link; a word joiner after the scheme keeps it text. */
+function unlink(text: string): string {
+  return text.replace(/:\/\//g, `:${WORD_JOINER}//`).replace(/\bwww\./gi, (www) => `${www.slice(0, 3)}${WORD_JOINER}.`);
+}
+
+/**
+ * The markdown Teams reads: emphasis (`*`, `_`), links (`[…](…)`), lists at a line's start (`- `, `1. `); in
+ * messages also code (`` ` ``), strike-through (`~`) and headings (`#`). Only these get a backslash, so ordinary
+ * text (`web-1 (i-0abc…)`) is sent as it is.
+ */
+const CARD_MARKDOWN = /[\\*_[\]]/g;
+const MESSAGE_MARKDOWN = /[\\*_[\]`~]/g;
+const LINE_START_MARKUP = /^([ \t]*)([-+]|\d{1,9}\.|#{1,6})(?=[ \t])/gm;
+
+function escapeMarkdown(text: string, specials: RegExp): string {
+  return text.replace(specials, '\\$&').replace(LINE_START_MARKUP, (_m, indent: string, marker: string) => `${indent}\\${marker}`);
+}
 
 /** For TextRuns (no markdown): cleaned, capped and defused. */
 export function runText(text: string, max: number): string {
@@ -36,15 +51,11 @@ export function runText(text: string, max: number): string {
 
 /** For TextBlocks and facts (markdown): cleaned, capped, defused and escaped. */
 export function markdownText(text: string, max: number): string {
-  return defuse(fitText(text, max)).replace(MARKDOWN_SPECIALS, '\\$&');
+  return escapeMarkdown(unlink(defuse(fitText(text, max))), CARD_MARKDOWN);
 }
 
 /** For message text (markdown and some HTML): as `markdownText`, with `&`, `<` and `>` as entities. */
 export function messageText(text: string, max: number): string {
-  return defuse(fitText(text, max))
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(MARKDOWN_SPECIALS, '\\$&')
-    .replace(/\n/g, '\n\n');
+  const escaped = escapeMarkdown(unlink(defuse(fitText(text, max))), MESSAGE_MARKDOWN);
+  return escaped.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\n/g, '\n\n');
 }
