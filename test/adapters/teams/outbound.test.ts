@@ -135,7 +135,7 @@ test('connector errors: permanent ones are ChatRefused with the connector\'s cod
   expect(outage).toBeInstanceOf(Error);
   expect(outage).not.toBeInstanceOf(ChatRefused);
   for (const error of [refused, outage]) {
-    expect(JSON.stringify({ message: error.message, ...error })).not.toMatch(/fake-bot-token|Bearer/);
+    expect(JSON.stringify({ ...error, text: error.message })).not.toMatch(/fake-bot-token|Bearer/);
   }
 });
 
