@@ -12,7 +12,7 @@ test('a file with six problems of both kinds gets six lines in one run', () => {
   manual(config).levels[0].roles = ['sre']; // … in the same level as an unknown role
   Object.assign(manual(config), { minDuration: '8h', maxDuration: '2h' }); // across fields, same policy
   config.aws.regions.push('us-east-1'); // across fields: two partitions
-  config.adapters.teams = { appId: 'app-guid' }; // a platform without an adapter
+  config.adapters.feishu = { appId: 'cli_x' }; // a platform without an adapter
 
   expect(loadError(config).message.split('\n')).toEqual([
     'jitbot.yaml: admins[0]: "carol" is not an email address or platform:userId (platform: console, slack, teams, feishu, dingtalk)',
@@ -20,7 +20,7 @@ test('a file with six problems of both kinds gets six lines in one run', () => {
     'jitbot.yaml: aws.regions[1]: us-east-1 is in partition aws but cn-north-1 is in aws-cn; one jitbot serves one partition',
     'jitbot.yaml: policies[0].minDuration: 8h is longer than maxDuration 2h: expected minDuration ≤ maxDuration',
     'jitbot.yaml: policies[0].levels[0].roles[0]: unknown role "sre": expected one of the roles defined under roles (ops, security)',
-    'jitbot.yaml: adapters.teams: this version of jitbot has no teams adapter yet (adapters: console, slack): remove the section or set enabled: false',
+    'jitbot.yaml: adapters.feishu: this version of jitbot has no feishu adapter yet (adapters: console, slack, teams): remove the section or set enabled: false',
   ]);
 });
 

@@ -253,7 +253,7 @@ const cases: Case[] = [
   [
     'no chat adapter',
     (c) => void (c.adapters = { console: { enabled: false } }),
-    'jitbot.yaml: adapters: no chat adapter is enabled: enable one of console, slack',
+    'jitbot.yaml: adapters: no chat adapter is enabled: enable one of console, slack, teams',
   ],
   [
     'duplicate inventory node',

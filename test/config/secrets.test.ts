@@ -25,7 +25,7 @@ describe('secrets never appear in error messages', () => {
     config.aws.accounts[0].externalId = SECRET;
     config.adapters = {
       slack: { botToken: SECRET, signingSecret: SECRET, appToken: SECRET },
-      teams: { appId: 'a', appPassword: SECRET, tenantId: 't' },
+      teams: { appId: '11111111-2222-3333-4444-555555555555', appPassword: SECRET, tenantId: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee' },
       feishu: { appId: 'a', appSecret: SECRET, encryptKey: SECRET, verificationToken: SECRET },
       dingtalk: { clientId: 'c', clientSecret: SECRET },
     };
@@ -35,7 +35,7 @@ describe('secrets never appear in error messages', () => {
       'adapters.slack.botToken',
       'adapters.slack.signingSecret',
       'adapters.slack.appToken',
-      'adapters.teams',
+      'adapters.teams.appPassword',
       'adapters.feishu',
       'adapters.dingtalk',
     ]);
