@@ -123,7 +123,8 @@ export function translateActivity(activity: TeamsActivity): Translation {
 }
 
 function actorOf(activity: TeamsActivity): UserRef | undefined {
-  const objectId = activity.from.aadObjectId?.trim().toLowerCase();
+  // Kept as Teams sends it (lowercase in practice): member references in the config are compared exactly.
+  const objectId = activity.from.aadObjectId?.trim();
   if (!objectId) return undefined;
   return { platform: 'teams', userId: objectId, displayName: activity.from.name?.trim() || objectId };
 }

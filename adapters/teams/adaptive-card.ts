@@ -48,11 +48,12 @@ export interface RichTextBlock {
 }
 export interface TextBlock {
   type: 'TextBlock';
+  id?: string;
   text: string;
   wrap: true;
   size?: 'Medium' | 'Large';
   weight?: 'Bolder';
-  color?: 'Warning' | 'Good' | 'Attention';
+  color?: 'Warning' | 'Good' | 'Attention' | 'Accent';
   isSubtle?: true;
   style?: 'heading';
 }

@@ -121,7 +121,7 @@ function invokeAnswer(outcome: AnswerInResponseOutcome): TeamsHttpAnswer {
 /** A refusal is a message next to the card (never an error card in its place); otherwise the redrawn card. */
 function clickResponse(reply: Reply): ReturnType<typeof cardResponse> | undefined {
   if (reply.kind === 'error') return messageResponse(reply.text ?? '');
-  if (reply.card) return cardResponse(reply.card);
+  if (reply.card) return cardResponse(reply.card, reply.text);
   if (reply.text) return messageResponse(reply.text);
   return undefined;
 }

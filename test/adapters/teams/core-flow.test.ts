@@ -168,11 +168,13 @@ test('two levels in two channels: approve with comments, updates for everyone, r
   // Alice approves with a comment: her view is the redrawn card; everyone else's comes by PUT.
   const approved = await click(alice, opsCard, 'approve', 'checked the change ticket');
   expect(approved).toMatchObject({ statusCode: 200, type: 'application/vnd.microsoft.card.adaptive' });
-  expect(approved.value.body[1].text).toContain('Waiting for Level 2 of 2');
+  const [answer, ...redrawn] = approved.value.body;
+  expect(answer).toMatchObject({ id: 'jitbot-answer', text: expect.stringContaining(`Recorded your approval of ${requestId}`) });
+  expect(redrawn[1].text).toContain('Waiting for Level 2 of 2');
   expect(verbs(approved.value)).toEqual([]);
   expect(opsCard.history.length).toBeGreaterThan(1);
   expect(statusLine(opsCard)).toContain('Waiting for Level 2 of 2');
-  expect(content(opsCard)).toEqual(approved.value);
+  expect(content(opsCard)).toEqual({ ...approved.value, body: redrawn });
   expect(teams.connectorCalls.some((c) => c.method === 'PUT' && c.path === `/v3/conversations/${OPS}/activities/${opsCard.id}`)).toBe(true);
   expect(threadTexts(opsCard).join('\n')).toContain('checked the change ticket');
 
@@ -182,7 +184,8 @@ test('two levels in two channels: approve with comments, updates for everyone, r
 
   // Bob is approver by email, which the member look-up gives.
   const final = await click(bob, securityCard, 'approve', 'ok for 2h');
-  expect(final.value.body[1].text).toMatch(/Approved/);
+  expect(final.value.body[0].text).toContain(`Recorded your approval of ${requestId}`);
+  expect(final.value.body[2].text).toMatch(/Approved/);
   // The grant follows; everyone's card (the clicker's too) is then redrawn by updateActivity.
   expect(statusLine(securityCard)).toMatch(/Access active until/);
   expect(verbs(securityCard)).toEqual(['revoke']);
