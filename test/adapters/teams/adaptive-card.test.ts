@@ -120,7 +120,7 @@ test('the caps hold however large the card, and the buttons stay', () => {
 test('invoke responses: the redrawn card for the clicker with the answer on top, or a message that leaves the card alone', () => {
   expect(cardResponse(card())).toEqual({ statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: renderAdaptiveCard(card()) });
   const withAnswer = cardResponse(card(), 'Recorded your approval of JIT-7K3Q2; *done*');
-  expect(withAnswer.value).toMatchObject({ body: [{ type: 'TextBlock', id: 'jitbot-answer', text: 'Recorded your approval of JIT-7K3Q2; \\*done\\*' }] });
+  expect((withAnswer.value as AdaptiveCard).body[0]).toMatchObject({ type: 'TextBlock', id: 'jitbot-answer', text: 'Recorded your approval of JIT-7K3Q2; \\*done\\*' });
   expect((withAnswer.value as AdaptiveCard).body.slice(1)).toEqual(renderAdaptiveCard(card()).body);
   expect(messageResponse('JIT-7K3Q2 is no longer pending')).toEqual({
     statusCode: 200,
