@@ -164,7 +164,7 @@ export function commandTextOf(activity: TeamsActivity): string | undefined {
 
 const NAMED_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
 
-/** Teams may send `&amp;`, `&nbsp;`, `&#39;` in message text; the command sees the characters typed. */
+/** Teams sends typed text HTML-encoded (`&amp;`, `&lt;`, `&nbsp;`, `&#39;`): the command sees the characters typed. */
 function decodeEntities(text: string): string {
   return text.replace(/&(#x[0-9a-f]{1,6}|#[0-9]{1,7}|[a-z]{2,6});/gi, (entity, name: string) => {
     if (name.startsWith('#')) {

@@ -43,6 +43,8 @@ export interface FakeActivity {
   replyToId?: string;
   text?: string;
   attachments?: any[];
+  /** Mentions (`{ type: 'mention', mentioned: { id } }`): the only thing in a message that notifies someone. */
+  entities?: any[];
   /** Every version shown, oldest first (the post, then each PUT). */
   history: { text?: string; attachments?: any[] }[];
 }
@@ -261,7 +263,7 @@ export class FakeTeams {
         const replyToId = segments[4] ?? body?.replyToId;
         const id = `${Date.now()}${String(this.activities.length).padStart(4, '0')}`;
         const version = { text: body?.text, attachments: body?.attachments };
-        this.activities.push({ conversationId, id, ...(replyToId && { replyToId }), ...version, history: [version] });
+        this.activities.push({ conversationId, id, ...(replyToId && { replyToId }), ...version, entities: body?.entities, history: [version] });
         return answer(201, { id });
       }
       if (method === 'PUT' && segments[4]) {
@@ -269,6 +271,7 @@ export class FakeTeams {
         if (!existing) return answer(404, { error: { code: 'ActivityNotFoundInConversation' } });
         existing.text = body?.text;
         existing.attachments = body?.attachments;
+        existing.entities = body?.entities;
         existing.history.push({ text: body?.text, attachments: body?.attachments });
         return answer(200, { id: existing.id });
       }
@@ -309,12 +312,16 @@ function base(type: string, from: ActivityFrom): Record<string, any> {
   };
 }
 
-/** `@jitbot <text>` in a channel (or the text alone in the 1:1 chat). */
-export function messageActivity(from: ActivityFrom, text: string, options: { mention?: boolean } = {}): Record<string, any> {
+/**
+ * `@jitbot <text>` in a channel (or the text alone in the 1:1 chat). Teams sends what was typed HTML-encoded
+ * (`&`, `<`, `>` as entities), with mentions as `<at>…</at>` tags; `encoded` says `text` is in that form already.
+ */
+export function messageActivity(from: ActivityFrom, text: string, options: { mention?: boolean; encoded?: boolean } = {}): Record<string, any> {
   const mention = options.mention ?? from.conversationType !== 'personal';
+  const wire = options.encoded ? text : text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   return {
     ...base('message', from),
-    text: mention ? `<at>jitbot</at> ${text}` : text,
+    text: mention ? `<at>jitbot</at> ${wire}` : wire,
     textFormat: 'plain',
     entities: mention ? [{ type: 'mention', text: '<at>jitbot</at>', mentioned: { id: BOT_ACCOUNT_ID, name: 'jitbot' } }] : [],
   };

@@ -42,7 +42,8 @@ test('a channel message that does not mention the bot is ignored', () => {
 });
 
 test('other mentions in the reason stay as plain "@Name" text, and HTML entities become the characters typed', () => {
-  const activity = messageActivity(from, 'web-1 ask <at>Bob</at> about &lt;script&gt; &amp; logs');
+  expect(translate(messageActivity(from, 'web-1 <b>x</b> &amp; y'))).toMatchObject({ event: { text: 'web-1 <b>x</b> &amp; y' } });
+  const activity = messageActivity(from, 'web-1 ask <at>Bob</at> about &lt;script&gt; &amp; logs', { encoded: true });
   activity.entities.push({ type: 'mention', text: '<at>Bob</at>', mentioned: { id: '29:bob', name: 'Bob' } });
   expect(translate(activity)).toMatchObject({ event: { text: 'web-1 ask @Bob about <script> & logs' } });
 });
