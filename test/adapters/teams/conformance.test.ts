@@ -20,7 +20,9 @@ import { fakeSettings } from './teams-setup';
 // /teams/messages; the fake Teams as Bot Connector, token endpoint and OpenID metadata. A person's private answer
 // is the invoke response (a message, or the answer on top of their redrawn card) plus what jitbot sent to their 1:1
 // chat meanwhile (Teams has no private reply to a message in a channel). What people read is decoded from the
-// Adaptive Cards and message texts the fake received; only mention entities notify.
+// Adaptive Cards and message texts the fake received; only mention entities notify. The redrawn card in an
+// invoke response is not applied to the fake's message: in Teams it replaces only the clicker's view, and
+// everyone's card changes by the update (PUT) the outbox sends.
 
 const CHANNEL_IDS: Record<Channel, string> = { requests: '19:requests@thread.tacv2', ops: '19:ops@thread.tacv2', security: '19:security@thread.tacv2' };
 const personId = (person: Person): string =>
