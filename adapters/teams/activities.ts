@@ -46,6 +46,7 @@ export const activitySchema = z.object({
   entities: z.array(z.unknown()).max(200).optional(),
   value: z.unknown().optional(),
   replyToId: text(1024).optional(),
+  locale: text(35).optional(),
 });
 export type TeamsActivity = z.infer<typeof activitySchema>;
 
@@ -85,11 +86,12 @@ export function translateActivity(activity: TeamsActivity): Translation {
   };
   const channel: ChannelRef = { platform: 'teams', channelId: channelIdOf(activity.conversation.id) };
   const deliveryId = `teams:${activity.id}`;
+  const locale = activity.locale ? { locale: activity.locale } : {};
 
   if (activity.type === 'message') {
     const commandText = commandTextOf(activity);
     if (commandText === undefined) return { kind: 'ignored', reason: 'a message that does not mention the bot' };
-    return { kind: 'command', origin, event: { kind: 'command', platform: 'teams', deliveryId, actor, channel, text: commandText } };
+    return { kind: 'command', origin, event: { kind: 'command', platform: 'teams', deliveryId, actor, channel, ...locale, text: commandText } };
   }
 
   if (activity.type === 'invoke' && activity.name === INVOKE_CARD_ACTION) {
@@ -112,6 +114,7 @@ export function translateActivity(activity: TeamsActivity): Translation {
         deliveryId,
         actor,
         channel,
+        ...locale,
         action: verb as (typeof VERDICTS)[number],
         requestId,
         ...(comment && { comment }),

@@ -26,7 +26,9 @@ export interface TeamsInboundOptions {
   tenantId: string;
   capabilities: ChatCapabilities;
   logger: InboundLogger;
-  /** Where a verified activity came from: the service URL and the person's ids, for later DMs and look-ups. */
+  /** A verified activity named this Bot Connector (any activity: a message, a click, the bot being added). */
+  serviceUrlSeen(serviceUrl: string): void;
+  /** Where a person was seen: their app-scoped id and conversation, for later DMs and look-ups. */
   seen(origin: TeamsOrigin, actor: UserRef): void;
   notifyUser(user: UserRef, text: string, lastSeenIn: ChannelRef): Promise<void>;
 }
@@ -73,6 +75,7 @@ export class TeamsInbound {
       return { status: 200 };
     }
 
+    this.options.serviceUrlSeen(activity.serviceUrl);
     const translation = translateActivity(activity);
     if (translation.kind === 'ignored') return { status: 200 };
     const { event } = translation;

@@ -81,6 +81,9 @@ export class TeamsAdapter implements ChatAdapter, HttpMount {
       tenantId: settings.tenantId,
       capabilities: this.capabilities,
       logger: this.logger,
+      serviceUrlSeen: (serviceUrl) => {
+        this.serviceUrl = stripTrailingSlash(serviceUrl);
+      },
       seen: (origin, actor) => this.seen(origin, actor),
       notifyUser: (user, text, lastSeenIn) => this.notifyUser(user, text, lastSeenIn),
     });
@@ -178,7 +181,6 @@ export class TeamsAdapter implements ChatAdapter, HttpMount {
   }
 
   private seen(origin: TeamsOrigin, actor: UserRef): void {
-    this.serviceUrl = stripTrailingSlash(origin.serviceUrl);
     const person = this.person(actor.userId);
     person.fromId = origin.fromId;
     person.conversationId = origin.conversationId;

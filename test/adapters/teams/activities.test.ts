@@ -19,6 +19,7 @@ test('a channel message that @mentions the bot is a command; the mention is remo
       platform: 'teams',
       actor: { platform: 'teams', userId: 'A11CE000-0000-0000-0000-000000000001', displayName: 'Alice' },
       channel: { platform: 'teams', channelId: APPROVERS_CHANNEL },
+      locale: 'en-US',
       text: 'web-prod-1 fix nginx for 2h',
     },
   });

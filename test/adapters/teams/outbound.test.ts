@@ -199,3 +199,21 @@ async function failure(promise: Promise<unknown>): Promise<Error> {
   }
   throw new Error('expected a failure');
 }
+
+test('the bot being added to a team teaches it the tenant\'s Bot Connector: cards then go there, not to the configured one', async () => {
+  const added = await startTeamsRig({ settings: { serviceUrl: 'http://127.0.0.1:9/unreachable/' } });
+  try {
+    const channel = { platform: 'teams' as const, channelId: APPROVERS_CHANNEL };
+    await expect(added.adapter.postCard(channel, cardOf())).rejects.toThrow(/Teams post failed/);
+    const conversationUpdate = {
+      ...messageActivity({ member: alice, serviceUrl: added.teams.serviceUrl }, ''),
+      type: 'conversationUpdate',
+      membersAdded: [{ id: `28:${FAKE_APP_ID}` }],
+    };
+    expect((await added.teams.deliver(added.endpoint, conversationUpdate)).status).toBe(200);
+    const ref = await added.adapter.postCard(channel, cardOf());
+    expect(added.teams.activity(ref.messageId)?.conversationId).toBe(APPROVERS_CHANNEL);
+  } finally {
+    await added.close();
+  }
+});
