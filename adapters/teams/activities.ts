@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ChannelRef, MessageRef, UserRef } from '../../src/core/model';
 import type { ActionEvent, CommandEvent } from '../../src/ports/chat';
@@ -9,7 +10,8 @@ import { COMMENT_INPUT_ID } from './adaptive-card';
 // - An `invoke` named `adaptiveCard/action` (Action.Execute) is a card click: the verb is the verdict, the data
 //   carries the request id and the comment box's value.
 // People are identified by their Entra object id (stable across chats and apps); the delivery id is the
-// activity id, which Teams repeats when it resends an invoke it got no answer to in time.
+// activity id, which Teams repeats when it resends an activity it got no answer to in time, with the
+// conversation it belongs to (a channel message's id is only unique within its channel).
 
 const text = (max: number) => z.string().max(max);
 const id = text(1024).min(1);
@@ -85,7 +87,7 @@ export function translateActivity(activity: TeamsActivity): Translation {
     fromId: activity.from.id,
   };
   const channel: ChannelRef = { platform: 'teams', channelId: channelIdOf(activity.conversation.id) };
-  const deliveryId = `teams:${activity.id}`;
+  const deliveryId = `teams:${digest(activity.conversation.id)}:${activity.id}`;
   const locale = activity.locale ? { locale: activity.locale } : {};
 
   if (activity.type === 'message') {
@@ -123,6 +125,10 @@ export function translateActivity(activity: TeamsActivity): Translation {
     };
   }
   return { kind: 'ignored', reason: `activity type ${activity.type}${activity.name ? `/${activity.name}` : ''}` };
+}
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
 function actorOf(activity: TeamsActivity): UserRef | undefined {

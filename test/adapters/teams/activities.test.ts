@@ -23,7 +23,16 @@ test('a channel message that @mentions the bot is a command; the mention is remo
       text: 'web-prod-1 fix nginx for 2h',
     },
   });
-  expect(translation.kind !== 'ignored' && translation.event.deliveryId).toMatch(/^teams:f:/);
+  expect(translation.kind !== 'ignored' && translation.event.deliveryId).toMatch(/^teams:[0-9a-f]{16}:f:/);
+});
+
+test('the delivery id is the activity id within its conversation: the same id in another channel is another delivery', () => {
+  const here = translate(messageActivity({ ...from, id: '1700000000123' }, 'list'));
+  const again = translate(messageActivity({ ...from, id: '1700000000123' }, 'list'));
+  const elsewhere = translate(messageActivity({ ...from, id: '1700000000123', conversationId: '19:other@thread.tacv2' }, 'list'));
+  const ids = [here, again, elsewhere].map((t) => (t.kind === 'ignored' ? '' : t.event.deliveryId));
+  expect(ids[0]).toBe(ids[1]);
+  expect(ids[2]).not.toBe(ids[0]);
 });
 
 test('in a channel thread the channel is the conversation before ";messageid="', () => {
