@@ -82,11 +82,12 @@ export function translateActivity(activity: TeamsActivity): Translation {
   if (!actor) return { kind: 'ignored', reason: 'the sender has no Entra object id' };
   const origin: TeamsOrigin = {
     serviceUrl: activity.serviceUrl,
-    conversationId: activity.conversation.id,
+    // Member look-ups go to the channel, not to one of its threads.
+    conversationId: channelIdOf(activity.conversation.id),
     tenantId: tenantOf(activity),
     fromId: activity.from.id,
   };
-  const channel: ChannelRef = { platform: 'teams', channelId: channelIdOf(activity.conversation.id) };
+  const channel: ChannelRef = { platform: 'teams', channelId: origin.conversationId };
   const deliveryId = `teams:${digest(activity.conversation.id)}:${activity.id}`;
   const locale = activity.locale ? { locale: activity.locale } : {};
 

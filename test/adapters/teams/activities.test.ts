@@ -37,7 +37,7 @@ test('the delivery id is the activity id within its conversation: the same id in
 
 test('in a channel thread the channel is the conversation before ";messageid="', () => {
   const translation = translate(messageActivity({ ...from, conversationId: `${APPROVERS_CHANNEL};messageid=1700000000000` }, 'list'));
-  expect(translation).toMatchObject({ kind: 'command', event: { channel: { channelId: APPROVERS_CHANNEL } } });
+  expect(translation).toMatchObject({ kind: 'command', origin: { conversationId: APPROVERS_CHANNEL }, event: { channel: { channelId: APPROVERS_CHANNEL } } });
   expect(channelIdOf('a:1xyz')).toBe('a:1xyz');
 });
 
