@@ -12,6 +12,14 @@ import { stripTrailingSlash } from './settings';
 // config, bearer token included, and are never rethrown or logged.
 
 const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * A 429 means the connector did not carry the call out (Teams limits each bot per thread and per tenant), so it
+ * is sent again after Retry-After (default 1 s, at most 10 s), up to three times. Nothing else is retried here:
+ * a post that timed out or failed with a 5xx may have gone through, and the outbox decides about it.
+ */
+const RATE_LIMIT_RETRIES = 3;
+const RATE_LIMIT_DEFAULT_WAIT_MS = 1_000;
+const RATE_LIMIT_MAX_WAIT_MS = 10_000;
 
 /** Connector answers that no retry will change: the outbox gives the effect up instead of retrying for an hour. */
 const PERMANENT_STATUS = new Set([400, 403, 404, 405, 409, 413]);
@@ -111,10 +119,15 @@ export class TeamsConnector {
   }
 
   private async call<T>(what: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      throw connectorError(what, error);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await run();
+      } catch (error) {
+        const wait = rateLimitWait(error);
+        if (wait === undefined || attempt >= RATE_LIMIT_RETRIES) throw connectorError(what, error);
+        this.options.logger.warn({ what, waitMs: wait }, 'Bot Connector rate limit: waiting before sending again');
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
     }
   }
 }
@@ -132,6 +145,15 @@ function connectorError(what: string, error: unknown): Error {
   const code = typeof data?.error?.code === 'string' ? data.error.code.slice(0, 100) : `HTTP ${status}`;
   const message = `Teams ${what} failed: the Bot Connector answered HTTP ${status} (${code})`;
   return PERMANENT_STATUS.has(status) ? new ChatRefused(message, code) : new Error(message);
+}
+
+/** How long to wait before sending a rate-limited call again; undefined when the error is not a 429. */
+function rateLimitWait(error: unknown): number | undefined {
+  const response = (error as { response?: { status?: unknown; headers?: Record<string, unknown> } })?.response;
+  if (response?.status !== 429) return undefined;
+  const seconds = Number(response.headers?.['retry-after']);
+  const ms = Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : RATE_LIMIT_DEFAULT_WAIT_MS;
+  return Math.min(ms, RATE_LIMIT_MAX_WAIT_MS);
 }
 
 function requireId(result: unknown, what: string): string {

@@ -236,6 +236,7 @@ export class FakeTeams {
       const [part, status] = key.split('\n') as [string, string];
       if (count > 0 && path.includes(part)) {
         this.failures.set(key, count - 1);
+        if (status === '429') res.setHeader('Retry-After', '0');
         return answer(Number(status), { error: { code: 'Injected', message: `injected HTTP ${status}` } });
       }
     }

@@ -217,3 +217,19 @@ test('the bot being added to a team teaches it the tenant\'s Bot Connector: card
     await added.close();
   }
 });
+
+test('a rate-limited post (429) is sent again after Retry-After: one card, not two; a lasting limit fails retryably', async () => {
+  const channel = { platform: 'teams' as const, channelId: APPROVERS_CHANNEL };
+  const before = teams.activities.length;
+  teams.failNext('/activities', 429, 2);
+  const ref = await rig.adapter.postCard(channel, cardOf());
+  expect(teams.connectorCalls.map((c) => c.status)).toEqual([429, 429, 201]);
+  expect(teams.activities.length - before).toBe(1);
+  expect(teams.activity(ref.messageId)).toBeDefined();
+
+  teams.failNext('/activities', 429, 10);
+  const limited = await failure(rig.adapter.postCard(channel, cardOf()));
+  expect(limited).not.toBeInstanceOf(ChatRefused);
+  expect(limited.message).toMatch(/HTTP 429/);
+  teams.failNext('/activities', 429, 0);
+});
