@@ -13,8 +13,8 @@ import type { BotConnectorTokenCheck } from './token-check';
 // - A command (a message) is acknowledged at once; Teams has no private reply to a message, so the dispatcher
 //   sends the core's answer by DM (the 1:1 chat).
 // - A card click (`adaptiveCard/action` invoke) is answered in the HTTP response, within Teams' 5 seconds: the
-//   redrawn card for the clicker, or a message when the click was refused; the card itself is then never replaced
-//   by an error. Teams resends an invoke it got no answer to; the answer is remembered for ten minutes by
+//   redrawn card for the clicker with the core's answer on top, or a message when the click was refused; the card
+//   itself is then never replaced by an error. Teams resends an invoke it got no answer to; the answer is remembered for ten minutes by
 //   activity id, so a late resend gets the first answer instead of being handled again.
 
 /** Teams waits 5 s for an invoke response; what the core has not answered by then follows by DM. */
