@@ -107,7 +107,7 @@ describe('an adapter added to the list', () => {
     });
     const config = baseConfig();
     config.adapters = { console: { enabled: false } };
-    expect(problemsWith(WITH_DINGTALK, config)).toEqual(['adapters: no chat adapter is enabled: enable one of console, slack, feishu, dingtalk']);
+    expect(problemsWith(WITH_DINGTALK, config)).toEqual(['adapters: no chat adapter is enabled: enable one of console, slack, teams, feishu, dingtalk']);
   });
 });
 
@@ -160,5 +160,65 @@ describe('offline (config validate --offline)', () => {
     const env = { ...BASE_ENV, SLACK_APP_TOKEN: 'xapp-1', SLACK_API_URL: 'http://127.0.0.1:9/api/' };
     const checked = checkConfigText(stringify(config), { env, adapters: ADAPTERS, offline: true });
     expect(checked.config?.adapters.slack).toEqual({ botToken: '', signingSecret: '' });
+  });
+});
+
+describe('teams', () => {
+  const APP_ID = '11111111-2222-3333-4444-555555555555';
+  const TENANT_ID = 'AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE';
+  const env = { ...BASE_ENV, TEAMS_APP_PASSWORD: 'teams-secret-value', TEAMS_CERTIFICATE_KEY: '-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----', TEAMS_CERTIFICATE: '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----' };
+  const withTeams = (section: Record<string, unknown>) => {
+    const config = baseConfig();
+    config.adapters.teams = { enabled: true, appId: APP_ID, tenantId: TENANT_ID, ...section };
+    return config;
+  };
+  const problems = (config: unknown, environment: typeof BASE_ENV = env) =>
+    checkConfigText(stringify(config), { env: environment, adapters: ADAPTERS }).issues.map((issue) => `${issue.path}: ${issue.message}`);
+
+  test('app id, tenant and the conventional password variable; the public cloud by default', () => {
+    expect(load(withTeams({}), env).adapters.teams).toEqual({
+      appId: APP_ID,
+      tenantId: TENANT_ID.toLowerCase(),
+      credential: { kind: 'secret', secret: 'teams-secret-value' },
+      cloud: 'public',
+    });
+  });
+
+  test('a certificate instead of a password, Teams operated by 21Vianet, and the URL overrides', () => {
+    const loaded = load(
+      withTeams({
+        certificate: { privateKey: '${TEAMS_CERTIFICATE_KEY}', certificate: '${TEAMS_CERTIFICATE}' },
+        cloud: 'china',
+        openIdMetadataUrl: 'http://127.0.0.1:9/v1/.well-known/openidconfiguration',
+        tokenUrl: 'http://127.0.0.1:9/t/oauth2/v2.0/token',
+        serviceUrl: 'http://127.0.0.1:9/connector/',
+      }),
+      env,
+    ).adapters.teams;
+    expect(loaded).toMatchObject({ cloud: 'china', credential: { kind: 'certificate', privateKeyPem: env.TEAMS_CERTIFICATE_KEY }, serviceUrl: 'http://127.0.0.1:9/connector/' });
+  });
+
+  test('no app id, a tenant that is not a GUID, no password: each is a problem, never "auth off"', () => {
+    const config = withTeams({ tenantId: 'common' });
+    delete config.adapters.teams.appId;
+    expect(problems(config, BASE_ENV)).toEqual([
+      'adapters.teams.tenantId: expected the Entra tenant id the bot is registered in (single-tenant; "common" is not accepted), a GUID like 00000000-0000-0000-0000-000000000000',
+      'adapters.teams.appId: required when teams is enabled: expected text',
+    ]);
+    expect(problems(withTeams({}), BASE_ENV)).toEqual([expect.stringMatching(/^adapters\.teams\.appPassword: .*TEAMS_APP_PASSWORD/)]);
+    expect(problems(withTeams({ appId: '' }))).toEqual([expect.stringMatching(/^adapters\.teams\.appId: expected the bot's Entra application \(client\) id/)]);
+  });
+
+  test('both a password and a certificate, an inline password, an unknown cloud', () => {
+    const both = withTeams({ appPassword: '${TEAMS_APP_PASSWORD}', certificate: { privateKey: '${TEAMS_CERTIFICATE_KEY}', certificate: '${TEAMS_CERTIFICATE}' } });
+    expect(problems(both)).toEqual(['adapters.teams.certificate: give either appPassword or certificate, not both']);
+    expect(problems(withTeams({ appPassword: 'hunter2' }))).toEqual([expect.stringMatching(/^adapters\.teams\.appPassword: /)]);
+    expect(problems(withTeams({ cloud: 'usgov' }))).toEqual(['adapters.teams.cloud: expected public, or china for Teams operated by 21Vianet']);
+  });
+
+  test('offline: the password variable is not read', () => {
+    const checked = checkConfigText(stringify(withTeams({})), { env: {}, adapters: ADAPTERS, offline: true });
+    expect(checked.issues).toEqual([]);
+    expect(checked.config?.adapters.teams).toMatchObject({ credential: { kind: 'secret', secret: '' } });
   });
 });

@@ -12,15 +12,15 @@ test('a file with six problems of both kinds gets six lines in one run', () => {
   manual(config).levels[0].roles = ['sre']; // … in the same level as an unknown role
   Object.assign(manual(config), { minDuration: '8h', maxDuration: '2h' }); // across fields, same policy
   config.aws.regions.push('us-east-1'); // across fields: two partitions
-  config.adapters.teams = { appId: 'app-guid' }; // a platform without an adapter
+  config.adapters.slack.command = 'jit'; // shape, in an adapter's own section
 
   expect(loadError(config).message.split('\n')).toEqual([
     'jitbot.yaml: admins[0]: "carol" is not an email address or platform:userId (platform: console, slack, teams, feishu, dingtalk)',
     'jitbot.yaml: policies[0].levels[0].required: expected a number from 1 to 5',
+    'jitbot.yaml: adapters.slack.command: expected a slash command like /jit (the one in the Slack app)',
     'jitbot.yaml: aws.regions[1]: us-east-1 is in partition aws but cn-north-1 is in aws-cn; one jitbot serves one partition',
     'jitbot.yaml: policies[0].minDuration: 8h is longer than maxDuration 2h: expected minDuration ≤ maxDuration',
     'jitbot.yaml: policies[0].levels[0].roles[0]: unknown role "sre": expected one of the roles defined under roles (ops, security)',
-    'jitbot.yaml: adapters.teams: this version of jitbot has no teams adapter yet (adapters: console, slack, feishu, dingtalk): remove the section or set enabled: false',
   ]);
 });
 

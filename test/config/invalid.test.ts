@@ -253,7 +253,7 @@ const cases: Case[] = [
   [
     'no chat adapter',
     (c) => void (c.adapters = { console: { enabled: false } }),
-    'jitbot.yaml: adapters: no chat adapter is enabled: enable one of console, slack, feishu, dingtalk',
+    'jitbot.yaml: adapters: no chat adapter is enabled: enable one of console, slack, teams, feishu, dingtalk',
   ],
   [
     'duplicate inventory node',

@@ -19,13 +19,13 @@ describe('secrets never appear in error messages', () => {
     expectNoSecret(error);
   });
 
-  test('an inline secret in every secret field, and in sections of platforms without an adapter', () => {
+  test('an inline secret in every secret field of every adapter', () => {
     const config = baseConfig();
     config.aws.accounts[0].assumeRoleArn = 'arn:aws-cn:iam::111122223333:role/jitbot';
     config.aws.accounts[0].externalId = SECRET;
     config.adapters = {
       slack: { botToken: SECRET, signingSecret: SECRET, appToken: SECRET },
-      teams: { appId: 'a', appPassword: SECRET, tenantId: 't' },
+      teams: { appId: '11111111-2222-3333-4444-555555555555', appPassword: SECRET, tenantId: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee' },
       feishu: { mode: 'http', appId: 'cli_a1b2c3d4e5f60718', appSecret: SECRET, encryptKey: SECRET, verificationToken: SECRET },
       dingtalk: { clientId: 'c', clientSecret: SECRET },
     };
@@ -35,11 +35,11 @@ describe('secrets never appear in error messages', () => {
       'adapters.slack.botToken',
       'adapters.slack.signingSecret',
       'adapters.slack.appToken',
+      'adapters.teams.appPassword',
       'adapters.feishu.appSecret',
       'adapters.feishu.encryptKey',
       'adapters.feishu.verificationToken',
       'adapters.dingtalk.clientSecret',
-      'adapters.teams',
     ]);
     expectNoSecret(error);
   });
