@@ -1,5 +1,6 @@
-import { isCardActionId, type ApprovalCard, type CardActionId } from '../../src/core/card';
+import type { ApprovalCard, CardActionId } from '../../src/core/card';
 import type { RequestStatus } from '../../src/core/model';
+import { commentMaxLength, shownParts } from '../shared/card-parts';
 import { renderPlainText } from '../shared/plain-text';
 
 // The console's renderer: turns the neutral ApprovalCard into the JSON the page draws. Nearly identity, but it is
@@ -48,13 +49,8 @@ export const CARD_LIMITS = {
 
 export function renderCard(card: ApprovalCard): ConsoleCard {
   const L = CARD_LIMITS;
-  const seenActions = new Set<CardActionId>();
-  const actions = card.actions.filter((action) => {
-    if (!isCardActionId(action.id) || seenActions.has(action.id)) return false;
-    seenActions.add(action.id);
-    return true;
-  });
-
+  // The page gets the card's comment box and decisions' comments as the card has them; it decides what to draw.
+  const { notices, fields, decisions, actions } = shownParts(card, L);
   return {
     requestId: card.requestId,
     version: card.version,
@@ -65,21 +61,21 @@ export function renderCard(card: ApprovalCard): ConsoleCard {
       userId: card.requester.userId,
       displayName: renderPlainText(card.requester.displayName, L.label),
     },
-    fields: card.fields.slice(0, L.fields).map((field) => ({
+    fields: fields.map((field) => ({
       label: renderPlainText(field.label, L.label),
       value: renderPlainText(field.value, L.fieldValue),
     })),
     reasonLabel: renderPlainText(card.reasonLabel, L.label),
     reason: renderPlainText(card.reason, L.reason),
     ...(card.progress !== undefined && { progress: renderPlainText(card.progress, L.statusText) }),
-    decisions: card.decisions.slice(-L.decisions).map((decision) => ({
+    decisions: decisions.map((decision) => ({
       verdict: decision.verdict,
       by: renderPlainText(decision.by.displayName, L.label),
       text: renderPlainText(decision.text, L.decisionText),
       ...(decision.comment !== undefined && { comment: renderPlainText(decision.comment, L.comment) }),
       at: decision.at,
     })),
-    notices: card.notices.slice(0, L.notices).map((notice) => renderPlainText(notice, L.notice)),
+    notices: notices.map((notice) => renderPlainText(notice, L.notice)),
     actions: actions.map((action) => ({
       id: action.id,
       label: renderPlainText(action.label, L.label),
@@ -97,14 +93,9 @@ export function renderCard(card: ApprovalCard): ConsoleCard {
       commentInput: {
         label: renderPlainText(card.commentInput.label, L.label),
         placeholder: renderPlainText(card.commentInput.placeholder, L.label),
-        maxLength: clampCommentLength(card.commentInput.maxLength),
+        maxLength: commentMaxLength(card.commentInput.maxLength, L.commentMaxLength),
       },
     }),
     ...(card.footer !== undefined && { footer: renderPlainText(card.footer, L.footer) }),
   };
-}
-
-function clampCommentLength(maxLength: number): number {
-  if (!Number.isFinite(maxLength)) return CARD_LIMITS.commentMaxLength;
-  return Math.min(Math.max(1, Math.floor(maxLength)), CARD_LIMITS.commentMaxLength);
 }

@@ -1,4 +1,5 @@
 import type { ApprovalCard, CardActionId } from '../../src/core/card';
+import { shownComment, shownParts } from '../shared/card-parts';
 import { escapeMarkdown, plainText } from './dingtalk-text';
 
 // The DingTalk renderer: the neutral ApprovalCard as the public data of the interactive card template shipped in
@@ -52,7 +53,7 @@ export function renderCardParams(card: ApprovalCard): CardParams & Record<string
   const action = (id: CardActionId) => card.actions.find((a) => a.id === id);
   const label = (id: CardActionId) => plainText(action(id)?.label ?? id, CARD_CAPS.buttonLabel);
   const flag = (on: boolean): 'true' | 'false' => (on ? 'true' : 'false');
-  const commentOpen = card.commentInput !== undefined && card.actions.length > 0;
+  const commentInput = shownParts(card, CARD_CAPS).commentInput;
   return {
     lastMessage: plainText(`${card.title} · ${card.statusText}`, CARD_CAPS.summary),
     markdown: renderCardMarkdown(card),
@@ -65,30 +66,30 @@ export function renderCardParams(card: ApprovalCard): CardParams & Record<string
     approveLabel: label('approve'),
     rejectLabel: label('reject'),
     revokeLabel: label('revoke'),
-    showComment: flag(commentOpen),
-    commentLabel: commentOpen ? plainText(card.commentInput!.label, CARD_CAPS.inputLabel) : '',
-    commentPlaceholder: commentOpen ? plainText(card.commentInput!.placeholder, CARD_CAPS.inputLabel) : '',
+    showComment: flag(commentInput !== undefined),
+    commentLabel: commentInput ? plainText(commentInput.label, CARD_CAPS.inputLabel) : '',
+    commentPlaceholder: commentInput ? plainText(commentInput.placeholder, CARD_CAPS.inputLabel) : '',
   };
 }
 
 /** The card's content as DingTalk markdown: title, status, notices, fields, reason, decisions, footer. */
 export function renderCardMarkdown(card: ApprovalCard): string {
   const C = CARD_CAPS;
+  const shown = shownParts(card, C);
   const lines: string[] = [`#### ${escapeMarkdown(card.title, C.title)}`, '', `**${escapeMarkdown(card.statusText, C.statusText)}**`];
   if (card.progress !== undefined) lines.push('', escapeMarkdown(card.progress, C.statusText));
-  for (const notice of card.notices.slice(0, C.notices)) lines.push('', `> ⚠️ ${escapeMarkdown(notice, C.notice)}`);
-  const fields = card.fields.slice(0, C.fields);
-  if (fields.length > 0) {
+  for (const notice of shown.notices) lines.push('', `> ⚠️ ${escapeMarkdown(notice, C.notice)}`);
+  if (shown.fields.length > 0) {
     lines.push('');
-    for (const field of fields) lines.push(`- **${escapeMarkdown(field.label, C.fieldLabel)}:** ${escapeMarkdown(field.value, C.fieldValue)}`);
+    for (const field of shown.fields) lines.push(`- **${escapeMarkdown(field.label, C.fieldLabel)}:** ${escapeMarkdown(field.value, C.fieldValue)}`);
   }
   lines.push('', `**${escapeMarkdown(card.reasonLabel, C.fieldLabel)}**`, '', escapeMarkdown(card.reason, C.reason));
-  const decisions = card.decisions.slice(-C.decisions);
-  if (decisions.length > 0) {
+  if (shown.decisions.length > 0) {
     lines.push('', '---');
-    for (const decision of decisions) {
+    for (const decision of shown.decisions) {
       lines.push('', escapeMarkdown(decision.text, C.decisionText));
-      if (decision.comment !== undefined && decision.comment.trim() !== '') lines.push('', `> “${escapeMarkdown(decision.comment, C.comment)}”`);
+      const comment = shownComment(decision);
+      if (comment !== undefined) lines.push('', `> “${escapeMarkdown(comment, C.comment)}”`);
     }
   }
   if (card.footer !== undefined) lines.push('', '---', '', escapeMarkdown(card.footer, C.footer));

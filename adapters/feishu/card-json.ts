@@ -1,5 +1,6 @@
 import type { ApprovalCard, CardAction, CardActionId } from '../../src/core/card';
 import type { RequestStatus } from '../../src/core/model';
+import { commentMaxLength, shownComment, shownParts, type ShownCard } from '../shared/card-parts';
 import { fitText, plainText, type PlainText } from './feishu-text';
 
 // The Feishu/Lark renderer: the neutral ApprovalCard as a card in JSON 2.0. A pure function. Every text is a
@@ -42,7 +43,6 @@ export interface ButtonValue {
   requestId: string;
 }
 
-const ACTION_IDS: readonly CardActionId[] = ['approve', 'reject', 'revoke'];
 /** Verdicts that are decided with the comment box; Revoke needs no comment. */
 const FORM_ACTIONS: readonly CardActionId[] = ['approve', 'reject'];
 
@@ -143,16 +143,16 @@ function shrunk(factor: number): Caps {
 }
 
 function renderWith(card: ApprovalCard, C: Caps): FeishuCard {
+  const shown = shownParts(card, C);
   const elements: CardElement[] = [];
   if (card.progress !== undefined) elements.push(text(card.progress, C.progress, { text_color: 'grey' }));
-  for (const notice of card.notices.slice(0, C.notices)) elements.push(text(`⚠️ ${notice}`, C.notice, { text_color: 'orange' }));
+  for (const notice of shown.notices) elements.push(text(`⚠️ ${notice}`, C.notice, { text_color: 'orange' }));
   const requester = requesterElement(card);
   if (requester) elements.push(requester);
-  const fields = card.fields.slice(0, C.fields);
-  if (fields.length > 0) {
+  if (shown.fields.length > 0) {
     elements.push({
       tag: 'div',
-      fields: fields.map((field) => ({
+      fields: shown.fields.map((field) => ({
         is_short: true,
         text: { tag: 'plain_text', content: `${fitText(field.label, C.fieldLabel)}\n${fitText(field.value, C.fieldValue)}` },
       })),
@@ -160,11 +160,12 @@ function renderWith(card: ApprovalCard, C: Caps): FeishuCard {
   }
   elements.push(text(card.reasonLabel, C.reasonLabel, { text_color: 'grey' }));
   elements.push(text(card.reason, C.reason));
-  for (const decision of card.decisions.slice(-C.decisions)) {
-    const comment = decision.comment?.trim() ? `\n“${fitText(decision.comment, C.comment)}”` : '';
-    elements.push({ tag: 'div', text: { tag: 'plain_text', content: fitText(decision.text, C.decisionText) + comment } });
+  for (const decision of shown.decisions) {
+    const comment = shownComment(decision);
+    const quoted = comment !== undefined ? `\n“${fitText(comment, C.comment)}”` : '';
+    elements.push({ tag: 'div', text: { tag: 'plain_text', content: fitText(decision.text, C.decisionText) + quoted } });
   }
-  elements.push(...actionElements(card));
+  elements.push(...actionElements(shown, card.requestId));
   if (card.footer !== undefined) elements.push(text(card.footer, C.footer, { text_size: 'notation', text_color: 'grey' }));
 
   return {
@@ -189,16 +190,11 @@ function requesterElement(card: ApprovalCard): PersonElement | undefined {
 }
 
 /** Approve/Reject submit the form with the comment box; Revoke is a plain button. No buttons: nothing at all. */
-function actionElements(card: ApprovalCard): CardElement[] {
-  const actions = uniqueActions(card.actions);
-  const formActions = card.commentInput ? actions.filter((a) => FORM_ACTIONS.includes(a.id)) : [];
+function actionElements({ actions, commentInput: input }: ShownCard, requestId: string): CardElement[] {
+  const formActions = input ? actions.filter((a) => FORM_ACTIONS.includes(a.id)) : [];
   const plainActions = actions.filter((a) => !formActions.includes(a));
   const elements: CardElement[] = [];
-  if (formActions.length > 0 && card.commentInput) {
-    const input = card.commentInput;
-    const maxLength = Number.isFinite(input.maxLength)
-      ? Math.min(Math.max(1, Math.floor(input.maxLength)), CARD_CAPS.inputMaxLength)
-      : CARD_CAPS.inputMaxLength;
+  if (formActions.length > 0 && input) {
     elements.push({
       tag: 'form',
       name: CARD_NAMES.form,
@@ -207,30 +203,21 @@ function actionElements(card: ApprovalCard): CardElement[] {
           tag: 'input',
           name: CARD_NAMES.comment,
           required: false,
-          max_length: maxLength,
+          max_length: commentMaxLength(input.maxLength, CARD_CAPS.inputMaxLength),
           label: plainText(input.label, CARD_CAPS.inputLabel),
           label_position: 'top',
           placeholder: plainText(input.placeholder, CARD_CAPS.inputPlaceholder),
         },
-        buttonRow(formActions.map((action) => button(action, card.requestId, true))),
+        buttonRow(formActions.map((action) => button(action, requestId, true))),
       ],
     });
   }
-  if (plainActions.length > 0) elements.push(buttonRow(plainActions.map((action) => button(action, card.requestId, false))));
+  if (plainActions.length > 0) elements.push(buttonRow(plainActions.map((action) => button(action, requestId, false))));
   return elements;
 }
 
 function buttonRow(buttons: ButtonElement[]): ColumnSetElement {
   return { tag: 'column_set', horizontal_spacing: '8px', columns: buttons.map((b) => ({ tag: 'column', width: 'auto', elements: [b] })) };
-}
-
-function uniqueActions(actions: readonly CardAction[]): CardAction[] {
-  const seen = new Set<CardActionId>();
-  return actions.filter((action) => {
-    if (!ACTION_IDS.includes(action.id) || seen.has(action.id)) return false;
-    seen.add(action.id);
-    return true;
-  });
 }
 
 function button(action: CardAction, requestId: string, submitsForm: boolean): ButtonElement {

@@ -1,4 +1,5 @@
-import { isCardActionId, type ApprovalCard, type CardAction, type CardActionId } from '../../src/core/card';
+import type { ApprovalCard, CardAction, CardActionId, CardDecision, CardField } from '../../src/core/card';
+import { commentMaxLength, shownComment, shownParts } from '../shared/card-parts';
 import { boldLabel, fitText, plainText, safeMrkdwn, type MrkdwnObject, type PlainTextObject } from './slack-text';
 
 // The Slack renderer: the neutral ApprovalCard as a Block Kit message. A pure function; Slack's limits are
@@ -108,19 +109,20 @@ export interface BlockKitMessage {
 
 export function renderBlockKit(card: ApprovalCard): BlockKitMessage {
   const L = BLOCK_KIT_LIMITS;
+  const shown = shownParts(card, CARD_CAPS);
   const blocks: Block[] = [
     { type: 'header', text: plainText(card.title, L.headerText) },
     { type: 'section', text: plainText(card.statusText, L.sectionText) },
   ];
   if (card.progress !== undefined) blocks.push({ type: 'context', elements: [plainText(card.progress, L.contextText)] });
-  for (const notice of card.notices.slice(0, CARD_CAPS.notices)) {
+  for (const notice of shown.notices) {
     blocks.push({ type: 'section', text: plainText(`⚠️ ${notice}`, L.sectionText) });
   }
-  blocks.push(...fieldSections(card));
+  blocks.push(...fieldSections(shown.fields));
   blocks.push(reasonBlock(card));
-  if (card.decisions.length > 0) blocks.push(decisionsBlock(card));
-  if (card.commentInput && card.actions.length > 0) blocks.push(commentInput(card.commentInput));
-  const buttons = uniqueActions(card.actions).map((action) => button(action, card.requestId));
+  if (shown.decisions.length > 0) blocks.push(decisionsBlock(shown.decisions));
+  if (shown.commentInput) blocks.push(commentInput(shown.commentInput));
+  const buttons = shown.actions.map((action) => button(action, card.requestId));
   if (buttons.length > 0) blocks.push({ type: 'actions', block_id: CARD_IDS.actionsBlock, elements: buttons });
   if (card.footer !== undefined) blocks.push({ type: 'context', elements: [plainText(card.footer, L.contextText)] });
 
@@ -131,9 +133,8 @@ export function renderBlockKit(card: ApprovalCard): BlockKitMessage {
 }
 
 /** Label and value side by side: the label (ours) in bold, the value (anyone's) as plain text. */
-function fieldSections(card: ApprovalCard): SectionBlock[] {
+function fieldSections(fields: readonly CardField[]): SectionBlock[] {
   const pairsPerSection = BLOCK_KIT_LIMITS.fieldsPerSection / 2;
-  const fields = card.fields.slice(0, CARD_CAPS.fields);
   const sections: SectionBlock[] = [];
   for (let i = 0; i < fields.length; i += pairsPerSection) {
     sections.push({
@@ -163,24 +164,19 @@ function reasonBlock(card: ApprovalCard): RichTextBlock {
   };
 }
 
-function decisionsBlock(card: ApprovalCard): RichTextBlock {
-  const decisions = card.decisions.slice(-CARD_CAPS.decisions);
+function decisionsBlock(decisions: readonly CardDecision[]): RichTextBlock {
   return {
     type: 'rich_text',
     elements: decisions.map((decision, index) => {
       const elements: RichTextElement[] = [{ type: 'text', text: (index > 0 ? '\n' : '') + fitText(decision.text, CARD_CAPS.decisionText) }];
-      if (decision.comment !== undefined && decision.comment.trim() !== '') {
-        elements.push({ type: 'text', text: `\n“${fitText(decision.comment, CARD_CAPS.comment)}”`, style: { italic: true } });
-      }
+      const comment = shownComment(decision);
+      if (comment !== undefined) elements.push({ type: 'text', text: `\n“${fitText(comment, CARD_CAPS.comment)}”`, style: { italic: true } });
       return { type: 'rich_text_section', elements };
     }),
   };
 }
 
 function commentInput(input: NonNullable<ApprovalCard['commentInput']>): InputBlock {
-  const maxLength = Number.isFinite(input.maxLength)
-    ? Math.min(Math.max(1, Math.floor(input.maxLength)), BLOCK_KIT_LIMITS.inputMaxLength)
-    : BLOCK_KIT_LIMITS.inputMaxLength;
   return {
     type: 'input',
     block_id: CARD_IDS.commentBlock,
@@ -191,19 +187,10 @@ function commentInput(input: NonNullable<ApprovalCard['commentInput']>): InputBl
       type: 'plain_text_input',
       action_id: CARD_IDS.commentAction,
       multiline: true,
-      max_length: maxLength,
+      max_length: commentMaxLength(input.maxLength, BLOCK_KIT_LIMITS.inputMaxLength),
       placeholder: plainText(input.placeholder, BLOCK_KIT_LIMITS.inputPlaceholder),
     },
   };
-}
-
-function uniqueActions(actions: readonly CardAction[]): CardAction[] {
-  const seen = new Set<CardActionId>();
-  return actions.filter((action) => {
-    if (!isCardActionId(action.id) || seen.has(action.id)) return false;
-    seen.add(action.id);
-    return true;
-  });
 }
 
 function button(action: CardAction, requestId: string): ButtonElement {

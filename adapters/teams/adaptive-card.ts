@@ -1,4 +1,5 @@
 import type { ApprovalCard, CardAction, CardActionId } from '../../src/core/card';
+import { commentMaxLength, shownComment, shownParts } from '../shared/card-parts';
 import { markdownText, runText } from './teams-text';
 
 // The Teams renderer: the neutral ApprovalCard as an Adaptive Card 1.5 (the version Teams needs for Universal
@@ -31,8 +32,6 @@ export const CARD_CAPS = {
   inputPlaceholder: 150,
   inputMaxLength: 3000,
 } as const;
-
-const ACTION_IDS: readonly CardActionId[] = ['approve', 'reject', 'revoke'];
 
 export interface TextRun {
   type: 'TextRun';
@@ -92,19 +91,19 @@ export interface AdaptiveCard {
 
 export function renderAdaptiveCard(card: ApprovalCard): AdaptiveCard {
   const C = CARD_CAPS;
+  const shown = shownParts(card, C);
   const body: CardElement[] = [
     { type: 'TextBlock', text: markdownText(card.title, C.title), wrap: true, size: 'Medium', weight: 'Bolder', style: 'heading' },
     { type: 'TextBlock', text: markdownText(card.statusText, C.statusText), wrap: true, ...statusColour(card) },
   ];
   if (card.progress !== undefined) body.push({ type: 'TextBlock', text: markdownText(card.progress, C.statusText), wrap: true, isSubtle: true });
-  for (const notice of card.notices.slice(0, C.notices)) {
+  for (const notice of shown.notices) {
     body.push({ type: 'TextBlock', text: markdownText(`⚠️ ${notice}`, C.notice), wrap: true, color: 'Warning' });
   }
-  const fields = card.fields.slice(0, C.fields);
-  if (fields.length > 0) {
+  if (shown.fields.length > 0) {
     body.push({
       type: 'FactSet',
-      facts: fields.map((field) => ({ title: markdownText(field.label, C.fieldLabel), value: markdownText(field.value, C.fieldValue) })),
+      facts: shown.fields.map((field) => ({ title: markdownText(field.label, C.fieldLabel), value: markdownText(field.value, C.fieldValue) })),
     });
   }
   body.push({
@@ -114,26 +113,22 @@ export function renderAdaptiveCard(card: ApprovalCard): AdaptiveCard {
       { type: 'TextRun', text: runText(card.reason, C.reason) },
     ],
   });
-  for (const decision of card.decisions.slice(-C.decisions)) {
+  for (const decision of shown.decisions) {
     const inlines: TextRun[] = [{ type: 'TextRun', text: runText(decision.text, C.decisionText) }];
-    if (decision.comment !== undefined && decision.comment.trim() !== '') {
-      inlines.push({ type: 'TextRun', text: `\n“${runText(decision.comment, C.comment)}”`, italic: true });
-    }
+    const comment = shownComment(decision);
+    if (comment !== undefined) inlines.push({ type: 'TextRun', text: `\n“${runText(comment, C.comment)}”`, italic: true });
     body.push({ type: 'RichTextBlock', inlines, spacing: 'Small' });
   }
 
-  const actions = uniqueActions(card.actions).map((action) => executeAction(action, card.requestId));
-  if (card.commentInput && actions.length > 0) {
-    const maxLength = Number.isFinite(card.commentInput.maxLength)
-      ? Math.min(Math.max(1, Math.floor(card.commentInput.maxLength)), C.inputMaxLength)
-      : C.inputMaxLength;
+  const actions = shown.actions.map((action) => executeAction(action, card.requestId));
+  if (shown.commentInput) {
     body.push({
       type: 'Input.Text',
       id: COMMENT_INPUT_ID,
-      label: runText(card.commentInput.label, C.inputLabel),
-      placeholder: runText(card.commentInput.placeholder, C.inputPlaceholder),
+      label: runText(shown.commentInput.label, C.inputLabel),
+      placeholder: runText(shown.commentInput.placeholder, C.inputPlaceholder),
       isMultiline: true,
-      maxLength,
+      maxLength: commentMaxLength(shown.commentInput.maxLength, C.inputMaxLength),
     });
   }
   if (card.footer !== undefined) body.push({ type: 'TextBlock', text: markdownText(card.footer, C.footer), wrap: true, isSubtle: true });
@@ -166,15 +161,6 @@ function statusColour(card: ApprovalCard): Pick<TextBlock, 'color'> {
     default:
       return {};
   }
-}
-
-function uniqueActions(actions: readonly CardAction[]): CardAction[] {
-  const seen = new Set<CardActionId>();
-  return actions.filter((action) => {
-    if (!ACTION_IDS.includes(action.id) || seen.has(action.id)) return false;
-    seen.add(action.id);
-    return true;
-  });
 }
 
 // Teams shows no confirmation dialog for Action.Execute; the core refuses late and repeated clicks instead.
