@@ -1,7 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import type { ChannelRef, UserRef } from '../../src/core/model';
-import type { ActionEvent, ChatCapabilities, CommandEvent, InboundContext, InboundHandler, Reply } from '../../src/ports/chat';
-import { InboundDispatcher, type InboundLogger, type StartTimer } from '../shared/inbound-dispatcher';
+import type { ActionEvent, ChatCapabilities, CommandEvent, Reply } from '../../src/ports/chat';
+import { DispatchingInbound } from '../shared/dispatching-inbound';
+import type { InboundLogger, StartTimer } from '../shared/inbound-dispatcher';
 import { renderPlainText } from '../shared/plain-text';
 import type { ActionBody, CommandBody } from './schemas';
 import { type ConsoleUser, type ConsoleWorkspace } from './workspace';
@@ -36,28 +37,15 @@ export interface ConsoleInboundOptions {
   startTimer?: StartTimer;
 }
 
-export class ConsoleInbound {
+export class ConsoleInbound extends DispatchingInbound {
   /** Delivery ids of messages already posted, so a browser retry does not show the person's message twice. */
   private readonly postedDeliveries = new LRUCache<string, true>({ max: 1000 });
-  private readonly dispatcher: InboundDispatcher;
 
   constructor(
     private readonly workspace: ConsoleWorkspace,
     options: ConsoleInboundOptions,
   ) {
-    this.dispatcher = new InboundDispatcher({ platform: 'console', ...options });
-  }
-
-  start(handler: InboundHandler, context: InboundContext): void {
-    this.dispatcher.start(handler, context);
-  }
-
-  stop(): Promise<void> {
-    return this.dispatcher.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.dispatcher.idle();
+    super({ platform: 'console', ...options });
   }
 
   async command(body: CommandBody): Promise<Reply> {

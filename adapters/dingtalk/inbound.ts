@@ -1,7 +1,8 @@
 import type { ChannelRef, UserRef } from '../../src/core/model';
 import type { ApprovalCard } from '../../src/core/card';
-import type { ChatCapabilities, InboundContext, InboundHandler, ResolvedUser } from '../../src/ports/chat';
-import { InboundDispatcher, type InboundLogger } from '../shared/inbound-dispatcher';
+import type { ChatCapabilities, ResolvedUser } from '../../src/ports/chat';
+import { DispatchingInbound, withDisplayName } from '../shared/dispatching-inbound';
+import type { InboundLogger } from '../shared/inbound-dispatcher';
 import { escapeMarkdown } from './dingtalk-text';
 import { cardCallbackSchema, robotMessageSchema, translateCardCallback, translateRobotMessage, type TranslateContext } from './payloads';
 
@@ -41,33 +42,15 @@ export interface CardCallbackAnswer {
 /** A robot message the core could not handle: left un-acked so DingTalk delivers it again. */
 export class RobotMessageFailed extends Error {}
 
-export class DingTalkInbound {
-  private readonly dispatcher: InboundDispatcher;
-
+export class DingTalkInbound extends DispatchingInbound {
   constructor(private readonly options: DingTalkInboundOptions) {
-    this.dispatcher = new InboundDispatcher({
+    super({
       platform: 'dingtalk',
       capabilities: options.capabilities,
       logger: options.logger,
       notifyUser: options.notifyUser,
-      enrich: async (event) => {
-        const user = await options.resolveUser(event.actor.userId).catch(() => undefined);
-        return user ? { ...event, actor: { ...event.actor, displayName: user.displayName } } : event;
-      },
+      enrich: withDisplayName(async (userId) => (await options.resolveUser(userId)).displayName),
     });
-  }
-
-  start(handler: InboundHandler, context: InboundContext): void {
-    this.dispatcher.start(handler, context);
-  }
-
-  stop(): Promise<void> {
-    return this.dispatcher.stop();
-  }
-
-  /** Resolves when every delivery received so far has been handled and answered. */
-  idle(): Promise<void> {
-    return this.dispatcher.idle();
   }
 
   /** A robot message (Stream CALLBACK data or HTTP body). Resolves once handled; rejects to leave it un-acked. */

@@ -1,8 +1,9 @@
 import { LRUCache } from 'lru-cache';
 import type { ApprovalCard } from '../../src/core/card';
 import type { ChannelRef, UserRef } from '../../src/core/model';
-import type { ChatCapabilities, InboundContext, InboundHandler, Reply } from '../../src/ports/chat';
-import { InboundDispatcher, type AnswerInResponseOutcome, type InboundLogger, type Translation } from '../shared/inbound-dispatcher';
+import type { ChatCapabilities, Reply } from '../../src/ports/chat';
+import { DispatchingInbound, withDisplayName } from '../shared/dispatching-inbound';
+import type { AnswerInResponseOutcome, InboundLogger, Translation } from '../shared/inbound-dispatcher';
 import type { CardCallbackAnswer, FeishuEventHandlers } from './dispatcher';
 import { fitText } from './feishu-text';
 import { actionFromCallback, cardActionSchema, commandFromMessage, messageEventSchema } from './payloads';
@@ -35,33 +36,17 @@ export interface FeishuInboundOptions {
   clickDeadlineMs?: number;
 }
 
-export class FeishuInbound implements FeishuEventHandlers {
-  private readonly dispatcher: InboundDispatcher;
+export class FeishuInbound extends DispatchingInbound implements FeishuEventHandlers {
   private readonly seenTokens = new LRUCache<string, true>({ max: 5000 });
 
   constructor(private readonly options: FeishuInboundOptions) {
-    this.dispatcher = new InboundDispatcher({
+    super({
       platform: 'feishu',
       capabilities: options.capabilities,
       logger: options.logger,
       notifyUser: options.notifyUser,
-      enrich: async (event) => {
-        const displayName = await options.displayName(event.actor.userId).catch(() => undefined);
-        return displayName ? { ...event, actor: { ...event.actor, displayName } } : event;
-      },
+      enrich: withDisplayName(options.displayName),
     });
-  }
-
-  start(handler: InboundHandler, context: InboundContext): void {
-    this.dispatcher.start(handler, context);
-  }
-
-  stop(): Promise<void> {
-    return this.dispatcher.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.dispatcher.idle();
   }
 
   readonly message = async (data: Record<string, unknown>): Promise<void> => {

@@ -1,12 +1,7 @@
 import type { ChannelRef, UserRef } from '../../src/core/model';
-import type { ChatCapabilities, InboundContext, InboundEvent, InboundHandler } from '../../src/ports/chat';
-import {
-  InboundDispatcher,
-  type AckThenAnswerOutcome,
-  type InboundLogger,
-  type Translation,
-  type Verification,
-} from '../shared/inbound-dispatcher';
+import type { ChatCapabilities, InboundEvent } from '../../src/ports/chat';
+import { DispatchingInbound, withDisplayName } from '../shared/dispatching-inbound';
+import type { AckThenAnswerOutcome, InboundLogger, Translation, Verification } from '../shared/inbound-dispatcher';
 import { replyMessage } from './messages';
 import { actionEvent, blockActionsSchema, commandEvent, slashCommandSchema } from './payloads';
 
@@ -56,28 +51,15 @@ export interface SlackInboundOptions {
   notifyUser(user: UserRef, text: string, lastSeenIn: ChannelRef): Promise<void>;
 }
 
-export class SlackInbound {
-  private readonly dispatcher: InboundDispatcher;
-
+export class SlackInbound extends DispatchingInbound {
   constructor(private readonly options: SlackInboundOptions) {
-    this.dispatcher = new InboundDispatcher({
+    super({
       platform: 'slack',
       capabilities: options.capabilities,
       logger: options.logger,
       notifyUser: options.notifyUser,
-      enrich: async (event) => {
-        const displayName = await options.displayName(event.actor.userId).catch(() => undefined);
-        return displayName ? { ...event, actor: { ...event.actor, displayName } } : event;
-      },
+      enrich: withDisplayName(options.displayName),
     });
-  }
-
-  start(handler: InboundHandler, context: InboundContext): void {
-    this.dispatcher.start(handler, context);
-  }
-
-  stop(): Promise<void> {
-    return this.dispatcher.stop();
   }
 
   /** Resolves with what to acknowledge Slack with; the core's work continues in the background (see idle()). */
@@ -100,11 +82,6 @@ export class SlackInbound {
       answer: (reply) =>
         this.options.respond(responseUrl, { response_type: 'ephemeral', replace_original: false, ...replyMessage(reply.text ?? '') }),
     });
-  }
-
-  /** Resolves when every delivery received so far has been handled and answered. */
-  idle(): Promise<void> {
-    return this.dispatcher.idle();
   }
 
   private translate(read: Extract<SlackBody, { ok: true }>): Translation | { translation: Translation; responseUrl: string } {

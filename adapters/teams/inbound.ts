@@ -1,7 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import type { ChannelRef, UserRef } from '../../src/core/model';
-import type { ChatCapabilities, InboundContext, InboundHandler, Reply } from '../../src/ports/chat';
-import { InboundDispatcher, type AnswerInResponseOutcome, type InboundLogger } from '../shared/inbound-dispatcher';
+import type { ChatCapabilities, Reply } from '../../src/ports/chat';
+import { DispatchingInbound } from '../shared/dispatching-inbound';
+import type { AnswerInResponseOutcome, InboundLogger } from '../shared/inbound-dispatcher';
 import { activitySchema, tenantOf, translateActivity, type TeamsOrigin } from './activities';
 import { cardResponse, messageResponse } from './invoke-response';
 import type { TeamsHttpAnswer } from './messages-route';
@@ -33,29 +34,16 @@ export interface TeamsInboundOptions {
   notifyUser(user: UserRef, text: string, lastSeenIn: ChannelRef): Promise<void>;
 }
 
-export class TeamsInbound {
-  private readonly dispatcher: InboundDispatcher;
+export class TeamsInbound extends DispatchingInbound {
   private readonly answers = new LRUCache<string, TeamsHttpAnswer>({ max: 5000, ttl: REMEMBER_ANSWERS_MS });
 
   constructor(private readonly options: TeamsInboundOptions) {
-    this.dispatcher = new InboundDispatcher({
+    super({
       platform: 'teams',
       capabilities: options.capabilities,
       logger: options.logger,
       notifyUser: options.notifyUser,
     });
-  }
-
-  start(handler: InboundHandler, context: InboundContext): void {
-    this.dispatcher.start(handler, context);
-  }
-
-  stop(): Promise<void> {
-    return this.dispatcher.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.dispatcher.idle();
   }
 
   async receive(authorization: string | undefined, body: unknown): Promise<TeamsHttpAnswer> {
