@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
+import { FakePlatformServer, listenOnLoopback, readBody } from './fake-server';
 
 // A local stand-in for DingTalk on loopback, speaking its wire formats:
 // - the Stream gateway: POST /v1.0/gateway/connections/open (client id + secret → endpoint + ticket), then a
@@ -65,7 +64,7 @@ export interface FakeRobotMessage {
 
 const ACCESS_TOKEN_PREFIX = 'fake-access-token-';
 
-export class FakeDingTalk {
+export class FakeDingTalk extends FakePlatformServer {
   readonly calls: FakeCall[] = [];
   readonly acks: StreamAck[] = [];
   readonly pongs: StreamAck[] = [];
@@ -85,36 +84,24 @@ export class FakeDingTalk {
   private opensInFlight = 0;
   private readonly rateLimits = new Map<string, { count: number; style: 'http429' | 'qps403' | 'oapi' }>();
   private readonly failures = new Map<string, { status: number; body: any }>();
-  private readonly changes = new EventEmitter();
-  private readonly sockets = new Set<WebSocket>();
-  private readonly wss = new WebSocketServer({ noServer: true });
   private readonly validTickets = new Set<string>();
   private tokenSeq = 0;
   private readonly expiredTokens = new Set<string>();
 
-  private constructor(
-    private readonly server: http.Server,
-    readonly url: string,
-  ) {
-    this.changes.setMaxListeners(0);
+  private constructor(server: http.Server, url: string) {
+    super(server, url, 'fake DingTalk');
   }
 
   static async start(options: { users?: FakeDingTalkUser[] } = {}): Promise<FakeDingTalk> {
-    const server = http.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    const fake = new FakeDingTalk(server, `http://127.0.0.1:${port}`);
+    const { server, url } = await listenOnLoopback();
+    const fake = new FakeDingTalk(server, url);
     for (const user of options.users ?? []) fake.users.set(user.userid, user);
-    server.on('request', (req, res) => void fake.onRequest(req, res));
-    server.on('upgrade', (req, socket, head) => {
-      const url = new URL(req.url ?? '/', fake.url);
-      const ticket = url.searchParams.get('ticket') ?? '';
-      if (url.pathname !== '/connect' || fake.refuseSockets || !fake.validTickets.delete(ticket)) {
-        socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
-        socket.destroy();
-        return;
-      }
-      fake.wss.handleUpgrade(req, socket, head, (ws) => fake.onSocket(ws));
+    fake.serve((req, socket) => {
+      const requested = new URL(req.url ?? '/', fake.url);
+      const ticket = requested.searchParams.get('ticket') ?? '';
+      if (requested.pathname === '/connect' && !fake.refuseSockets && fake.validTickets.delete(ticket)) return true;
+      socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
+      return false;
     });
     return fake;
   }
@@ -138,10 +125,6 @@ export class FakeDingTalk {
 
   callsTo(path: string): FakeCall[] {
     return this.calls.filter((call) => call.path === path);
-  }
-
-  get openSockets(): number {
-    return [...this.sockets].filter((ws) => ws.readyState === ws.OPEN).length;
   }
 
   /** Closes every open socket from the server's side, as a network drop would (no close frame). */
@@ -192,37 +175,6 @@ export class FakeDingTalk {
   /** Card callbacks sent, by messageId: their ack's card data is applied to that card, as DingTalk does. */
   private readonly callbackCards = new Map<string, string>();
 
-  /** Resolves with `find()`'s first defined (and not false) result; re-checks on every change and every 5 ms. */
-  waitFor<T>(find: () => T | undefined | false, what: string, timeoutMs = 5000): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const check = () => {
-        const found = find();
-        if (found === undefined || found === false) return;
-        cleanup();
-        resolve(found);
-      };
-      const poll = setInterval(check, 5);
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`fake DingTalk: timed out waiting for ${what}`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearInterval(poll);
-        clearTimeout(timer);
-        this.changes.off('change', check);
-      };
-      this.changes.on('change', check);
-      check();
-    });
-  }
-
-  async close(): Promise<void> {
-    for (const ws of this.sockets) ws.terminate();
-    this.wss.close();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
   // ── Stream ──────────────────────────────────────────────────────────────────────────────────────────────
 
   private system(topic: string, data: string) {
@@ -235,19 +187,14 @@ export class FakeDingTalk {
   }
 
   private sendFrame(frame: unknown): void {
-    const socket = [...this.sockets].find((ws) => ws.readyState === ws.OPEN);
-    if (!socket) throw new Error('fake DingTalk: no Stream client is connected');
+    const socket = this.openSocket('Stream');
     socket.send(JSON.stringify(frame));
   }
 
-  private onSocket(ws: WebSocket): void {
-    this.sockets.add(ws);
+  protected onSocket(ws: WebSocket): void {
     this.maxOpenSockets = Math.max(this.maxOpenSockets, this.openSockets);
     this.record();
-    ws.on('close', () => {
-      this.sockets.delete(ws);
-      this.record();
-    });
+    ws.on('close', () => this.record());
     ws.on('message', (raw) => {
       let frame: StreamAck;
       try {
@@ -277,7 +224,7 @@ export class FakeDingTalk {
 
   // ── HTTP ────────────────────────────────────────────────────────────────────────────────────────────────
 
-  private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const raw = await readBody(req);
     const url = new URL(req.url ?? '/', this.url);
     const path = url.pathname;
@@ -437,10 +384,6 @@ export class FakeDingTalk {
     card.history.push({ ...card.cardParamMap });
     answer(200, { success: true, result: true });
   }
-
-  private record(): void {
-    this.changes.emit('change');
-  }
 }
 
 function allStrings(map: unknown): boolean {
@@ -454,13 +397,4 @@ function tryParse(text: unknown): any {
   } catch {
     return text;
   }
-}
-
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }

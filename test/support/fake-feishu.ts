@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import protobuf from 'protobufjs';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
+import { FakePlatformServer, listenOnLoopback, readBody } from './fake-server';
 
 // A local stand-in for the Feishu/Lark Open Platform, speaking its wire format on loopback, with the official
 // SDK's Client and WSClient (pointed here through `domain`) as the reference:
@@ -96,7 +95,7 @@ const Frame = FRAME_TYPES.lookupType('pbbp2.Frame');
 const FRAME_METHOD = { control: 0, data: 1 } as const;
 const SERVICE_ID = 7;
 
-export class FakeFeishu {
+export class FakeFeishu extends FakePlatformServer {
   readonly calls: FakeFeishuCall[] = [];
   readonly messages: FakeFeishuMessage[] = [];
   readonly frameAcks: FrameAck[] = [];
@@ -104,33 +103,18 @@ export class FakeFeishu {
   /** Chats the bot is in; posting elsewhere fails with 230002. */
   readonly chats = new Set<string>();
   private readonly injected = new Map<string, Injected[]>();
-  private readonly changes = new EventEmitter();
-  private readonly sockets = new Set<WebSocket>();
-  private readonly wss = new WebSocketServer({ noServer: true });
   private seq = 100;
 
-  private constructor(
-    private readonly server: http.Server,
-    readonly url: string,
-  ) {
-    this.changes.setMaxListeners(0);
+  private constructor(server: http.Server, url: string) {
+    super(server, url, 'fake Feishu');
   }
 
   static async start(options: { users?: FakeFeishuUser[]; chats?: string[] } = {}): Promise<FakeFeishu> {
-    const server = http.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    const fake = new FakeFeishu(server, `http://127.0.0.1:${port}`);
+    const { server, url } = await listenOnLoopback();
+    const fake = new FakeFeishu(server, url);
     for (const user of options.users ?? []) fake.users.set(user.unionId, user);
     for (const chat of options.chats ?? []) fake.chats.add(chat);
-    server.on('request', (req, res) => void fake.onRequest(req, res));
-    server.on('upgrade', (req, socket, head) => {
-      if (!(req.url ?? '').startsWith('/ws')) {
-        socket.destroy();
-        return;
-      }
-      fake.wss.handleUpgrade(req, socket, head, (ws) => fake.onSocket(ws));
-    });
+    fake.serve((req) => (req.url ?? '').startsWith('/ws'));
     return fake;
   }
 
@@ -180,39 +164,11 @@ export class FakeFeishu {
     return this.messages.filter((m) => m.rootId === messageId);
   }
 
-  waitFor<T>(find: () => T | undefined | false, what: string, timeoutMs = 5000): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const check = () => {
-        const found = find();
-        if (found === undefined || found === false) return;
-        cleanup();
-        resolve(found);
-      };
-      const poll = setInterval(check, 5);
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`fake Feishu: timed out waiting for ${what}`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearInterval(poll);
-        clearTimeout(timer);
-        this.changes.off('change', check);
-      };
-      this.changes.on('change', check);
-      check();
-    });
-  }
-
   // ── Long connection ─────────────────────────────────────────────────────────────────────────────────────
-
-  get openSockets(): number {
-    return [...this.sockets].filter((ws) => ws.readyState === ws.OPEN).length;
-  }
 
   /** Pushes an event envelope (an event or a card callback) as an event frame; resolves with the client's ack. */
   pushEvent(envelope: any, messageId: string = randomUUID()): Promise<FrameAck> {
-    const socket = [...this.sockets].find((ws) => ws.readyState === ws.OPEN);
-    if (!socket) throw new Error('fake Feishu: no long-connection client is connected');
+    const socket = this.openSocket('long-connection');
     const acked = this.waitFor(() => this.frameAcks.find((ack) => ack.messageId === messageId), `ack of frame ${messageId}`);
     const frame = Frame.create({
       SeqID: 0,
@@ -235,16 +191,7 @@ export class FakeFeishu {
     });
   }
 
-  async close(): Promise<void> {
-    for (const ws of this.sockets) ws.terminate();
-    this.wss.close();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private onSocket(ws: WebSocket): void {
-    this.sockets.add(ws);
-    ws.on('close', () => this.sockets.delete(ws));
+  protected onSocket(ws: WebSocket): void {
     ws.on('message', (data: Buffer) => {
       const frame = Frame.toObject(Frame.decode(data), { longs: Number, bytes: Buffer }) as {
         method: number;
@@ -276,7 +223,7 @@ export class FakeFeishu {
     this.injected.set(route, [...(this.injected.get(route) ?? []), failure]);
   }
 
-  private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const raw = await readBody(req);
     const url = new URL(req.url ?? '/', this.url);
     const method = req.method ?? 'GET';
@@ -469,11 +416,6 @@ export class FakeFeishu {
       body: { content: JSON.stringify(message.content) },
     };
   }
-
-  private record(change: () => void): void {
-    change();
-    this.changes.emit('change');
-  }
 }
 
 function safeParse(text: string): any {
@@ -482,13 +424,4 @@ function safeParse(text: string): any {
   } catch {
     return undefined;
   }
-}
-
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
+import { FakePlatformServer, listenOnLoopback, readBody } from './fake-server';
 
 // A local stand-in for Slack, speaking its wire format on loopback: the Web API (form-urlencoded or JSON bodies,
 // JSON answers with `ok`), response_url endpoints, and a Socket Mode WebSocket. It records every call so tests
@@ -72,7 +71,7 @@ export interface FakeSlackOptions {
 const JSON_FIELDS = ['blocks', 'attachments', 'metadata'];
 const APP_TOKEN_METHODS = new Set(['apps.connections.open']);
 
-export class FakeSlack {
+export class FakeSlack extends FakePlatformServer {
   readonly calls: FakeApiCall[] = [];
   readonly responses: FakeResponse[] = [];
   readonly messages: FakeMessage[] = [];
@@ -81,34 +80,18 @@ export class FakeSlack {
   readonly channels = new Map<string, FakeChannel>();
   private readonly rateLimits = new Map<string, number>();
   private readonly failures = new Map<string, number>();
-  private readonly changes = new EventEmitter();
-  private readonly sockets = new Set<WebSocket>();
-  private readonly wss = new WebSocketServer({ noServer: true });
   private seq = 100;
 
-  private constructor(
-    private readonly server: http.Server,
-    readonly url: string,
-  ) {
-    this.changes.setMaxListeners(0);
+  private constructor(server: http.Server, url: string) {
+    super(server, url, 'fake Slack');
   }
 
   static async start(options: FakeSlackOptions = {}): Promise<FakeSlack> {
-    const server = http.createServer();
-    if (options.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = options.keepAliveTimeoutMs;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    const fake = new FakeSlack(server, `http://127.0.0.1:${port}`);
+    const { server, url } = await listenOnLoopback(options);
+    const fake = new FakeSlack(server, url);
     for (const user of options.users ?? []) fake.users.set(user.id, user);
     for (const channel of options.channels ?? []) fake.channels.set(channel.id, channel);
-    server.on('request', (req, res) => void fake.onRequest(req, res));
-    server.on('upgrade', (req, socket, head) => {
-      if (req.url !== '/socket') {
-        socket.destroy();
-        return;
-      }
-      fake.wss.handleUpgrade(req, socket, head, (ws) => fake.onSocket(ws));
-    });
+    fake.serve((req) => req.url === '/socket');
     return fake;
   }
 
@@ -158,38 +141,7 @@ export class FakeSlack {
     return this.messages.filter((m) => m.channel === channel && m.threadTs === ts);
   }
 
-  /**
-   * Resolves with `find()`'s first defined (and not false) result. Re-checks after everything the fake records
-   * and every few milliseconds (for conditions on the test's side, such as a handler having been called).
-   */
-  waitFor<T>(find: () => T | undefined | false, what: string, timeoutMs = 5000): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const check = () => {
-        const found = find();
-        if (found === undefined || found === false) return;
-        cleanup();
-        resolve(found);
-      };
-      const poll = setInterval(check, 5);
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`fake Slack: timed out waiting for ${what}`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearInterval(poll);
-        clearTimeout(timer);
-        this.changes.off('change', check);
-      };
-      this.changes.on('change', check);
-      check();
-    });
-  }
-
   // ── Socket Mode ─────────────────────────────────────────────────────────────────────────────────────────
-
-  get openSockets(): number {
-    return [...this.sockets].filter((ws) => ws.readyState === ws.OPEN).length;
-  }
 
   /** Sends an envelope on the open socket; resolves with the client's acknowledgement. */
   sendEnvelope(
@@ -197,8 +149,7 @@ export class FakeSlack {
     payload: Record<string, unknown>,
     options: { envelopeId?: string; retryAttempt?: number } = {},
   ): Promise<SocketAck> {
-    const socket = [...this.sockets].find((ws) => ws.readyState === ws.OPEN);
-    if (!socket) throw new Error('fake Slack: no Socket Mode client is connected');
+    const socket = this.openSocket('Socket Mode');
     const envelopeId = options.envelopeId ?? randomUUID();
     const acked = this.waitFor(() => this.socketAcks.find((ack) => ack.envelope_id === envelopeId), `ack of envelope ${envelopeId}`);
     socket.send(
@@ -213,21 +164,10 @@ export class FakeSlack {
     return acked;
   }
 
-  async close(): Promise<void> {
-    for (const ws of this.sockets) ws.terminate();
-    this.wss.close();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private onSocket(ws: WebSocket): void {
-    this.sockets.add(ws);
+  protected onSocket(ws: WebSocket): void {
     // Slack pings its clients; the client closes a socket that stays silent too long.
     const ping = setInterval(() => ws.ping(), 2000);
-    ws.on('close', () => {
-      clearInterval(ping);
-      this.sockets.delete(ws);
-    });
+    ws.on('close', () => clearInterval(ping));
     ws.on('message', (data) => {
       try {
         const message = JSON.parse(data.toString()) as SocketAck;
@@ -241,7 +181,7 @@ export class FakeSlack {
 
   // ── HTTP ────────────────────────────────────────────────────────────────────────────────────────────────
 
-  private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const raw = await readBody(req);
     const path = (req.url ?? '').split('?')[0]!;
     if (req.method === 'POST' && path.startsWith('/response/')) {
@@ -352,20 +292,6 @@ export class FakeSlack {
     this.seq += 1;
     return `1736931600.${String(this.seq).padStart(6, '0')}`;
   }
-
-  private record(change: () => void): void {
-    change();
-    this.changes.emit('change');
-  }
-}
-
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function parseArgs(contentType: string, text: string): Record<string, any> {

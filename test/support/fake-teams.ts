@@ -2,6 +2,7 @@ import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, jwtVerify, importX509 } from 'jose';
+import { readBody } from './fake-server';
 
 // A local stand-in for Microsoft Teams' side of a bot, speaking its wire format on loopback:
 // - the Bot Framework's OpenID metadata and key set (JWKS with endorsements), and RS256 tokens signed by a local
@@ -174,7 +175,7 @@ export class FakeTeams {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.base);
-    const raw = await readBody(req);
+    const raw = (await readBody(req)).toString('utf8');
     if (req.method === 'GET' && url.pathname === '/v1/.well-known/openidconfiguration') {
       this.metadataFetches++;
       return send(res, 200, { issuer: FAKE_ISSUER, jwks_uri: `${this.base}/v1/.well-known/keys`, id_token_signing_alg_values_supported: ['RS256'] });
@@ -352,13 +353,4 @@ function send(res: http.ServerResponse, status: number, body: unknown): void {
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.end(JSON.stringify(body));
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
