@@ -1,17 +1,13 @@
-import pino from 'pino';
 import { DingTalkAdapter, type DingTalkAdapterOptions } from '../../../adapters/dingtalk/dingtalk-adapter';
 import { DINGTALK_EVENTS_PATH } from '../../../adapters/dingtalk/events-route';
 import { dingTalkSign } from '../../../adapters/dingtalk/request-signature';
 import { TOPIC_CARD_CALLBACK, TOPIC_ROBOT_MESSAGE } from '../../../adapters/dingtalk/stream-client';
-import { assemble, type Assembled } from '../../../src/app';
-import { DryRunGranter } from '../../../src/aws/dry-run-granter';
 import { startHttpServer, type RunningHttpServer } from '../../../src/http/server';
-import { StaticInventory } from '../../../src/inventory/static-inventory';
 import type { InboundEvent, Reply } from '../../../src/ports/chat';
-import { openStore } from '../../../src/store/open-store';
 import { FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, FAKE_CORP_ID, FakeDingTalk } from '../../support/fake-dingtalk';
 import { buildCard, type CardContext } from '../../../src/core/card-builder';
 import { makeRequest } from '../../support/fixtures';
+import { startCoreFlow, type CoreFlow } from '../../support/core-flow';
 import { testConfig } from '../../support/harness';
 import { cardCallback, robotMessage, visibleText } from './dingtalk-payloads';
 
@@ -25,23 +21,21 @@ const REQUESTS = 'cidRequests==';
 let fake: FakeDingTalk;
 let adapter: DingTalkAdapter | undefined;
 let server: RunningHttpServer | undefined;
-let core: Assembled | undefined;
-let closeStore: (() => Promise<void>) | undefined;
+/** The core and jitbot's HTTP server, when a test starts them (startWithCore). */
+let flow: CoreFlow | undefined;
 
 beforeEach(async () => {
   fake = await FakeDingTalk.start({ users: [{ userid: 'manager4521', name: '张三' }, { userid: 'ops7', name: 'Li Si' }] });
 });
 
 afterEach(async () => {
-  await adapter?.stop();
-  await core?.outbox.idle();
+  if (flow) await flow.stop();
+  else await adapter?.stop();
   await server?.close();
-  await closeStore?.();
   await fake.close();
   adapter = undefined;
   server = undefined;
-  core = undefined;
-  closeStore = undefined;
+  flow = undefined;
 });
 
 function makeAdapter(overrides: Partial<DingTalkAdapterOptions> = {}): DingTalkAdapter {
@@ -57,7 +51,7 @@ function makeAdapter(overrides: Partial<DingTalkAdapterOptions> = {}): DingTalkA
   return adapter;
 }
 
-async function startWithCore(dingtalk: DingTalkAdapter): Promise<Assembled> {
+async function startWithCore(dingtalk: DingTalkAdapter): Promise<CoreFlow> {
   const config = testConfig((c) => {
     c.roles['ops-approvers']!.channels.dingtalk = OPS;
     c.roles['ops-approvers']!.members.push('dingtalk:ops7');
@@ -67,25 +61,13 @@ async function startWithCore(dingtalk: DingTalkAdapter): Promise<Assembled> {
       groups: ['developers'],
     });
   });
-  const opened = await openStore({ embedded: { inMemory: true } });
-  closeStore = opened.close;
-  core = assemble({
-    config,
-    store: opened.store,
-    granter: new DryRunGranter(),
-    inventory: new StaticInventory(config.inventory.nodes),
-    adapters: [dingtalk],
-    clock: { now: () => Date.now() },
-    logger: pino({ level: 'silent' }),
-    owner: 'dingtalk-modes',
-  });
-  await dingtalk.start(core.service.handle, { locale: 'en' });
-  return core;
+  flow = await startCoreFlow({ config, adapter: dingtalk, owner: 'dingtalk-modes' });
+  return flow;
 }
 
 const settle = async () => {
   await adapter!.idle();
-  await core?.outbox.idle();
+  await flow?.core.outbox.idle();
 };
 const groupPosts = (channel: string) =>
   fake.messages.filter((m) => m.kind === 'group' && m.to === channel).map((m) => ({ msgKey: m.msgKey, text: visibleText(String(m.msgParam.text ?? m.msgParam.content)) }));
@@ -161,12 +143,11 @@ test('when DingTalk refuses the DM with an answer, a short public note in the gr
 
 test('HTTP mode: no Stream connection; a signed robot message is handled and answered by DM; cards are markdown (clicks could not arrive)', async () => {
   const dingtalk = makeAdapter({ mode: 'http', cardTemplateId: 'tpl.schema' });
-  await startWithCore(dingtalk);
-  server = await startHttpServer({ host: '127.0.0.1', port: 0, mounts: [dingtalk] });
+  const { url } = await startWithCore(dingtalk);
   expect(fake.callsTo('/v1.0/gateway/connections/open')).toEqual([]);
 
   const timestamp = String(Date.now());
-  const response = await fetch(server.url + DINGTALK_EVENTS_PATH, {
+  const response = await fetch(url + DINGTALK_EVENTS_PATH, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', timestamp, sign: dingTalkSign(timestamp, FAKE_CLIENT_SECRET) },
     body: JSON.stringify(robotMessage({ text: 'i-0b0b0b0b0b0b0b0b1 rerun the batch', userId: 'manager4521', group: REQUESTS })),
@@ -178,7 +159,7 @@ test('HTTP mode: no Stream connection; a signed robot message is handled and ans
   expect(fake.cards.size).toBe(0);
   expect(groupPosts(OPS).at(-1)!.text).toContain(`@jitbot approve ${requestId} …`);
 
-  const unsigned = await fetch(server.url + DINGTALK_EVENTS_PATH, { method: 'POST', body: JSON.stringify(robotMessage({ text: 'x y' })) });
+  const unsigned = await fetch(url + DINGTALK_EVENTS_PATH, { method: 'POST', body: JSON.stringify(robotMessage({ text: 'x y' })) });
   expect(unsigned.status).toBe(401);
 });
 

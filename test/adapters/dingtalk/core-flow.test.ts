@@ -1,14 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import pino from 'pino';
 import { DingTalkAdapter } from '../../../adapters/dingtalk/dingtalk-adapter';
 import { outTrackIdFor } from '../../../adapters/dingtalk/payloads';
 import { TOPIC_CARD_CALLBACK, TOPIC_ROBOT_MESSAGE } from '../../../adapters/dingtalk/stream-client';
-import { assemble, type Assembled } from '../../../src/app';
-import { DryRunGranter } from '../../../src/aws/dry-run-granter';
-import type { Grant, JitRequest } from '../../../src/core/model';
-import { StaticInventory } from '../../../src/inventory/static-inventory';
-import { openStore } from '../../../src/store/open-store';
 import { FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, FAKE_CORP_ID, FakeDingTalk, type FakeCard, type StreamAck } from '../../support/fake-dingtalk';
+import { startCoreFlow, type CoreFlow } from '../../support/core-flow';
 import { testConfig } from '../../support/harness';
 import { cardCallback, robotMessage, visibleText } from './dingtalk-payloads';
 
@@ -20,19 +15,9 @@ const SEC = 'cidSecurity==';
 const REQUESTS = 'cidRequests==';
 const RACERS = Array.from({ length: 20 }, (_, i) => `racer${i + 1}`);
 
-class CountingGranter extends DryRunGranter {
-  granted = 0;
-  override async grant(request: JitRequest, startsAt: number, expiresAt: number): Promise<Grant> {
-    this.granted += 1;
-    return super.grant(request, startsAt, expiresAt);
-  }
-}
-
 let fake: FakeDingTalk;
 let adapter: DingTalkAdapter;
-let core: Assembled;
-let granter: CountingGranter;
-let closeStore: () => Promise<void>;
+let flow: CoreFlow;
 
 beforeAll(async () => {
   fake = await FakeDingTalk.start({
@@ -55,8 +40,6 @@ beforeAll(async () => {
       groups: ['developers'],
     });
   });
-  const opened = await openStore({ embedded: { inMemory: true } });
-  closeStore = opened.close;
   adapter = new DingTalkAdapter({
     clientId: FAKE_CLIENT_ID,
     clientSecret: FAKE_CLIENT_SECRET,
@@ -67,31 +50,15 @@ beforeAll(async () => {
     oapiUrl: fake.url,
     clickDeadlineMs: 10_000,
   });
-  granter = new CountingGranter();
-  core = assemble({
-    config,
-    store: opened.store,
-    granter,
-    inventory: new StaticInventory(config.inventory.nodes),
-    adapters: [adapter],
-    clock: { now: () => Date.now() },
-    logger: pino({ level: 'silent' }),
-    owner: 'dingtalk-e2e',
-  });
-  await adapter.start(core.service.handle, { locale: 'en' });
+  flow = await startCoreFlow({ config, adapter, owner: 'dingtalk-e2e' });
 });
 
 afterAll(async () => {
-  await adapter.stop();
-  await core.outbox.idle();
+  await flow.stop();
   await fake.close();
-  await closeStore();
 });
 
-async function settle(): Promise<void> {
-  await adapter.idle();
-  await core.outbox.idle();
-}
+const settle = () => flow.settle();
 
 /** `@jitbot <text>` in a group (or a DM); resolves with the DM the person got back. */
 async function ask(userId: string, text: string, group: string | undefined = REQUESTS, msgId?: string): Promise<string> {
@@ -178,7 +145,7 @@ test('two levels in two groups: @jitbot request, approve with comments by card c
 });
 
 test('reject with a comment: the card loses its buttons and shows the comment; a second click is refused privately', async () => {
-  const grantsBefore = granter.granted;
+  const grantsBefore = flow.granter.granted;
   const requestId = idIn(await ask('manager4521', 'i-0b0b0b0b0b0b0b0b1 rerun the batch'));
   const putsBefore = fake.callsTo('/v1.0/card/instances').length;
   const ack = await fake.sendCallback(TOPIC_CARD_CALLBACK, cardCallback({ requestId, channelId: OPS, action: 'reject', userId: 'ops7', comment: 'use the scheduler instead' }));
@@ -195,12 +162,12 @@ test('reject with a comment: the card loses its buttons and shows the comment; a
 
   expect(await click('ops7', OPS, requestId, 'reject')).toContain(`${requestId} was already rejected by Li Si`);
   expect(await click('racer1', OPS, requestId, 'approve')).toContain(`${requestId} was already rejected`);
-  expect(granter.granted).toBe(grantsBefore);
+  expect(flow.granter.granted).toBe(grantsBefore);
 });
 
 test('twenty approvers click at once: one grant, nineteen private refusals', async () => {
   const requestId = idIn(await ask('manager4521', 'i-0b0b0b0b0b0b0b0b1 investigate the disk'));
-  const before = granter.granted;
+  const before = flow.granter.granted;
   const acks = await Promise.all(
     RACERS.map((userId) => fake.sendCallback(TOPIC_CARD_CALLBACK, cardCallback({ requestId, channelId: OPS, action: 'approve', userId }))),
   );
@@ -208,7 +175,7 @@ test('twenty approvers click at once: one grant, nineteen private refusals', asy
   const notes = acks.map(noteIn);
   expect(notes.filter((text) => text.startsWith(`Recorded your approval of ${requestId}`))).toHaveLength(1);
   expect(notes.filter((text) => text.includes(`${requestId} was already approved by`))).toHaveLength(19);
-  expect(granter.granted - before).toBe(1);
+  expect(flow.granter.granted - before).toBe(1);
   expect(buttons(card(OPS, requestId))).toEqual(['revoke']);
 });
 
@@ -224,13 +191,13 @@ test('a redelivered robot message (same msgId) and a redelivered click (same Str
   expect(dmsTo('manager4521')).toHaveLength(dmsBefore + 1);
 
   const messageId = randomUUID();
-  const grantsBefore = granter.granted;
+  const grantsBefore = flow.granter.granted;
   expect(await click('ops7', OPS, requestId, 'approve', undefined, messageId)).toContain('Recorded your approval');
   const postsBefore = groupPosts(OPS).length;
   const again = await click('ops7', OPS, requestId, 'approve', undefined, messageId);
   // The core recognises the delivery id: no second decision, and nothing new to say.
   expect(again).toBe('');
-  expect(granter.granted - grantsBefore).toBe(1);
+  expect(flow.granter.granted - grantsBefore).toBe(1);
   expect(groupPosts(OPS)).toHaveLength(postsBefore);
 });
 

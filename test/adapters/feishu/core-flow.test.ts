@@ -1,13 +1,7 @@
-import pino from 'pino';
 import { FeishuAdapter } from '../../../adapters/feishu/feishu-adapter';
 import { FEISHU_EVENTS_PATH } from '../../../adapters/feishu/events-route';
-import { assemble, type Assembled } from '../../../src/app';
-import { DryRunGranter } from '../../../src/aws/dry-run-granter';
-import type { Grant, JitRequest } from '../../../src/core/model';
-import { startHttpServer, type RunningHttpServer } from '../../../src/http/server';
-import { StaticInventory } from '../../../src/inventory/static-inventory';
-import { openStore } from '../../../src/store/open-store';
 import { FAKE_APP_ID, FAKE_APP_SECRET, FakeFeishu, type FakeFeishuMessage } from '../../support/fake-feishu';
+import { startCoreFlow, type CoreFlow } from '../../support/core-flow';
 import { testConfig } from '../../support/harness';
 import {
   BOT_MENTION,
@@ -30,20 +24,9 @@ const BOB = person('bob');
 const ADMIN = person('pat');
 const RACERS = Array.from({ length: 20 }, (_, i) => person(`racer${i + 1}`));
 
-class CountingGranter extends DryRunGranter {
-  granted = 0;
-  override async grant(request: JitRequest, startsAt: number, expiresAt: number): Promise<Grant> {
-    this.granted += 1;
-    return super.grant(request, startsAt, expiresAt);
-  }
-}
-
 let fake: FakeFeishu;
 let adapter: FeishuAdapter;
-let server: RunningHttpServer;
-let core: Assembled;
-let granter: CountingGranter;
-let closeStore: () => Promise<void>;
+let flow: CoreFlow;
 /** The whole answer to the last click: the toast, and the redrawn card when the core sent one. */
 let lastAnswer: any;
 
@@ -65,8 +48,6 @@ beforeAll(async () => {
       groups: ['developers'],
     });
   });
-  const opened = await openStore({ embedded: { inMemory: true } });
-  closeStore = opened.close;
   adapter = new FeishuAdapter({
     mode: 'http',
     appId: FAKE_APP_ID,
@@ -75,37 +56,19 @@ beforeAll(async () => {
     verificationToken: VERIFICATION_TOKEN,
     domain: fake.url,
   });
-  granter = new CountingGranter();
-  core = assemble({
-    config,
-    store: opened.store,
-    granter,
-    inventory: new StaticInventory(config.inventory.nodes),
-    adapters: [adapter],
-    clock: { now: () => Date.now() },
-    logger: pino({ level: 'silent' }),
-    owner: 'feishu-e2e',
-  });
-  await adapter.start(core.service.handle, { locale: config.locale });
-  server = await startHttpServer({ host: '127.0.0.1', port: 0, mounts: [adapter] });
+  flow = await startCoreFlow({ config, adapter, owner: 'feishu-e2e' });
 });
 
 afterAll(async () => {
-  await adapter.stop();
-  await core.outbox.idle();
-  await server.close();
+  await flow.stop();
   await fake.close();
-  await closeStore();
 });
 
-async function settle(): Promise<void> {
-  await adapter.idle();
-  await core.outbox.idle();
-}
+const settle = () => flow.settle();
 
 async function post(envelope: object): Promise<{ status: number; json: any }> {
   const body = encryptedBody(envelope);
-  const response = await fetch(server.url + FEISHU_EVENTS_PATH, { method: 'POST', headers: { 'content-type': 'application/json', ...signatureHeaders(body) }, body });
+  const response = await fetch(flow.url + FEISHU_EVENTS_PATH, { method: 'POST', headers: { 'content-type': 'application/json', ...signatureHeaders(body) }, body });
   return { status: response.status, json: await response.json() };
 }
 
@@ -185,7 +148,7 @@ test('two levels in two groups: approve with comments, then the grant; thread re
 });
 
 test('reject with a comment: the card loses its buttons; a late click gets an error toast and changes nothing', async () => {
-  const before = granter.granted;
+  const before = flow.granter.granted;
   const requestId = idIn(await jit(DANA, 'i-0b0b0b0b0b0b0b0b1 rerun the batch'));
   const card = cardFor('oc_ops', requestId);
   expect((await click(ALICE, card, 'reject', 'use the scheduler instead')).content).toContain(`Recorded your rejection of ${requestId}`);
@@ -199,17 +162,17 @@ test('reject with a comment: the card loses its buttons; a late click gets an er
 
   const late = await click(RACERS[0]!, card, 'approve');
   expect(late).toEqual({ type: 'error', content: expect.stringContaining(`${requestId} was already rejected`) });
-  expect(granter.granted).toBe(before);
+  expect(flow.granter.granted).toBe(before);
 });
 
 test('twenty approvers click at once: one grant, nineteen error toasts', async () => {
   const requestId = idIn(await jit(DANA, 'i-0b0b0b0b0b0b0b0b1 investigate the disk'));
   const card = cardFor('oc_ops', requestId);
-  const before = granter.granted;
+  const before = flow.granter.granted;
   const toasts = await Promise.all(RACERS.map((racer) => click(racer, card, 'approve')));
   expect(toasts.filter((t) => t.type === 'success')).toHaveLength(1);
   expect(toasts.filter((t) => t.type === 'error' && t.content.includes(`${requestId} was already approved by`))).toHaveLength(19);
-  expect(granter.granted - before).toBe(1);
+  expect(flow.granter.granted - before).toBe(1);
   expect(buttons(cardFor('oc_ops', requestId))).toEqual(['revoke']);
 });
 

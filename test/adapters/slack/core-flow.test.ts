@@ -1,15 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import pino from 'pino';
 import { SlackAdapter } from '../../../adapters/slack/slack-adapter';
-import { assemble, type Assembled } from '../../../src/app';
-import { DryRunGranter } from '../../../src/aws/dry-run-granter';
-import type { Grant, JitRequest } from '../../../src/core/model';
 import type { ManualPolicy } from '../../../src/core/policy-model';
-import { startHttpServer, type RunningHttpServer } from '../../../src/http/server';
-import { StaticInventory } from '../../../src/inventory/static-inventory';
-import type { Store } from '../../../src/ports/store';
-import { openStore } from '../../../src/store/open-store';
 import { FAKE_BOT_TOKEN, FakeSlack, type FakeMessage } from '../../support/fake-slack';
+import { startCoreFlow, type CoreFlow } from '../../support/core-flow';
 import { testConfig } from '../../support/harness';
 import { blockActionsBody, blockActionsPayload, postSigned, SIGNING_SECRET, slashCommandBody } from './slack-requests';
 
@@ -20,21 +13,9 @@ const RACERS = Array.from({ length: 20 }, (_, i) => `U_A${i + 1}`);
 /** Named directly (not through a role) as an approver of the "default" policy; Slack ids are upper case. */
 const NAMED_APPROVER = 'U02ABCDEF';
 
-class CountingGranter extends DryRunGranter {
-  granted = 0;
-  override async grant(request: JitRequest, startsAt: number, expiresAt: number): Promise<Grant> {
-    this.granted += 1;
-    return super.grant(request, startsAt, expiresAt);
-  }
-}
-
 let fake: FakeSlack;
 let adapter: SlackAdapter;
-let server: RunningHttpServer;
-let core: Assembled;
-let granter: CountingGranter;
-let closeStore: () => Promise<void>;
-let store: Store;
+let flow: CoreFlow;
 
 beforeAll(async () => {
   fake = await FakeSlack.start({
@@ -68,44 +49,23 @@ beforeAll(async () => {
       groups: ['developers'],
     });
   });
-  const opened = await openStore({ embedded: { inMemory: true } });
-  closeStore = opened.close;
-  store = opened.store;
   adapter = new SlackAdapter({ botToken: FAKE_BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl: fake.apiUrl });
-  granter = new CountingGranter();
-  core = assemble({
-    config,
-    store: opened.store,
-    granter,
-    inventory: new StaticInventory(config.inventory.nodes),
-    adapters: [adapter],
-    clock: { now: () => Date.now() },
-    logger: pino({ level: 'silent' }),
-    owner: 'slack-e2e',
-  });
-  await adapter.start(core.service.handle, { locale: 'en' });
-  server = await startHttpServer({ host: '127.0.0.1', port: 0, mounts: [adapter] });
+  flow = await startCoreFlow({ config, adapter, owner: 'slack-e2e' });
 });
 
 afterAll(async () => {
-  await adapter.stop();
-  await core.outbox.idle();
-  await server.close();
+  await flow.stop();
   await fake.close();
-  await closeStore();
 });
 
 /** Everything the request set in motion: the reply to the person, then the outbox's posts and updates. */
-async function settle(): Promise<void> {
-  await adapter.idle();
-  await core.outbox.idle();
-}
+const settle = () => flow.settle();
 
 /** Types `/jit <text>` as `userId`; returns the ephemeral reply's text. */
 async function jit(userId: string, text: string, channelId = 'C_REQUESTS'): Promise<string> {
   const responseId = randomUUID();
   const body = slashCommandBody({ text, userId, channelId, responseUrl: fake.responseUrl(responseId) });
-  expect((await postSigned(server.url, body)).status).toBe(200);
+  expect((await postSigned(flow.url, body)).status).toBe(200);
   await settle();
   return onlyReply(responseId);
 }
@@ -113,7 +73,7 @@ async function jit(userId: string, text: string, channelId = 'C_REQUESTS'): Prom
 /** Clicks a card button as `userId`; returns the ephemeral reply's text. */
 async function click(userId: string, card: FakeMessage, action: 'approve' | 'reject' | 'revoke', comment?: string): Promise<string> {
   const responseId = randomUUID();
-  expect((await postSigned(server.url, clickBody(userId, card, action, responseId, comment))).status).toBe(200);
+  expect((await postSigned(flow.url, clickBody(userId, card, action, responseId, comment))).status).toBe(200);
   await settle();
   return onlyReply(responseId);
 }
@@ -194,7 +154,7 @@ test('two levels in two channels: approve with comments, then the grant', async 
 });
 
 test('reject with a comment: the card loses its buttons and shows the comment; a second click is refused', async () => {
-  const grantsBefore = granter.granted;
+  const grantsBefore = flow.granter.granted;
   const requestId = idIn(await jit('U_DANA', 'i-0b0b0b0b0b0b0b0b1 rerun the batch'));
   const card = cardFor('C_OPS', requestId);
   expect(buttons(card)).toEqual(['approve', 'reject']);
@@ -209,16 +169,16 @@ test('reject with a comment: the card loses its buttons and shows the comment; a
   // A double click (the stale card still had buttons for the clicker): refused, shown only to them.
   expect(await click('U_ALICE', card, 'reject')).toContain(`${requestId} was already rejected by Alice Ops`);
   expect(await click('U_A1', card, 'approve')).toContain(`${requestId} was already rejected`);
-  expect(granter.granted).toBe(grantsBefore);
+  expect(flow.granter.granted).toBe(grantsBefore);
 });
 
 test('twenty approvers click at once: one grant, nineteen ephemeral refusals', async () => {
   const requestId = idIn(await jit('U_DANA', 'i-0b0b0b0b0b0b0b0b1 investigate the disk'));
   const card = cardFor('C_OPS', requestId);
-  const before = granter.granted;
+  const before = flow.granter.granted;
 
   const ids = RACERS.map(() => randomUUID());
-  const responses = await Promise.all(RACERS.map((userId, i) => postSigned(server.url, clickBody(userId, card, 'approve', ids[i]!))));
+  const responses = await Promise.all(RACERS.map((userId, i) => postSigned(flow.url, clickBody(userId, card, 'approve', ids[i]!))));
   expect(responses.map((r) => r.status)).toEqual(RACERS.map(() => 200));
   await settle();
 
@@ -226,7 +186,7 @@ test('twenty approvers click at once: one grant, nineteen ephemeral refusals', a
   expect(replies.filter((text) => text.startsWith(`Recorded your approval of ${requestId}`))).toHaveLength(1);
   const refusals = replies.filter((text) => text.includes(`${requestId} was already approved by`));
   expect(refusals).toHaveLength(19);
-  expect(granter.granted - before).toBe(1);
+  expect(flow.granter.granted - before).toBe(1);
   expect(buttons(cardFor('C_OPS', requestId))).toEqual(['revoke']);
 });
 
@@ -234,8 +194,8 @@ test('a redelivered command changes nothing the second time', async () => {
   const responseId = randomUUID();
   const body = slashCommandBody({ text: 'web-2 rotate logs', userId: 'U_DANA', channelId: 'C_REQUESTS', responseUrl: fake.responseUrl(responseId), triggerId: '1736931600.42.retry' });
   const cardsBefore = fake.channelMessages('C_OPS').length;
-  expect((await postSigned(server.url, body)).status).toBe(200);
-  expect((await postSigned(server.url, body, { retryNum: 1 })).status).toBe(200);
+  expect((await postSigned(flow.url, body)).status).toBe(200);
+  expect((await postSigned(flow.url, body, { retryNum: 1 })).status).toBe(200);
   await settle();
   expect(idIn(onlyReply(responseId))).toMatch(/^JIT-/);
   expect(fake.channelMessages('C_OPS')).toHaveLength(cardsBefore + 1);
@@ -251,35 +211,35 @@ test('an admin maps a channel only once the bot is a member of it', async () => 
 
 describe('Slack input that is not a plain /jit command (issue 9)', () => {
   test('another slash command is refused with a clear message and creates nothing', async () => {
-    const before = await store.listRecentRequests(100);
+    const before = await flow.store.listRecentRequests(100);
     const responseId = randomUUID();
     const body = slashCommandBody({ text: 'web-1 fix nginx', userId: 'U_DANA', channelId: 'C_REQUESTS', responseUrl: fake.responseUrl(responseId), command: '/other' });
-    expect((await postSigned(server.url, body)).status).toBe(200);
+    expect((await postSigned(flow.url, body)).status).toBe(200);
     await settle();
     expect(onlyReply(responseId)).toBe('/other is not a jitbot command; use /jit, e.g. /jit help.');
-    expect(await store.listRecentRequests(100)).toEqual(before);
+    expect(await flow.store.listRecentRequests(100)).toEqual(before);
   });
 
   test('a slash command or a click sent as JSON is refused with 415 and creates nothing', async () => {
-    const before = await store.listRecentRequests(100);
+    const before = await flow.store.listRecentRequests(100);
     const command = JSON.stringify(Object.fromEntries(new URLSearchParams(slashCommandBody({ text: 'web-1 fix nginx', userId: 'U_DANA', channelId: 'C_REQUESTS', responseUrl: fake.responseUrl() }))));
-    const asJson = await postSigned(server.url, command, { contentType: 'application/json' });
+    const asJson = await postSigned(flow.url, command, { contentType: 'application/json' });
     expect(asJson.status).toBe(415);
     expect(asJson.headers.get('x-slack-no-retry')).toBe('1');
     const clickJson = JSON.stringify(
       blockActionsPayload({ userId: 'U_ALICE', channelId: 'C_OPS', messageTs: '1736931600.000101', action: 'approve', requestId: 'JIT-7K3Q2', responseUrl: fake.responseUrl() }),
     );
-    expect((await postSigned(server.url, clickJson, { contentType: 'application/json' })).status).toBe(415);
-    expect((await postSigned(server.url, 'text=web-1', { contentType: 'text/plain' })).status).toBe(415);
+    expect((await postSigned(flow.url, clickJson, { contentType: 'application/json' })).status).toBe(415);
+    expect((await postSigned(flow.url, 'text=web-1', { contentType: 'text/plain' })).status).toBe(415);
     await settle();
-    expect(await store.listRecentRequests(100)).toEqual(before);
+    expect(await flow.store.listRecentRequests(100)).toEqual(before);
   });
 
   test.each([4_000, 10_000, 100_000])('a %i-character command gets the same "keep it to 256" answer', async (length) => {
-    const before = await store.listRecentRequests(100);
+    const before = await flow.store.listRecentRequests(100);
     const reason = 'x'.repeat(length - 'web-1 '.length);
     expect(await jit('U_DANA', `web-1 ${reason}`)).toMatch(new RegExp(`^The reason is ${reason.length} characters; keep it to 256\\.\n`));
-    expect(await store.listRecentRequests(100)).toEqual(before);
+    expect(await flow.store.listRecentRequests(100)).toEqual(before);
   });
 });
 

@@ -1,12 +1,6 @@
-import pino from 'pino';
 import { TeamsAdapter, TEAMS_MESSAGES_PATH } from '../../../adapters/teams/teams-adapter';
-import { assemble, type Assembled } from '../../../src/app';
-import { DryRunGranter } from '../../../src/aws/dry-run-granter';
-import type { Grant, JitRequest } from '../../../src/core/model';
-import { startHttpServer, type RunningHttpServer } from '../../../src/http/server';
-import { StaticInventory } from '../../../src/inventory/static-inventory';
-import { openStore } from '../../../src/store/open-store';
 import { cardActionActivity, FakeTeams, messageActivity, type FakeActivity, type FakeMember } from '../../support/fake-teams';
+import { startCoreFlow, type CoreFlow } from '../../support/core-flow';
 import { testConfig } from '../../support/harness';
 import { fakeSettings } from './teams-setup';
 
@@ -29,20 +23,9 @@ const alice = member('Alice', 2, 'alice@example.com');
 const bob = member('Bob', 3, 'bob@example.com');
 const racers = Array.from({ length: 20 }, (_, i) => member(`Racer${i + 1}`, 100 + i));
 
-class CountingGranter extends DryRunGranter {
-  granted = 0;
-  override async grant(request: JitRequest, startsAt: number, expiresAt: number): Promise<Grant> {
-    this.granted += 1;
-    return super.grant(request, startsAt, expiresAt);
-  }
-}
-
 let teams: FakeTeams;
 let adapter: TeamsAdapter;
-let server: RunningHttpServer;
-let core: Assembled;
-let granter: CountingGranter;
-let closeStore: () => Promise<void>;
+let flow: CoreFlow;
 let endpoint: string;
 
 beforeAll(async () => {
@@ -63,38 +46,18 @@ beforeAll(async () => {
       });
     }
   });
-  const opened = await openStore({ embedded: { inMemory: true } });
-  closeStore = opened.close;
   // The configured connector is unreachable: everything must go to the service URL the activities name.
   adapter = new TeamsAdapter(fakeSettings(teams, { serviceUrl: 'http://127.0.0.1:9/unreachable/' }));
-  granter = new CountingGranter();
-  core = assemble({
-    config,
-    store: opened.store,
-    granter,
-    inventory: new StaticInventory(config.inventory.nodes),
-    adapters: [adapter],
-    clock: { now: () => Date.now() },
-    logger: pino({ level: 'silent' }),
-    owner: 'teams-e2e',
-  });
-  await adapter.start(core.service.handle, { locale: 'en' });
-  server = await startHttpServer({ host: '127.0.0.1', port: 0, mounts: [adapter] });
-  endpoint = `${server.url}${TEAMS_MESSAGES_PATH}`;
+  flow = await startCoreFlow({ config, adapter, owner: 'teams-e2e' });
+  endpoint = `${flow.url}${TEAMS_MESSAGES_PATH}`;
 });
 
 afterAll(async () => {
-  await adapter.stop();
-  await core.outbox.idle();
-  await server.close();
+  await flow.stop();
   await teams.stop();
-  await closeStore();
 });
 
-async function settle(): Promise<void> {
-  await adapter.idle();
-  await core.outbox.idle();
-}
+const settle = () => flow.settle();
 
 /** `@jitbot <text>` in a channel; returns what the bot then said to the person in their 1:1 chat. */
 async function jit(who: FakeMember, text: string, conversationId = REQUESTS): Promise<string> {
@@ -202,7 +165,7 @@ test('two levels in two channels: approve with comments, updates for everyone, r
 });
 
 test('reject with a comment: the card loses its buttons and shows the comment; a second click is refused with a message, never an error card', async () => {
-  const grantsBefore = granter.granted;
+  const grantsBefore = flow.granter.granted;
   const requestId = idIn(await jit(dana, 'i-0b0b0b0b0b0b0b0b1 rerun the batch'));
   const card = cardFor(OPS, requestId);
 
@@ -217,7 +180,7 @@ test('reject with a comment: the card loses its buttons and shows the comment; a
   expect(again).toMatchObject({ type: 'application/vnd.microsoft.activity.message' });
   expect(again.value).toContain(`${requestId} was already rejected`);
   expect(content(card)).toEqual(shown);
-  expect(granter.granted).toBe(grantsBefore);
+  expect(flow.granter.granted).toBe(grantsBefore);
 });
 
 test('self-approval is refused with a message for the clicker alone', async () => {
@@ -232,7 +195,7 @@ test('self-approval is refused with a message for the clicker alone', async () =
 test('twenty approvers click at once: one grant, nineteen refusals, each told privately', async () => {
   const requestId = idIn(await jit(dana, 'i-0b0b0b0b0b0b0b0b1 investigate the disk'));
   const card = cardFor(OPS, requestId);
-  const before = granter.granted;
+  const before = flow.granter.granted;
   const responses = await Promise.all(
     racers.map((racer) =>
       teams.deliver(endpoint, cardActionActivity({ member: racer, serviceUrl: teams.serviceUrl, conversationId: OPS }, { verb: 'approve', requestId, cardActivityId: card.id })),
@@ -244,7 +207,7 @@ test('twenty approvers click at once: one grant, nineteen refusals, each told pr
   const answers = responses.map((response, i) => [privateAnswer(response.body), ...dmsTo(racers[i]!).map((m) => unescape(m.text!))].join('\n'));
   expect(answers.filter((a) => a.includes(`Recorded your approval of ${requestId}`))).toHaveLength(1);
   expect(answers.filter((a) => a.includes(`${requestId} was already approved`))).toHaveLength(19);
-  expect(granter.granted - before).toBe(1);
+  expect(flow.granter.granted - before).toBe(1);
   expect(verbs(card)).toEqual(['revoke']);
 });
 
