@@ -1,5 +1,5 @@
 import type { ApprovalCard, CardActionId } from '../../src/core/card';
-import { shownComment, shownParts } from '../shared/card-parts';
+import { CARD_CONTENT_CAPS, shownComment, shownParts } from '../shared/card-parts';
 import { escapeMarkdown, plainText } from './dingtalk-text';
 
 // The DingTalk renderer: the neutral ApprovalCard as the public data of the interactive card template shipped in
@@ -32,18 +32,7 @@ export interface CardParams {
 
 /** What the card shows at most; DingTalk cuts long variables without saying so. */
 export const CARD_CAPS = {
-  title: 200,
-  statusText: 500,
-  notices: 5,
-  notice: 500,
-  fields: 30,
-  fieldLabel: 100,
-  fieldValue: 500,
-  reason: 3000,
-  decisions: 25,
-  decisionText: 500,
-  comment: 1000,
-  footer: 500,
+  ...CARD_CONTENT_CAPS,
   summary: 120,
   buttonLabel: 30,
   inputLabel: 100,

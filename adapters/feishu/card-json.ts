@@ -1,6 +1,6 @@
 import type { ApprovalCard, CardAction, CardActionId } from '../../src/core/card';
 import type { RequestStatus } from '../../src/core/model';
-import { commentMaxLength, shownComment, shownParts, type ShownCard } from '../shared/card-parts';
+import { CARD_CONTENT_CAPS, commentMaxLength, shownComment, shownParts, type ShownCard } from '../shared/card-parts';
 import { fitText, plainText, type PlainText } from './feishu-text';
 
 // The Feishu/Lark renderer: the neutral ApprovalCard as a card in JSON 2.0. A pure function. Every text is a
@@ -9,26 +9,16 @@ import { fitText, plainText, type PlainText } from './feishu-text';
 
 /** What this card shows at most; the whole card stays far below Feishu's 30 KB. */
 export const CARD_CAPS = {
+  ...CARD_CONTENT_CAPS,
   title: 150,
-  statusText: 500,
   progress: 300,
-  notices: 5,
-  notice: 500,
-  fields: 30,
-  fieldLabel: 100,
-  fieldValue: 500,
   reasonLabel: 100,
-  reason: 3000,
-  decisions: 25,
-  decisionText: 500,
-  comment: 1000,
   buttonText: 40,
   confirmTitle: 100,
   confirmText: 300,
   inputLabel: 100,
   inputPlaceholder: 100,
   inputMaxLength: 1000,
-  footer: 500,
 } as const;
 
 /** Names the inbound side relies on: the form, its comment input, and the buttons (the verdict). */

@@ -4,6 +4,26 @@ import { isCardActionId, type ApprovalCard, type CardAction, type CardActionId, 
 // fields, the latest decisions, each button once, and the comment box only next to buttons. How many of each a
 // platform shows (its caps) and how they look are the renderer's business.
 
+/**
+ * How much of a card's content jitbot shows at most, in characters (notices, fields, decisions: how many), on the
+ * platforms whose cards hold that much (Teams, Feishu, DingTalk). A renderer's own CARD_CAPS starts from these and
+ * adds its controls' limits.
+ */
+export const CARD_CONTENT_CAPS = {
+  title: 200,
+  statusText: 500,
+  notices: 5,
+  notice: 500,
+  fields: 30,
+  fieldLabel: 100,
+  fieldValue: 500,
+  reason: 3000,
+  decisions: 25,
+  decisionText: 500,
+  comment: 1000,
+  footer: 500,
+} as const;
+
 /** How many notices, fields and decisions a platform's card shows at most. */
 export interface CardCounts {
   notices: number;

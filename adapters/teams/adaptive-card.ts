@@ -1,5 +1,5 @@
 import type { ApprovalCard, CardAction, CardActionId } from '../../src/core/card';
-import { commentMaxLength, shownComment, shownParts } from '../shared/card-parts';
+import { CARD_CONTENT_CAPS, commentMaxLength, shownComment, shownParts } from '../shared/card-parts';
 import { markdownText, runText } from './teams-text';
 
 // The Teams renderer: the neutral ApprovalCard as an Adaptive Card 1.5 (the version Teams needs for Universal
@@ -15,18 +15,7 @@ export const COMMENT_INPUT_ID = 'comment';
 
 /** What this card shows at most; Teams refuses messages much over ~28 KB of card. */
 export const CARD_CAPS = {
-  title: 200,
-  statusText: 500,
-  notices: 5,
-  notice: 500,
-  fields: 30,
-  fieldLabel: 100,
-  fieldValue: 500,
-  reason: 3000,
-  decisions: 25,
-  decisionText: 500,
-  comment: 1000,
-  footer: 500,
+  ...CARD_CONTENT_CAPS,
   buttonLabel: 50,
   inputLabel: 200,
   inputPlaceholder: 150,
