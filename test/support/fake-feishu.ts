@@ -291,18 +291,7 @@ export class FakeFeishu extends FakePlatformServer {
       answer(400, { code: 230002, msg: 'Bot/User can NOT be out of the chat.' });
       return;
     }
-    const invalid = this.invalidContent(body);
-    if (invalid) {
-      answer(400, { code: 230001, msg: invalid });
-      return;
-    }
-    const previous = this.byUuid(body.uuid);
-    if (previous) {
-      answer(200, { code: 0, msg: 'success', data: this.messageData(previous) });
-      return;
-    }
-    const message = this.store({ chatId, msgType: body.msg_type, content: JSON.parse(body.content), ...(body.uuid && { uuid: body.uuid }) });
-    answer(200, { code: 0, msg: 'success', data: this.messageData(message) });
+    this.postOnce(body, answer, () => this.store({ chatId, msgType: body.msg_type, content: JSON.parse(body.content), ...(body.uuid && { uuid: body.uuid }) }));
   }
 
   private reply(parentId: string, body: any, answer: (status: number, json: unknown) => void): void {
@@ -311,6 +300,24 @@ export class FakeFeishu extends FakePlatformServer {
       answer(400, { code: 230011, msg: 'The message was withdrawn or does not exist.' });
       return;
     }
+    this.postOnce(body, answer, () => {
+      const root = parent.rootId ?? parent.messageId;
+      const threadId = body.reply_in_thread === true ? (this.message(root)?.threadId ?? `omt_${root.slice(3)}`) : parent.threadId;
+      if (threadId && body.reply_in_thread === true) this.message(root)!.threadId = threadId;
+      return this.store({
+        chatId: parent.chatId,
+        msgType: body.msg_type,
+        content: JSON.parse(body.content),
+        parentId,
+        rootId: root,
+        ...(threadId && { threadId }),
+        ...(body.uuid && { uuid: body.uuid }),
+      });
+    });
+  }
+
+  /** A post or reply with valid content is stored once: a retry with the same `uuid` gets the first message back. */
+  private postOnce(body: any, answer: (status: number, json: unknown) => void, store: () => FakeFeishuMessage): void {
     const invalid = this.invalidContent(body);
     if (invalid) {
       answer(400, { code: 230001, msg: invalid });
@@ -321,19 +328,7 @@ export class FakeFeishu extends FakePlatformServer {
       answer(200, { code: 0, msg: 'success', data: this.messageData(previous) });
       return;
     }
-    const root = parent.rootId ?? parent.messageId;
-    const threadId = body.reply_in_thread === true ? (this.message(root)?.threadId ?? `omt_${root.slice(3)}`) : parent.threadId;
-    if (threadId && body.reply_in_thread === true) this.message(root)!.threadId = threadId;
-    const message = this.store({
-      chatId: parent.chatId,
-      msgType: body.msg_type,
-      content: JSON.parse(body.content),
-      parentId,
-      rootId: root,
-      ...(threadId && { threadId }),
-      ...(body.uuid && { uuid: body.uuid }),
-    });
-    answer(200, { code: 0, msg: 'success', data: this.messageData(message) });
+    answer(200, { code: 0, msg: 'success', data: this.messageData(store()) });
   }
 
   private patch(messageId: string, body: any, answer: (status: number, json: unknown) => void): void {
