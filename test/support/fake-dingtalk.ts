@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { WebSocket } from 'ws';
+import type { DingTalkAdapterOptions } from '../../adapters/dingtalk/dingtalk-adapter';
 import { FakePlatformServer, listenOnLoopback, readBody } from './fake-server';
 
 // A local stand-in for DingTalk on loopback, speaking its wire formats:
@@ -63,6 +64,19 @@ export interface FakeRobotMessage {
 }
 
 const ACCESS_TOKEN_PREFIX = 'fake-access-token-';
+
+/** A DingTalk adapter's options for this fake: its app, its org, and every endpoint pointed here. */
+export function adapterOptionsFor(fake: FakeDingTalk, overrides: Partial<DingTalkAdapterOptions> = {}): DingTalkAdapterOptions {
+  return {
+    clientId: FAKE_CLIENT_ID,
+    clientSecret: FAKE_CLIENT_SECRET,
+    corpId: FAKE_CORP_ID,
+    gatewayUrl: fake.url,
+    apiUrl: fake.url,
+    oapiUrl: fake.url,
+    ...overrides,
+  };
+}
 
 export class FakeDingTalk extends FakePlatformServer {
   readonly calls: FakeCall[] = [];

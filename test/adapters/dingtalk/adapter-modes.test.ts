@@ -4,7 +4,7 @@ import { dingTalkSign } from '../../../adapters/dingtalk/request-signature';
 import { TOPIC_CARD_CALLBACK, TOPIC_ROBOT_MESSAGE } from '../../../adapters/dingtalk/stream-client';
 import { startHttpServer, type RunningHttpServer } from '../../../src/http/server';
 import type { InboundEvent, Reply } from '../../../src/ports/chat';
-import { FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, FAKE_CORP_ID, FakeDingTalk } from '../../support/fake-dingtalk';
+import { adapterOptionsFor, FAKE_CLIENT_SECRET, FakeDingTalk } from '../../support/fake-dingtalk';
 import { buildCard, type CardContext } from '../../../src/core/card-builder';
 import { makeRequest } from '../../support/fixtures';
 import { startCoreFlow, type CoreFlow } from '../../support/core-flow';
@@ -39,15 +39,7 @@ afterEach(async () => {
 });
 
 function makeAdapter(overrides: Partial<DingTalkAdapterOptions> = {}): DingTalkAdapter {
-  adapter = new DingTalkAdapter({
-    clientId: FAKE_CLIENT_ID,
-    clientSecret: FAKE_CLIENT_SECRET,
-    corpId: FAKE_CORP_ID,
-    gatewayUrl: fake.url,
-    apiUrl: fake.url,
-    oapiUrl: fake.url,
-    ...overrides,
-  });
+  adapter = new DingTalkAdapter(adapterOptionsFor(fake, overrides));
   return adapter;
 }
 

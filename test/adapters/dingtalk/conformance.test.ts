@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DingTalkAdapter } from '../../../adapters/dingtalk/dingtalk-adapter';
 import { TOPIC_CARD_CALLBACK, TOPIC_ROBOT_MESSAGE } from '../../../adapters/dingtalk/stream-client';
 import { CARD_ACTION_IDS, type CardActionId } from '../../../src/core/card';
-import { FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, FAKE_CORP_ID, FakeDingTalk, type FakeCard, type StreamAck } from '../../support/fake-dingtalk';
+import { adapterOptionsFor, FakeDingTalk, type FakeCard, type StreamAck } from '../../support/fake-dingtalk';
 import { EVERYONE, PEOPLE, runChatConformance, type CardView, type Channel, type ConformanceDriver, type Person, type Sent, type Shown } from '../../support/chat-conformance';
 import { cardCallback, robotMessage, visibleText } from './dingtalk-payloads';
 
@@ -34,15 +34,7 @@ const driver: ConformanceDriver<FakeCard> = {
   signed: false,
   async start(boot) {
     const fake = await FakeDingTalk.start({ users: PEOPLE.map((person) => ({ userid: personId(person), name: displayName(person) })) });
-    const adapter = new DingTalkAdapter({
-      clientId: FAKE_CLIENT_ID,
-      clientSecret: FAKE_CLIENT_SECRET,
-      corpId: FAKE_CORP_ID,
-      cardTemplateId: 'jitbot-approval.schema',
-      gatewayUrl: fake.url,
-      apiUrl: fake.url,
-      oapiUrl: fake.url,
-    });
+    const adapter = new DingTalkAdapter(adapterOptionsFor(fake, { cardTemplateId: 'jitbot-approval.schema' }));
     await boot(adapter);
     let last: Frame | undefined;
 

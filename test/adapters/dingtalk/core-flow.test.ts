@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DingTalkAdapter } from '../../../adapters/dingtalk/dingtalk-adapter';
 import { outTrackIdFor } from '../../../adapters/dingtalk/payloads';
 import { TOPIC_CARD_CALLBACK, TOPIC_ROBOT_MESSAGE } from '../../../adapters/dingtalk/stream-client';
-import { FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, FAKE_CORP_ID, FakeDingTalk, type FakeCard, type StreamAck } from '../../support/fake-dingtalk';
+import { adapterOptionsFor, FakeDingTalk, type FakeCard, type StreamAck } from '../../support/fake-dingtalk';
 import { startCoreFlow, type CoreFlow } from '../../support/core-flow';
 import { testConfig } from '../../support/harness';
 import { cardCallback, robotMessage, visibleText } from './dingtalk-payloads';
@@ -40,16 +40,7 @@ beforeAll(async () => {
       groups: ['developers'],
     });
   });
-  adapter = new DingTalkAdapter({
-    clientId: FAKE_CLIENT_ID,
-    clientSecret: FAKE_CLIENT_SECRET,
-    corpId: FAKE_CORP_ID,
-    cardTemplateId: 'jitbot-approval.schema',
-    gatewayUrl: fake.url,
-    apiUrl: fake.url,
-    oapiUrl: fake.url,
-    clickDeadlineMs: 10_000,
-  });
+  adapter = new DingTalkAdapter(adapterOptionsFor(fake, { cardTemplateId: 'jitbot-approval.schema', clickDeadlineMs: 10_000 }));
   flow = await startCoreFlow({ config, adapter, owner: 'dingtalk-e2e' });
 });
 

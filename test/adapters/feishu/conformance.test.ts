@@ -1,7 +1,7 @@
 import { FeishuAdapter } from '../../../adapters/feishu/feishu-adapter';
 import { FEISHU_EVENTS_PATH } from '../../../adapters/feishu/events-route';
 import { isCardActionId, type CardActionId } from '../../../src/core/card';
-import { FAKE_APP_ID, FAKE_APP_SECRET, FakeFeishu, type FakeFeishuMessage } from '../../support/fake-feishu';
+import { FakeFeishu, type FakeFeishuMessage } from '../../support/fake-feishu';
 import {
   CHANNELS,
   EVERYONE,
@@ -15,7 +15,7 @@ import {
   type Sent,
   type Shown,
 } from '../../support/chat-conformance';
-import { BOT_MENTION, cardActionEnvelope, encryptedBody, ENCRYPT_KEY, messageEnvelope, signatureHeaders, VERIFICATION_TOKEN } from './feishu-requests';
+import { BOT_MENTION, cardActionEnvelope, encryptedBody, ENCRYPT_KEY, httpModeOptions, messageEnvelope, signatureHeaders } from './feishu-requests';
 
 // Feishu against the chat conformance suite, over HTTP callbacks signed and encrypted as Feishu sends them, with
 // the fake Feishu as the Open API. Commands are group messages that @mention the bot; the answer is the bot's
@@ -95,17 +95,13 @@ const feishuDriver: ConformanceDriver<FeishuRef> = {
       chats: CHANNELS.map((channel) => CHANNEL_IDS[channel]),
       users: PEOPLE.map((person) => ({ openId: openId(person), unionId: personId(person), name: person[0]!.toUpperCase() + person.slice(1), email: `${person}@example.com` })),
     });
-    const adapter = new FeishuAdapter({
-      mode: 'http',
-      appId: FAKE_APP_ID,
-      appSecret: FAKE_APP_SECRET,
-      encryptKey: ENCRYPT_KEY,
-      verificationToken: VERIFICATION_TOKEN,
-      domain: fake.url,
-      // A PATCH waits this long after a click's response card (1 s in production), so that Feishu shows the
-      // response first; here the fake applies the response as soon as it arrives.
-      responseSettleMs: 200,
-    });
+    const adapter = new FeishuAdapter(
+      httpModeOptions(fake, {
+        // A PATCH waits this long after a click's response card (1 s in production), so that Feishu shows the
+        // response first; here the fake applies the response as soon as it arrives.
+        responseSettleMs: 200,
+      }),
+    );
     const { url } = await boot(adapter);
     let last: { body: string; read: (json: any) => Promise<string[]>; apply?: (json: any) => void } | undefined;
 

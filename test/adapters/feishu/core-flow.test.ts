@@ -1,16 +1,15 @@
 import { FeishuAdapter } from '../../../adapters/feishu/feishu-adapter';
 import { FEISHU_EVENTS_PATH } from '../../../adapters/feishu/events-route';
-import { FAKE_APP_ID, FAKE_APP_SECRET, FakeFeishu, type FakeFeishuMessage } from '../../support/fake-feishu';
+import { FakeFeishu, type FakeFeishuMessage } from '../../support/fake-feishu';
 import { startCoreFlow, type CoreFlow } from '../../support/core-flow';
 import { testConfig } from '../../support/harness';
 import {
   BOT_MENTION,
   cardActionEnvelope,
   encryptedBody,
-  ENCRYPT_KEY,
+  httpModeOptions,
   messageEnvelope,
   signatureHeaders,
-  VERIFICATION_TOKEN,
   type Person,
 } from './feishu-requests';
 
@@ -48,14 +47,7 @@ beforeAll(async () => {
       groups: ['developers'],
     });
   });
-  adapter = new FeishuAdapter({
-    mode: 'http',
-    appId: FAKE_APP_ID,
-    appSecret: FAKE_APP_SECRET,
-    encryptKey: ENCRYPT_KEY,
-    verificationToken: VERIFICATION_TOKEN,
-    domain: fake.url,
-  });
+  adapter = new FeishuAdapter(httpModeOptions(fake));
   flow = await startCoreFlow({ config, adapter, owner: 'feishu-e2e' });
 });
 

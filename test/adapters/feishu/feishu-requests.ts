@@ -1,4 +1,6 @@
 import { createCipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { FeishuAdapterOptions } from '../../../adapters/feishu/feishu-adapter';
+import { FAKE_APP_ID, FAKE_APP_SECRET, type FakeFeishu } from '../../support/fake-feishu';
 
 // Callbacks as Feishu sends them: envelopes (schema 2.0), AES-256-CBC encrypted with the app's Encrypt Key and
 // signed with X-Lark-Signature = sha256(timestamp + nonce + encryptKey + body).
@@ -9,6 +11,19 @@ export const ENCRYPT_KEY = 'fake-encrypt-key';
 export const VERIFICATION_TOKEN = 'fake-verification-token';
 export const TENANT_KEY = 'tenant_fake';
 export const BOT_OPEN_ID = 'ou_jitbot';
+
+/** A Feishu adapter in HTTP mode for this fake: its app, the callbacks' keys above, the Open API pointed there. */
+export function httpModeOptions(fake: FakeFeishu, overrides: Partial<FeishuAdapterOptions> = {}): FeishuAdapterOptions {
+  return {
+    mode: 'http',
+    appId: FAKE_APP_ID,
+    appSecret: FAKE_APP_SECRET,
+    encryptKey: ENCRYPT_KEY,
+    verificationToken: VERIFICATION_TOKEN,
+    domain: fake.url,
+    ...overrides,
+  };
+}
 
 export function encrypt(payload: unknown, encryptKey = ENCRYPT_KEY): string {
   const key = createHash('sha256').update(encryptKey).digest();
