@@ -69,7 +69,7 @@ export class DingTalkInbound extends DispatchingInbound {
     if (outcome.outcome !== 'answered' || !event) return;
     // A typed decision is a "click" to the dispatcher, whose reply it leaves to us; a message has no card to show it on.
     const text = outcome.reply.text;
-    if (text && outcome.reply.kind !== 'none') await this.dm(event.actor, text, event.channel);
+    if (text && outcome.reply.kind !== 'none') await this.dispatcher.dm(event, text);
     if (outcome.failed) throw new RobotMessageFailed('the core could not handle the robot message');
   }
 
@@ -98,14 +98,6 @@ export class DingTalkInbound extends DispatchingInbound {
         return { cardUpdateOptions: { updateCardDataByKey: true, updatePrivateDataByKey: true }, userPrivateData: { cardParamMap: { note: note(outcome.text) } } };
       default:
         return undefined;
-    }
-  }
-
-  private async dm(user: UserRef, text: string, lastSeenIn: ChannelRef): Promise<void> {
-    try {
-      await this.options.notifyUser(user, text, lastSeenIn);
-    } catch (error) {
-      this.options.logger.warn({ platform: 'dingtalk', err: error instanceof Error ? error.message : String(error) }, 'could not send the answer by DM');
     }
   }
 }

@@ -354,7 +354,8 @@ export class InboundDispatcher {
     }
   }
 
-  private async dm(event: InboundEvent, text: string): Promise<void> {
+  /** Sends `text` to the event's person by DM (in the conversation they acted in); a failure is logged, not thrown. */
+  async dm(event: Pick<InboundEvent, 'actor' | 'channel'>, text: string): Promise<void> {
     try {
       await this.options.notifyUser(event.actor, text, event.channel);
     } catch (error) {
