@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { verifyAuditChain } from '../../src/core/audit-chain';
 import { openStore } from '../../src/store/open-store';
 import { blockActionsBody, postSigned, slashCommandBody } from '../adapters/slack/slack-requests';
-import { FakeSlack, type FakeMessage } from '../support/fake-slack';
-import { CRASH_SLACK, ONE_LEVEL_NODE } from './crash-config';
+import type { FakeMessage, FakeSlack } from '../support/fake-slack';
+import { CRASH_SLACK, ONE_LEVEL_NODE, startCrashSlack } from './crash-config';
 import { kill9, startJitbotProcess, stopGracefully, type JitbotProcess } from './jitbot-process';
 
 // kill -9 of a real jitbot process (embedded SQLite store, Slack adapter against the fake Slack) at a random point
@@ -26,16 +26,7 @@ let dirs: string[] = [];
 let alive: JitbotProcess | undefined;
 
 beforeAll(async () => {
-  fake = await FakeSlack.start({
-    users: [
-      { id: CRASH_SLACK.requester, name: 'dana', realName: 'Dana Developer', email: 'dana@example.com' },
-      { id: CRASH_SLACK.approver, name: 'alice', realName: 'Alice Ops', email: 'alice@example.com' },
-    ],
-    channels: [
-      { id: CRASH_SLACK.requests, name: 'requests', isMember: true },
-      { id: CRASH_SLACK.approvals, name: 'ops-approvers', isPrivate: true, isMember: true },
-    ],
-  });
+  fake = await startCrashSlack();
 });
 
 afterAll(async () => {

@@ -1,4 +1,5 @@
 import type { JitbotConfig } from '../../src/config/types';
+import { FakeSlack } from '../support/fake-slack';
 import { testConfig } from '../support/harness';
 
 /** Slack people and channels of the crash tests (the fake Slack must know them). */
@@ -8,6 +9,20 @@ export const CRASH_SLACK = {
   requests: 'C_REQUESTS',
   approvals: 'C_OPS',
 } as const;
+
+/** A fake Slack that knows the crash tests' people and channels. */
+export function startCrashSlack(): Promise<FakeSlack> {
+  return FakeSlack.start({
+    users: [
+      { id: CRASH_SLACK.requester, name: 'dana', realName: 'Dana Developer', email: 'dana@example.com' },
+      { id: CRASH_SLACK.approver, name: 'alice', realName: 'Alice Ops', email: 'alice@example.com' },
+    ],
+    channels: [
+      { id: CRASH_SLACK.requests, name: 'requests', isMember: true },
+      { id: CRASH_SLACK.approvals, name: 'ops-approvers', isPrivate: true, isMember: true },
+    ],
+  });
+}
 
 /** No Env tag: only the one-level "default" policy covers it (ops-approvers, one approval). */
 export const ONE_LEVEL_NODE = 'i-0b0b0b0b0b0b0b0b1';

@@ -11,8 +11,8 @@ import { SlackAdapter } from '../../adapters/slack/slack-adapter';
 import { startJitbot, type RunningJitbot } from '../../src/app';
 import { loadConfig } from '../../src/config/load';
 import { blockActionsBody, postSigned, SIGNING_SECRET, slashCommandBody } from '../adapters/slack/slack-requests';
-import { CRASH_SLACK, ONE_LEVEL_NODE } from '../crash/crash-config';
-import { FAKE_BOT_TOKEN, FakeSlack, type FakeMessage } from '../support/fake-slack';
+import { CRASH_SLACK, ONE_LEVEL_NODE, startCrashSlack } from '../crash/crash-config';
+import { FAKE_BOT_TOKEN, type FakeMessage, type FakeSlack } from '../support/fake-slack';
 
 // Sustained load through the whole product: 200 slash commands at once, then 200 card clicks at once, signed as
 // Slack signs them, against jitbot with the embedded store and the durable intake. Afterwards the audit chain holds
@@ -32,16 +32,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'jitbot-sustained-'));
   configPath = join(dir, 'jitbot.yaml');
   writeFileSync(configPath, `${DEMO_CONFIG_YAML}\nembedded: { dataDir: ${JSON.stringify(join(dir, 'data'))} }\n`);
-  fake = await FakeSlack.start({
-    users: [
-      { id: CRASH_SLACK.requester, name: 'dana', realName: 'Dana Developer', email: 'dana@example.com' },
-      { id: CRASH_SLACK.approver, name: 'alice', realName: 'Alice Ops', email: 'alice@example.com' },
-    ],
-    channels: [
-      { id: CRASH_SLACK.requests, name: 'requests', isMember: true },
-      { id: CRASH_SLACK.approvals, name: 'ops-approvers', isPrivate: true, isMember: true },
-    ],
-  });
+  fake = await startCrashSlack();
   const { config } = loadConfig({ path: configPath, env: {}, adapters: ADAPTERS });
   config.server.port = 0;
   config.roles['ops-approvers']!.channels.slack = CRASH_SLACK.approvals;
