@@ -36,9 +36,21 @@ export function canonicalMemberRef(text: string): string | undefined {
 
 type UserKey = Pick<ChatUser, 'platform' | 'userId' | 'email'>;
 
+/** Member references as parsed, by their text: the same few config entries are matched on every click. */
+const parsedMembers = new Map<string, MemberRef | undefined>();
+const PARSED_MEMBERS_KEPT = 1_000;
+
+function parsedMember(member: string): MemberRef | undefined {
+  if (parsedMembers.has(member)) return parsedMembers.get(member);
+  const ref = parseMemberRef(member);
+  if (parsedMembers.size >= PARSED_MEMBERS_KEPT) parsedMembers.clear();
+  parsedMembers.set(member, ref);
+  return ref;
+}
+
 /** Whether `member` (`platform:userId` or an email) names this user. User ids are exact; emails ignore case. */
 export function memberMatches(member: string, user: UserKey): boolean {
-  const ref = parseMemberRef(member);
+  const ref = parsedMember(member);
   if (!ref) return false;
   if (ref.kind === 'user') return ref.platform === user.platform && ref.userId === user.userId;
   return user.email !== undefined && user.email.trim().toLowerCase() === ref.email;

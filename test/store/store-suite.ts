@@ -110,6 +110,24 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
         expect(await store.getRequest(created.id)).toEqual(approved);
       });
 
+      it('reads what another store instance (another process) wrote since this one last read or wrote the request', async () => {
+        const created = makeRequest();
+        await store.createRequest(created);
+        expect(await store.getRequest(created.id)).toEqual(created);
+        const other = await harness.openAnother();
+        const fromOther = (await other.getRequest(created.id))!;
+        const approved: JitRequest = { ...fromOther, status: 'approved', currentLevel: 1, version: 2, reason: 'changed elsewhere' };
+        expect(await other.saveRequest(approved, 1)).toBe(true);
+
+        expect(await store.getRequest(created.id)).toEqual(approved);
+        // This instance's own stale write is refused, and it then reads the other's version again.
+        expect(await store.saveRequest({ ...created, version: 2, reason: 'stale' }, 1)).toBe(false);
+        expect(await store.getRequest(created.id)).toEqual(approved);
+        const next: JitRequest = { ...approved, version: 3, reason: 'written here' };
+        expect(await store.saveRequest(next, 2)).toBe(true);
+        expect(await other.getRequest(created.id)).toEqual(next);
+      });
+
       it('refuses to save a request that was never created', async () => {
         expect(await store.saveRequest(makeRequest({ id: 'JIT-GHOST', version: 2 }), 1)).toBe(false);
         expect(await store.getRequest('JIT-GHOST')).toBeUndefined();

@@ -43,9 +43,26 @@ export function placeholderNames(text: string): string[] {
 export function t(locale: Locale, key: MessageKey, params?: MessageParams): string {
   const text = template(locale, key);
   if (!params) return text;
-  return text.replace(PLACEHOLDER, (whole, name: string) =>
-    Object.hasOwn(params, name) ? String(params[name]) : whole,
-  );
+  const parts = templateParts(text);
+  let message = parts[0]!;
+  for (let i = 1; i < parts.length; i += 2) {
+    const name = parts[i]!;
+    message += (Object.hasOwn(params, name) ? String(params[name]) : `{${name}}`) + parts[i + 1]!;
+  }
+  return message;
+}
+
+/** Catalog templates split at their placeholders once (even indexes: text, odd: placeholder names). */
+const splitTemplates = new Map<string, readonly string[]>();
+const PLACEHOLDER_SPLIT = new RegExp(PLACEHOLDER.source);
+
+function templateParts(text: string): readonly string[] {
+  let parts = splitTemplates.get(text);
+  if (!parts) {
+    parts = text.split(PLACEHOLDER_SPLIT);
+    splitTemplates.set(text, parts);
+  }
+  return parts;
 }
 
 /**
