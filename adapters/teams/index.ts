@@ -1,11 +1,14 @@
 import { defineAdapterModule } from '../../src/ports/adapter-module';
 import { normaliseTeamsSection, teamsSectionSchema } from './config';
-import { TeamsAdapter } from './teams-adapter';
 
 /** Microsoft Teams (public cloud, or operated by 21Vianet): `POST /teams/messages` (see docs/teams.md). */
 export const teamsModule = defineAdapterModule({
   name: 'teams',
   schema: teamsSectionSchema,
   normalise: normaliseTeamsSection,
-  create: (settings, deps) => new TeamsAdapter(settings, { logger: deps.logger, now: () => deps.clock.now() }),
+  create: (settings, deps) => {
+    // Loaded here, not at the top: the platform's SDK costs tens of MB, paid only when the adapter is enabled.
+    const { TeamsAdapter } = require('./teams-adapter') as typeof import('./teams-adapter');
+    return new TeamsAdapter(settings, { logger: deps.logger, now: () => deps.clock.now() });
+  },
 });
