@@ -70,8 +70,11 @@ export async function startChild(file: string, options: { execArgv?: string[]; e
   };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: each handler names the payload type its parent call sends.
+type CallHandler = (payload: any) => unknown;
+
 /** In a child: announce `ready`, then answer calls with `handlers[type](payload)`. */
-export function serveParent(ready: unknown, handlers: Record<string, (payload: any) => unknown>, onStop?: () => Promise<void>): void {
+export function serveParent(ready: unknown, handlers: Record<string, CallHandler>, onStop?: () => Promise<void>): void {
   process.on('message', (message: CallMessage) => {
     const handler = handlers[message.type];
     Promise.resolve()

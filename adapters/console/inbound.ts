@@ -5,7 +5,7 @@ import { DispatchingInbound } from '../shared/dispatching-inbound';
 import type { InboundLogger, StartTimer } from '../shared/inbound-dispatcher';
 import { renderPlainText } from '../shared/plain-text';
 import type { ActionBody, CommandBody } from './schemas';
-import { type ConsoleUser, type ConsoleWorkspace } from './workspace';
+import type { ConsoleUser, ConsoleWorkspace } from './workspace';
 
 // Turns what a person does on the console page into neutral InboundEvents, hands them to the shared dispatcher
 // in answer-in-response mode (the page waits for the answer) and shows the core's Reply to that person only.

@@ -81,7 +81,7 @@ export interface DingTalkUser {
 
 export type RobotMessageKey = 'sampleText' | 'sampleMarkdown';
 
-type Outcome = { kind: 'ok'; body: any } | { kind: 'rate_limited'; retryAfterMs?: number } | { kind: 'bad_token' } | { kind: 'error'; error: Error };
+type Outcome = { kind: 'ok'; body: unknown } | { kind: 'rate_limited'; retryAfterMs?: number } | { kind: 'bad_token' } | { kind: 'error'; error: Error };
 
 export class DingTalkOpenApi {
   private readonly apiUrl: string;
@@ -130,8 +130,10 @@ export class DingTalkOpenApi {
       body.imRobotOpenSpaceModel = { supportForward: false };
       body.imRobotOpenDeliverModel = { spaceType: 'IM_ROBOT', robotCode: this.robotCode };
     }
-    const result = await this.call('api', 'POST', '/v1.0/card/instances/createAndDeliver', body);
-    const deliveries: { success?: boolean; errorMsg?: string }[] = result?.result?.deliverResults ?? [];
+    const result = (await this.call('api', 'POST', '/v1.0/card/instances/createAndDeliver', body)) as
+      | { result?: { deliverResults?: { success?: boolean; errorMsg?: string }[] } }
+      | undefined;
+    const deliveries = result?.result?.deliverResults ?? [];
     const failed = deliveries.find((d) => d.success === false);
     if (failed) throw new ChatRefused(`DingTalk created the card but could not deliver it: ${failed.errorMsg ?? 'no reason given'}`, 'deliverFailed');
   }
@@ -156,13 +158,13 @@ export class DingTalkOpenApi {
 
   /** A message from the robot in each person's one-to-one chat with it. */
   async sendDirectMessage(userIds: string[], msgKey: RobotMessageKey, msgParam: Record<string, unknown>): Promise<void> {
-    const result = await this.call('api', 'POST', '/v1.0/robot/oToMessages/batchSend', {
+    const result = (await this.call('api', 'POST', '/v1.0/robot/oToMessages/batchSend', {
       robotCode: this.robotCode,
       userIds,
       msgKey,
       msgParam: JSON.stringify(msgParam),
-    });
-    const invalid: unknown[] = result?.invalidStaffIdList ?? [];
+    })) as { invalidStaffIdList?: unknown[] } | undefined;
+    const invalid = result?.invalidStaffIdList ?? [];
     if (invalid.length > 0) {
       throw new ChatRefused(`DingTalk has no user ${invalid.join(', ')} to message`, 'invalidStaffId');
     }
@@ -170,14 +172,16 @@ export class DingTalkOpenApi {
 
   /** topapi/v2/user/get: name, and the email (personal `email`, else the enterprise `org_email`) when the app may read it. */
   async getUser(userId: string): Promise<DingTalkUser> {
-    const result = await this.call('oapi', 'POST', '/topapi/v2/user/get', { userid: userId, language: 'en_US' });
+    const result = (await this.call('oapi', 'POST', '/topapi/v2/user/get', { userid: userId, language: 'en_US' })) as
+      | { result?: Record<string, unknown> }
+      | undefined;
     const user = result?.result ?? {};
     const email = nonEmpty(user.email) ?? nonEmpty(user.org_email);
     const unionId = nonEmpty(user.unionid);
     return { userId, name: nonEmpty(user.name) ?? userId, ...(email && { email }), ...(unionId && { unionId }) };
   }
 
-  private async call(host: 'api' | 'oapi', method: string, path: string, body: unknown): Promise<any> {
+  private async call(host: 'api' | 'oapi', method: string, path: string, body: unknown): Promise<unknown> {
     let refreshed = false;
     for (let attempt = 0; ; attempt++) {
       const token = await this.accessToken();

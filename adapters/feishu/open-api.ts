@@ -74,7 +74,7 @@ type ReceiveIdType = 'chat_id' | 'union_id' | 'open_id' | 'email';
 interface ApiAnswer {
   code?: number;
   msg?: string;
-  data?: any;
+  data?: unknown;
   [key: string]: unknown;
 }
 
@@ -163,7 +163,7 @@ export class FeishuOpenApi {
     const answer = await this.call('contact user get', () =>
       this.client.contact.v3.user.get({ path: { user_id: unionId }, params: { user_id_type: 'union_id' } }),
     );
-    const info = (answer.data?.user ?? {}) as { name?: string; en_name?: string; email?: string; enterprise_email?: string; open_id?: string };
+    const info = ((answer.data as { user?: unknown } | undefined)?.user ?? {}) as { name?: string; en_name?: string; email?: string; enterprise_email?: string; open_id?: string };
     const email = info.email || info.enterprise_email;
     const user: ResolvedUser = { userId: unionId, displayName: info.name || info.en_name || unionId, ...(email && { email }) };
     const entry = { user, ...(info.open_id && { openId: info.open_id }), until: this.options.now() + USER_CACHE_MS };

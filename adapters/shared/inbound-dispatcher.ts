@@ -183,7 +183,7 @@ export class InboundDispatcher {
     if ('outcome' in early) return early;
     const { event } = early;
     const joined = this.handling.get(event.deliveryId);
-    if (joined) {
+    if (joined !== undefined) {
       this.options.logger.info({ platform: this.options.platform, deliveryId: event.deliveryId }, 'redelivery joined the delivery in flight');
       return { outcome: 'acknowledged' };
     }

@@ -1,7 +1,7 @@
 import { Client } from '@microsoft/teams.api';
 import type { HttpLogger } from '../../src/http/server';
 import { ChatRefused } from '../../src/ports/chat';
-import { AppTokenSource, TokenRefused } from './app-token';
+import { type AppTokenSource, TokenRefused } from './app-token';
 import { teamsSdkLogger } from './sdk-logger';
 import { stripTrailingSlash } from './settings';
 

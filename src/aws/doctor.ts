@@ -36,7 +36,7 @@ export interface DoctorDeps {
   /** Configured account ids: Identity Center roles are inspected in each. */
   accounts: readonly string[];
   /** Throws when the state table cannot be used; may return a description ("DynamoDB table jitbot in cn-north-1"). */
-  checkTable: () => Promise<string | void>;
+  checkTable: () => Promise<string | undefined>;
   /** The name admins gave the requesters' base policy (default `jitbot-requester-base`). */
   basePolicyName?: string;
 }
@@ -93,7 +93,7 @@ async function checkCredentials(clients: AwsClients): Promise<DoctorCheck> {
   }
 }
 
-async function checkTable(check: () => Promise<string | void>): Promise<DoctorCheck> {
+async function checkTable(check: () => Promise<string | undefined>): Promise<DoctorCheck> {
   const name = 'state table';
   try {
     const description = await check();

@@ -42,7 +42,7 @@ export class TtlCache<V> {
       const fresh = this.peek(key);
       const pending = this.inflight.get(key);
       if (fresh) result.set(key, fresh.value);
-      else if (pending) waits.push(pending.then((value) => result.set(key, value)));
+      else if (pending !== undefined) waits.push(pending.then((value) => result.set(key, value)));
       else missing.push(key);
     }
     if (missing.length > 0) {

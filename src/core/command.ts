@@ -55,6 +55,7 @@ const NODE_ID = /^(?:i-(?:[0-9a-f]{8}|[0-9a-f]{17})|mi-[0-9a-f]{17})$/i;
 const CHAT_MARKUP = /^<.*>$/su;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const NEXT_LINE = /\u0085/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this regex's job.
 const REMOVED_CONTROLS = /[\u0000-\u0008\u000E-\u001F\u007F-\u0084\u0086-\u009F\u202A-\u202E\u2066-\u2069]/g;
 const INLINE_DURATION = /^(--)?for[:=](.+)$/is;
 const DURATION_KEYWORD = /^(--)?for$/i;

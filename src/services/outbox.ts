@@ -77,7 +77,7 @@ export class OutboxWorker {
 
   drain(requestId: string): Promise<void> {
     const current = this.running.get(requestId);
-    if (current) {
+    if (current !== undefined) {
       this.again.add(requestId);
       return current;
     }

@@ -35,7 +35,7 @@ export function startHeartbeat(
   let lost = false;
   let inFlight: Promise<void> | undefined;
   const timer = setInterval(() => {
-    if (inFlight) return;
+    if (inFlight !== undefined) return;
     inFlight = deps.store
       .acquireLease(name, owner, deps.clock.now(), ttlMs)
       .then((renewed) => {

@@ -45,7 +45,7 @@ afterAll(() => {
 
 const doc = (statement: object) => JSON.stringify({ Version: '2012-10-17', Statement: [statement] });
 
-async function doctor(principals: AwsPrincipal[], checkTable: () => Promise<string | void> = async () => 'table ok'): Promise<DoctorCheck[]> {
+async function doctor(principals: AwsPrincipal[], checkTable: () => Promise<string | undefined> = async () => 'table ok'): Promise<DoctorCheck[]> {
   return runDoctor({ clients, principals, accounts: [MOTO_ACCOUNT], checkTable });
 }
 

@@ -155,7 +155,7 @@ export class FakeTeams {
       body: JSON.stringify(activity),
     });
     const text = await response.text();
-    let body: any = undefined;
+    let body: any;
     try {
       body = text ? JSON.parse(text) : undefined;
     } catch {

@@ -90,7 +90,6 @@ interface CardClick {
 }
 
 (() => {
-  'use strict';
   const API = '/console/api';
   const BOT: Author = { kind: 'bot', displayName: 'jitbot' };
   /** An element the page's markup always has. */
@@ -469,7 +468,7 @@ interface CardClick {
         action: click.action.id,
         comment: comment || undefined,
       });
-      if (!reply || reply.kind !== 'error') ui.drafts.delete(click.draftKey);
+      if (reply?.kind !== 'error') ui.drafts.delete(click.draftKey);
     } catch (error) {
       showToast(describe(error));
       for (const button of click.buttons) button.disabled = false;
@@ -565,7 +564,7 @@ interface CardClick {
   function cellText(key: string, value: unknown): string {
     if (value === undefined || value === null) return '';
     if (typeof value === 'number' && value > 1e11 && TIME_KEY.test(key)) return formatTime(value);
-    if (typeof value === 'string' && TIME_KEY.test(key) && /^\d{4}-\d\d-\d\dT/.test(value) && !isNaN(Date.parse(value))) return formatTime(Date.parse(value));
+    if (typeof value === 'string' && TIME_KEY.test(key) && /^\d{4}-\d\d-\d\dT/.test(value) && !Number.isNaN(Date.parse(value))) return formatTime(Date.parse(value));
     if (typeof value === 'number' && /Ms$/.test(key)) return formatDuration(value);
     if (Array.isArray(value)) {
       return clip(value.map((item: unknown) => (item !== null && typeof item === 'object' ? formatObject(item as Record<string, unknown>) : String(item))).join('; '), 300);
@@ -629,7 +628,7 @@ interface CardClick {
   }
 
   function switchUser(userId: string): void {
-    const wasDm = ui.conversationId && ui.conversationId.startsWith('dm:');
+    const wasDm = ui.conversationId?.startsWith('dm:');
     ui.userId = userId;
     ui.threadRootId = null;
     if (wasDm) ui.conversationId = 'dm:' + userId;

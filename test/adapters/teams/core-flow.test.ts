@@ -67,7 +67,7 @@ async function jit(who: FakeMember, text: string, conversationId = REQUESTS): Pr
   await settle();
   const dms = dmsTo(who).slice(before);
   expect(dms).toHaveLength(1);
-  return unescape(dms[0]!.text!);
+  return decodeTeamsText(dms[0]!.text!);
 }
 
 /** Clicks a card's Action.Execute as `who`; returns the invoke response. */
@@ -92,7 +92,7 @@ const requestIdOf = (card: FakeActivity): string => /JIT-[0-9A-Z]{5}/.exec(conte
 const verbs = (card: FakeActivity | { actions?: { verb: string }[] }): string[] =>
   ('attachments' in card ? content(card as FakeActivity) : card).actions?.map((a: { verb: string }) => a.verb) ?? [];
 const statusLine = (card: FakeActivity): string => content(card).body[1].text;
-const unescape = (text: string) => text.replace(/\\([\\*_[\]`~])/g, '$1').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').replace(/\u2060/g, '');
+const decodeTeamsText = (text: string) => text.replace(/\\([\\*_[\]`~])/g, '$1').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').replace(/\u2060/g, '');
 
 function cardFor(channel: string, requestId: string): FakeActivity {
   const card = teams.activities.find((a) => a.conversationId === channel && content(a)?.body?.[0]?.text?.startsWith(requestId));
@@ -102,7 +102,7 @@ function cardFor(channel: string, requestId: string): FakeActivity {
 
 /** The replies in a channel card's reply chain. */
 const threadTexts = (card: FakeActivity): string[] =>
-  teams.activities.filter((a) => a.conversationId === `${card.conversationId};messageid=${card.id}`).map((a) => unescape(a.text ?? ''));
+  teams.activities.filter((a) => a.conversationId === `${card.conversationId};messageid=${card.id}`).map((a) => decodeTeamsText(a.text ?? ''));
 
 function idIn(text: string): string {
   const match = /JIT-[0-9A-Z]{5}/.exec(text);
@@ -157,7 +157,7 @@ test('two levels in two channels: approve with comments, updates for everyone, r
   expect(threadTexts(securityCard).join('\n')).toContain('aws ssm start-session --target i-0123456789abcdef0');
 
   // The requester hears about it in the 1:1 chat, opened proactively with their app-scoped id.
-  expect(dmsTo(dana).map((m) => unescape(m.text!)).join('\n')).toContain(`Your request ${requestId}`);
+  expect(dmsTo(dana).map((m) => decodeTeamsText(m.text!)).join('\n')).toContain(`Your request ${requestId}`);
   const created = teams.connectorCalls.find((c) => c.method === 'POST' && c.path === '/v3/conversations');
   expect(created?.body).toMatchObject({ isGroup: false, members: [{ id: dana.id }], bot: { id: expect.stringMatching(/^28:/) } });
   // Every call carried the bot's token, and none went to the configured (unreachable) connector.
@@ -204,7 +204,7 @@ test('twenty approvers click at once: one grant, nineteen refusals, each told pr
   await settle();
   expect(responses.map((r) => r.status)).toEqual(racers.map(() => 200));
   // What each racer read: the invoke response, or (had the core taken longer than Teams waits) their 1:1 chat.
-  const answers = responses.map((response, i) => [privateAnswer(response.body), ...dmsTo(racers[i]!).map((m) => unescape(m.text!))].join('\n'));
+  const answers = responses.map((response, i) => [privateAnswer(response.body), ...dmsTo(racers[i]!).map((m) => decodeTeamsText(m.text!))].join('\n'));
   expect(answers.filter((a) => a.includes(`Recorded your approval of ${requestId}`))).toHaveLength(1);
   expect(answers.filter((a) => a.includes(`${requestId} was already approved`))).toHaveLength(19);
   expect(flow.granter.granted - before).toBe(1);
@@ -214,7 +214,7 @@ test('twenty approvers click at once: one grant, nineteen refusals, each told pr
 /** The clicker's answer in an invoke response: a message, or the answer block on their redrawn card. */
 function privateAnswer(body: any): string {
   if (body?.type === 'application/vnd.microsoft.activity.message') return body.value;
-  return unescape(body?.value?.body?.find((e: { id?: string }) => e.id === 'jitbot-answer')?.text ?? '');
+  return decodeTeamsText(body?.value?.body?.find((e: { id?: string }) => e.id === 'jitbot-answer')?.text ?? '');
 }
 
 test('a redelivered command changes nothing the second time', async () => {
@@ -234,5 +234,5 @@ test('in the 1:1 chat a command needs no mention, and the answer comes in that c
   await settle();
   const answers = dmsTo(dana).slice(before);
   expect(answers).toHaveLength(1);
-  expect(unescape(answers[0]!.text!)).toMatch(/web-1|<node>/);
+  expect(decodeTeamsText(answers[0]!.text!)).toMatch(/web-1|<node>/);
 });

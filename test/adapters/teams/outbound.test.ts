@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { TeamsAdapter } from '../../../adapters/teams/teams-adapter';
 import { buildCard } from '../../../src/core/card-builder';
 import { ChatRefused } from '../../../src/ports/chat';
-import { APPROVERS_CHANNEL, FAKE_APP_ID, FAKE_TENANT_ID, FakeTeams, messageActivity, type FakeMember } from '../../support/fake-teams';
+import { APPROVERS_CHANNEL, FAKE_APP_ID, FAKE_TENANT_ID, type FakeTeams, messageActivity, type FakeMember } from '../../support/fake-teams';
 import { makeRequest } from '../../support/fixtures';
 import { fakeSettings, startTeamsRig, type TeamsRig } from './teams-setup';
 
