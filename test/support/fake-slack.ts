@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
+import type http from 'node:http';
 import type { WebSocket } from 'ws';
 import { FakePlatformServer, listenOnLoopback, readBody } from './fake-server';
 
