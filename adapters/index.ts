@@ -9,4 +9,10 @@ import { teamsModule } from './teams';
  * Every chat platform this jitbot has. The config schema, its checks, `jitbot config schema` and start-up loop
  * over this list; a platform's `adapters.<name>` section is accepted once its module is listed here.
  */
-export const ADAPTERS: readonly AdapterModule[] = [consoleModule, slackModule, teamsModule, feishuModule, dingTalkModule];
+export const ADAPTERS: readonly AdapterModule[] = [
+  consoleModule,
+  slackModule,
+  teamsModule,
+  feishuModule,
+  dingTalkModule,
+];

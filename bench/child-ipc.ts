@@ -20,7 +20,10 @@ export interface BenchChild {
 }
 
 /** Starts `dist/bench/<file>.js` and waits for its `ready`. */
-export async function startChild(file: string, options: { execArgv?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<BenchChild> {
+export async function startChild(
+  file: string,
+  options: { execArgv?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<BenchChild> {
   const child: ChildProcess = fork(join(__dirname, `${file}.js`), [], {
     execArgv: options.execArgv ?? [],
     env: { ...process.env, ...options.env },
@@ -84,7 +87,11 @@ export function serveParent(ready: unknown, handlers: Record<string, CallHandler
       })
       .then(
         (result) => process.send!({ call: message.call, result }),
-        (error: unknown) => process.send!({ call: message.call, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+        (error: unknown) =>
+          process.send!({
+            call: message.call,
+            error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+          }),
       );
   });
   process.once('SIGTERM', () => {

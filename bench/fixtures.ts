@@ -106,7 +106,9 @@ export function makePolicies(teams = TEAMS): Policy[] {
       },
       manual(`${team}-prod`, { tags: { Env: 'prod', Team: team } }, approvers),
       manual(`${team}-staging`, { tags: { Env: 'staging', Team: team } }, [level(`${team}-leads`)]),
-      ...ACCOUNTS.map((account) => manual(`${team}-prod-${account}`, { tags: { Env: 'prod', Team: team }, accounts: [account] }, approvers)),
+      ...ACCOUNTS.map((account) =>
+        manual(`${team}-prod-${account}`, { tags: { Env: 'prod', Team: team }, accounts: [account] }, approvers),
+      ),
       ...[0, 1, 2].map((k) =>
         manual(
           `${team}-exception-${k}`,
@@ -161,8 +163,20 @@ export function makePendingRequest(node: Node): JitRequest {
     levels: [level('team-4-leads'), level('security', 2)],
     currentLevel: 1,
     decisions: [
-      { by: { platform: 'slack', userId: 'U0LEAD', displayName: 'Lee' }, roles: ['team-4-leads'], level: 0, verdict: 'approve', at: BENCH_NOW - 20 * MINUTE },
-      { by: { platform: 'slack', userId: 'U0SEC1', displayName: 'Sam' }, roles: ['security'], level: 1, verdict: 'approve', at: BENCH_NOW - 5 * MINUTE },
+      {
+        by: { platform: 'slack', userId: 'U0LEAD', displayName: 'Lee' },
+        roles: ['team-4-leads'],
+        level: 0,
+        verdict: 'approve',
+        at: BENCH_NOW - 20 * MINUTE,
+      },
+      {
+        by: { platform: 'slack', userId: 'U0SEC1', displayName: 'Sam' },
+        roles: ['security'],
+        level: 1,
+        verdict: 'approve',
+        at: BENCH_NOW - 5 * MINUTE,
+      },
     ],
     status: 'pending',
     version: 4,

@@ -41,9 +41,11 @@ async function main(): Promise<RssReport> {
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     await outbox.idle();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    if (submitted !== PENDING) throw new Error(`benchmark check failed: ${submitted} of ${PENDING} requests were submitted`);
+    if (submitted !== PENDING)
+      throw new Error(`benchmark check failed: ${submitted} of ${PENDING} requests were submitted`);
     const open = await opened.store.listWithPendingEffects(10);
-    if (open.length > 0) throw new Error(`benchmark check failed: ${open.length} requests still have effects to perform`);
+    if (open.length > 0)
+      throw new Error(`benchmark check failed: ${open.length} requests still have effects to perform`);
 
     const gc = (globalThis as { gc?: () => void }).gc;
     if (!gc) throw new Error('run with --expose-gc');
@@ -52,7 +54,13 @@ async function main(): Promise<RssReport> {
       await sleep(100);
     }
     const memory = process.memoryUsage();
-    return { pending: submitted, seconds, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, store: opened.describe };
+    return {
+      pending: submitted,
+      seconds,
+      rssBytes: memory.rss,
+      heapUsedBytes: memory.heapUsed,
+      store: opened.describe,
+    };
   } finally {
     await opened.close();
     rmSync(dataDir, { recursive: true, force: true });

@@ -48,7 +48,10 @@ function benchParseCommand(): Measurement {
   check(accepted > 0 && accepted < COMMAND_MIX.length, 'the command mix should hold accepted and refused commands');
   return measureSync(
     'parseCommand (mixed, incl. CJK)',
-    { iterations: 200_000, note: `${COMMAND_MIX.length} commands: ${accepted} accepted, ${COMMAND_MIX.length - accepted} refused` },
+    {
+      iterations: 200_000,
+      note: `${COMMAND_MIX.length} commands: ${accepted} accepted, ${COMMAND_MIX.length - accepted} refused`,
+    },
     (i) => parseCommand(COMMAND_MIX[i % COMMAND_MIX.length]!),
   );
 }
@@ -147,9 +150,13 @@ async function runStoreBenchmarks(store: Store): Promise<{ measurements: Measure
   const timedCreates = 1_000;
   let created = 0;
   measurements.push(
-    await measureAsync('store.createRequest', { iterations: timedCreates, warmup: 0, note: 'conditional put, new id' }, async (i) => {
-      if (await store.createRequest(activeRequest(i, nodes))) created++;
-    }),
+    await measureAsync(
+      'store.createRequest',
+      { iterations: timedCreates, warmup: 0, note: 'conditional put, new id' },
+      async (i) => {
+        if (await store.createRequest(activeRequest(i, nodes))) created++;
+      },
+    ),
   );
   check(created === timedCreates, `createRequest inserted ${created} of ${timedCreates}`);
 
@@ -166,9 +173,13 @@ async function runStoreBenchmarks(store: Store): Promise<{ measurements: Measure
   const lookups = 1_000;
   let missing = 0;
   measurements.push(
-    await measureAsync('store.getRequest', { iterations: lookups, warmup: 100, note: 'strongly consistent get' }, async (i) => {
-      if (!(await store.getRequest(benchRequestId((i * 7_919) % ACTIVE_REQUESTS)))) missing++;
-    }),
+    await measureAsync(
+      'store.getRequest',
+      { iterations: lookups, warmup: 100, note: 'strongly consistent get' },
+      async (i) => {
+        if (!(await store.getRequest(benchRequestId((i * 7_919) % ACTIVE_REQUESTS)))) missing++;
+      },
+    ),
   );
   check(missing === 0, `getRequest missed ${missing} stored requests`);
 
@@ -182,15 +193,22 @@ async function runStoreBenchmarks(store: Store): Promise<{ measurements: Measure
   }
   let conflicts = 0;
   measurements.push(
-    await measureAsync('store.saveRequest (CAS)', { iterations: saves, warmup: 0, note: 'put if version matches' }, async (i) => {
-      const current = targets[i]!;
-      const next = { ...current, version: current.version + 1, updatedAt: BENCH_NOW, expiryWarnedAt: BENCH_NOW };
-      if (!(await store.saveRequest(next, current.version))) conflicts++;
-    }),
+    await measureAsync(
+      'store.saveRequest (CAS)',
+      { iterations: saves, warmup: 0, note: 'put if version matches' },
+      async (i) => {
+        const current = targets[i]!;
+        const next = { ...current, version: current.version + 1, updatedAt: BENCH_NOW, expiryWarnedAt: BENCH_NOW };
+        if (!(await store.saveRequest(next, current.version))) conflicts++;
+      },
+    ),
   );
   check(conflicts === 0, `${conflicts} saves lost their compare-and-set`);
   const stale = targets[0]!;
-  check(!(await store.saveRequest({ ...stale, version: stale.version + 1 }, stale.version)), 'a stale save must be refused');
+  check(
+    !(await store.saveRequest({ ...stale, version: stale.version + 1 }, stale.version)),
+    'a stale save must be refused',
+  );
 
   const expectedDue = ACTIVE_REQUESTS / DUE_EVERY;
   let returned = -1;
@@ -198,7 +216,10 @@ async function runStoreBenchmarks(store: Store): Promise<{ measurements: Measure
     await measureAsync('store.listDue (active)', { iterations: 20, warmup: 2 }, async () => {
       const due = await store.listDue('active', BENCH_NOW, 1_000);
       returned = due.length;
-      check(due.every((request) => request.grant!.expiresAt <= BENCH_NOW), 'listDue returned a request that is not due');
+      check(
+        due.every((request) => request.grant!.expiresAt <= BENCH_NOW),
+        'listDue returned a request that is not due',
+      );
     }),
   );
   check(returned === expectedDue, `listDue returned ${returned} requests, expected ${expectedDue}`);
@@ -247,7 +268,11 @@ function formatTargets(targets: readonly Target[]): string {
   const header = ['target', 'measured', 'required', 'result'];
   const rows = targets.map((t) => [t.name, t.measured, t.target, t.met ? 'met' : 'NOT MET']);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
 }
 
@@ -272,14 +297,19 @@ async function main(): Promise<void> {
     `${(queued / raw).toFixed(2)}× (${queued.toFixed(0)} ÷ ${raw.toFixed(0)}); p50 ratio ${medianRatio.toFixed(2)}×; ` +
     `with effects ${(withEffects / raw).toFixed(2)}×`;
   if (storeOnly) {
-    process.stdout.write(`${formatTable([...core, ...storeRows, ...serviceRows])}\n\napprovals/s through the service ÷ raw CAS writes/s: ${approvals}\n`);
+    process.stdout.write(
+      `${formatTable([...core, ...storeRows, ...serviceRows])}\n\napprovals/s through the service ÷ raw CAS writes/s: ${approvals}\n`,
+    );
     return;
   }
   const rss = await benchRss();
   const ack = await benchSlackAck();
 
   const ackNote = `median of ${PAIRED_ROUNDS} paired rounds; ${CLICKS} signed clicks, ${IN_FLIGHT} in flight`;
-  const ackRows = [ackRow('slack ack: jitbot (final approve)', ack.jitbot, ackNote), ackRow('slack ack: bare Bolt app', ack.bolt, ackNote)];
+  const ackRows = [
+    ackRow('slack ack: jitbot (final approve)', ack.jitbot, ackNote),
+    ackRow('slack ack: bare Bolt app', ack.bolt, ackNote),
+  ];
   const rows = [...core, ...storeRows, ...serviceRows, ...ackRows];
   process.stdout.write(`${formatTable(rows)}\n\n`);
   for (const note of notes) process.stdout.write(`${note}\n`);
@@ -288,19 +318,31 @@ async function main(): Promise<void> {
       `(${rss.store}); after GC: RSS ${(rss.rssBytes / MB).toFixed(0)} MB, heap used ${(rss.heapUsedBytes / MB).toFixed(0)} MB\n`,
   );
   const ratios = ack.jitbot.map((round, i) => roundPercentile(round, 99) / roundPercentile(ack.bolt[i]!, 99));
-  process.stdout.write(`slack ack p99 ratio per round (jitbot ÷ Bolt): ${ratios.map((r) => r.toFixed(2)).join(', ')}\n`);
+  process.stdout.write(
+    `slack ack p99 ratio per round (jitbot ÷ Bolt): ${ratios.map((r) => r.toFixed(2)).join(', ')}\n`,
+  );
 
   const rssMb = rss.rssBytes / MB;
   const ackRatio = medianOf(ratios);
   const targets: Target[] = [
-    { name: `RSS at ${rss.pending.toLocaleString('en-US')} pending`, measured: `${rssMb.toFixed(0)} MB`, target: '≤ 256 MB', met: rssMb <= 256 },
+    {
+      name: `RSS at ${rss.pending.toLocaleString('en-US')} pending`,
+      measured: `${rssMb.toFixed(0)} MB`,
+      target: '≤ 256 MB',
+      met: rssMb <= 256,
+    },
     {
       name: 'approvals/s through the service ÷ raw CAS writes/s',
       measured: approvals,
       target: '≥ 0.5×',
       met: queued / raw >= 0.5,
     },
-    { name: 'Slack ack p99, jitbot ÷ bare Bolt', measured: `${ackRatio.toFixed(2)}× (median of ${ratios.length} rounds)`, target: '≤ 1.2×', met: ackRatio <= 1.2 },
+    {
+      name: 'Slack ack p99, jitbot ÷ bare Bolt',
+      measured: `${ackRatio.toFixed(2)}× (median of ${ratios.length} rounds)`,
+      target: '≤ 1.2×',
+      met: ackRatio <= 1.2,
+    },
   ];
   process.stdout.write(`\n${formatTargets(targets)}\n\n`);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -7,7 +7,14 @@ import type { JitbotConfig } from '../src/config/types';
 import type { ApprovalCard } from '../src/core/card';
 import type { ChannelRef, MessageRef, Platform, UserRef } from '../src/core/model';
 import { StaticInventory } from '../src/inventory/static-inventory';
-import type { ActionEvent, ChatAdapter, ChatCapabilities, CommandEvent, InboundHandler, ResolvedUser } from '../src/ports/chat';
+import type {
+  ActionEvent,
+  ChatAdapter,
+  ChatCapabilities,
+  CommandEvent,
+  InboundHandler,
+  ResolvedUser,
+} from '../src/ports/chat';
 import type { Clock } from '../src/ports/clock';
 import type { Store } from '../src/ports/store';
 
@@ -136,7 +143,11 @@ export function assembleBenchJitbot(store: Store, clock: Clock, config = benchCo
   return { ...assembled, chat };
 }
 
-const person = (userId: string): UserRef => ({ platform: 'console', userId, displayName: userId[0]!.toUpperCase() + userId.slice(1) });
+const person = (userId: string): UserRef => ({
+  platform: 'console',
+  userId,
+  displayName: userId[0]!.toUpperCase() + userId.slice(1),
+});
 
 /** `/jit <node> <reason>` from requester `n mod REQUESTERS`. */
 export function requestCommand(deliveryId: string, reason: string, n: number): CommandEvent {

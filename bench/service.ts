@@ -34,7 +34,10 @@ export async function benchServiceApprovals(store: Store): Promise<Measurement[]
     check(reply.kind === 'info' && id !== undefined, `request ${i} was not submitted: ${reply.text}`);
     await outbox.idle();
     const stored = await store.getRequest(id);
-    check(stored?.status === 'pending' && stored.cards.length === 1 && stored.outbox.length === 0, `request ${id} is pending with its card posted`);
+    check(
+      stored?.status === 'pending' && stored.cards.length === 1 && stored.outbox.length === 0,
+      `request ${id} is pending with its card posted`,
+    );
     pending.push({ id, card: stored.cards[0]! });
   }
 
@@ -49,7 +52,11 @@ export async function benchServiceApprovals(store: Store): Promise<Measurement[]
   rows.push(
     await measureAsync(
       'service approve, effects queued',
-      { iterations: APPROVALS, warmup: 0, note: 'JitService.handle(click) as an adapter calls it; its effects left queued in the outbox' },
+      {
+        iterations: APPROVALS,
+        warmup: 0,
+        note: 'JitService.handle(click) as an adapter calls it; its effects left queued in the outbox',
+      },
       approve(withoutEffects, 0),
     ),
   );
@@ -60,18 +67,17 @@ export async function benchServiceApprovals(store: Store): Promise<Measurement[]
   recorded = 0;
   const effectsBefore = { ...jitbot.chat.calls };
   rows.push(
-    await measureAsync(
-      'service approve + effects',
-      { iterations: APPROVALS, warmup: 0, note: '' },
-      async (i) => {
-        await approve(service, APPROVALS)(i);
-        await outbox.idle();
-      },
-    ),
+    await measureAsync('service approve + effects', { iterations: APPROVALS, warmup: 0, note: '' }, async (i) => {
+      await approve(service, APPROVALS)(i);
+      await outbox.idle();
+    }),
   );
   check(recorded === APPROVALS, `${recorded} of ${APPROVALS} approvals with effects were recorded`);
   const done = await store.getRequest(pending[APPROVALS]!.id);
-  check(done?.status === 'active' && done.grant?.dryRun === true && done.outbox.length === 0, 'an approval with effects ends active, granted, outbox empty');
+  check(
+    done?.status === 'active' && done.grant?.dryRun === true && done.outbox.length === 0,
+    'an approval with effects ends active, granted, outbox empty',
+  );
   const calls = jitbot.chat.calls;
   const perApproval = (name: keyof typeof calls) => (calls[name] - effectsBefore[name]) / APPROVALS;
   rows.at(-1)!.note =

@@ -37,7 +37,10 @@ export async function benchSlackAck(): Promise<SlackAckResult> {
   try {
     // BENCH_CPU_PROF=<dir>: a CPU profile of the jitbot process (see bench/README.md).
     const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-    const jitbot = await startChild('slack-jitbot-child', { execArgv: profile, env: { ...env, BENCH_SLACK_API_URL: apiUrl } });
+    const jitbot = await startChild('slack-jitbot-child', {
+      execArgv: profile,
+      env: { ...env, BENCH_SLACK_API_URL: apiUrl },
+    });
     children.push(jitbot);
     const bolt = await startChild('slack-bolt-child', { env: { ...env, BENCH_SLACK_API_URL: apiUrl } });
     children.push(bolt);
@@ -78,11 +81,20 @@ export async function benchSlackAck(): Promise<SlackAckResult> {
         jitbotRound = await runJitbot();
       }
 
-      const { active, others } = await jitbot.call<{ active: number; others: string[] }>('active', cards.map((card) => card.requestId));
-      check(active === CLICKS, `round ${round}: ${active} of ${CLICKS} clicked requests are active (${others.join('; ')})`);
+      const { active, others } = await jitbot.call<{ active: number; others: string[] }>(
+        'active',
+        cards.map((card) => card.requestId),
+      );
+      check(
+        active === CLICKS,
+        `round ${round}: ${active} of ${CLICKS} clicked requests are active (${others.join('; ')})`,
+      );
       const after = await fake.call<{ total: number; approvals: number; others: string[] }>('responses');
       const told = after.approvals - before.approvals;
-      check(told === CLICKS, `round ${round}: ${told} of ${CLICKS} clickers were told their approval was recorded (others: ${after.others.join(' | ')})`);
+      check(
+        told === CLICKS,
+        `round ${round}: ${told} of ${CLICKS} clickers were told their approval was recorded (others: ${after.others.join(' | ')})`,
+      );
       if (round === 0) continue;
       result.jitbot.push(jitbotRound);
       result.bolt.push(boltRound);

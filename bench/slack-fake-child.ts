@@ -8,7 +8,11 @@ import { REQUESTERS, slackRequester } from './service-fixture';
 async function main(): Promise<void> {
   const fake = await FakeSlack.start({
     users: [
-      ...Array.from({ length: REQUESTERS }, (_, i) => ({ id: slackRequester(i), name: `dev${i}`, realName: `Dev ${i}` })),
+      ...Array.from({ length: REQUESTERS }, (_, i) => ({
+        id: slackRequester(i),
+        name: `dev${i}`,
+        realName: `Dev ${i}`,
+      })),
       { id: 'U0ALICE', name: 'alice', realName: 'Alice' },
     ],
     channels: [
@@ -24,7 +28,11 @@ async function main(): Promise<void> {
       responses: () => {
         const texts = fake.responses.map((r) => String(r.body.text ?? ''));
         const approvals = texts.filter((text) => text.startsWith('Recorded your approval'));
-        return { total: texts.length, approvals: approvals.length, others: texts.filter((text) => !approvals.includes(text)).slice(-3) };
+        return {
+          total: texts.length,
+          approvals: approvals.length,
+          others: texts.filter((text) => !approvals.includes(text)).slice(-3),
+        };
       },
     },
     () => fake.close(),

@@ -78,21 +78,41 @@ export async function startJitbot(options: StartOptions): Promise<RunningJitbot>
   const aws = config.aws.dryRun ? undefined : awsParts(config, { store, clock, logger, owner });
   const granter = options.granter ?? aws?.granter ?? new DryRunGranter();
   const inventory = options.inventory ?? aws?.inventory ?? new StaticInventory(config.inventory.nodes);
-  logger.info({ partition: config.aws.partition, dryRun: granter.dryRun }, granter.dryRun ? 'dry run: no AWS account configured' : 'AWS grants enabled');
+  logger.info(
+    { partition: config.aws.partition, dryRun: granter.dryRun },
+    granter.dryRun ? 'dry run: no AWS account configured' : 'AWS grants enabled',
+  );
   const views = {
     listRequests: async () => (await store.listRecentRequests(VIEW_LIST_LIMIT)).map(summarizeRequest),
     listAudit: () => store.listAudit({ newestFirst: true, limit: VIEW_LIST_LIMIT }),
   };
-  const configured = createAdapters(config, options.adapterModules ?? ADAPTERS, { logger, clock, views }, (name) => adapterRecords(store, name));
+  const configured = createAdapters(config, options.adapterModules ?? ADAPTERS, { logger, clock, views }, (name) =>
+    adapterRecords(store, name),
+  );
   const adapters: ChatAdapter[] = [...(options.adapters ?? []), ...configured];
   const mounts: HttpMount[] = adapters.filter(isHttpMount);
 
-  const { registry, outbox, scheduler, service } = assemble({ config, store, granter, inventory, adapters, clock, logger, owner });
+  const { registry, outbox, scheduler, service } = assemble({
+    config,
+    store,
+    granter,
+    inventory,
+    adapters,
+    clock,
+    logger,
+    owner,
+  });
 
   let http: RunningHttpServer;
   try {
-    for (const adapter of adapters) await adapter.start(service.handle, { locale: config.locale, intake: service.intake });
-    http = await startHttpServer({ host: config.server.host, port: options.port ?? config.server.port, mounts, logger });
+    for (const adapter of adapters)
+      await adapter.start(service.handle, { locale: config.locale, intake: service.intake });
+    http = await startHttpServer({
+      host: config.server.host,
+      port: options.port ?? config.server.port,
+      mounts,
+      logger,
+    });
   } catch (error) {
     await Promise.all(adapters.map((a) => a.stop()));
     aws?.clients.destroy();
@@ -181,7 +201,17 @@ export function assemble(deps: AssembleDeps): Assembled {
     (request) => channelRoles.channelsFor(request.levels[request.currentLevel]?.roles ?? []),
   );
   const text = { locale: config.locale, timeZone: config.timeZone };
-  const outbox = new OutboxWorker({ store, granter, adapters: registry, channelRoles, clock, logger, owner, admins: config.admins, ...text });
+  const outbox = new OutboxWorker({
+    store,
+    granter,
+    adapters: registry,
+    channelRoles,
+    clock,
+    logger,
+    owner,
+    admins: config.admins,
+    ...text,
+  });
   const onCommitted = (id: string) => outbox.kick(id);
   const scheduler = new Scheduler({ store, clock, logger, owner, onCommitted, ...text });
   const service = new JitService({
@@ -231,7 +261,8 @@ export function createAdapters(
 ): ChatAdapter[] {
   const known = new Set<string>(modules.map((module) => module.name));
   const unknown = Object.keys(config.adapters).filter((name) => !known.has(name));
-  if (unknown.length > 0) throw new Error(`the config enables adapters this jitbot does not have: ${unknown.join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`the config enables adapters this jitbot does not have: ${unknown.join(', ')}`);
   return modules.flatMap((module) => {
     const settings = config.adapters[module.name];
     if (settings === undefined) return [];
@@ -239,7 +270,9 @@ export function createAdapters(
       const channelId = roleConfig.channels[module.name];
       return channelId === undefined ? [] : [{ role, channelId }];
     });
-    return [module.create(settings, { ...shared, approverChannels, ...(recordsFor && { records: recordsFor(module.name) }) })];
+    return [
+      module.create(settings, { ...shared, approverChannels, ...(recordsFor && { records: recordsFor(module.name) }) }),
+    ];
   });
 }
 

@@ -2,7 +2,14 @@ import type express from 'express';
 import type { ApprovalCard } from '../../src/core/card';
 import type { ChannelRef, MessageRef, UserRef } from '../../src/core/model';
 import type { AdapterRecords } from '../../src/ports/adapter-module';
-import type { ChatAdapter, ChatCapabilities, InboundContext, InboundHandler, PostMessageOptions, ResolvedUser } from '../../src/ports/chat';
+import type {
+  ChatAdapter,
+  ChatCapabilities,
+  InboundContext,
+  InboundHandler,
+  PostMessageOptions,
+  ResolvedUser,
+} from '../../src/ports/chat';
 import { silentLogger } from '../../src/http/middleware';
 import type { HttpLogger, HttpMount } from '../../src/http/server';
 import type { StartTimer } from '../shared/inbound-dispatcher';
@@ -122,7 +129,12 @@ export class ConsoleAdapter implements ChatAdapter, HttpMount {
     requireConsole(message.platform);
     // A reference to a thread reply answers in the same thread, as chat apps do.
     const rootId = message.threadId ?? message.messageId;
-    const reply = this.workspace.replyInThread(message.channelId, rootId, BOT_AUTHOR, renderPlainText(text, MAX_BOT_TEXT));
+    const reply = this.workspace.replyInThread(
+      message.channelId,
+      rootId,
+      BOT_AUTHOR,
+      renderPlainText(text, MAX_BOT_TEXT),
+    );
     return {
       platform: 'console',
       channelId: message.channelId,
@@ -133,16 +145,21 @@ export class ConsoleAdapter implements ChatAdapter, HttpMount {
 
   async postMessage(channel: ChannelRef, text: string, options: PostMessageOptions = {}): Promise<MessageRef> {
     requireConsole(channel.platform);
-    const person = options.mention?.platform === 'console' ? this.workspace.findUser(options.mention.userId) : undefined;
+    const person =
+      options.mention?.platform === 'console' ? this.workspace.findUser(options.mention.userId) : undefined;
     const mention = person ? `@${person.displayName} ` : '';
-    const message = this.workspace.postMessage(channel.channelId, BOT_AUTHOR, { text: renderPlainText(mention + text, MAX_BOT_TEXT) });
+    const message = this.workspace.postMessage(channel.channelId, BOT_AUTHOR, {
+      text: renderPlainText(mention + text, MAX_BOT_TEXT),
+    });
     return { platform: 'console', channelId: channel.channelId, messageId: message.id };
   }
 
   async notifyUser(user: UserRef, text: string): Promise<void> {
     requireConsole(user.platform);
     this.requireUser(user.userId);
-    this.workspace.postMessage(dmConversationId(user.userId), BOT_AUTHOR, { text: renderPlainText(text, MAX_BOT_TEXT) });
+    this.workspace.postMessage(dmConversationId(user.userId), BOT_AUTHOR, {
+      text: renderPlainText(text, MAX_BOT_TEXT),
+    });
   }
 
   async resolveUser(user: UserRef): Promise<ResolvedUser> {

@@ -56,9 +56,13 @@ export class ConsoleInbound extends DispatchingInbound {
     this.requireReady();
 
     if (this.firstDelivery(body.deliveryId)) {
-      this.workspace.postMessage(body.channel, { kind: 'user', userId: user.userId, displayName: user.displayName }, {
-        text: renderPlainText(typed, 4000),
-      });
+      this.workspace.postMessage(
+        body.channel,
+        { kind: 'user', userId: user.userId, displayName: user.displayName },
+        {
+          text: renderPlainText(typed, 4000),
+        },
+      );
     }
 
     const match = JIT_COMMAND.exec(typed);
@@ -79,9 +83,11 @@ export class ConsoleInbound extends DispatchingInbound {
     const user = this.requireUser(body.user);
     this.requireVisibleConversation(user, body.channel);
     const message = this.workspace.findMessage(body.channel, body.messageId);
-    if (!message) throw new ConsoleInputError('That message is not in this channel (it may have scrolled out of the console).');
+    if (!message)
+      throw new ConsoleInputError('That message is not in this channel (it may have scrolled out of the console).');
     if (!message.card) throw new ConsoleInputError('That message is not a card.');
-    if (message.card.requestId !== body.requestId) throw new ConsoleInputError('That card belongs to a different request.');
+    if (message.card.requestId !== body.requestId)
+      throw new ConsoleInputError('That card belongs to a different request.');
 
     const comment = body.comment?.trim();
     const maxComment = message.card.commentInput?.maxLength;
@@ -139,7 +145,10 @@ export class ConsoleInbound extends DispatchingInbound {
   requireUser(userId: string): ConsoleUser {
     const user = this.workspace.findUser(userId);
     if (!user) {
-      const known = this.workspace.listUsers().map((u) => u.userId).join(', ');
+      const known = this.workspace
+        .listUsers()
+        .map((u) => u.userId)
+        .join(', ');
       throw new ConsoleInputError(`Unknown user. Known users: ${known}.`);
     }
     return user;
@@ -147,7 +156,10 @@ export class ConsoleInbound extends DispatchingInbound {
 
   private requireVisibleConversation(user: ConsoleUser, conversationId: string): void {
     if (!this.workspace.canSee(user.userId, conversationId)) {
-      const known = this.workspace.listChannels().map((c) => c.id).join(', ');
+      const known = this.workspace
+        .listChannels()
+        .map((c) => c.id)
+        .join(', ');
       throw new ConsoleInputError(`Unknown channel. Known channels: ${known} (or your own DM).`);
     }
   }

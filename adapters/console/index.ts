@@ -4,7 +4,12 @@ import { consoleSectionSchema, normaliseConsoleSection } from './config';
 import { ConsoleAdapter, type ConsoleChannel } from './console-adapter';
 import { DEMO_CONFIG_YAML, DEMO_USERS } from './demo';
 
-const REQUESTS_CHANNEL: ConsoleChannel = { id: 'requests', name: 'requests', private: false, description: 'Type /jit … here' };
+const REQUESTS_CHANNEL: ConsoleChannel = {
+  id: 'requests',
+  name: 'requests',
+  private: false,
+  description: 'Type /jit … here',
+};
 
 /** The local web console: the demo people, a #requests channel and one private channel per approver role. */
 export const consoleModule = defineAdapterModule({

@@ -28,7 +28,10 @@ export class KeptMessages {
   /** Puts back the newest messages of the previous runs (as many as the workspace holds); returns how many. */
   async load(): Promise<number> {
     const conversations = this.workspace.listChannels().length + this.workspace.listUsers().length;
-    const kept = await this.records.list({ limit: WORKSPACE_LIMITS.messagesPerConversation * conversations, newestFirst: true });
+    const kept = await this.records.list({
+      limit: WORKSPACE_LIMITS.messagesPerConversation * conversations,
+      newestFirst: true,
+    });
     let restored = 0;
     for (const { value } of kept.reverse()) {
       if (isKeptMessage(value) && this.workspace.restore(value.conversationId, value.message)) restored++;
@@ -53,18 +56,29 @@ export class KeptMessages {
     // Copied now: the workspace edits its message objects in place later.
     const write =
       change.kind === 'saved'
-        ? ((kept: KeptMessage) => () => this.records.put(kept.message.id, kept, kept.message.order))({
+        ? (
+            (kept: KeptMessage) => () =>
+              this.records.put(kept.message.id, kept, kept.message.order)
+          )({
             conversationId: change.conversationId,
             message: structuredClone(change.message),
           })
         : () => this.records.delete(change.messageId);
     this.writes = this.writes.then(write).catch((error: unknown) => {
-      this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not keep a console message; it is lost on restart');
+      this.logger.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'could not keep a console message; it is lost on restart',
+      );
     });
   }
 }
 
 function isKeptMessage(value: unknown): value is KeptMessage {
   const kept = value as Partial<KeptMessage> | null;
-  return typeof kept?.conversationId === 'string' && typeof kept.message?.id === 'string' && typeof kept.message.order === 'number' && Array.isArray(kept.message.thread);
+  return (
+    typeof kept?.conversationId === 'string' &&
+    typeof kept.message?.id === 'string' &&
+    typeof kept.message.order === 'number' &&
+    Array.isArray(kept.message.thread)
+  );
 }

@@ -30,7 +30,10 @@ export const CONSOLE_PAGE_CSP = [
  * Built page directories, in order: next to this module when it runs from dist, else the project's
  * dist/adapters/console/page when it runs from sources (tests, which build it in their global setup).
  */
-const BUILT_PAGE_DIRS = [path.join(__dirname, 'page'), path.resolve(__dirname, '..', '..', 'dist', 'adapters', 'console', 'page')];
+const BUILT_PAGE_DIRS = [
+  path.join(__dirname, 'page'),
+  path.resolve(__dirname, '..', '..', 'dist', 'adapters', 'console', 'page'),
+];
 
 export function loadConsolePageAssets(dirs: readonly string[] = BUILT_PAGE_DIRS): ConsolePageAssets {
   const dir = dirs.find((candidate) => existsSync(path.join(candidate, 'client.js')));

@@ -51,7 +51,8 @@ function createApiRouter(ctx: ConsoleRouteContext): Router {
 
   api.get('/state', (req, res) => {
     const query = stateQuerySchema.safeParse(req.query);
-    if (!query.success) throw new ConsoleInputError('Query parameter "user" is required, e.g. /console/api/state?user=dana');
+    if (!query.success)
+      throw new ConsoleInputError('Query parameter "user" is required, e.g. /console/api/state?user=dana');
     const user = ctx.inbound.requireUser(query.data.user);
     res.json(ctx.workspace.viewFor(user.userId));
   });

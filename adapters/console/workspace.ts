@@ -158,7 +158,11 @@ export class ConsoleWorkspace {
     return this.conversations.get(conversationId)?.messages.find((message) => message.id === messageId);
   }
 
-  postMessage(conversationId: string, author: MessageAuthor, content: { text: string } | { card: ConsoleCard }): ConsoleMessage {
+  postMessage(
+    conversationId: string,
+    author: MessageAuthor,
+    content: { text: string } | { card: ConsoleCard },
+  ): ConsoleMessage {
     return this.appendMessage(this.requireConversation(conversationId), { id: this.newId(), author, ...content });
   }
 
@@ -186,7 +190,12 @@ export class ConsoleWorkspace {
   }
 
   /** Replies under `rootMessageId`; if the workspace no longer has that message, the reply is posted on its own. */
-  replyInThread(conversationId: string, rootMessageId: string, author: MessageAuthor, text: string): { id: string; threadId?: string } {
+  replyInThread(
+    conversationId: string,
+    rootMessageId: string,
+    author: MessageAuthor,
+    text: string,
+  ): { id: string; threadId?: string } {
     const root = this.findMessage(conversationId, rootMessageId);
     if (!root) return { id: this.postMessage(conversationId, author, { text }).id };
     const reply: ThreadReply = { id: this.newId(), order: this.nextOrder(), at: this.now(), author, text };
@@ -200,7 +209,14 @@ export class ConsoleWorkspace {
   addEphemeral(userId: string, conversationId: string, kind: 'info' | 'error', text: string): EphemeralMessage {
     this.requireConversation(conversationId);
     if (!this.users.has(userId)) throw new WorkspaceError(`no console user ${userId}`);
-    const ephemeral: EphemeralMessage = { id: this.newId(), order: this.nextOrder(), at: this.now(), conversationId, kind, text };
+    const ephemeral: EphemeralMessage = {
+      id: this.newId(),
+      order: this.nextOrder(),
+      at: this.now(),
+      conversationId,
+      kind,
+      text,
+    };
     const list = this.ephemerals.get(userId) ?? [];
     list.push(ephemeral);
     list.splice(0, list.length - WORKSPACE_LIMITS.ephemeralsPerUser);
@@ -227,7 +243,13 @@ export class ConsoleWorkspace {
           messages: structuredClone(conversation.messages),
         });
       } else {
-        dms.push({ id: conversation.id, kind: 'dm', name: BOT_AUTHOR.displayName, private: true, messages: structuredClone(conversation.messages) });
+        dms.push({
+          id: conversation.id,
+          kind: 'dm',
+          name: BOT_AUTHOR.displayName,
+          private: true,
+          messages: structuredClone(conversation.messages),
+        });
       }
     }
     return {
@@ -280,7 +302,10 @@ export class ConsoleWorkspace {
     conversation.messages.push(message);
     this.messageLocations.set(message.id, conversation.id);
     this.messageChanged({ kind: 'saved', conversationId: conversation.id, message });
-    for (const dropped of conversation.messages.splice(0, conversation.messages.length - WORKSPACE_LIMITS.messagesPerConversation)) {
+    for (const dropped of conversation.messages.splice(
+      0,
+      conversation.messages.length - WORKSPACE_LIMITS.messagesPerConversation,
+    )) {
       this.messageLocations.delete(dropped.id);
       this.messageChanged({ kind: 'dropped', messageId: dropped.id });
     }

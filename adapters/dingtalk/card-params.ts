@@ -65,12 +65,17 @@ export function renderCardParams(card: ApprovalCard): CardParams & Record<string
 export function renderCardMarkdown(card: ApprovalCard): string {
   const C = CARD_CAPS;
   const shown = shownParts(card, C);
-  const lines: string[] = [`#### ${escapeMarkdown(card.title, C.title)}`, '', `**${escapeMarkdown(card.statusText, C.statusText)}**`];
+  const lines: string[] = [
+    `#### ${escapeMarkdown(card.title, C.title)}`,
+    '',
+    `**${escapeMarkdown(card.statusText, C.statusText)}**`,
+  ];
   if (card.progress !== undefined) lines.push('', escapeMarkdown(card.progress, C.statusText));
   for (const notice of shown.notices) lines.push('', `> ⚠️ ${escapeMarkdown(notice, C.notice)}`);
   if (shown.fields.length > 0) {
     lines.push('');
-    for (const field of shown.fields) lines.push(`- **${escapeMarkdown(field.label, C.fieldLabel)}:** ${escapeMarkdown(field.value, C.fieldValue)}`);
+    for (const field of shown.fields)
+      lines.push(`- **${escapeMarkdown(field.label, C.fieldLabel)}:** ${escapeMarkdown(field.value, C.fieldValue)}`);
   }
   lines.push('', `**${escapeMarkdown(card.reasonLabel, C.fieldLabel)}**`, '', escapeMarkdown(card.reason, C.reason));
   if (shown.decisions.length > 0) {

@@ -21,7 +21,7 @@ const url = (example: string) => z.url({ protocol: /^https?$/, error: `expected 
 
 export const dingTalkSectionSchema = (kit: AdapterSchemaKit) =>
   z.strictObject({
-    clientId: z.string().min(1, 'the app\'s Client ID (AppKey), e.g. dingxxxxxxxxxxxxxxxx'),
+    clientId: z.string().min(1, "the app's Client ID (AppKey), e.g. dingxxxxxxxxxxxxxxxx"),
     clientSecret: kit.secret('DINGTALK_CLIENT_SECRET').default('${DINGTALK_CLIENT_SECRET}'),
     robotCode: z.string().min(1).optional(),
     corpId: z.string().min(1).optional(),
@@ -37,10 +37,16 @@ export type DingTalkSection = z.output<ReturnType<typeof dingTalkSectionSchema>>
 
 export function normaliseDingTalkSection(section: DingTalkSection, context: AdapterNormaliseContext): DingTalkSettings {
   if (!section.corpId) {
-    context.warning('corpId', 'without corpId, people from other DingTalk organisations (external contacts in a shared group) are not refused');
+    context.warning(
+      'corpId',
+      'without corpId, people from other DingTalk organisations (external contacts in a shared group) are not refused',
+    );
   }
   if (section.mode === 'http' && section.cardTemplateId) {
-    context.warning('cardTemplateId', 'card clicks arrive only over Stream: in HTTP mode cards are markdown messages and the template is not used');
+    context.warning(
+      'cardTemplateId',
+      'card clicks arrive only over Stream: in HTTP mode cards are markdown messages and the template is not used',
+    );
   }
   const { clientSecret, ...rest } = section;
   return {

@@ -5,7 +5,15 @@ import { t, type Locale } from '../../src/core/i18n/catalog';
 import type { ChannelRef, MessageRef, UserRef } from '../../src/core/model';
 import { silentLogger } from '../../src/http/middleware';
 import type { HttpLogger, HttpMount } from '../../src/http/server';
-import { ChatRefused, type ChatAdapter, type ChatCapabilities, type InboundContext, type InboundHandler, type PostMessageOptions, type ResolvedUser } from '../../src/ports/chat';
+import {
+  ChatRefused,
+  type ChatAdapter,
+  type ChatCapabilities,
+  type InboundContext,
+  type InboundHandler,
+  type PostMessageOptions,
+  type ResolvedUser,
+} from '../../src/ports/chat';
 import { CardVersions, renderedDigest } from '../shared/card-versions';
 import { renderCardParams, renderDegradedCard } from './card-params';
 import { escapeMarkdown, plainText } from './dingtalk-text';
@@ -13,7 +21,13 @@ import { mountDingTalkEvents } from './events-route';
 import { DingTalkInbound } from './inbound';
 import { DingTalkApiError, DingTalkOpenApi, type RateLimitRetry } from './open-api';
 import { conversationOf, outTrackIdFor } from './payloads';
-import { DingTalkStreamClient, StreamCredentialsRefused, TOPIC_CARD_CALLBACK, TOPIC_ROBOT_MESSAGE, type StreamBackoff } from './stream-client';
+import {
+  DingTalkStreamClient,
+  StreamCredentialsRefused,
+  TOPIC_CARD_CALLBACK,
+  TOPIC_ROBOT_MESSAGE,
+  type StreamBackoff,
+} from './stream-client';
 
 export { DINGTALK_EVENTS_PATH } from './events-route';
 
@@ -70,12 +84,17 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
 
   constructor(private readonly options: DingTalkAdapterOptions) {
     if (!options.clientId || !options.clientSecret) {
-      throw new Error('the DingTalk adapter needs the app\'s client id and client secret (adapters.dingtalk.clientId, DINGTALK_CLIENT_SECRET)');
+      throw new Error(
+        "the DingTalk adapter needs the app's client id and client secret (adapters.dingtalk.clientId, DINGTALK_CLIENT_SECRET)",
+      );
     }
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
     if (this.mode === 'http' && options.cardTemplateId) {
-      this.logger.warn({}, 'dingtalk: card clicks arrive only over Stream, so in HTTP mode cards are markdown messages and decisions are typed; cardTemplateId is not used');
+      this.logger.warn(
+        {},
+        'dingtalk: card clicks arrive only over Stream, so in HTTP mode cards are markdown messages and decisions are typed; cardTemplateId is not used',
+      );
     }
     const templated = Boolean(this.cardTemplateId);
     this.capabilities = {
@@ -193,7 +212,12 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
     if (this.cardTemplateId) {
       const params = renderCardParams(card);
       try {
-        await this.api.createAndDeliverCard({ cardTemplateId: this.cardTemplateId, outTrackId, space, cardParamMap: params });
+        await this.api.createAndDeliverCard({
+          cardTemplateId: this.cardTemplateId,
+          outTrackId,
+          space,
+          cardParamMap: params,
+        });
       } catch (error) {
         // A retried post whose first attempt reached DingTalk: the card exists, so bring it up to date instead.
         if (!isDuplicateOutTrackId(error)) throw error;
@@ -211,7 +235,9 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
     requireDingTalk(message.platform);
     if (this.cardTemplateId) {
       const params = renderCardParams(card);
-      await this.cards.update(message.messageId, card.version, renderedDigest(params), () => this.api.updateCard(message.messageId, params));
+      await this.cards.update(message.messageId, card.version, renderedDigest(params), () =>
+        this.api.updateCard(message.messageId, params),
+      );
       return;
     }
     // A markdown message cannot change: the redrawn card is posted again when the status changes.
@@ -232,9 +258,15 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
   async postMessage(channel: ChannelRef, text: string, options: PostMessageOptions = {}): Promise<MessageRef> {
     requireDingTalk(channel.platform);
     const mention = options.mention?.platform === 'dingtalk' ? options.mention : undefined;
-    const body = mention ? `**@${escapeMarkdown(mention.displayName, 100)}** ${escapeMarkdown(text, 3000)}` : escapeMarkdown(text, 3000);
+    const body = mention
+      ? `**@${escapeMarkdown(mention.displayName, 100)}** ${escapeMarkdown(text, 3000)}`
+      : escapeMarkdown(text, 3000);
     await this.sendMarkdown(conversationOf(channel.channelId), { title: plainText(text, 60), text: body });
-    return { platform: 'dingtalk', channelId: channel.channelId, messageId: `post:${this.now()}:${Math.random().toString(36).slice(2, 10)}` };
+    return {
+      platform: 'dingtalk',
+      channelId: channel.channelId,
+      messageId: `post:${this.now()}:${Math.random().toString(36).slice(2, 10)}`,
+    };
   }
 
   /** A DM from the robot; DingTalk addresses it by userid, so where the person was last seen is not needed. */
@@ -272,7 +304,10 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
     return user;
   }
 
-  private async sendMarkdown(space: ReturnType<typeof conversationOf>, message: { title: string; text: string }): Promise<void> {
+  private async sendMarkdown(
+    space: ReturnType<typeof conversationOf>,
+    message: { title: string; text: string },
+  ): Promise<void> {
     if (space.kind === 'group') await this.api.sendGroupMessage(space.openConversationId, 'sampleMarkdown', message);
     else await this.api.sendDirectMessage([space.userId], 'sampleMarkdown', message);
   }
@@ -281,10 +316,16 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
   private async checkCredentials(): Promise<void> {
     try {
       await this.api.checkCredentials();
-      this.logger.info({ mode: this.mode, cards: this.cardTemplateId ? 'template' : 'markdown (degraded)' }, 'dingtalk connected');
+      this.logger.info(
+        { mode: this.mode, cards: this.cardTemplateId ? 'template' : 'markdown (degraded)' },
+        'dingtalk connected',
+      );
     } catch (error) {
       if (error instanceof DingTalkApiError && error.permanent) throw new Error(error.message);
-      this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not reach DingTalk to check the app credentials; continuing');
+      this.logger.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'could not reach DingTalk to check the app credentials; continuing',
+      );
     }
   }
 }

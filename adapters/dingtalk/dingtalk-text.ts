@@ -28,7 +28,10 @@ export function plainText(text: string, max: number): string {
 export function escapeMarkdown(text: string, max: number): string {
   return plainText(text, max)
     .replace(ALWAYS, reference)
-    .replace(LINE_START, (_match, indent: string, marker: string) => indent + reference(marker.charAt(0)) + marker.slice(1))
+    .replace(
+      LINE_START,
+      (_match, indent: string, marker: string) => indent + reference(marker.charAt(0)) + marker.slice(1),
+    )
     .replace(/@/g, `@${WORD_JOINER}`)
     .replace(/\n/g, '  \n');
 }

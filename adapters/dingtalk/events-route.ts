@@ -50,7 +50,10 @@ export function mountDingTalkEvents(app: express.Express, options: DingTalkEvent
       await options.receive(body);
     } catch (error) {
       used.release(key);
-      options.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'dingtalk message could not be handled; DingTalk will retry');
+      options.logger.error(
+        { err: error instanceof Error ? error.message : String(error) },
+        'dingtalk message could not be handled; DingTalk will retry',
+      );
       res.status(500).json({ error: 'not handled' });
       return;
     }

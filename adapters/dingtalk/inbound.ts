@@ -4,7 +4,13 @@ import type { ChatCapabilities, ResolvedUser } from '../../src/ports/chat';
 import { DispatchingInbound, withDisplayName } from '../shared/dispatching-inbound';
 import type { InboundLogger } from '../shared/inbound-dispatcher';
 import { escapeMarkdown } from './dingtalk-text';
-import { cardCallbackSchema, robotMessageSchema, translateCardCallback, translateRobotMessage, type TranslateContext } from './payloads';
+import {
+  cardCallbackSchema,
+  robotMessageSchema,
+  translateCardCallback,
+  translateRobotMessage,
+  type TranslateContext,
+} from './payloads';
 
 // DingTalk's inbound side, shared by Stream and HTTP: reads a delivery into a neutral event and hands it to the
 // shared dispatcher in answer-in-response mode.
@@ -95,7 +101,10 @@ export class DingTalkInbound extends DispatchingInbound {
         };
       }
       case 'pending':
-        return { cardUpdateOptions: { updateCardDataByKey: true, updatePrivateDataByKey: true }, userPrivateData: { cardParamMap: { note: note(outcome.text) } } };
+        return {
+          cardUpdateOptions: { updateCardDataByKey: true, updatePrivateDataByKey: true },
+          userPrivateData: { cardParamMap: { note: note(outcome.text) } },
+        };
       default:
         return undefined;
     }

@@ -81,7 +81,11 @@ export interface DingTalkUser {
 
 export type RobotMessageKey = 'sampleText' | 'sampleMarkdown';
 
-type Outcome = { kind: 'ok'; body: unknown } | { kind: 'rate_limited'; retryAfterMs?: number } | { kind: 'bad_token' } | { kind: 'error'; error: Error };
+type Outcome =
+  | { kind: 'ok'; body: unknown }
+  | { kind: 'rate_limited'; retryAfterMs?: number }
+  | { kind: 'bad_token' }
+  | { kind: 'error'; error: Error };
 
 export class DingTalkOpenApi {
   private readonly apiUrl: string;
@@ -124,7 +128,10 @@ export class DingTalkOpenApi {
     if (space.kind === 'group') {
       body.openSpaceId = `dtv1.card//IM_GROUP.${space.openConversationId}`;
       body.imGroupOpenSpaceModel = { supportForward: false };
-      body.imGroupOpenDeliverModel = { robotCode: this.robotCode, ...(delivery.atUserIds && { atUserIds: delivery.atUserIds }) };
+      body.imGroupOpenDeliverModel = {
+        robotCode: this.robotCode,
+        ...(delivery.atUserIds && { atUserIds: delivery.atUserIds }),
+      };
     } else {
       body.openSpaceId = `dtv1.card//IM_ROBOT.${space.userId}`;
       body.imRobotOpenSpaceModel = { supportForward: false };
@@ -135,7 +142,11 @@ export class DingTalkOpenApi {
       | undefined;
     const deliveries = result?.result?.deliverResults ?? [];
     const failed = deliveries.find((d) => d.success === false);
-    if (failed) throw new ChatRefused(`DingTalk created the card but could not deliver it: ${failed.errorMsg ?? 'no reason given'}`, 'deliverFailed');
+    if (failed)
+      throw new ChatRefused(
+        `DingTalk created the card but could not deliver it: ${failed.errorMsg ?? 'no reason given'}`,
+        'deliverFailed',
+      );
   }
 
   /** Replaces the card's public data by key (keys not given keep their value). */
@@ -147,7 +158,11 @@ export class DingTalkOpenApi {
     });
   }
 
-  async sendGroupMessage(openConversationId: string, msgKey: RobotMessageKey, msgParam: Record<string, unknown>): Promise<void> {
+  async sendGroupMessage(
+    openConversationId: string,
+    msgKey: RobotMessageKey,
+    msgParam: Record<string, unknown>,
+  ): Promise<void> {
     await this.call('api', 'POST', '/v1.0/robot/groupMessages/send', {
       robotCode: this.robotCode,
       openConversationId,
@@ -157,7 +172,11 @@ export class DingTalkOpenApi {
   }
 
   /** A message from the robot in each person's one-to-one chat with it. */
-  async sendDirectMessage(userIds: string[], msgKey: RobotMessageKey, msgParam: Record<string, unknown>): Promise<void> {
+  async sendDirectMessage(
+    userIds: string[],
+    msgKey: RobotMessageKey,
+    msgParam: Record<string, unknown>,
+  ): Promise<void> {
     const result = (await this.call('api', 'POST', '/v1.0/robot/oToMessages/batchSend', {
       robotCode: this.robotCode,
       userIds,
@@ -192,7 +211,13 @@ export class DingTalkOpenApi {
         case 'error':
           throw outcome.error;
         case 'bad_token':
-          if (refreshed) throw new DingTalkApiError(`DingTalk refused a fresh access token for ${path}`, 401, 'InvalidAuthentication', false);
+          if (refreshed)
+            throw new DingTalkApiError(
+              `DingTalk refused a fresh access token for ${path}`,
+              401,
+              'InvalidAuthentication',
+              false,
+            );
           refreshed = true;
           if (this.token?.value === token) this.token = undefined;
           continue;
@@ -202,20 +227,38 @@ export class DingTalkOpenApi {
           }
           const ceiling = Math.min(this.retry.maxDelayMs, this.retry.initialDelayMs * 2 ** attempt);
           const delay = outcome.retryAfterMs ?? Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
-          this.options.logger.warn({ path, delayMs: delay, attempt }, 'dingtalk rate limit; waiting before sending again');
+          this.options.logger.warn(
+            { path, delayMs: delay, attempt },
+            'dingtalk rate limit; waiting before sending again',
+          );
           await this.sleep(delay);
         }
       }
     }
   }
 
-  private async send(host: 'api' | 'oapi', method: string, path: string, body: unknown, token: string): Promise<Outcome> {
-    const url = host === 'api' ? this.apiUrl + path : `${this.oapiUrl}${path}?access_token=${encodeURIComponent(token)}`;
+  private async send(
+    host: 'api' | 'oapi',
+    method: string,
+    path: string,
+    body: unknown,
+    token: string,
+  ): Promise<Outcome> {
+    const url =
+      host === 'api' ? this.apiUrl + path : `${this.oapiUrl}${path}?access_token=${encodeURIComponent(token)}`;
     const headers: Record<string, string> = { 'Content-Type': 'application/json', Accept: 'application/json' };
     if (host === 'api') headers['x-acs-dingtalk-access-token'] = token;
-    const response = await fetch(url, { method, headers, body: JSON.stringify(body), redirect: 'error', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const response = await fetch(url, {
+      method,
+      headers,
+      body: JSON.stringify(body),
+      redirect: 'error',
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
     const text = await response.text();
-    const parsed = parseJson(text) as { code?: unknown; message?: unknown; errcode?: unknown; errmsg?: unknown } | undefined;
+    const parsed = parseJson(text) as
+      | { code?: unknown; message?: unknown; errcode?: unknown; errmsg?: unknown }
+      | undefined;
     const code = typeof parsed?.code === 'string' ? parsed.code : '';
 
     if (response.status === 429 || /QpsLimit|FlowControl|Throttl/i.test(code)) {
@@ -225,17 +268,35 @@ export class DingTalkOpenApi {
     if (!response.ok) {
       const message = typeof parsed?.message === 'string' ? parsed.message : '';
       const described = `DingTalk refused ${path} (HTTP ${response.status} ${code || 'no code'}${message ? `: ${message}` : ''})`;
-      if (response.status >= 400 && response.status < 500) return { kind: 'error', error: new ChatRefused(described, code || `HTTP ${response.status}`) };
-      return { kind: 'error', error: new DingTalkApiError(described, response.status, code || `HTTP ${response.status}`, false) };
+      if (response.status >= 400 && response.status < 500)
+        return { kind: 'error', error: new ChatRefused(described, code || `HTTP ${response.status}`) };
+      return {
+        kind: 'error',
+        error: new DingTalkApiError(described, response.status, code || `HTTP ${response.status}`, false),
+      };
     }
     if (parsed === undefined) {
-      return { kind: 'error', error: new DingTalkApiError(`DingTalk answered ${path} with something other than JSON`, response.status, 'BadResponse', false) };
+      return {
+        kind: 'error',
+        error: new DingTalkApiError(
+          `DingTalk answered ${path} with something other than JSON`,
+          response.status,
+          'BadResponse',
+          false,
+        ),
+      };
     }
     if (host === 'oapi' && typeof parsed.errcode === 'number' && parsed.errcode !== 0) {
       if (OAPI_RATE_LIMIT_CODES.has(parsed.errcode)) return { kind: 'rate_limited' };
       if (OAPI_TOKEN_CODES.has(parsed.errcode)) return { kind: 'bad_token' };
       const errmsg = typeof parsed.errmsg === 'string' ? parsed.errmsg : '';
-      return { kind: 'error', error: new ChatRefused(`DingTalk refused ${path} (errcode ${parsed.errcode}${errmsg ? `: ${errmsg}` : ''})`, String(parsed.errcode)) };
+      return {
+        kind: 'error',
+        error: new ChatRefused(
+          `DingTalk refused ${path} (errcode ${parsed.errcode}${errmsg ? `: ${errmsg}` : ''})`,
+          String(parsed.errcode),
+        ),
+      };
     }
     return { kind: 'ok', body: parsed };
   }
@@ -258,7 +319,9 @@ export class DingTalkOpenApi {
         redirect: 'error',
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
-      const body = parseJson(await response.text()) as { accessToken?: unknown; expireIn?: unknown; code?: unknown } | undefined;
+      const body = parseJson(await response.text()) as
+        | { accessToken?: unknown; expireIn?: unknown; code?: unknown }
+        | undefined;
       if (response.status === 429 && attempt < this.retry.retries) {
         await this.sleep(retryAfter(response).retryAfterMs ?? this.retry.initialDelayMs * 2 ** attempt);
         continue;
@@ -266,7 +329,12 @@ export class DingTalkOpenApi {
       if (!response.ok || typeof body?.accessToken !== 'string') {
         const code = typeof body?.code === 'string' ? body.code : `HTTP ${response.status}`;
         const permanent = response.status >= 400 && response.status < 500;
-        throw new DingTalkApiError(`DingTalk refused the app credentials (${code}); check the client id and client secret`, response.status, code, permanent);
+        throw new DingTalkApiError(
+          `DingTalk refused the app credentials (${code}); check the client id and client secret`,
+          response.status,
+          code,
+          permanent,
+        );
       }
       const expiresInMs = (typeof body.expireIn === 'number' ? body.expireIn : 7200) * 1000;
       this.token = { value: body.accessToken, until: this.now() + Math.max(0, expiresInMs - TOKEN_MARGIN_MS) };

@@ -67,7 +67,8 @@ const DECISION_WORDS: Record<string, 'approve' | 'reject'> = {
 export function channelOf(conversation: Conversation): ChannelRef {
   return {
     platform: 'dingtalk',
-    channelId: conversation.kind === 'group' ? conversation.openConversationId : `${DIRECT_PREFIX}${conversation.userId}`,
+    channelId:
+      conversation.kind === 'group' ? conversation.openConversationId : `${DIRECT_PREFIX}${conversation.userId}`,
   };
 }
 
@@ -103,17 +104,31 @@ export function translateRobotMessage(message: RobotMessage, ctx: TranslateConte
   if (!userId) return { kind: 'ignore', why: 'no userid (an external contact?)' };
   const actor: UserRef = { platform: 'dingtalk', userId, displayName: message.senderNick?.trim() || userId };
   const conversation: Conversation =
-    message.conversationType === '2' ? { kind: 'group', openConversationId: message.conversationId } : { kind: 'direct', userId };
-  const base = { platform: 'dingtalk' as const, deliveryId: `msg:${message.msgId}`, actor, channel: channelOf(conversation) };
+    message.conversationType === '2'
+      ? { kind: 'group', openConversationId: message.conversationId }
+      : { kind: 'direct', userId };
+  const base = {
+    platform: 'dingtalk' as const,
+    deliveryId: `msg:${message.msgId}`,
+    actor,
+    channel: channelOf(conversation),
+  };
   const text = commandText(message.text.content, ctx.robotName);
   const command: CommandEvent = { kind: 'command', ...base, text };
 
   const corp = message.senderCorpId ?? message.chatbotCorpId;
   if (ctx.corpId && corp !== ctx.corpId) return { kind: 'refuse', event: command, key: 'inbound.other_organisation' };
   const decision = typedDecision(text);
-  if (decision === 'malformed') return { kind: 'refuse', event: command, key: 'inbound.decide_usage', params: { example: 'JIT-XXXXX' } };
+  if (decision === 'malformed')
+    return { kind: 'refuse', event: command, key: 'inbound.decide_usage', params: { example: 'JIT-XXXXX' } };
   if (decision) {
-    const action: ActionEvent = { kind: 'action', ...base, action: decision.action, requestId: decision.requestId, ...(decision.comment && { comment: decision.comment }) };
+    const action: ActionEvent = {
+      kind: 'action',
+      ...base,
+      action: decision.action,
+      requestId: decision.requestId,
+      ...(decision.comment && { comment: decision.comment }),
+    };
     return { kind: 'event', event: action };
   }
   return { kind: 'event', event: command };
@@ -134,7 +149,8 @@ export function translateCardCallback(callback: CardCallback, deliveryId: string
   const requestId = (typeof params.requestId === 'string' && normaliseRequestId(params.requestId)) || card?.requestId;
   if (!card || !requestId) return { kind: 'ignore', why: 'not a jitbot card' };
   // A unionId is not the org's userid: jitbot would misname the clicker, so it does not guess.
-  if (String(callback.userIdType ?? '1') !== '1') return { kind: 'ignore', why: 'callback identifies the user by unionId' };
+  if (String(callback.userIdType ?? '1') !== '1')
+    return { kind: 'ignore', why: 'callback identifies the user by unionId' };
 
   const comment = typedComment(params);
   const message: MessageRef = { platform: 'dingtalk', channelId: card.channelId, messageId: callback.outTrackId };
@@ -162,7 +178,8 @@ export function commandText(content: string, robotName?: string): string {
   let text = content.trim();
   if (robotName) {
     const mention = `@${robotName}`;
-    if (text.startsWith(mention) && (text.length === mention.length || /\s/.test(text.charAt(mention.length)))) text = text.slice(mention.length).trim();
+    if (text.startsWith(mention) && (text.length === mention.length || /\s/.test(text.charAt(mention.length))))
+      text = text.slice(mention.length).trim();
   }
   return text.replace(/^\/jit(?:\s+|$)/i, '').trim();
 }
@@ -182,7 +199,8 @@ function typedDecision(text: string): TypedDecision | 'malformed' | undefined {
 
 function typedComment(params: Record<string, unknown>): string | undefined {
   const form = params.form as Record<string, unknown> | undefined;
-  const value = typeof params.comment === 'string' ? params.comment : typeof form?.comment === 'string' ? form.comment : undefined;
+  const value =
+    typeof params.comment === 'string' ? params.comment : typeof form?.comment === 'string' ? form.comment : undefined;
   const comment = value?.trim();
   return comment ? comment : undefined;
 }

@@ -23,10 +23,12 @@ export function checkDingTalkSignature(
 ): SignatureCheck {
   if (!appSecret) return { ok: false, reason: 'no_secret' };
   const { timestamp, sign } = headers;
-  if (timestamp === undefined || sign === undefined || !/^\d{10,16}$/.test(timestamp)) return { ok: false, reason: 'missing_headers' };
+  if (timestamp === undefined || sign === undefined || !/^\d{10,16}$/.test(timestamp))
+    return { ok: false, reason: 'missing_headers' };
   if (Math.abs(nowMs - Number(timestamp)) > maxSkewMs) return { ok: false, reason: 'stale_timestamp' };
   const expected = Buffer.from(dingTalkSign(timestamp, appSecret), 'base64');
   const given = /^[A-Za-z0-9+/]+={0,2}$/.test(sign) ? Buffer.from(sign, 'base64') : Buffer.alloc(0);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad_signature' };
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return { ok: false, reason: 'bad_signature' };
   return { ok: true };
 }

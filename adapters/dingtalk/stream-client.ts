@@ -81,7 +81,8 @@ export class DingTalkStreamClient {
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly options: StreamClientOptions) {
-    if (!options.clientId || !options.clientSecret) throw new Error('DingTalk Stream mode needs the app\'s client id and client secret');
+    if (!options.clientId || !options.clientSecret)
+      throw new Error("DingTalk Stream mode needs the app's client id and client secret");
     this.backoff = { ...DEFAULT_STREAM_BACKOFF, ...options.backoff };
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
@@ -106,7 +107,10 @@ export class DingTalkStreamClient {
         this.stopped = true;
         throw error;
       }
-      this.options.logger.warn({ err: describe(error) }, 'dingtalk stream: could not connect; retrying in the background');
+      this.options.logger.warn(
+        { err: describe(error) },
+        'dingtalk stream: could not connect; retrying in the background',
+      );
       this.scheduleReconnect();
     }
   }
@@ -147,7 +151,9 @@ export class DingTalkStreamClient {
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
       socket.once('error', reject);
-      socket.once('unexpected-response', (_req, res) => reject(new Error(`the Stream gateway refused the WebSocket (HTTP ${res.statusCode})`)));
+      socket.once('unexpected-response', (_req, res) =>
+        reject(new Error(`the Stream gateway refused the WebSocket (HTTP ${res.statusCode})`)),
+      );
     }).catch((error: unknown) => {
       socket.terminate();
       throw error;
@@ -177,10 +183,14 @@ export class DingTalkStreamClient {
       redirect: 'error',
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
-    const body = (await response.json().catch(() => undefined)) as { endpoint?: unknown; ticket?: unknown; code?: unknown } | undefined;
+    const body = (await response.json().catch(() => undefined)) as
+      | { endpoint?: unknown; ticket?: unknown; code?: unknown }
+      | undefined;
     if (response.status >= 400 && response.status < 500 && response.status !== 429) {
       const code = typeof body?.code === 'string' ? body.code : `HTTP ${response.status}`;
-      throw new StreamCredentialsRefused(`DingTalk refused the Stream connection (${code}); check the app's client id and client secret`);
+      throw new StreamCredentialsRefused(
+        `DingTalk refused the Stream connection (${code}); check the app's client id and client secret`,
+      );
     }
     if (!response.ok) throw new Error(`connections/open answered HTTP ${response.status}`);
     if (typeof body?.endpoint !== 'string' || typeof body.ticket !== 'string' || !/^wss?:\/\//.test(body.endpoint)) {
@@ -247,7 +257,8 @@ export class DingTalkStreamClient {
     let frame: DownstreamFrame;
     try {
       frame = JSON.parse(raw) as DownstreamFrame;
-      if (typeof frame?.headers?.messageId !== 'string' || typeof frame.headers.topic !== 'string') throw new Error('no headers');
+      if (typeof frame?.headers?.messageId !== 'string' || typeof frame.headers.topic !== 'string')
+        throw new Error('no headers');
     } catch {
       this.options.logger.warn({ bytes: raw.length }, 'dingtalk stream: unreadable frame ignored');
       return;
@@ -294,14 +305,24 @@ export class DingTalkStreamClient {
     const { messageId, topic } = frame.headers;
     let result: unknown;
     try {
-      result = await this.options.onCallback({ topic, messageId, data: typeof frame.data === 'string' ? frame.data : '' });
+      result = await this.options.onCallback({
+        topic,
+        messageId,
+        data: typeof frame.data === 'string' ? frame.data : '',
+      });
     } catch (error) {
-      this.options.logger.error({ err: describe(error), topic, messageId }, 'dingtalk stream callback failed; left un-acked for redelivery');
+      this.options.logger.error(
+        { err: describe(error), topic, messageId },
+        'dingtalk stream callback failed; left un-acked for redelivery',
+      );
       return;
     }
     // Acks travel on the connection the frame came in on; if it has gone, DingTalk redelivers the frame.
     if (socket.readyState !== WebSocket.OPEN) {
-      this.options.logger.info({ topic, messageId }, 'dingtalk stream: connection closed before the ack; DingTalk will redeliver');
+      this.options.logger.info(
+        { topic, messageId },
+        'dingtalk stream: connection closed before the ack; DingTalk will redeliver',
+      );
       return;
     }
     send(socket, ack(messageId, { response: result ?? null }));
@@ -314,7 +335,12 @@ export class DingTalkStreamClient {
 }
 
 function ack(messageId: string, value: unknown) {
-  return { code: 200, headers: { contentType: 'application/json', messageId }, message: 'OK', data: JSON.stringify(value) };
+  return {
+    code: 200,
+    headers: { contentType: 'application/json', messageId },
+    message: 'OK',
+    data: JSON.stringify(value),
+  };
 }
 
 function send(socket: WebSocket, frame: unknown): void {

@@ -48,7 +48,8 @@ export function checkFeishuCallback(request: SignedCallback, secrets: CallbackSe
     if (timestamp === undefined || nonce === undefined || signature === undefined || !/^\d{1,12}$/.test(timestamp)) {
       return { ok: false, reason: 'missing_headers' };
     }
-    if (Math.abs(Math.floor(nowMs / 1000) - Number(timestamp)) > MAX_CLOCK_SKEW_SECONDS) return { ok: false, reason: 'stale_timestamp' };
+    if (Math.abs(Math.floor(nowMs / 1000) - Number(timestamp)) > MAX_CLOCK_SKEW_SECONDS)
+      return { ok: false, reason: 'stale_timestamp' };
     if (!/^[0-9a-f]{64}$/i.test(signature)) return { ok: false, reason: 'bad_signature' };
     const expected = createHash('sha256')
       .update(Buffer.concat([Buffer.from(timestamp + nonce + secrets.encryptKey, 'utf8'), request.rawBody]))
@@ -63,7 +64,9 @@ export function checkFeishuCallback(request: SignedCallback, secrets: CallbackSe
   if (!sameSecret(envelopeToken(envelope), secrets.verificationToken)) return { ok: false, reason: 'bad_token' };
 
   if (envelope.type === 'url_verification') {
-    return typeof envelope.challenge === 'string' ? { ok: true, kind: 'challenge', challenge: envelope.challenge } : { ok: false, reason: 'undecryptable' };
+    return typeof envelope.challenge === 'string'
+      ? { ok: true, kind: 'challenge', challenge: envelope.challenge }
+      : { ok: false, reason: 'undecryptable' };
   }
   // Only the challenge may come unsigned; every event and card callback must carry a valid signature.
   if (!signed) return { ok: false, reason: 'missing_headers' };
@@ -79,7 +82,9 @@ export function decryptEnvelope(encrypted: string, encryptKey: string): Record<s
     const decipher = createDecipheriv('aes-256-cbc', key, bytes.subarray(0, 16));
     const plain = Buffer.concat([decipher.update(bytes.subarray(16)), decipher.final()]);
     const parsed: unknown = JSON.parse(strictUtf8.decode(plain));
-    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -88,7 +93,9 @@ export function decryptEnvelope(encrypted: string, encryptKey: string): Record<s
 function encryptedField(rawBody: Buffer): string | undefined {
   try {
     const parsed = JSON.parse(strictUtf8.decode(rawBody)) as { encrypt?: unknown } | null;
-    return parsed !== null && typeof parsed === 'object' && typeof parsed.encrypt === 'string' ? parsed.encrypt : undefined;
+    return parsed !== null && typeof parsed === 'object' && typeof parsed.encrypt === 'string'
+      ? parsed.encrypt
+      : undefined;
   } catch {
     return undefined;
   }

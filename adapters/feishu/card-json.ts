@@ -123,7 +123,16 @@ export function renderFeishuCard(card: ApprovalCard): FeishuCard {
 
 function shrunk(factor: number): Caps {
   const caps: Caps = { ...CARD_CAPS };
-  for (const key of ['reason', 'fieldValue', 'decisionText', 'comment', 'notice', 'footer', 'statusText', 'progress'] as const) {
+  for (const key of [
+    'reason',
+    'fieldValue',
+    'decisionText',
+    'comment',
+    'notice',
+    'footer',
+    'statusText',
+    'progress',
+  ] as const) {
     caps[key] = Math.max(20, Math.floor(CARD_CAPS[key] * factor));
   }
   caps.decisions = Math.max(3, Math.floor(CARD_CAPS.decisions * factor));
@@ -144,7 +153,10 @@ function renderWith(card: ApprovalCard, C: Caps): FeishuCard {
       tag: 'div',
       fields: shown.fields.map((field) => ({
         is_short: true,
-        text: { tag: 'plain_text', content: `${fitText(field.label, C.fieldLabel)}\n${fitText(field.value, C.fieldValue)}` },
+        text: {
+          tag: 'plain_text',
+          content: `${fitText(field.label, C.fieldLabel)}\n${fitText(field.value, C.fieldValue)}`,
+        },
       })),
     });
   }
@@ -153,15 +165,23 @@ function renderWith(card: ApprovalCard, C: Caps): FeishuCard {
   for (const decision of shown.decisions) {
     const comment = shownComment(decision);
     const quoted = comment !== undefined ? `\n“${fitText(comment, C.comment)}”` : '';
-    elements.push({ tag: 'div', text: { tag: 'plain_text', content: fitText(decision.text, C.decisionText) + quoted } });
+    elements.push({
+      tag: 'div',
+      text: { tag: 'plain_text', content: fitText(decision.text, C.decisionText) + quoted },
+    });
   }
   elements.push(...actionElements(shown, card.requestId));
-  if (card.footer !== undefined) elements.push(text(card.footer, C.footer, { text_size: 'notation', text_color: 'grey' }));
+  if (card.footer !== undefined)
+    elements.push(text(card.footer, C.footer, { text_size: 'notation', text_color: 'grey' }));
 
   return {
     schema: '2.0',
     config: { update_multi: true, summary: { content: fitText(`${card.title} — ${card.statusText}`, C.title) } },
-    header: { title: plainText(card.title, C.title), subtitle: plainText(card.statusText, C.statusText), template: HEADER_COLOURS[card.status] },
+    header: {
+      title: plainText(card.title, C.title),
+      subtitle: plainText(card.statusText, C.statusText),
+      template: HEADER_COLOURS[card.status],
+    },
     body: { elements },
   };
 }
@@ -176,7 +196,14 @@ function text(content: string, max: number, style: Omit<TextElement['text'], 'ta
  */
 function requesterElement(card: ApprovalCard): PersonElement | undefined {
   if (card.requester.platform !== 'feishu' || !/^[\w-]{1,128}$/.test(card.requester.userId)) return undefined;
-  return { tag: 'person', user_id: card.requester.userId, size: 'small', show_avatar: true, show_name: true, style: 'capsule' };
+  return {
+    tag: 'person',
+    user_id: card.requester.userId,
+    size: 'small',
+    show_avatar: true,
+    show_name: true,
+    style: 'capsule',
+  };
 }
 
 /** Approve/Reject submit the form with the comment box; Revoke is a plain button. No buttons: nothing at all. */
@@ -207,7 +234,11 @@ function actionElements({ actions, commentInput: input }: ShownCard, requestId: 
 }
 
 function buttonRow(buttons: ButtonElement[]): ColumnSetElement {
-  return { tag: 'column_set', horizontal_spacing: '8px', columns: buttons.map((b) => ({ tag: 'column', width: 'auto', elements: [b] })) };
+  return {
+    tag: 'column_set',
+    horizontal_spacing: '8px',
+    columns: buttons.map((b) => ({ tag: 'column', width: 'auto', elements: [b] })),
+  };
 }
 
 function button(action: CardAction, requestId: string, submitsForm: boolean): ButtonElement {
@@ -220,7 +251,10 @@ function button(action: CardAction, requestId: string, submitsForm: boolean): Bu
     behaviors: [{ type: 'callback', value: { action: action.id, requestId } }],
     ...(submitsForm && { form_action_type: 'submit' as const }),
     ...(action.confirm && {
-      confirm: { title: plainText(action.confirm.title, CARD_CAPS.confirmTitle), text: plainText(action.confirm.text, CARD_CAPS.confirmText) },
+      confirm: {
+        title: plainText(action.confirm.title, CARD_CAPS.confirmTitle),
+        text: plainText(action.confirm.text, CARD_CAPS.confirmText),
+      },
     }),
   };
 }

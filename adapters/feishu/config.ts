@@ -19,7 +19,9 @@ const APP_ID = /^cli_[0-9a-fA-F]{16}$/;
 
 export const feishuSectionSchema = (kit: AdapterSchemaKit) =>
   z.strictObject({
-    mode: z.enum(['websocket', 'http'], { error: 'expected websocket (the long connection) or http' }).default('websocket'),
+    mode: z
+      .enum(['websocket', 'http'], { error: 'expected websocket (the long connection) or http' })
+      .default('websocket'),
     appId: z.string({ error: 'expected the App ID, cli_ and 16 hex digits (Credentials & Basic Info)' }),
     appSecret: kit.secret('FEISHU_APP_SECRET').default('${FEISHU_APP_SECRET}'),
     encryptKey: kit.secret('FEISHU_ENCRYPT_KEY').optional(),
@@ -44,16 +46,28 @@ export type FeishuSection = z.output<ReturnType<typeof feishuSectionSchema>>;
 
 export function normaliseFeishuSection(section: FeishuSection, context: AdapterNormaliseContext): FeishuSettings {
   if (!APP_ID.test(section.appId)) {
-    context.problem('appId', section.appId.startsWith('ou_') || section.appId.startsWith('on_')
-      ? 'expected the App ID (cli_…), not a user id'
-      : 'expected the App ID: cli_ and 16 hex digits (Credentials & Basic Info in the developer console)');
+    context.problem(
+      'appId',
+      section.appId.startsWith('ou_') || section.appId.startsWith('on_')
+        ? 'expected the App ID (cli_…), not a user id'
+        : 'expected the App ID: cli_ and 16 hex digits (Credentials & Basic Info in the developer console)',
+    );
   }
   const http = section.mode === 'http';
   // HTTP callbacks are decrypted and verified with these, so http mode cannot run without them.
-  const encryptKey = context.secret('encryptKey', section.encryptKey ?? (http ? '${FEISHU_ENCRYPT_KEY}' : undefined), { required: http });
-  const verificationToken = context.secret('verificationToken', section.verificationToken ?? (http ? '${FEISHU_VERIFICATION_TOKEN}' : undefined), { required: http });
+  const encryptKey = context.secret('encryptKey', section.encryptKey ?? (http ? '${FEISHU_ENCRYPT_KEY}' : undefined), {
+    required: http,
+  });
+  const verificationToken = context.secret(
+    'verificationToken',
+    section.verificationToken ?? (http ? '${FEISHU_VERIFICATION_TOKEN}' : undefined),
+    { required: http },
+  );
   if (!http && (section.encryptKey !== undefined || section.verificationToken !== undefined)) {
-    context.warning(undefined, 'encryptKey and verificationToken are only used with mode: http; the long connection needs neither');
+    context.warning(
+      undefined,
+      'encryptKey and verificationToken are only used with mode: http; the long connection needs neither',
+    );
   }
   return {
     mode: section.mode,

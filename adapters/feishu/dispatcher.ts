@@ -23,8 +23,14 @@ export const MESSAGE_EVENT = 'im.message.receive_v1';
 export const CARD_ACTION_EVENT = 'card.action.trigger';
 
 export function feishuEventDispatcher(handlers: FeishuEventHandlers, logger: HttpLogger): EventDispatcher {
-  type Handles = Record<typeof MESSAGE_EVENT | typeof CARD_ACTION_EVENT, (data: Record<string, unknown>) => Promise<unknown>>;
-  return new EventDispatcher({ logger: feishuSdkLogger(logger, 'feishu-events'), loggerLevel: LoggerLevel.warn }).register<Handles>({
+  type Handles = Record<
+    typeof MESSAGE_EVENT | typeof CARD_ACTION_EVENT,
+    (data: Record<string, unknown>) => Promise<unknown>
+  >;
+  return new EventDispatcher({
+    logger: feishuSdkLogger(logger, 'feishu-events'),
+    loggerLevel: LoggerLevel.warn,
+  }).register<Handles>({
     [MESSAGE_EVENT]: async (data) => {
       await handlers.message(data);
     },
@@ -33,7 +39,10 @@ export function feishuEventDispatcher(handlers: FeishuEventHandlers, logger: Htt
 }
 
 /** Hands a verified envelope to the dispatcher; resolves with what to answer (undefined for other events). */
-export async function dispatchEnvelope(dispatcher: EventDispatcher, envelope: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+export async function dispatchEnvelope(
+  dispatcher: EventDispatcher,
+  envelope: Record<string, unknown>,
+): Promise<Record<string, unknown> | undefined> {
   const result: unknown = await dispatcher.invoke(envelope, { needCheck: false });
   return result !== null && typeof result === 'object' ? (result as Record<string, unknown>) : undefined;
 }

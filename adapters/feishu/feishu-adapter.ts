@@ -5,7 +5,15 @@ import type { ApprovalCard } from '../../src/core/card';
 import type { ChannelRef, MessageRef, UserRef } from '../../src/core/model';
 import { silentLogger } from '../../src/http/middleware';
 import type { HttpLogger, HttpMount } from '../../src/http/server';
-import { ChatRefused, type ChatAdapter, type ChatCapabilities, type InboundContext, type InboundHandler, type PostMessageOptions, type ResolvedUser } from '../../src/ports/chat';
+import {
+  ChatRefused,
+  type ChatAdapter,
+  type ChatCapabilities,
+  type InboundContext,
+  type InboundHandler,
+  type PostMessageOptions,
+  type ResolvedUser,
+} from '../../src/ports/chat';
 import { CardVersions } from '../shared/card-versions';
 import { renderFeishuCard, type FeishuCard } from './card-json';
 import { ClickResponses } from './click-responses';
@@ -72,7 +80,9 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
     if (!options.appId) throw new Error('the Feishu adapter needs the App ID (adapters.feishu.appId)');
     if (!options.appSecret) throw new Error('the Feishu adapter needs the App Secret (FEISHU_APP_SECRET)');
     if (options.mode === 'http' && (!options.encryptKey || !options.verificationToken)) {
-      throw new Error('the Feishu adapter in http mode needs the Encrypt Key and the Verification Token (FEISHU_ENCRYPT_KEY, FEISHU_VERIFICATION_TOKEN) to verify callbacks');
+      throw new Error(
+        'the Feishu adapter in http mode needs the Encrypt Key and the Verification Token (FEISHU_ENCRYPT_KEY, FEISHU_VERIFICATION_TOKEN) to verify callbacks',
+      );
     }
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
@@ -170,7 +180,12 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
     // A reference to a thread reply answers in the same thread: reply to the card it belongs to.
     const root = message.threadId ?? message.messageId;
     const posted = await this.api.replyInThread(root, text);
-    return { platform: 'feishu', channelId: posted.chatId || message.channelId, messageId: posted.messageId, threadId: root };
+    return {
+      platform: 'feishu',
+      channelId: posted.chatId || message.channelId,
+      messageId: posted.messageId,
+      threadId: root,
+    };
   }
 
   async postMessage(channel: ChannelRef, text: string, options: PostMessageOptions = {}): Promise<MessageRef> {
@@ -193,7 +208,10 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
   private async knownBotOpenId(): Promise<string | undefined> {
     if (this.botOpenId === undefined) {
       this.botOpenId = await this.api.botOpenId().catch((error: unknown) => {
-        this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not look up the feishu bot; group message ignored');
+        this.logger.warn(
+          { err: error instanceof Error ? error.message : String(error) },
+          'could not look up the feishu bot; group message ignored',
+        );
         return undefined;
       });
     }
@@ -207,8 +225,12 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
       this.logger.info({ mode: this.options.mode }, 'feishu connected');
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      if (error instanceof ChatRefused) throw new Error(`Feishu refused the app (${message}); check adapters.feishu.appId and FEISHU_APP_SECRET`);
-      this.logger.warn({ err: message }, 'could not reach Feishu to check the app; continuing (group messages are ignored until it answers)');
+      if (error instanceof ChatRefused)
+        throw new Error(`Feishu refused the app (${message}); check adapters.feishu.appId and FEISHU_APP_SECRET`);
+      this.logger.warn(
+        { err: message },
+        'could not reach Feishu to check the app; continuing (group messages are ignored until it answers)',
+      );
     }
   }
 }

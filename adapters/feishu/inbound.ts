@@ -76,7 +76,8 @@ export class FeishuInbound extends DispatchingInbound implements FeishuEventHand
         const translated = actionFromCallback(parsed.data, `card-${Date.now()}`);
         if ('ignored' in translated) return { kind: 'ignore', why: translated.ignored };
         if (translated.callbackToken !== undefined) {
-          if (this.seenTokens.has(translated.callbackToken)) return { kind: 'ignore', why: 'a redelivered card callback' };
+          if (this.seenTokens.has(translated.callbackToken))
+            return { kind: 'ignore', why: 'a redelivered card callback' };
           this.seenTokens.set(translated.callbackToken, true);
         }
         messageId = translated.event.message?.messageId;
@@ -100,7 +101,10 @@ export class FeishuInbound extends DispatchingInbound implements FeishuEventHand
   private answerWith(reply: Reply, messageId: string | undefined): CardCallbackAnswer | undefined {
     const answer: CardCallbackAnswer = {};
     if (reply.kind !== 'none' && reply.text) {
-      answer.toast = { type: reply.kind === 'error' ? 'error' : 'success', content: fitText(reply.text, MAX_TOAST_TEXT) };
+      answer.toast = {
+        type: reply.kind === 'error' ? 'error' : 'success',
+        content: fitText(reply.text, MAX_TOAST_TEXT),
+      };
     }
     const card = reply.card ? this.options.cardForResponse(messageId, reply.card) : undefined;
     if (card !== undefined) answer.card = { type: 'raw', data: card };

@@ -30,7 +30,9 @@ const CONNECT_TIMEOUT_MS = 30_000;
 export async function connectLongConnection(options: LongConnectionOptions): Promise<LongConnection> {
   // WSClient silently does nothing for an app id of another shape; say so instead.
   if (!APP_ID.test(options.appId)) {
-    throw new Error(`the Feishu long connection needs a self-built app's App ID (cli_ and 16 hex digits); got "${options.appId}"`);
+    throw new Error(
+      `the Feishu long connection needs a self-built app's App ID (cli_ and 16 hex digits); got "${options.appId}"`,
+    );
   }
   let settle: { resolve(): void; reject(error: Error): void } | undefined;
   const ready = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
@@ -44,7 +46,11 @@ export async function connectLongConnection(options: LongConnectionOptions): Pro
     onReady: () => settle?.resolve(),
     onError: (error) => {
       options.logger.error({ err: error.message }, 'feishu long connection failed');
-      settle?.reject(new Error(`Feishu refused the long connection (${error.message}); check appId/appSecret and that the app uses long-connection subscriptions`));
+      settle?.reject(
+        new Error(
+          `Feishu refused the long connection (${error.message}); check appId/appSecret and that the app uses long-connection subscriptions`,
+        ),
+      );
     },
     onReconnecting: () => options.logger.warn({}, 'feishu long connection lost; reconnecting'),
     onReconnected: () => options.logger.info({}, 'feishu long connection restored'),
@@ -53,7 +59,10 @@ export async function connectLongConnection(options: LongConnectionOptions): Pro
   const timeout = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`could not open the Feishu long connection within ${timeout / 1000}s`)), timeout);
+    timer = setTimeout(
+      () => reject(new Error(`could not open the Feishu long connection within ${timeout / 1000}s`)),
+      timeout,
+    );
   });
   try {
     await client.start({ eventDispatcher: options.dispatcher });

@@ -50,7 +50,9 @@ export class FeishuApiError extends Error {
 }
 
 function failure(message: string, permanent: boolean, status?: number, code?: number): Error {
-  return permanent ? new ChatRefused(message, String(code ?? status ?? 'refused')) : new FeishuApiError(message, status, code);
+  return permanent
+    ? new ChatRefused(message, String(code ?? status ?? 'refused'))
+    : new FeishuApiError(message, status, code);
 }
 
 export interface FeishuOpenApiOptions {
@@ -99,21 +101,33 @@ export class FeishuOpenApi {
 
   /** The bot's own open_id: group messages count as commands only when they mention it. */
   async botOpenId(): Promise<string> {
-    const answer = await this.call('bot info', () => this.client.request<ApiAnswer>({ method: 'GET', url: '/open-apis/bot/v3/info' }));
+    const answer = await this.call('bot info', () =>
+      this.client.request<ApiAnswer>({ method: 'GET', url: '/open-apis/bot/v3/info' }),
+    );
     const openId = (answer.bot as { open_id?: unknown } | undefined)?.open_id;
-    if (typeof openId !== 'string' || openId === '') throw failure('Feishu bot info answered without an open_id; is the bot capability enabled?', true);
+    if (typeof openId !== 'string' || openId === '')
+      throw failure('Feishu bot info answered without an open_id; is the bot capability enabled?', true);
     return openId;
   }
 
   /** Posts the card in a chat. One card per request per chat: a retried post carries the same uuid, so it shows once. */
   async postCard(chatId: string, card: ApprovalCard): Promise<PostedMessage> {
-    return this.send('chat_id', chatId, 'interactive', JSON.stringify(renderFeishuCard(card)), stableUuid('card', chatId, card.requestId));
+    return this.send(
+      'chat_id',
+      chatId,
+      'interactive',
+      JSON.stringify(renderFeishuCard(card)),
+      stableUuid('card', chatId, card.requestId),
+    );
   }
 
   /** Redraws a card in place (PATCH); works for 14 days on cards that declared update_multi. */
   async updateCard(messageId: string, card: ApprovalCard): Promise<void> {
     await this.call('message patch', () =>
-      this.client.im.v1.message.patch({ path: { message_id: messageId }, data: { content: JSON.stringify(renderFeishuCard(card)) } }),
+      this.client.im.v1.message.patch({
+        path: { message_id: messageId },
+        data: { content: JSON.stringify(renderFeishuCard(card)) },
+      }),
     );
   }
 
@@ -133,7 +147,10 @@ export class FeishuOpenApi {
   async replyTo(messageId: string, text: string): Promise<PostedMessage> {
     const content = textContent(text);
     const answer = await this.call('message reply', () =>
-      this.client.im.v1.message.reply({ path: { message_id: messageId }, data: { msg_type: 'post', content, uuid: stableUuid('answer', messageId, content) } }),
+      this.client.im.v1.message.reply({
+        path: { message_id: messageId },
+        data: { msg_type: 'post', content, uuid: stableUuid('answer', messageId, content) },
+      }),
     );
     return posted(answer, 'message reply');
   }
@@ -152,7 +169,13 @@ export class FeishuOpenApi {
   /** A plain message in a chat, optionally @mentioning one person (which notifies them). */
   async postText(chatId: string, text: string, mentionUnionId?: string): Promise<PostedMessage> {
     // An @mention needs this app's open_id for the person; the contact API gives it for the union_id.
-    const openId = mentionUnionId !== undefined ? await this.contact(mentionUnionId).then((c) => c.openId, () => undefined) : undefined;
+    const openId =
+      mentionUnionId !== undefined
+        ? await this.contact(mentionUnionId).then(
+            (c) => c.openId,
+            () => undefined,
+          )
+        : undefined;
     const content = textContent(text, openId);
     return this.send('chat_id', chatId, 'post', content, stableUuid('message', chatId, content));
   }
@@ -163,17 +186,36 @@ export class FeishuOpenApi {
     const answer = await this.call('contact user get', () =>
       this.client.contact.v3.user.get({ path: { user_id: unionId }, params: { user_id_type: 'union_id' } }),
     );
-    const info = ((answer.data as { user?: unknown } | undefined)?.user ?? {}) as { name?: string; en_name?: string; email?: string; enterprise_email?: string; open_id?: string };
+    const info = ((answer.data as { user?: unknown } | undefined)?.user ?? {}) as {
+      name?: string;
+      en_name?: string;
+      email?: string;
+      enterprise_email?: string;
+      open_id?: string;
+    };
     const email = info.email || info.enterprise_email;
-    const user: ResolvedUser = { userId: unionId, displayName: info.name || info.en_name || unionId, ...(email && { email }) };
+    const user: ResolvedUser = {
+      userId: unionId,
+      displayName: info.name || info.en_name || unionId,
+      ...(email && { email }),
+    };
     const entry = { user, ...(info.open_id && { openId: info.open_id }), until: this.options.now() + USER_CACHE_MS };
     remember(this.users, unionId, entry);
     return entry;
   }
 
-  private async send(receiveIdType: ReceiveIdType, receiveId: string, msgType: string, content: string, uuid: string): Promise<PostedMessage> {
+  private async send(
+    receiveIdType: ReceiveIdType,
+    receiveId: string,
+    msgType: string,
+    content: string,
+    uuid: string,
+  ): Promise<PostedMessage> {
     const answer = await this.call('message create', () =>
-      this.client.im.v1.message.create({ params: { receive_id_type: receiveIdType }, data: { receive_id: receiveId, msg_type: msgType, content, uuid } }),
+      this.client.im.v1.message.create({
+        params: { receive_id_type: receiveIdType },
+        data: { receive_id: receiveId, msg_type: msgType, content, uuid },
+      }),
     );
     return posted(answer, 'message create');
   }
@@ -197,7 +239,12 @@ export class FeishuOpenApi {
         throw apiError(what, error);
       }
       if (answer.code !== undefined && answer.code !== 0) {
-        throw failure(`Feishu ${what} failed: code ${answer.code}: ${answer.msg ?? ''}`.trim(), !TOKEN_CODES.has(answer.code), 200, answer.code);
+        throw failure(
+          `Feishu ${what} failed: code ${answer.code}: ${answer.msg ?? ''}`.trim(),
+          !TOKEN_CODES.has(answer.code),
+          200,
+          answer.code,
+        );
       }
       return answer;
     }
@@ -207,14 +254,19 @@ export class FeishuOpenApi {
 /** A post's rich-text content: the text element is shown literally (no mentions, no markdown); `at` is ours. */
 function textContent(text: string, mentionOpenId?: string): string {
   const line = [{ tag: 'text', text: fitText(text, MAX_MESSAGE_TEXT) }];
-  const paragraph = mentionOpenId !== undefined ? [{ tag: 'at', user_id: mentionOpenId }, { tag: 'text', text: ' ' }, ...line] : line;
+  const paragraph =
+    mentionOpenId !== undefined ? [{ tag: 'at', user_id: mentionOpenId }, { tag: 'text', text: ' ' }, ...line] : line;
   return JSON.stringify({ zh_cn: { content: [paragraph] } });
 }
 
 function posted(answer: ApiAnswer, what: string): PostedMessage {
   const data = answer.data as { message_id?: string; chat_id?: string; thread_id?: string } | undefined;
   if (!data?.message_id) throw new FeishuApiError(`Feishu ${what} answered without a message_id`);
-  return { messageId: data.message_id, chatId: data.chat_id ?? '', ...(data.thread_id && { threadId: data.thread_id }) };
+  return {
+    messageId: data.message_id,
+    chatId: data.chat_id ?? '',
+    ...(data.thread_id && { threadId: data.thread_id }),
+  };
 }
 
 /** Feishu keeps a post's uuid for an hour: the same logical post sent twice (a retry) is shown once. */
@@ -238,7 +290,8 @@ function apiError(what: string, error: unknown): Error {
     const body = error.response?.data as { code?: unknown; msg?: unknown } | undefined;
     const code = typeof body?.code === 'number' ? body.code : undefined;
     const permanent = status >= 400 && status < 500 && status !== 429 && !(code !== undefined && TOKEN_CODES.has(code));
-    const detail = code !== undefined ? `code ${code}: ${typeof body?.msg === 'string' ? body.msg : ''}` : `HTTP ${status}`;
+    const detail =
+      code !== undefined ? `code ${code}: ${typeof body?.msg === 'string' ? body.msg : ''}` : `HTTP ${status}`;
     return failure(`Feishu ${what} failed: ${detail}`.trim(), permanent, status, code);
   }
   return new FeishuApiError(`Feishu ${what} failed: ${error instanceof Error ? error.message : String(error)}`);

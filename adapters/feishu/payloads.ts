@@ -74,7 +74,10 @@ const MAX_COMMAND_TEXT = 4000;
  * read every message); in a DM to the bot any text counts. The bot's own mention is removed, so is a leading
  * `/jit`; any other mention, `@all` included, becomes plain text ("@Name"), never a mention.
  */
-export function commandFromMessage(message: MessageEvent, botOpenId: string | undefined): TranslatedCommand | Untranslated {
+export function commandFromMessage(
+  message: MessageEvent,
+  botOpenId: string | undefined,
+): TranslatedCommand | Untranslated {
   const { sender, message: m } = message;
   if (sender.sender_type !== undefined && sender.sender_type !== 'user') return { ignored: 'not sent by a person' };
   if (m.message_type !== 'text') return { ignored: `a ${m.message_type} message` };
@@ -96,7 +99,12 @@ export function commandFromMessage(message: MessageEvent, botOpenId: string | un
     text = text.split(mention.key).join(replacement);
   }
   text = text.replace(/@_all\b/g, '@all');
-  text = text.replace(/\s+/g, ' ').trim().replace(/^\/jit(?=\s|$)/i, '').trim().slice(0, MAX_COMMAND_TEXT);
+  text = text
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/^\/jit(?=\s|$)/i, '')
+    .trim()
+    .slice(0, MAX_COMMAND_TEXT);
 
   return {
     event: {
@@ -112,7 +120,10 @@ export function commandFromMessage(message: MessageEvent, botOpenId: string | un
 }
 
 /** A click on one of jitbot's card buttons; the comment comes from the form's comment input. */
-export function actionFromCallback(callback: CardActionCallback, fallbackDeliveryId: string): TranslatedAction | Untranslated {
+export function actionFromCallback(
+  callback: CardActionCallback,
+  fallbackDeliveryId: string,
+): TranslatedAction | Untranslated {
   const value = buttonValue(callback.action.value);
   if (!value) return { ignored: 'not a jitbot button' };
   const unionId = callback.operator.union_id;

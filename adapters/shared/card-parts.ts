@@ -1,4 +1,11 @@
-import { isCardActionId, type ApprovalCard, type CardAction, type CardActionId, type CardDecision, type CardField } from '../../src/core/card';
+import {
+  isCardActionId,
+  type ApprovalCard,
+  type CardAction,
+  type CardActionId,
+  type CardDecision,
+  type CardField,
+} from '../../src/core/card';
 
 // Which parts of the neutral ApprovalCard a renderer shows, the same on every platform: the first notices and
 // fields, the latest decisions, each button once, and the comment box only next to buttons. How many of each a

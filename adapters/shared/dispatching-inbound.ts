@@ -31,7 +31,9 @@ export abstract class DispatchingInbound {
  * An `enrich` for the dispatcher: the actor gets the name `displayName` looks up. A look-up that fails or knows
  * no name leaves the event as the platform sent it.
  */
-export function withDisplayName(displayName: (userId: string) => Promise<string | undefined>): (event: InboundEvent) => Promise<InboundEvent> {
+export function withDisplayName(
+  displayName: (userId: string) => Promise<string | undefined>,
+): (event: InboundEvent) => Promise<InboundEvent> {
   return async (event) => {
     const name = await displayName(event.actor.userId).catch(() => undefined);
     return name ? { ...event, actor: { ...event.actor, displayName: name } } : event;

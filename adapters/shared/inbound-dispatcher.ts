@@ -1,6 +1,13 @@
 import { matchLocale, t, type Locale, type MessageKey, type MessageParams } from '../../src/core/i18n/catalog';
 import type { ChannelRef, Platform, UserRef } from '../../src/core/model';
-import type { ChatCapabilities, InboundContext, InboundEvent, InboundHandler, InboundIntake, Reply } from '../../src/ports/chat';
+import type {
+  ChatCapabilities,
+  InboundContext,
+  InboundEvent,
+  InboundHandler,
+  InboundIntake,
+  Reply,
+} from '../../src/ports/chat';
 import { Limiter } from '../../src/core/limiter';
 
 // What every adapter's inbound side does, once: verify the delivery, translate it, keep a redelivery that arrives
@@ -184,7 +191,10 @@ export class InboundDispatcher {
     const { event } = early;
     const joined = this.handling.get(event.deliveryId);
     if (joined !== undefined) {
-      this.options.logger.info({ platform: this.options.platform, deliveryId: event.deliveryId }, 'redelivery joined the delivery in flight');
+      this.options.logger.info(
+        { platform: this.options.platform, deliveryId: event.deliveryId },
+        'redelivery joined the delivery in flight',
+      );
       return { outcome: 'acknowledged' };
     }
     const { received, handled } = this.handle(early);
@@ -234,7 +244,9 @@ export class InboundDispatcher {
     return { outcome: 'answered', reply: { ...rest, kind: rest.card ? rest.kind : 'none' }, failed: inTime.failed };
   }
 
-  private async verifyAndTranslate(delivery: Delivery): Promise<EarlyOutcome | Extract<Translation, { kind: 'event' | 'refuse' }>> {
+  private async verifyAndTranslate(
+    delivery: Delivery,
+  ): Promise<EarlyOutcome | Extract<Translation, { kind: 'event' | 'refuse' }>> {
     const { platform, logger } = this.options;
     if (delivery.verify) {
       const verified = await delivery.verify();
@@ -250,12 +262,18 @@ export class InboundDispatcher {
       case 'ignore':
         return { outcome: 'ignored' };
       case 'invalid':
-        logger.warn({ platform, status: translation.status, error: translation.error }, 'inbound request refused: invalid');
+        logger.warn(
+          { platform, status: translation.status, error: translation.error },
+          'inbound request refused: invalid',
+        );
         return { outcome: 'invalid', status: translation.status, error: translation.error };
       case 'event':
       case 'refuse':
         if (delivery.retryNum !== undefined) {
-          logger.info({ platform, deliveryId: translation.event.deliveryId, retryNum: delivery.retryNum }, 'redelivery');
+          logger.info(
+            { platform, deliveryId: translation.event.deliveryId, retryNum: delivery.retryNum },
+            'redelivery',
+          );
         }
         return translation;
     }
@@ -281,10 +299,14 @@ export class InboundDispatcher {
         try {
           const enriched = this.options.enrich ? await this.options.enrich(event).catch(() => event) : event;
           // A stored event is the intake's to process (and mark processed); otherwise the handler claims it.
-          if (receipt === 'stored' && intake) return { reply: await intake.process(enriched), failed: false, stored: true };
+          if (receipt === 'stored' && intake)
+            return { reply: await intake.process(enriched), failed: false, stored: true };
           return { reply: await handler(enriched), failed: false };
         } catch (error) {
-          this.options.logger.error({ err: error, platform: this.options.platform, deliveryId: event.deliveryId }, 'inbound event handler failed');
+          this.options.logger.error(
+            { err: error, platform: this.options.platform, deliveryId: event.deliveryId },
+            'inbound event handler failed',
+          );
           return { reply: { kind: 'error', text: this.say(event, 'inbound.failed') }, failed: true };
         }
       });
@@ -304,7 +326,10 @@ export class InboundDispatcher {
     try {
       return (await intake.receive(event)) ? 'stored' : 'duplicate';
     } catch (error) {
-      this.options.logger.error({ err: error, platform: this.options.platform, deliveryId: event.deliveryId }, 'could not store an inbound event before acknowledging it');
+      this.options.logger.error(
+        { err: error, platform: this.options.platform, deliveryId: event.deliveryId },
+        'could not store an inbound event before acknowledging it',
+      );
       return 'unclaimed';
     }
   }
@@ -313,7 +338,10 @@ export class InboundDispatcher {
   private async answered(event: InboundEvent, handled: Handled): Promise<void> {
     if (!handled.stored || !this.intake) return;
     await this.intake.answered(event).catch((error: unknown) => {
-      this.options.logger.warn({ platform: this.options.platform, deliveryId: event.deliveryId, err: describe(error) }, 'could not mark an inbound event answered');
+      this.options.logger.warn(
+        { platform: this.options.platform, deliveryId: event.deliveryId, err: describe(error) },
+        'could not mark an inbound event answered',
+      );
     });
   }
 
@@ -338,7 +366,10 @@ export class InboundDispatcher {
       await privately(reply);
     } catch (error) {
       // Reply channels such as Slack's response_url are credentials: only the error's message is logged.
-      this.options.logger.warn({ platform: this.options.platform, err: describe(error) }, 'could not answer the person');
+      this.options.logger.warn(
+        { platform: this.options.platform, err: describe(error) },
+        'could not answer the person',
+      );
     }
   }
 
@@ -350,7 +381,10 @@ export class InboundDispatcher {
     try {
       await delivery.late(reply, event);
     } catch (error) {
-      this.options.logger.warn({ platform: this.options.platform, err: describe(error) }, 'could not deliver a late answer');
+      this.options.logger.warn(
+        { platform: this.options.platform, err: describe(error) },
+        'could not deliver a late answer',
+      );
     }
   }
 
@@ -359,7 +393,10 @@ export class InboundDispatcher {
     try {
       await this.options.notifyUser(event.actor, text, event.channel);
     } catch (error) {
-      this.options.logger.warn({ platform: this.options.platform, err: describe(error) }, 'could not send the answer by DM');
+      this.options.logger.warn(
+        { platform: this.options.platform, err: describe(error) },
+        'could not send the answer by DM',
+      );
     }
   }
 

@@ -114,7 +114,8 @@ export function renderBlockKit(card: ApprovalCard): BlockKitMessage {
     { type: 'header', text: plainText(card.title, L.headerText) },
     { type: 'section', text: plainText(card.statusText, L.sectionText) },
   ];
-  if (card.progress !== undefined) blocks.push({ type: 'context', elements: [plainText(card.progress, L.contextText)] });
+  if (card.progress !== undefined)
+    blocks.push({ type: 'context', elements: [plainText(card.progress, L.contextText)] });
   for (const notice of shown.notices) {
     blocks.push({ type: 'section', text: plainText(`⚠️ ${notice}`, L.sectionText) });
   }
@@ -139,10 +140,12 @@ function fieldSections(fields: readonly CardField[]): SectionBlock[] {
   for (let i = 0; i < fields.length; i += pairsPerSection) {
     sections.push({
       type: 'section',
-      fields: fields.slice(i, i + pairsPerSection).flatMap((field) => [
-        boldLabel(field.label, BLOCK_KIT_LIMITS.fieldText),
-        plainText(field.value, BLOCK_KIT_LIMITS.fieldText),
-      ]),
+      fields: fields
+        .slice(i, i + pairsPerSection)
+        .flatMap((field) => [
+          boldLabel(field.label, BLOCK_KIT_LIMITS.fieldText),
+          plainText(field.value, BLOCK_KIT_LIMITS.fieldText),
+        ]),
     });
   }
   return sections;
@@ -168,9 +171,12 @@ function decisionsBlock(decisions: readonly CardDecision[]): RichTextBlock {
   return {
     type: 'rich_text',
     elements: decisions.map((decision, index) => {
-      const elements: RichTextElement[] = [{ type: 'text', text: (index > 0 ? '\n' : '') + fitText(decision.text, CARD_CAPS.decisionText) }];
+      const elements: RichTextElement[] = [
+        { type: 'text', text: (index > 0 ? '\n' : '') + fitText(decision.text, CARD_CAPS.decisionText) },
+      ];
       const comment = shownComment(decision);
-      if (comment !== undefined) elements.push({ type: 'text', text: `\n“${fitText(comment, CARD_CAPS.comment)}”`, style: { italic: true } });
+      if (comment !== undefined)
+        elements.push({ type: 'text', text: `\n“${fitText(comment, CARD_CAPS.comment)}”`, style: { italic: true } });
       return { type: 'rich_text_section', elements };
     }),
   };

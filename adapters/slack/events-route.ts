@@ -34,7 +34,11 @@ export function mountSlackEvents(app: express.Express, options: SlackEventsRoute
     const outcome = await options.receive({
       verify: () => {
         const check = checkSlackSignature(
-          { rawBody: raw, timestamp: header(req, 'x-slack-request-timestamp'), signature: header(req, 'x-slack-signature') },
+          {
+            rawBody: raw,
+            timestamp: header(req, 'x-slack-request-timestamp'),
+            signature: header(req, 'x-slack-signature'),
+          },
           options.signingSecret,
           options.now(),
         );
@@ -90,7 +94,11 @@ function parseBody(contentType: string, text: string): SlackBody {
       return { ok: true, encoding: 'form', body: payload !== null ? JSON.parse(payload) : Object.fromEntries(form) };
     }
     if (contentType === 'application/json') return { ok: true, encoding: 'json', body: JSON.parse(text) };
-    return { ok: false, status: 415, error: 'send application/x-www-form-urlencoded (commands, interactions) or application/json (events)' };
+    return {
+      ok: false,
+      status: 415,
+      error: 'send application/x-www-form-urlencoded (commands, interactions) or application/json (events)',
+    };
   } catch {
     return unreadable;
   }

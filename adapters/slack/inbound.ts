@@ -80,24 +80,39 @@ export class SlackInbound extends DispatchingInbound {
         return translated;
       },
       answer: (reply) =>
-        this.options.respond(responseUrl, { response_type: 'ephemeral', replace_original: false, ...replyMessage(reply.text ?? '') }),
+        this.options.respond(responseUrl, {
+          response_type: 'ephemeral',
+          replace_original: false,
+          ...replyMessage(reply.text ?? ''),
+        }),
     });
   }
 
-  private translate(read: Extract<SlackBody, { ok: true }>): Translation | { translation: Translation; responseUrl: string } {
+  private translate(
+    read: Extract<SlackBody, { ok: true }>,
+  ): Translation | { translation: Translation; responseUrl: string } {
     const { body, encoding } = read;
     const shape = (body ?? {}) as { type?: unknown; command?: unknown; challenge?: unknown };
     const isCommand = typeof shape.command === 'string';
     const isInteraction = typeof shape.type === 'string' && INTERACTION_TYPES.has(shape.type);
     if (encoding === 'json' && (isCommand || isInteraction)) {
-      return { kind: 'invalid', status: 415, error: 'slash commands and interactions must be application/x-www-form-urlencoded' };
+      return {
+        kind: 'invalid',
+        status: 415,
+        error: 'slash commands and interactions must be application/x-www-form-urlencoded',
+      };
     }
     if (shape.type === 'url_verification' && typeof shape.challenge === 'string') {
       return { kind: 'handshake', response: { challenge: shape.challenge } };
     }
     if (isCommand) {
       const command = slashCommandSchema.safeParse(body);
-      if (!command.success) return { kind: 'invalid', status: 400, error: `unreadable slash command (${describeIssues(command.error.issues)})` };
+      if (!command.success)
+        return {
+          kind: 'invalid',
+          status: 400,
+          error: `unreadable slash command (${describeIssues(command.error.issues)})`,
+        };
       const { event, responseUrl } = commandEvent(command.data);
       const expected = this.options.command;
       if (command.data.command.toLowerCase() !== expected.toLowerCase()) {
@@ -108,10 +123,18 @@ export class SlackInbound extends DispatchingInbound {
     }
     if (shape.type === 'block_actions') {
       const actions = blockActionsSchema.safeParse(body);
-      if (!actions.success) return { kind: 'invalid', status: 400, error: `unreadable block_actions (${describeIssues(actions.error.issues)})` };
+      if (!actions.success)
+        return {
+          kind: 'invalid',
+          status: 400,
+          error: `unreadable block_actions (${describeIssues(actions.error.issues)})`,
+        };
       const translated = actionEvent(actions.data);
       if (!translated) return { kind: 'ignore', why: 'not a jitbot card button' };
-      return { translation: { kind: 'event', event: translated.event as InboundEvent }, responseUrl: translated.responseUrl };
+      return {
+        translation: { kind: 'event', event: translated.event as InboundEvent },
+        responseUrl: translated.responseUrl,
+      };
     }
     // Events, other interactions: acknowledged and otherwise ignored.
     return { kind: 'ignore' };

@@ -35,7 +35,13 @@ export const blockActionsSchema = z.object({
   message: z.object({ ts: id }).optional(),
   trigger_id: id,
   response_url: url,
-  actions: z.array(z.object({ action_id: z.string().max(255), value: z.string().max(2000).optional(), action_ts: z.string().max(64).optional() })),
+  actions: z.array(
+    z.object({
+      action_id: z.string().max(255),
+      value: z.string().max(2000).optional(),
+      action_ts: z.string().max(64).optional(),
+    }),
+  ),
   state: z.object({ values: z.record(z.string(), z.record(z.string(), inputState)) }).optional(),
 });
 export type BlockActions = z.infer<typeof blockActionsSchema>;
@@ -68,7 +74,9 @@ export function actionEvent(payload: BlockActions): Translated<ActionEvent> | un
   if (!clicked || !requestId || !channelId) return undefined;
 
   const messageTs = payload.container?.message_ts ?? payload.message?.ts;
-  const message: MessageRef | undefined = messageTs ? { platform: 'slack', channelId, messageId: messageTs } : undefined;
+  const message: MessageRef | undefined = messageTs
+    ? { platform: 'slack', channelId, messageId: messageTs }
+    : undefined;
   const comment = typedComment(payload);
   const user = payload.user;
   return {
@@ -91,7 +99,8 @@ export function actionEvent(payload: BlockActions): Translated<ActionEvent> | un
 function typedComment(payload: BlockActions): string | undefined {
   const values = payload.state?.values ?? {};
   const preferred = values[CARD_IDS.commentBlock]?.[CARD_IDS.commentAction];
-  const entry = preferred ?? Object.values(values).find((block) => block[CARD_IDS.commentAction])?.[CARD_IDS.commentAction];
+  const entry =
+    preferred ?? Object.values(values).find((block) => block[CARD_IDS.commentAction])?.[CARD_IDS.commentAction];
   const comment = entry?.type === 'plain_text_input' ? entry.value?.trim() : undefined;
   return comment ? comment : undefined;
 }

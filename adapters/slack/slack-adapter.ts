@@ -3,7 +3,14 @@ import type { ApprovalCard } from '../../src/core/card';
 import type { ChannelRef, MessageRef, UserRef } from '../../src/core/model';
 import { silentLogger } from '../../src/http/middleware';
 import type { HttpLogger, HttpMount } from '../../src/http/server';
-import type { ChatAdapter, ChatCapabilities, InboundContext, InboundHandler, PostMessageOptions, ResolvedUser } from '../../src/ports/chat';
+import type {
+  ChatAdapter,
+  ChatCapabilities,
+  InboundContext,
+  InboundHandler,
+  PostMessageOptions,
+  ResolvedUser,
+} from '../../src/ports/chat';
 import type { SlackSettings } from './config';
 import { mountSlackEvents } from './events-route';
 import { DEFAULT_SLASH_COMMAND, SlackInbound } from './inbound';
@@ -48,11 +55,18 @@ export class SlackAdapter implements ChatAdapter, HttpMount {
   constructor(private readonly options: SlackAdapterOptions) {
     if (!options.botToken) throw new Error('the Slack adapter needs a bot token (SLACK_BOT_TOKEN)');
     if (!options.appToken && !options.signingSecret) {
-      throw new Error('the Slack adapter needs a signing secret (SLACK_SIGNING_SECRET) to verify requests in HTTP mode');
+      throw new Error(
+        'the Slack adapter needs a signing secret (SLACK_SIGNING_SECRET) to verify requests in HTTP mode',
+      );
     }
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
-    this.api = new SlackWebApi({ botToken: options.botToken, apiUrl: options.apiUrl, logger: this.logger, now: this.now });
+    this.api = new SlackWebApi({
+      botToken: options.botToken,
+      apiUrl: options.apiUrl,
+      logger: this.logger,
+      now: this.now,
+    });
     this.inbound = new SlackInbound({
       logger: this.logger,
       capabilities: this.capabilities,
@@ -154,7 +168,8 @@ export class SlackAdapter implements ChatAdapter, HttpMount {
       this.logger.info({ team: who.teamId, botUser: who.botUserId, socketMode: this.socketMode }, 'slack connected');
     } catch (error) {
       const code = (error as { data?: { error?: unknown } }).data?.error;
-      if (typeof code === 'string') throw new Error(`Slack refused the bot token (auth.test: ${code}); check SLACK_BOT_TOKEN`);
+      if (typeof code === 'string')
+        throw new Error(`Slack refused the bot token (auth.test: ${code}); check SLACK_BOT_TOKEN`);
       this.logger.warn({ err: describe(error) }, 'could not reach Slack to check the bot token; continuing');
     }
   }

@@ -38,14 +38,19 @@ export async function connectSocketMode(options: SocketModeOptions): Promise<Soc
   });
   app.use(async (args) => {
     // Each kind of delivery types its ack differently; all of them send the given payload, if any, as the ack.
-    const ack = 'ack' in args && typeof args.ack === 'function' ? (args.ack as (response?: unknown) => Promise<void>) : undefined;
+    const ack =
+      'ack' in args && typeof args.ack === 'function' ? (args.ack as (response?: unknown) => Promise<void>) : undefined;
     // The socket is authenticated by the app-level token: there is no signature to verify.
     const outcome = await options.receive({
       read: () => ({ ok: true, encoding: 'socket', body: args.body }),
       ...(args.context.retryNum !== undefined && { retryNum: args.context.retryNum }),
     });
     // Bolt acknowledges Events API envelopes itself before middleware runs; `ack` is absent for those.
-    if (outcome.outcome === 'invalid') options.logger.warn({ status: outcome.status, error: outcome.error }, 'unreadable slack socket mode delivery acknowledged and dropped');
+    if (outcome.outcome === 'invalid')
+      options.logger.warn(
+        { status: outcome.status, error: outcome.error },
+        'unreadable slack socket mode delivery acknowledged and dropped',
+      );
     await ack?.(outcome.outcome === 'handshake' ? outcome.response : undefined);
   });
   app.error(async (error) => {

@@ -76,7 +76,9 @@ export class SlackWebApi {
 
   async postCard(channelId: string, card: ApprovalCard): Promise<MessageRef> {
     const message = renderBlockKit(card);
-    const result = await refusing(this.client.chat.postMessage({ channel: channelId, ...message, unfurl_links: false, unfurl_media: false }));
+    const result = await refusing(
+      this.client.chat.postMessage({ channel: channelId, ...message, unfurl_links: false, unfurl_media: false }),
+    );
     const ts = result.ts;
     if (!ts) throw new Error('chat.postMessage answered without a message ts');
     const channel = result.channel ?? channelId;
@@ -86,26 +88,41 @@ export class SlackWebApi {
 
   async updateCard(message: MessageRef, card: ApprovalCard): Promise<void> {
     const rendered = renderBlockKit(card);
-    await this.cards.update(messageKey(message.channelId, message.messageId), card.version, renderedDigest(rendered), async () => {
-      await refusing(this.client.chat.update({ channel: message.channelId, ts: message.messageId, ...rendered }));
-    });
+    await this.cards.update(
+      messageKey(message.channelId, message.messageId),
+      card.version,
+      renderedDigest(rendered),
+      async () => {
+        await refusing(this.client.chat.update({ channel: message.channelId, ts: message.messageId, ...rendered }));
+      },
+    );
   }
 
   /**
    * Posts a plain-text message (in a thread when `threadTs` is given); returns its ts. `mention` is a ready-made
    * `<@U…>` put before the text.
    */
-  async postText(channelId: string, text: string, threadTs?: string, mention = ''): Promise<{ channelId: string; ts: string }> {
+  async postText(
+    channelId: string,
+    text: string,
+    threadTs?: string,
+    mention = '',
+  ): Promise<{ channelId: string; ts: string }> {
     const message = replyMessage(text);
-    const result = await refusing(this.client.chat.postMessage({
-      channel: channelId,
-      ...(mention
-        ? { text: `${mention} ${message.text}`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: mention } }, ...message.blocks] }
-        : message),
-      ...(threadTs !== undefined && { thread_ts: threadTs }),
-      unfurl_links: false,
-      unfurl_media: false,
-    }));
+    const result = await refusing(
+      this.client.chat.postMessage({
+        channel: channelId,
+        ...(mention
+          ? {
+              text: `${mention} ${message.text}`,
+              blocks: [{ type: 'section', text: { type: 'mrkdwn', text: mention } }, ...message.blocks],
+            }
+          : message),
+        ...(threadTs !== undefined && { thread_ts: threadTs }),
+        unfurl_links: false,
+        unfurl_media: false,
+      }),
+    );
     if (!result.ts) throw new Error('chat.postMessage answered without a message ts');
     return { channelId: result.channel ?? channelId, ts: result.ts };
   }
@@ -191,7 +208,8 @@ async function refusing<T>(call: Promise<T>): Promise<T> {
     return await call;
   } catch (error) {
     const code = platformErrorCode(error);
-    if (code !== undefined && PERMANENT_ERRORS.has(code)) throw new ChatRefused(`Slack refused the call: ${code}`, code);
+    if (code !== undefined && PERMANENT_ERRORS.has(code))
+      throw new ChatRefused(`Slack refused the call: ${code}`, code);
     throw error;
   }
 }

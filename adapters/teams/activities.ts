@@ -41,9 +41,7 @@ export const activitySchema = z.object({
     conversationType: text(64).optional(),
     tenantId: text(64).optional(),
   }),
-  channelData: z
-    .object({ tenant: z.object({ id: text(64) }).optional() })
-    .optional(),
+  channelData: z.object({ tenant: z.object({ id: text(64) }).optional() }).optional(),
   text: text(40_000).optional(),
   entities: z.array(z.unknown()).max(200).optional(),
   value: z.unknown().optional(),
@@ -94,7 +92,11 @@ export function translateActivity(activity: TeamsActivity): Translation {
   if (activity.type === 'message') {
     const commandText = commandTextOf(activity);
     if (commandText === undefined) return { kind: 'ignored', reason: 'a message that does not mention the bot' };
-    return { kind: 'command', origin, event: { kind: 'command', platform: 'teams', deliveryId, actor, channel, ...locale, text: commandText } };
+    return {
+      kind: 'command',
+      origin,
+      event: { kind: 'command', platform: 'teams', deliveryId, actor, channel, ...locale, text: commandText },
+    };
   }
 
   if (activity.type === 'invoke' && activity.name === INVOKE_CARD_ACTION) {
@@ -103,8 +105,10 @@ export function translateActivity(activity: TeamsActivity): Translation {
     const verb = value.data.action.verb;
     const data = value.data.action.data ?? {};
     const requestId = typeof data.requestId === 'string' ? data.requestId.trim().slice(0, 64) : '';
-    if (!(VERDICTS as readonly string[]).includes(verb) || !requestId) return { kind: 'ignored', reason: 'a card action that is not jitbot\'s' };
-    const comment = typeof data[COMMENT_INPUT_ID] === 'string' ? (data[COMMENT_INPUT_ID] as string).trim().slice(0, 3000) : '';
+    if (!(VERDICTS as readonly string[]).includes(verb) || !requestId)
+      return { kind: 'ignored', reason: "a card action that is not jitbot's" };
+    const comment =
+      typeof data[COMMENT_INPUT_ID] === 'string' ? (data[COMMENT_INPUT_ID] as string).trim().slice(0, 3000) : '';
     const message: MessageRef | undefined = activity.replyToId
       ? { platform: 'teams', channelId: channel.channelId, messageId: activity.replyToId }
       : undefined;

@@ -82,17 +82,28 @@ export function renderAdaptiveCard(card: ApprovalCard): AdaptiveCard {
   const C = CARD_CAPS;
   const shown = shownParts(card, C);
   const body: CardElement[] = [
-    { type: 'TextBlock', text: markdownText(card.title, C.title), wrap: true, size: 'Medium', weight: 'Bolder', style: 'heading' },
+    {
+      type: 'TextBlock',
+      text: markdownText(card.title, C.title),
+      wrap: true,
+      size: 'Medium',
+      weight: 'Bolder',
+      style: 'heading',
+    },
     { type: 'TextBlock', text: markdownText(card.statusText, C.statusText), wrap: true, ...statusColour(card) },
   ];
-  if (card.progress !== undefined) body.push({ type: 'TextBlock', text: markdownText(card.progress, C.statusText), wrap: true, isSubtle: true });
+  if (card.progress !== undefined)
+    body.push({ type: 'TextBlock', text: markdownText(card.progress, C.statusText), wrap: true, isSubtle: true });
   for (const notice of shown.notices) {
     body.push({ type: 'TextBlock', text: markdownText(`⚠️ ${notice}`, C.notice), wrap: true, color: 'Warning' });
   }
   if (shown.fields.length > 0) {
     body.push({
       type: 'FactSet',
-      facts: shown.fields.map((field) => ({ title: markdownText(field.label, C.fieldLabel), value: markdownText(field.value, C.fieldValue) })),
+      facts: shown.fields.map((field) => ({
+        title: markdownText(field.label, C.fieldLabel),
+        value: markdownText(field.value, C.fieldValue),
+      })),
     });
   }
   body.push({
@@ -105,7 +116,8 @@ export function renderAdaptiveCard(card: ApprovalCard): AdaptiveCard {
   for (const decision of shown.decisions) {
     const inlines: TextRun[] = [{ type: 'TextRun', text: runText(decision.text, C.decisionText) }];
     const comment = shownComment(decision);
-    if (comment !== undefined) inlines.push({ type: 'TextRun', text: `\n“${runText(comment, C.comment)}”`, italic: true });
+    if (comment !== undefined)
+      inlines.push({ type: 'TextRun', text: `\n“${runText(comment, C.comment)}”`, italic: true });
     body.push({ type: 'RichTextBlock', inlines, spacing: 'Small' });
   }
 
@@ -120,7 +132,8 @@ export function renderAdaptiveCard(card: ApprovalCard): AdaptiveCard {
       maxLength: commentMaxLength(shown.commentInput.maxLength, C.inputMaxLength),
     });
   }
-  if (card.footer !== undefined) body.push({ type: 'TextBlock', text: markdownText(card.footer, C.footer), wrap: true, isSubtle: true });
+  if (card.footer !== undefined)
+    body.push({ type: 'TextBlock', text: markdownText(card.footer, C.footer), wrap: true, isSubtle: true });
 
   return {
     type: 'AdaptiveCard',
@@ -134,7 +147,10 @@ export function renderAdaptiveCard(card: ApprovalCard): AdaptiveCard {
 }
 
 /** The card as a message attachment. */
-export function cardAttachment(card: ApprovalCard): { contentType: typeof ADAPTIVE_CARD_CONTENT_TYPE; content: AdaptiveCard } {
+export function cardAttachment(card: ApprovalCard): {
+  contentType: typeof ADAPTIVE_CARD_CONTENT_TYPE;
+  content: AdaptiveCard;
+} {
   return { contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: renderAdaptiveCard(card) };
 }
 

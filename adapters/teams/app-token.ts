@@ -22,8 +22,13 @@ export interface AppTokenOptions {
 
 /** The token endpoint refused the credential (wrong secret, expired certificate, unknown app): retrying will not help. */
 export class TokenRefused extends Error {
-  constructor(readonly code: string, readonly status: number) {
-    super(`the Entra token endpoint refused the bot's credential (${code}); check appId, tenantId and appPassword/certificate`);
+  constructor(
+    readonly code: string,
+    readonly status: number,
+  ) {
+    super(
+      `the Entra token endpoint refused the bot's credential (${code}); check appId, tenantId and appPassword/certificate`,
+    );
     this.name = 'TokenRefused';
   }
 }
@@ -60,13 +65,19 @@ export class AppTokenSource {
       redirect: 'error',
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
-    const body = (await response.json().catch(() => ({}))) as { access_token?: unknown; expires_in?: unknown; error?: unknown };
+    const body = (await response.json().catch(() => ({}))) as {
+      access_token?: unknown;
+      expires_in?: unknown;
+      error?: unknown;
+    };
     if (!response.ok) {
       const code = typeof body.error === 'string' ? body.error.slice(0, 100) : `HTTP ${response.status}`;
-      if (response.status >= 400 && response.status < 500 && response.status !== 429) throw new TokenRefused(code, response.status);
+      if (response.status >= 400 && response.status < 500 && response.status !== 429)
+        throw new TokenRefused(code, response.status);
       throw new Error(`the Entra token endpoint answered ${code}`);
     }
-    if (typeof body.access_token !== 'string' || !body.access_token) throw new Error('the Entra token endpoint answered without an access_token');
+    if (typeof body.access_token !== 'string' || !body.access_token)
+      throw new Error('the Entra token endpoint answered without an access_token');
     const lifetimeMs = Number(body.expires_in) * 1000;
     const until = this.now() + (Number.isFinite(lifetimeMs) && lifetimeMs > 0 ? lifetimeMs : 0) - REFRESH_MARGIN_MS;
     this.cached = { token: body.access_token, until };
@@ -81,7 +92,9 @@ export class AppTokenSource {
 
   /** A certificate credential: a short-lived JWT signed with the certificate's key, naming the certificate by its SHA-256 thumbprint. */
   private async assertion(credential: Extract<TeamsCredential, { kind: 'certificate' }>): Promise<string> {
-    const thumbprint = createHash('sha256').update(new X509Certificate(credential.certificatePem).raw).digest('base64url');
+    const thumbprint = createHash('sha256')
+      .update(new X509Certificate(credential.certificatePem).raw)
+      .digest('base64url');
     const issuedAt = Math.floor(this.now() / 1000);
     return new SignJWT({})
       .setProtectedHeader({ alg: 'PS256', typ: 'JWT', 'x5t#S256': thumbprint })

@@ -12,12 +12,16 @@ import type { TeamsCredential, TeamsSettings } from './settings';
 // An empty app id or no credential is a configuration error: it never switches the token check off.
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const guid = (what: string) => z.string().trim().regex(GUID, { error: `expected ${what}, a GUID like 00000000-0000-0000-0000-000000000000` });
+const guid = (what: string) =>
+  z
+    .string()
+    .trim()
+    .regex(GUID, { error: `expected ${what}, a GUID like 00000000-0000-0000-0000-000000000000` });
 const url = (example: string) => z.url({ protocol: /^https?$/, error: `expected a URL like ${example}` });
 
 export const teamsSectionSchema = (kit: AdapterSchemaKit) =>
   z.strictObject({
-    appId: guid('the bot\'s Entra application (client) id'),
+    appId: guid("the bot's Entra application (client) id"),
     tenantId: guid('the Entra tenant id the bot is registered in (single-tenant; "common" is not accepted)'),
     appPassword: kit.secret('TEAMS_APP_PASSWORD').optional(),
     certificate: z
@@ -26,7 +30,9 @@ export const teamsSectionSchema = (kit: AdapterSchemaKit) =>
         certificate: kit.secret('TEAMS_CERTIFICATE'),
       })
       .optional(),
-    cloud: z.enum(['public', 'china'], { error: 'expected public, or china for Teams operated by 21Vianet' }).default('public'),
+    cloud: z
+      .enum(['public', 'china'], { error: 'expected public, or china for Teams operated by 21Vianet' })
+      .default('public'),
     openIdMetadataUrl: url('https://login.botframework.com/v1/.well-known/openidconfiguration').optional(),
     tokenUrl: url('https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token').optional(),
     serviceUrl: url('https://smba.trafficmanager.net/teams/').optional(),
@@ -40,14 +46,22 @@ export function normaliseTeamsSection(section: TeamsSection, context: AdapterNor
   }
   let credential: TeamsCredential;
   if (section.certificate) {
-    const privateKeyPem = context.secret('certificate.privateKey', section.certificate.privateKey, { required: true }) ?? '';
-    const certificatePem = context.secret('certificate.certificate', section.certificate.certificate, { required: true }) ?? '';
-    if (privateKeyPem && !privateKeyPem.includes('PRIVATE KEY')) context.problem('certificate.privateKey', 'expected the PEM private key of the certificate registered on the app');
-    if (certificatePem && !certificatePem.includes('BEGIN CERTIFICATE')) context.problem('certificate.certificate', 'expected the PEM certificate registered on the app');
+    const privateKeyPem =
+      context.secret('certificate.privateKey', section.certificate.privateKey, { required: true }) ?? '';
+    const certificatePem =
+      context.secret('certificate.certificate', section.certificate.certificate, { required: true }) ?? '';
+    if (privateKeyPem && !privateKeyPem.includes('PRIVATE KEY'))
+      context.problem(
+        'certificate.privateKey',
+        'expected the PEM private key of the certificate registered on the app',
+      );
+    if (certificatePem && !certificatePem.includes('BEGIN CERTIFICATE'))
+      context.problem('certificate.certificate', 'expected the PEM certificate registered on the app');
     credential = { kind: 'certificate', privateKeyPem, certificatePem };
   } else {
     // No credential written: the conventional variable, which must then be set.
-    const secret = context.secret('appPassword', section.appPassword ?? '${TEAMS_APP_PASSWORD}', { required: true }) ?? '';
+    const secret =
+      context.secret('appPassword', section.appPassword ?? '${TEAMS_APP_PASSWORD}', { required: true }) ?? '';
     credential = { kind: 'secret', secret };
   }
   return {

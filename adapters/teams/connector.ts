@@ -57,20 +57,29 @@ export class TeamsConnector {
 
   /** Posts an activity in a conversation (a channel's new thread, a chat, a thread by its `;messageid=` id). */
   async post(serviceUrl: string, conversationId: string, activity: ActivityBody): Promise<string> {
-    const result = await this.call('post', () => this.client(serviceUrl).conversations.createActivity(encode(conversationId), activity as never));
+    const result = await this.call('post', () =>
+      this.client(serviceUrl).conversations.createActivity(encode(conversationId), activity as never),
+    );
     return requireId(result, 'post');
   }
 
   async reply(serviceUrl: string, conversationId: string, replyToId: string, activity: ActivityBody): Promise<string> {
     const result = await this.call('reply', () =>
-      this.client(serviceUrl).conversations.replyToActivity(encode(conversationId), encode(replyToId), activity as never),
+      this.client(serviceUrl).conversations.replyToActivity(
+        encode(conversationId),
+        encode(replyToId),
+        activity as never,
+      ),
     );
     return requireId(result, 'reply');
   }
 
   async update(serviceUrl: string, conversationId: string, activityId: string, activity: ActivityBody): Promise<void> {
     await this.call('update', () =>
-      this.client(serviceUrl).conversations.updateActivity(encode(conversationId), encode(activityId), { ...activity, id: activityId } as never),
+      this.client(serviceUrl).conversations.updateActivity(encode(conversationId), encode(activityId), {
+        ...activity,
+        id: activityId,
+      } as never),
     );
   }
 
@@ -84,7 +93,13 @@ export class TeamsConnector {
     if (!id || !aadObjectId) throw new Error('the Bot Connector answered a member look-up without ids');
     const email = str(account.email);
     const upn = str(account.userPrincipalName);
-    return { id, aadObjectId: aadObjectId.toLowerCase(), name: str(account.name) ?? aadObjectId, ...(email && { email }), ...(upn && { userPrincipalName: upn }) };
+    return {
+      id,
+      aadObjectId: aadObjectId.toLowerCase(),
+      name: str(account.name) ?? aadObjectId,
+      ...(email && { email }),
+      ...(upn && { userPrincipalName: upn }),
+    };
   }
 
   /** The bot's 1:1 chat with a person (Teams answers with the existing one when there is one). */

@@ -50,7 +50,10 @@ export class TeamsInbound extends DispatchingInbound {
     const claims = body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : {};
     const check = await this.options.tokenCheck.check(authorization, claims);
     if (!check.ok) {
-      this.options.logger.warn({ platform: 'teams', reason: check.reason }, 'inbound request refused: verification failed');
+      this.options.logger.warn(
+        { platform: 'teams', reason: check.reason },
+        'inbound request refused: verification failed',
+      );
       return { status: 401, body: { error: 'unauthorized' } };
     }
 
@@ -80,7 +83,10 @@ export class TeamsInbound extends DispatchingInbound {
 
     const remembered = this.answers.get(event.deliveryId);
     if (remembered) {
-      this.options.logger.info({ platform: 'teams', deliveryId: event.deliveryId }, 'resent invoke answered as the first time');
+      this.options.logger.info(
+        { platform: 'teams', deliveryId: event.deliveryId },
+        'resent invoke answered as the first time',
+      );
       return remembered;
     }
     const outcome = await this.dispatcher.answerInResponse({

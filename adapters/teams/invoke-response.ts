@@ -21,7 +21,14 @@ export type AdaptiveCardInvokeResponse =
 export function cardResponse(card: ApprovalCard, answer?: string): AdaptiveCardInvokeResponse {
   const rendered = renderAdaptiveCard(card);
   if (answer) {
-    rendered.body.unshift({ type: 'TextBlock', id: CLICK_ANSWER_ID, text: markdownText(answer, MAX_MESSAGE), wrap: true, color: 'Accent', weight: 'Bolder' });
+    rendered.body.unshift({
+      type: 'TextBlock',
+      id: CLICK_ANSWER_ID,
+      text: markdownText(answer, MAX_MESSAGE),
+      wrap: true,
+      color: 'Accent',
+      weight: 'Bolder',
+    });
   }
   return { statusCode: 200, type: ADAPTIVE_CARD_CONTENT_TYPE, value: rendered };
 }

@@ -18,7 +18,9 @@ export interface SdkLogger {
 
 export function teamsSdkLogger(logger: HttpLogger, name = 'teams-sdk'): SdkLogger {
   const write = (level: LogLevel, msg: unknown[]) => {
-    const text = msg.map((part) => (part instanceof Error ? part.message : typeof part === 'string' ? part : '[object]')).join(' ');
+    const text = msg
+      .map((part) => (part instanceof Error ? part.message : typeof part === 'string' ? part : '[object]'))
+      .join(' ');
     if (level === 'error') logger.error({ sdk: name }, text);
     else if (level === 'warn') logger.warn({ sdk: name }, text);
     else logger.debug({ sdk: name }, text);

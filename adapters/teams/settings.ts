@@ -48,7 +48,8 @@ export function teamsEndpoints(settings: TeamsSettings): TeamsEndpoints {
   return {
     issuer: cloud.sdk.tokenIssuer,
     openIdMetadataUrl: settings.openIdMetadataUrl ?? cloud.sdk.openIdMetadataUrl,
-    tokenUrl: settings.tokenUrl ?? `${cloud.sdk.loginEndpoint}/${encodeURIComponent(settings.tenantId)}/oauth2/v2.0/token`,
+    tokenUrl:
+      settings.tokenUrl ?? `${cloud.sdk.loginEndpoint}/${encodeURIComponent(settings.tenantId)}/oauth2/v2.0/token`,
     scope: cloud.sdk.botScope,
     serviceUrl: stripTrailingSlash(settings.serviceUrl ?? cloud.serviceUrl),
   };
@@ -62,17 +63,24 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export function teamsSettingsProblems(settings: TeamsSettings): string[] {
   const problems: string[] = [];
-  if (!settings.appId.trim()) problems.push('appId is empty: set it to the bot\'s Entra application (client) id');
-  else if (!GUID.test(settings.appId.trim())) problems.push('appId must be the Entra application (client) id, a GUID like 00000000-0000-0000-0000-000000000000');
-  if (!settings.tenantId.trim()) problems.push('tenantId is empty: set it to the Entra tenant id the bot is registered in (single-tenant)');
-  else if (!GUID.test(settings.tenantId.trim())) problems.push('tenantId must be the Entra tenant id, a GUID (the bot is single-tenant; "common" is not accepted)');
+  if (!settings.appId.trim()) problems.push("appId is empty: set it to the bot's Entra application (client) id");
+  else if (!GUID.test(settings.appId.trim()))
+    problems.push('appId must be the Entra application (client) id, a GUID like 00000000-0000-0000-0000-000000000000');
+  if (!settings.tenantId.trim())
+    problems.push('tenantId is empty: set it to the Entra tenant id the bot is registered in (single-tenant)');
+  else if (!GUID.test(settings.tenantId.trim()))
+    problems.push('tenantId must be the Entra tenant id, a GUID (the bot is single-tenant; "common" is not accepted)');
   const credential = settings.credential;
   if (credential.kind === 'secret' && !credential.secret) {
-    problems.push('appPassword is empty: set it to an ${ENV} reference holding the bot\'s client secret, or configure a certificate');
+    problems.push(
+      "appPassword is empty: set it to an ${ENV} reference holding the bot's client secret, or configure a certificate",
+    );
   }
   if (credential.kind === 'certificate') {
-    if (!credential.privateKeyPem.includes('PRIVATE KEY')) problems.push('certificate.privateKey must hold a PEM private key');
-    if (!credential.certificatePem.includes('BEGIN CERTIFICATE')) problems.push('certificate.certificate must hold the PEM certificate registered on the app');
+    if (!credential.privateKeyPem.includes('PRIVATE KEY'))
+      problems.push('certificate.privateKey must hold a PEM private key');
+    if (!credential.certificatePem.includes('BEGIN CERTIFICATE'))
+      problems.push('certificate.certificate must hold the PEM certificate registered on the app');
   }
   return problems;
 }

@@ -4,7 +4,14 @@ import type { ApprovalCard } from '../../src/core/card';
 import type { ChannelRef, MessageRef, UserRef } from '../../src/core/model';
 import { silentLogger } from '../../src/http/middleware';
 import type { HttpLogger, HttpMount } from '../../src/http/server';
-import type { ChatAdapter, ChatCapabilities, InboundContext, InboundHandler, PostMessageOptions, ResolvedUser } from '../../src/ports/chat';
+import type {
+  ChatAdapter,
+  ChatCapabilities,
+  InboundContext,
+  InboundHandler,
+  PostMessageOptions,
+  ResolvedUser,
+} from '../../src/ports/chat';
 import { CardVersions, renderedDigest } from '../shared/card-versions';
 import type { TeamsOrigin } from './activities';
 import { cardAttachment, renderAdaptiveCard } from './adaptive-card';
@@ -67,17 +74,36 @@ export class TeamsAdapter implements ChatAdapter, HttpMount {
   /** The tenant's Bot Connector: configured (or the cloud's default) until a verified activity names its own. */
   private serviceUrl: string;
 
-  constructor(private readonly settings: TeamsSettings, options: TeamsAdapterOptions = {}) {
+  constructor(
+    private readonly settings: TeamsSettings,
+    options: TeamsAdapterOptions = {},
+  ) {
     const problems = teamsSettingsProblems(settings);
     if (problems.length > 0) throw new Error(`the Teams adapter cannot start: ${problems.join('; ')}`);
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
     const endpoints = teamsEndpoints(settings);
     this.serviceUrl = endpoints.serviceUrl;
-    this.tokens = new AppTokenSource({ appId: settings.appId, credential: settings.credential, tokenUrl: endpoints.tokenUrl, scope: endpoints.scope, now: this.now });
-    this.connector = new TeamsConnector({ appId: settings.appId, tenantId: settings.tenantId, tokens: this.tokens, logger: this.logger });
+    this.tokens = new AppTokenSource({
+      appId: settings.appId,
+      credential: settings.credential,
+      tokenUrl: endpoints.tokenUrl,
+      scope: endpoints.scope,
+      now: this.now,
+    });
+    this.connector = new TeamsConnector({
+      appId: settings.appId,
+      tenantId: settings.tenantId,
+      tokens: this.tokens,
+      logger: this.logger,
+    });
     this.inbound = new TeamsInbound({
-      tokenCheck: new BotConnectorTokenCheck({ appId: settings.appId, issuer: endpoints.issuer, openIdMetadataUrl: endpoints.openIdMetadataUrl, now: this.now }),
+      tokenCheck: new BotConnectorTokenCheck({
+        appId: settings.appId,
+        issuer: endpoints.issuer,
+        openIdMetadataUrl: endpoints.openIdMetadataUrl,
+        now: this.now,
+      }),
       tenantId: settings.tenantId,
       capabilities: this.capabilities,
       logger: this.logger,
@@ -90,7 +116,10 @@ export class TeamsAdapter implements ChatAdapter, HttpMount {
   }
 
   mount(app: express.Express): void {
-    mountTeamsMessages(app, { logger: this.logger, receive: (authorization, body) => this.inbound.receive(authorization, body) });
+    mountTeamsMessages(app, {
+      logger: this.logger,
+      receive: (authorization, body) => this.inbound.receive(authorization, body),
+    });
   }
 
   async start(onEvent: InboundHandler, context: InboundContext): Promise<void> {
@@ -119,8 +148,11 @@ export class TeamsAdapter implements ChatAdapter, HttpMount {
   async updateCard(message: MessageRef, card: ApprovalCard): Promise<void> {
     requireTeams(message.platform);
     const activity = cardActivity(card);
-    await this.cards.update(messageKey(message.channelId, message.messageId), card.version, renderedDigest(activity), () =>
-      this.connector.update(this.serviceUrl, message.channelId, message.messageId, activity),
+    await this.cards.update(
+      messageKey(message.channelId, message.messageId),
+      card.version,
+      renderedDigest(activity),
+      () => this.connector.update(this.serviceUrl, message.channelId, message.messageId, activity),
     );
   }
 
@@ -130,7 +162,10 @@ export class TeamsAdapter implements ChatAdapter, HttpMount {
     const root = message.threadId ?? message.messageId;
     const activity = textActivity(text);
     const id = isChannel(message.channelId)
-      ? await this.connector.post(this.serviceUrl, `${message.channelId};messageid=${root}`, { ...activity, replyToId: root })
+      ? await this.connector.post(this.serviceUrl, `${message.channelId};messageid=${root}`, {
+          ...activity,
+          replyToId: root,
+        })
       : await this.connector.reply(this.serviceUrl, message.channelId, root, activity);
     return { platform: 'teams', channelId: message.channelId, messageId: id, threadId: root };
   }
@@ -143,7 +178,13 @@ export class TeamsAdapter implements ChatAdapter, HttpMount {
       const name = fitText(mention.displayName, 100).replace(/[<>]/g, '');
       const tag = `<at>${name}</at>`;
       activity.text = `${tag} ${activity.text ?? ''}`;
-      activity.entities = [{ type: 'mention', text: tag, mentioned: { id: this.people.get(mention.userId)?.fromId ?? mention.userId, name } }];
+      activity.entities = [
+        {
+          type: 'mention',
+          text: tag,
+          mentioned: { id: this.people.get(mention.userId)?.fromId ?? mention.userId, name },
+        },
+      ];
     }
     const id = await this.connector.post(this.serviceUrl, channel.channelId, activity);
     return { platform: 'teams', channelId: channel.channelId, messageId: id };
@@ -171,7 +212,8 @@ export class TeamsAdapter implements ChatAdapter, HttpMount {
   private async member(user: UserRef, lastSeenIn?: ChannelRef): Promise<TeamsMember> {
     const person = this.person(user.userId);
     if (person.member && (person.memberUntil ?? 0) > this.now()) return person.member;
-    const conversationId = (lastSeenIn?.platform === 'teams' ? lastSeenIn.channelId : undefined) ?? person.conversationId;
+    const conversationId =
+      (lastSeenIn?.platform === 'teams' ? lastSeenIn.channelId : undefined) ?? person.conversationId;
     if (!conversationId) {
       throw new Error(`Teams looks people up within a conversation, and none is known for teams:${user.userId} yet`);
     }
@@ -203,7 +245,10 @@ export class TeamsAdapter implements ChatAdapter, HttpMount {
       this.logger.info({ appId: this.settings.appId, cloud: this.settings.cloud }, 'teams connected');
     } catch (error) {
       if (error instanceof TokenRefused) throw error;
-      this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not reach Entra to check the Teams credential; continuing');
+      this.logger.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'could not reach Entra to check the Teams credential; continuing',
+      );
     }
   }
 }

@@ -41,7 +41,9 @@ const MESSAGE_MARKDOWN = /[\\*_[\]`~]/g;
 const LINE_START_MARKUP = /^([ \t]*)([-+]|\d{1,9}\.|#{1,6})(?=[ \t])/gm;
 
 function escapeMarkdown(text: string, specials: RegExp): string {
-  return text.replace(specials, '\\$&').replace(LINE_START_MARKUP, (_m, indent: string, marker: string) => `${indent}\\${marker}`);
+  return text
+    .replace(specials, '\\$&')
+    .replace(LINE_START_MARKUP, (_m, indent: string, marker: string) => `${indent}\\${marker}`);
 }
 
 /** For TextRuns (no markdown): cleaned, capped and defused. */

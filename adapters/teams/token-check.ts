@@ -45,14 +45,15 @@ export class BotConnectorTokenCheck {
   private readonly now: () => number;
 
   constructor(private readonly options: TokenCheckOptions) {
-    if (!options.appId) throw new Error('the Teams token check needs the bot\'s app id');
+    if (!options.appId) throw new Error("the Teams token check needs the bot's app id");
     this.now = options.now ?? Date.now;
   }
 
   async check(authorization: string | undefined, activity: ActivityClaims): Promise<TokenCheckResult> {
     const token = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization ?? '')?.[1];
     if (!token) return refuse('no bearer token');
-    if (typeof activity.serviceUrl !== 'string' || !activity.serviceUrl) return refuse('the activity names no serviceUrl');
+    if (typeof activity.serviceUrl !== 'string' || !activity.serviceUrl)
+      return refuse('the activity names no serviceUrl');
     if (activity.channelId !== TEAMS_CHANNEL_ID) return refuse('the activity is not from the msteams channel');
 
     let kid: string | undefined;

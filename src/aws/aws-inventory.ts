@@ -102,8 +102,12 @@ export class AwsInventory implements Inventory {
 
   private async nodesAt(place: Place, instanceIds: string[], managedIds: string[]): Promise<Node[]> {
     const [instances, managed] = await Promise.all([
-      instanceIds.length > 0 ? this.call(place, 'ec2:DescribeInstances', (c) => instancesByIds(c.ec2, instanceIds)) : [],
-      managedIds.length > 0 ? this.call(place, 'ssm:DescribeInstanceInformation', (c) => instanceInformation(c.ssm, managedIds)) : new Map(),
+      instanceIds.length > 0
+        ? this.call(place, 'ec2:DescribeInstances', (c) => instancesByIds(c.ec2, instanceIds))
+        : [],
+      managedIds.length > 0
+        ? this.call(place, 'ssm:DescribeInstanceInformation', (c) => instanceInformation(c.ssm, managedIds))
+        : new Map(),
     ]);
     return [...(await this.ec2Nodes(place, instances)), ...(await this.managedNodes(place, [...managed.values()]))];
   }
@@ -129,7 +133,9 @@ export class AwsInventory implements Inventory {
   private async ec2Nodes(place: Place, instances: Instance[]): Promise<Node[]> {
     const ids = instances.map((instance) => instance.InstanceId).filter((id): id is string => id !== undefined);
     if (ids.length === 0) return [];
-    const registered = await this.call(place, 'ssm:DescribeInstanceInformation', (c) => instanceInformation(c.ssm, ids));
+    const registered = await this.call(place, 'ssm:DescribeInstanceInformation', (c) =>
+      instanceInformation(c.ssm, ids),
+    );
     return instances
       .filter((instance) => instance.InstanceId !== undefined)
       .map((instance) => {
@@ -166,12 +172,18 @@ export class AwsInventory implements Inventory {
   private async call<T>(place: Place, operation: string, run: (clients: PlaceClients) => Promise<T>): Promise<T> {
     const { clients } = this.options;
     try {
-      return await run({ ec2: clients.ec2(place.account, place.region), ssm: clients.ssm(place.account, place.region) });
+      return await run({
+        ec2: clients.ec2(place.account, place.region),
+        ssm: clients.ssm(place.account, place.region),
+      });
     } catch (error) {
       const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      throw new InventoryLookupError(`${operation} failed in account ${place.account}, region ${place.region}: ${reason}`, {
-        cause: error,
-      });
+      throw new InventoryLookupError(
+        `${operation} failed in account ${place.account}, region ${place.region}: ${reason}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 }

@@ -19,7 +19,11 @@ export interface IamDocument {
 }
 
 /** Session documents requesters may use. RunShell is the default; the others need explicit document access. */
-export const SESSION_DOCUMENTS = ['SSM-SessionManagerRunShell', 'AWS-StartPortForwardingSession', 'AWS-StartSSHSession'] as const;
+export const SESSION_DOCUMENTS = [
+  'SSM-SessionManagerRunShell',
+  'AWS-StartPortForwardingSession',
+  'AWS-StartSSHSession',
+] as const;
 
 export interface RequesterBaseOptions {
   /** Restrict to these regions (default: any). */
@@ -53,7 +57,11 @@ export function requesterBasePolicy(partition: Partition, options: RequesterBase
   const documentArns = documents.flatMap((document) =>
     // SSM-SessionManagerRunShell is created in the customer's account; AWS-* documents are owned by AWS, so their
     // account field is `*` (which also matches the empty account AWS sometimes writes).
-    cross(regions, document.startsWith('AWS-') ? ['*'] : accounts, (r, a) => `arn:${partition}:ssm:${r}:${a}:document/${document}`),
+    cross(
+      regions,
+      document.startsWith('AWS-') ? ['*'] : accounts,
+      (r, a) => `arn:${partition}:ssm:${r}:${a}:document/${document}`,
+    ),
   );
   const sessionArns = cross(regions, accounts, (r, a) => `arn:${partition}:ssm:${r}:${a}:session/*`);
   return {
@@ -184,7 +192,12 @@ export function botPolicy(partition: Partition, options: BotPolicyOptions = {}):
     {
       Sid: 'NodesAndSessions',
       Effect: 'Allow',
-      Action: ['ec2:DescribeInstances', 'ssm:DescribeInstanceInformation', 'ssm:DescribeSessions', 'sts:GetCallerIdentity'],
+      Action: [
+        'ec2:DescribeInstances',
+        'ssm:DescribeInstanceInformation',
+        'ssm:DescribeSessions',
+        'sts:GetCallerIdentity',
+      ],
       Resource: '*',
     },
     {
@@ -201,7 +214,12 @@ export function botPolicy(partition: Partition, options: BotPolicyOptions = {}):
     },
   );
   if (options.assumeRoleArns && options.assumeRoleArns.length > 0) {
-    statements.push({ Sid: 'AccountRoles', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: one([...options.assumeRoleArns]) });
+    statements.push({
+      Sid: 'AccountRoles',
+      Effect: 'Allow',
+      Action: 'sts:AssumeRole',
+      Resource: one([...options.assumeRoleArns]),
+    });
   }
   if (options.tableArn) {
     statements.push({

@@ -31,7 +31,11 @@ const REFRESH_MARGIN_MS = 5 * 60_000;
 const SESSION_NAME = 'jitbot';
 
 /** IAM is a global service per partition, signed in one region. */
-const IAM_SIGNING_REGION: Record<Partition, string> = { aws: 'us-east-1', 'aws-cn': 'cn-north-1', 'aws-us-gov': 'us-gov-west-1' };
+const IAM_SIGNING_REGION: Record<Partition, string> = {
+  aws: 'us-east-1',
+  'aws-cn': 'cn-north-1',
+  'aws-us-gov': 'us-gov-west-1',
+};
 
 /**
  * One place that makes AWS SDK clients per account and region: cross-account access through STS
@@ -49,7 +53,10 @@ export class AwsClients {
   }
 
   iam(accountId: string): IAMClient {
-    return this.memo(`iam:${accountId}`, () => new IAMClient(this.config(accountId, IAM_SIGNING_REGION[this.partition], 'iam')));
+    return this.memo(
+      `iam:${accountId}`,
+      () => new IAMClient(this.config(accountId, IAM_SIGNING_REGION[this.partition], 'iam')),
+    );
   }
 
   ec2(accountId: string, region: string): EC2Client {
@@ -103,12 +110,22 @@ export class AwsClients {
         if (fresh()) return cached!;
         inflight ??= this.sts
           .send(
-            new AssumeRoleCommand({ RoleArn: account.assumeRoleArn!, RoleSessionName: SESSION_NAME, ExternalId: account.externalId }),
+            new AssumeRoleCommand({
+              RoleArn: account.assumeRoleArn!,
+              RoleSessionName: SESSION_NAME,
+              ExternalId: account.externalId,
+            }),
           )
           .then((out) => {
             const c = out.Credentials;
-            if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole into ${account.assumeRoleArn} returned no credentials`);
-            cached = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
+            if (!c?.AccessKeyId || !c.SecretAccessKey)
+              throw new Error(`AssumeRole into ${account.assumeRoleArn} returned no credentials`);
+            cached = {
+              accessKeyId: c.AccessKeyId,
+              secretAccessKey: c.SecretAccessKey,
+              sessionToken: c.SessionToken,
+              expiration: c.Expiration,
+            };
             return cached;
           })
           .finally(() => {

@@ -87,7 +87,12 @@ async function checkCredentials(clients: AwsClients): Promise<DoctorCheck> {
           `but the configured regions are in ${clients.partition}`,
       };
     }
-    return { name, ok: true, severity: 'error', detail: `${identity.Arn} (account ${identity.Account}, partition ${partition})` };
+    return {
+      name,
+      ok: true,
+      severity: 'error',
+      detail: `${identity.Arn} (account ${identity.Account}, partition ${partition})`,
+    };
   } catch (error) {
     return { name, ok: false, severity: 'error', detail: `sts:GetCallerIdentity failed: ${message(error)}` };
   }
@@ -153,7 +158,8 @@ async function effectivePolicies(iam: IAMClient, location: PolicyLocation): Prom
           { client: iam },
           { PolicyArn: location.objectArn, EntityFilter: 'Role', PathPrefix: SSO_ROLE_PATH_PREFIX },
         );
-        for await (const page of pages) for (const role of page.PolicyRoles ?? []) if (role.RoleName) roles.push(role.RoleName);
+        for await (const page of pages)
+          for (const role of page.PolicyRoles ?? []) if (role.RoleName) roles.push(role.RoleName);
       } catch (error) {
         if (isNoSuchEntity(error)) {
           throw new Error(
@@ -164,7 +170,9 @@ async function effectivePolicies(iam: IAMClient, location: PolicyLocation): Prom
         throw error;
       }
       if (roles.length === 0) {
-        throw new Error(`policy ${location.name} is not attached to any Identity Center role in ${location.account}: provision the permission set`);
+        throw new Error(
+          `policy ${location.name} is not attached to any Identity Center role in ${location.account}: provision the permission set`,
+        );
       }
       return (await Promise.all(roles.map((role) => rolePolicies(iam, role)))).flat();
     }
@@ -187,7 +195,11 @@ async function groupPolicies(iam: IAMClient, group: string): Promise<EffectivePo
   for await (const page of paginateListGroupPolicies({ client: iam }, { GroupName: group })) {
     for (const name of page.PolicyNames ?? []) {
       const out = await iam.send(new GetGroupPolicyCommand({ GroupName: group, PolicyName: name }));
-      result.push({ source: `inline policy ${name} of group ${group}`, name, document: decodePolicyDocument(out.PolicyDocument ?? '{}') });
+      result.push({
+        source: `inline policy ${name} of group ${group}`,
+        name,
+        document: decodePolicyDocument(out.PolicyDocument ?? '{}'),
+      });
     }
   }
   for await (const page of paginateListAttachedGroupPolicies({ client: iam }, { GroupName: group })) {
@@ -208,7 +220,11 @@ async function rolePolicies(iam: IAMClient, role: string): Promise<EffectivePoli
 }
 
 function inline(documents: Map<string, string>, owner: string): EffectivePolicy[] {
-  return [...documents.entries()].map(([name, document]) => ({ source: `inline policy ${name} of ${owner}`, name, document }));
+  return [...documents.entries()].map(([name, document]) => ({
+    source: `inline policy ${name} of ${owner}`,
+    name,
+    document,
+  }));
 }
 
 async function managed(iam: IAMClient, arn: string, name: string): Promise<EffectivePolicy> {
@@ -230,7 +246,10 @@ function asList(value: unknown): string[] {
 
 /** IAM wildcards: `*` any run of characters, `?` one character; actions are case-insensitive. */
 function glob(pattern: string, flags = ''): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, flags);
 }
 
@@ -245,7 +264,9 @@ function canNameNode(pattern: string): boolean {
   const parts = pattern.split(':');
   const service = parts[2] ?? '';
   const resource = parts.slice(5).join(':');
-  const ec2 = glob(service).test('ec2') && (resource.startsWith('instance/') || glob(resource).test('instance/i-0123456789abcdef0'));
+  const ec2 =
+    glob(service).test('ec2') &&
+    (resource.startsWith('instance/') || glob(resource).test('instance/i-0123456789abcdef0'));
   const ssm =
     glob(service).test('ssm') &&
     (resource.startsWith('managed-instance/') || glob(resource).test('managed-instance/mi-0123456789abcdef0'));
@@ -272,7 +293,10 @@ export function grantsStandingNodeAccess(document: string): boolean {
 /** An Allow of ssm:StartSession on a session document: what the base policy provides. */
 export function allowsSessionDocuments(document: string): boolean {
   return statementsOf(document).some(
-    (s) => s.Effect === 'Allow' && coversAction(s, 'ssm:StartSession') && asList(s.Resource).some((r) => r.includes(':document/')),
+    (s) =>
+      s.Effect === 'Allow' &&
+      coversAction(s, 'ssm:StartSession') &&
+      asList(s.Resource).some((r) => r.includes(':document/')),
   );
 }
 

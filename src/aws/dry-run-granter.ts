@@ -12,7 +12,12 @@ interface Recorded {
 }
 
 /** The IAM call that would carry a principal's rendered grant policy, written where IamGranter would write it. */
-export function describeIamWrite(principal: AwsPrincipal, nodeAccount: string, nodeRegion: string, document: string): string {
+export function describeIamWrite(
+  principal: AwsPrincipal,
+  nodeAccount: string,
+  nodeRegion: string,
+  document: string,
+): string {
   const location = locatePolicy(principal, nodeAccount, partitionOf(nodeRegion));
   return `${holderFor(location.kind).describePut(location)} PolicyDocument=${document}`;
 }

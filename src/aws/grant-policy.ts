@@ -69,7 +69,8 @@ export function grantStatement(input: GrantStatementInput): PolicyStatement {
   };
   if (input.principal.kind !== 'iam-user' && input.principal.sessionName) {
     const sessionName = input.principal.sessionName;
-    const roleIds = input.roleIds && input.roleIds.length > 0 ? [...input.roleIds].sort() : [input.roleId ?? '<role-id>'];
+    const roleIds =
+      input.roleIds && input.roleIds.length > 0 ? [...input.roleIds].sort() : [input.roleId ?? '<role-id>'];
     const userIds = roleIds.map((roleId) => `${roleId}:${sessionName}`);
     condition.StringEquals = { 'aws:userid': userIds.length === 1 ? userIds[0]! : userIds };
   }
@@ -158,7 +159,11 @@ const isLive = (now: number) => (statement: PolicyStatement) => (statementExpiry
  * Adds or replaces (same Sid, same position) one grant and drops statements that have expired by `now`. Pure and
  * idempotent: applying the same statement twice yields the same list.
  */
-export function withGrant(statements: readonly PolicyStatement[], statement: PolicyStatement, now: number): PolicyStatement[] {
+export function withGrant(
+  statements: readonly PolicyStatement[],
+  statement: PolicyStatement,
+  now: number,
+): PolicyStatement[] {
   // The statement being replaced keeps its place even if it has expired, so re-applying it changes nothing.
   const live = statements.filter((s) => s.Sid === statement.Sid || isLive(now)(s));
   const at = live.findIndex((s) => s.Sid === statement.Sid);

@@ -2,7 +2,13 @@ import type { Logger } from 'pino';
 import { mayHoldGrant, shouldHoldGrant } from '../core/grant-holding';
 import type { AwsPrincipal, Grant, JitRequest } from '../core/model';
 import type { Clock } from '../ports/clock';
-import type { IamOwnedGrant, InspectionResult, OrphanRemoval, ReconcilingGranter, SessionTerminator } from '../ports/granter';
+import type {
+  IamOwnedGrant,
+  InspectionResult,
+  OrphanRemoval,
+  ReconcilingGranter,
+  SessionTerminator,
+} from '../ports/granter';
 import type { Store } from '../ports/store';
 import { statementGrant, statementId } from './grant-policy';
 import { NotFound } from './iam-errors';
@@ -31,7 +37,10 @@ export class GrantReconciliation implements ReconcilingGranter {
    * The statements in the jitbot policies of these principals; a policy that cannot be read is reported instead of
    * failing the whole listing. Identity Center principals are inspected in every account of `accounts`.
    */
-  async inspect(principals: readonly AwsPrincipal[], accounts: readonly string[] = this.deps.accounts ?? []): Promise<InspectionResult> {
+  async inspect(
+    principals: readonly AwsPrincipal[],
+    accounts: readonly string[] = this.deps.accounts ?? [],
+  ): Promise<InspectionResult> {
     const { policies } = this.deps;
     const locations = new Map<string, { principal: AwsPrincipal; location: PolicyLocation }>();
     for (const principal of principals) {
@@ -64,7 +73,10 @@ export class GrantReconciliation implements ReconcilingGranter {
         }
       } catch (error) {
         if (error instanceof NotFound) return;
-        result.failures.push({ policyArn: location.objectArn, error: error instanceof Error ? error.message : String(error) });
+        result.failures.push({
+          policyArn: location.objectArn,
+          error: error instanceof Error ? error.message : String(error),
+        });
       }
     });
     return result;

@@ -52,9 +52,12 @@ export async function callIam<T>(subject: IamSubject, action: string, call: () =
     const message = awsMessage(error);
     if (REFUSED_NAMES.has(name)) throw new GrantRefused(`IAM refused ${action} on ${subject.description}: ${message}`);
     const attempts = (error as { $metadata?: { attempts?: number } }).$metadata?.attempts;
-    throw new Error(`${action} on ${subject.description} failed (${name}${attempts ? ` after ${attempts} attempts` : ''}): ${message}`, {
-      cause: error,
-    });
+    throw new Error(
+      `${action} on ${subject.description} failed (${name}${attempts ? ` after ${attempts} attempts` : ''}): ${message}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 

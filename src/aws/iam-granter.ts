@@ -53,7 +53,9 @@ export class IamGranter implements Granter, ReconcilingGranter {
 
   async grant(request: JitRequest, startsAt: number, expiresAt: number): Promise<Grant> {
     const { principal, location } = this.policies.prepare(request);
-    return this.policies.underLease(location, (renew) => this.policies.addStatement(request, principal, location, startsAt, expiresAt, renew));
+    return this.policies.underLease(location, (renew) =>
+      this.policies.addStatement(request, principal, location, startsAt, expiresAt, renew),
+    );
   }
 
   async revoke(request: JitRequest): Promise<{ sessionsTerminated: number; summary: string }> {
@@ -93,9 +95,13 @@ export class IamGranter implements Granter, ReconcilingGranter {
   }
 
   /** Statements in the jitbot policies of these principals; throws if any policy cannot be read. */
-  async listOwnedGrantsFor(principals: readonly AwsPrincipal[], accounts: readonly string[] = this.deps.accounts ?? []): Promise<IamOwnedGrant[]> {
+  async listOwnedGrantsFor(
+    principals: readonly AwsPrincipal[],
+    accounts: readonly string[] = this.deps.accounts ?? [],
+  ): Promise<IamOwnedGrant[]> {
     const { grants, failures } = await this.inspect(principals, accounts);
-    if (failures.length > 0) throw new Error(`could not read ${failures.map((f) => `${f.policyArn} (${f.error})`).join(', ')}`);
+    if (failures.length > 0)
+      throw new Error(`could not read ${failures.map((f) => `${f.policyArn} (${f.error})`).join(', ')}`);
     return grants;
   }
 

@@ -34,7 +34,10 @@ export class TtlCache<V> {
    * Values for every key: fresh ones from the cache, keys already loading from their in-flight load, and the rest
    * from one call to `loadMissing`, which must return a value for each key it is given.
    */
-  async getMany(keys: readonly string[], loadMissing: (keys: string[]) => Promise<Map<string, V>>): Promise<Map<string, V>> {
+  async getMany(
+    keys: readonly string[],
+    loadMissing: (keys: string[]) => Promise<Map<string, V>>,
+  ): Promise<Map<string, V>> {
     const result = new Map<string, V>();
     const waits: Promise<unknown>[] = [];
     const missing: string[] = [];

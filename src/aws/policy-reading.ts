@@ -13,7 +13,11 @@ import { isNoSuchEntity } from './iam-errors';
 // Reading IAM policies as text: the granter reads jitbot's own policy, the doctor everything a requester has.
 
 /** Every inline policy on a user or role, name → decoded document text. Throws NoSuchEntityException if the principal is missing. */
-export async function readInlinePolicies(iam: IAMClient, kind: 'user' | 'role', name: string): Promise<Map<string, string>> {
+export async function readInlinePolicies(
+  iam: IAMClient,
+  kind: 'user' | 'role',
+  name: string,
+): Promise<Map<string, string>> {
   const names: string[] = [];
   const pages =
     kind === 'user'
@@ -47,7 +51,10 @@ export async function readOwnInline(iam: IAMClient, kind: 'user' | 'role', name:
 }
 
 /** The default version of a managed policy as text, plus its version id. Throws NoSuchEntityException if missing. */
-export async function readManagedPolicy(iam: IAMClient, policyArn: string): Promise<{ document: string; versionId: string }> {
+export async function readManagedPolicy(
+  iam: IAMClient,
+  policyArn: string,
+): Promise<{ document: string; versionId: string }> {
   const { Policy } = await iam.send(new GetPolicyCommand({ PolicyArn: policyArn }));
   const versionId = Policy?.DefaultVersionId ?? 'v1';
   const { PolicyVersion } = await iam.send(new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: versionId }));

@@ -27,7 +27,11 @@ export interface SizeBudget {
   fits: boolean;
 }
 
-export function sizeBudget(container: PolicyContainer, ownDocument: string, otherDocuments: readonly string[] = []): SizeBudget {
+export function sizeBudget(
+  container: PolicyContainer,
+  ownDocument: string,
+  otherDocuments: readonly string[] = [],
+): SizeBudget {
   const own = policyCharacters(ownDocument);
   const others = container === 'managed' ? 0 : otherDocuments.reduce((sum, doc) => sum + policyCharacters(doc), 0);
   const total = own + others;

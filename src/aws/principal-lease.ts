@@ -72,7 +72,9 @@ async function holdingLease<T>(
   let step = options.firstStepMs ?? DEFAULTS.firstStepMs;
   while (!(await store.acquireLease(name, owner, clock.now(), ttlMs))) {
     if (waited >= maxWaitMs) {
-      throw new PrincipalBusy(`another jitbot operation is still changing ${name.replace(/^principal#/, '')}; will retry`);
+      throw new PrincipalBusy(
+        `another jitbot operation is still changing ${name.replace(/^principal#/, '')}; will retry`,
+      );
     }
     const delay = Math.min(Math.max(1, Math.round(random() * step)), maxWaitMs - waited);
     await sleep(delay);

@@ -39,7 +39,9 @@ export class PrincipalPolicies {
     if (!principal) throw new GrantRefused(`${request.id}: the requester is not mapped to an AWS principal`);
     // Without a session name, a statement on a role would let everyone who can assume the role in.
     if (holderFor(principal.kind).personRoleIds && !principal.sessionName) {
-      throw new GrantRefused(`${request.id}: ${principal.arn} is shared, so it needs a session name that identifies the person`);
+      throw new GrantRefused(
+        `${request.id}: ${principal.arn} is shared, so it needs a session name that identifies the person`,
+      );
     }
     return { principal, location: this.locate(principal, request.target.account) };
   }
@@ -50,7 +52,12 @@ export class PrincipalPolicies {
 
   underLease<T>(location: PolicyLocation, work: (renew: () => Promise<void>) => Promise<T>): Promise<T> {
     const { store, clock, owner } = this.deps;
-    return withLease({ store, clock, owner }, principalLeaseName(location.objectArn), (lease) => work(() => lease.renew()), this.deps.lease);
+    return withLease(
+      { store, clock, owner },
+      principalLeaseName(location.objectArn),
+      (lease) => work(() => lease.renew()),
+      this.deps.lease,
+    );
   }
 
   /** The read-modify-write of one grant; the caller holds the principal's lease. */
@@ -85,7 +92,13 @@ export class PrincipalPolicies {
     }
     const call = await this.write(iam, location, state, statements, document, renew);
     this.deps.logger?.info(
-      { requestId: request.id, policy: location.objectArn, characters: budget.total, quota: budget.quota, wrote: call !== undefined },
+      {
+        requestId: request.id,
+        policy: location.objectArn,
+        characters: budget.total,
+        quota: budget.quota,
+        wrote: call !== undefined,
+      },
       'grant written',
     );
     return {
@@ -101,7 +114,11 @@ export class PrincipalPolicies {
   }
 
   /** Removes one statement under the lease; false when there was nothing to remove. A missing principal/policy is fine. */
-  async removeStatement(location: PolicyLocation, sid: string, shouldRemove?: () => Promise<boolean>): Promise<boolean> {
+  async removeStatement(
+    location: PolicyLocation,
+    sid: string,
+    shouldRemove?: () => Promise<boolean>,
+  ): Promise<boolean> {
     return this.underLease(location, async (renew) => {
       if (shouldRemove && !(await shouldRemove())) return false;
       const iam = this.iam(location);
@@ -129,7 +146,9 @@ export class PrincipalPolicies {
     try {
       return this.deps.clients.iam(location.account);
     } catch {
-      throw new GrantRefused(`${location.description} is in account ${location.account}, which is not listed under aws.accounts`);
+      throw new GrantRefused(
+        `${location.description} is in account ${location.account}, which is not listed under aws.accounts`,
+      );
     }
   }
 
@@ -154,7 +173,12 @@ export class PrincipalPolicies {
   }
 
   /** The unique role ids the person's aws:userid is pinned to (cached per policy holder); undefined when not pinned. */
-  private async personScope(iam: IAMClient, location: PolicyLocation, principal: AwsPrincipal, state: PolicyState): Promise<string[] | undefined> {
+  private async personScope(
+    iam: IAMClient,
+    location: PolicyLocation,
+    principal: AwsPrincipal,
+    state: PolicyState,
+  ): Promise<string[] | undefined> {
     const holder = holderFor(location.kind);
     if (!holder.personRoleIds || !principal.sessionName) return undefined;
     const cached = this.roleIds.get(location.objectArn);

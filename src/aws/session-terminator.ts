@@ -1,4 +1,9 @@
-import { paginateDescribeSessions, TerminateSessionCommand, type SessionFilter, type SSMClient } from '@aws-sdk/client-ssm';
+import {
+  paginateDescribeSessions,
+  TerminateSessionCommand,
+  type SessionFilter,
+  type SSMClient,
+} from '@aws-sdk/client-ssm';
 import type { AwsPrincipal, JitRequest } from '../core/model';
 import type { SessionTerminator } from '../ports/granter';
 import type { AwsClients } from './clients';
@@ -44,7 +49,10 @@ export class SsmSessionTerminator implements SessionTerminator {
     if (owner.filter) filters.push({ key: 'Owner', value: owner.filter });
     const sessionIds: string[] = [];
     try {
-      for await (const page of paginateDescribeSessions({ client, pageSize: PAGE_SIZE }, { State: 'Active', Filters: filters })) {
+      for await (const page of paginateDescribeSessions(
+        { client, pageSize: PAGE_SIZE },
+        { State: 'Active', Filters: filters },
+      )) {
         for (const session of page.Sessions ?? []) {
           if (!session.SessionId || ENDING.has(session.Status ?? '')) continue;
           if (session.Target !== undefined && session.Target !== target) continue;
@@ -77,7 +85,8 @@ export class SsmSessionTerminator implements SessionTerminator {
         if (!arn?.resource.startsWith('user/')) return unrecognisable(`${principal.arn} is not an IAM user ARN`);
         const name = arn.resource.split('/').pop()!;
         const withoutPath = `arn:${arn.partition}:iam::${arn.account}:user/${name}`;
-        if (withoutPath === principal.arn) return { filter: principal.arn, matches: (owner) => owner === principal.arn };
+        if (withoutPath === principal.arn)
+          return { filter: principal.arn, matches: (owner) => owner === principal.arn };
         // Whether SSM reports a user's path in Owner is not documented: accept both spellings.
         return { matches: (owner) => owner === principal.arn || owner === withoutPath };
       }

@@ -13,7 +13,10 @@ import { chunk, tagsOf } from './inventory-util';
 const SSM_IDS_PER_CALL = 50;
 
 /** SSM registration of these nodes (EC2 `i-` or hybrid `mi-`), by id; nodes SSM does not know are absent. */
-export async function instanceInformation(client: SSMClient, ids: readonly string[]): Promise<Map<string, InstanceInformation>> {
+export async function instanceInformation(
+  client: SSMClient,
+  ids: readonly string[],
+): Promise<Map<string, InstanceInformation>> {
   const found = new Map<string, InstanceInformation>();
   for (const batch of chunk(ids, SSM_IDS_PER_CALL)) {
     for (const info of await informationForIds(client, batch)) if (info.InstanceId) found.set(info.InstanceId, info);
@@ -32,7 +35,10 @@ async function informationForIds(client: SSMClient, ids: string[]): Promise<Inst
     if (!(error instanceof Error && error.name === 'InvalidInstanceId')) throw error;
     if (ids.length === 1) return [];
     const half = Math.ceil(ids.length / 2);
-    return [...(await informationForIds(client, ids.slice(0, half))), ...(await informationForIds(client, ids.slice(half)))];
+    return [
+      ...(await informationForIds(client, ids.slice(0, half))),
+      ...(await informationForIds(client, ids.slice(half))),
+    ];
   }
 }
 
@@ -48,9 +54,15 @@ export async function managedInstanceTags(client: SSMClient, id: string): Promis
   return tagsOf(out.TagList);
 }
 
-async function describeInformation(client: SSMClient, filters: InstanceInformationStringFilter[]): Promise<InstanceInformation[]> {
+async function describeInformation(
+  client: SSMClient,
+  filters: InstanceInformationStringFilter[],
+): Promise<InstanceInformation[]> {
   const infos: InstanceInformation[] = [];
-  for await (const page of paginateDescribeInstanceInformation({ client, pageSize: SSM_IDS_PER_CALL }, { Filters: filters })) {
+  for await (const page of paginateDescribeInstanceInformation(
+    { client, pageSize: SSM_IDS_PER_CALL },
+    { Filters: filters },
+  )) {
     infos.push(...(page.InstanceInformationList ?? []));
   }
   return infos;

@@ -3,7 +3,20 @@ import type { AuditEvent } from '../ports/store';
 
 // Audit export formats for `jitbot audit export`.
 
-const CSV_COLUMNS = ['seq', 'at', 'actor', 'action', 'requestId', 'from', 'to', 'comment', 'deliveryId', 'detail', 'prevHash', 'hash'] as const;
+const CSV_COLUMNS = [
+  'seq',
+  'at',
+  'actor',
+  'action',
+  'requestId',
+  'from',
+  'to',
+  'comment',
+  'deliveryId',
+  'detail',
+  'prevHash',
+  'hash',
+] as const;
 
 export function auditToJsonl(events: readonly AuditEvent[]): string {
   return events.map((event) => `${JSON.stringify({ ...event, at: new Date(event.at).toISOString() })}\n`).join('');

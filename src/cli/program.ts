@@ -41,7 +41,10 @@ export function buildProgram(io: CliIo): Command {
     return loadConfig({ path, env: io.env, adapters: ADAPTERS, offline: options.offline ?? false });
   }
 
-  async function withStore<T>(config: JitbotConfig, work: (store: Awaited<ReturnType<typeof openStore>>['store']) => Promise<T>): Promise<T> {
+  async function withStore<T>(
+    config: JitbotConfig,
+    work: (store: Awaited<ReturnType<typeof openStore>>['store']) => Promise<T>,
+  ): Promise<T> {
     const opened = await openStore(storeOptions(config));
     try {
       return await work(opened.store);
@@ -62,7 +65,8 @@ export function buildProgram(io: CliIo): Command {
       const running = await startJitbot({ config, logger, adapterModules: ADAPTERS });
       logger.info({ config: source, store: running.storeDescription, url: running.url }, 'jitbot is running');
       for (const module of ADAPTERS) {
-        if (config.adapters[module.name] !== undefined && module.startupNote) io.stdout(module.startupNote(running.url));
+        if (config.adapters[module.name] !== undefined && module.startupNote)
+          io.stdout(module.startupNote(running.url));
       }
       io.onServerStarted?.(async () => {
         logger.info('stopping');
@@ -96,7 +100,8 @@ export function buildProgram(io: CliIo): Command {
       io.stdout(`${JSON.stringify(jitbotJsonSchema(ADAPTERS), null, 2)}\n`);
     });
 
-  const platformOption = () => new Option('-p, --platform <platform>', 'chat platform').choices([...PLATFORMS]).makeOptionMandatory();
+  const platformOption = () =>
+    new Option('-p, --platform <platform>', 'chat platform').choices([...PLATFORMS]).makeOptionMandatory();
   const channels = program.command('channels').description('which chat channel speaks for which approver role');
   channels
     .command('list')
@@ -116,7 +121,9 @@ export function buildProgram(io: CliIo): Command {
       if (!Object.hasOwn(config.roles, role)) {
         throw new CliError(`there is no approver role "${role}"; roles: ${Object.keys(config.roles).join(', ')}`);
       }
-      await withStore(config, (store) => new ChannelRoles(store, config).map({ platform: options.platform, channelId }, role, 'cli', io.now()));
+      await withStore(config, (store) =>
+        new ChannelRoles(store, config).map({ platform: options.platform, channelId }, role, 'cli', io.now()),
+      );
       io.stdout(`${options.platform} ${channelId} → ${role}\n`);
     });
   channels
@@ -145,7 +152,9 @@ export function buildProgram(io: CliIo): Command {
         options.for === 'bot'
           ? botPolicy(partition, {
               accounts,
-              ssoPolicyNames: config.identities.flatMap((i) => (i.principal.kind === 'sso-permission-set' ? [i.principal.policyName] : [])),
+              ssoPolicyNames: config.identities.flatMap((i) =>
+                i.principal.kind === 'sso-permission-set' ? [i.principal.policyName] : [],
+              ),
               assumeRoleArns: config.aws.accounts.flatMap((a) => (a.assumeRoleArn ? [a.assumeRoleArn] : [])),
             })
           : requesterBasePolicy(partition, { regions: config.aws.regions, accounts });
@@ -169,8 +178,12 @@ export function buildProgram(io: CliIo): Command {
           accounts: config.aws.accounts.map((a) => a.id),
           checkTable: () => withStore(config, async () => undefined),
         });
-        for (const check of checks) io.stdout(`${check.ok ? 'ok  ' : check.severity === 'error' ? 'FAIL' : 'warn'}  ${check.name}: ${check.detail}\n`);
-        if (checks.some((c) => !c.ok && c.severity === 'error')) throw new CliError('doctor found problems that stop grants from working');
+        for (const check of checks)
+          io.stdout(
+            `${check.ok ? 'ok  ' : check.severity === 'error' ? 'FAIL' : 'warn'}  ${check.name}: ${check.detail}\n`,
+          );
+        if (checks.some((c) => !c.ok && c.severity === 'error'))
+          throw new CliError('doctor found problems that stop grants from working');
       } finally {
         clients.destroy();
       }
@@ -190,7 +203,9 @@ export function buildProgram(io: CliIo): Command {
     });
   audit
     .command('verify')
-    .description('check that no audit event was altered, reordered or removed (also the newest and the oldest retained)')
+    .description(
+      'check that no audit event was altered, reordered or removed (also the newest and the oldest retained)',
+    )
     .action(async () => {
       const { config } = load();
       const { events, anchors } = await withStore(config, async (store) => {
@@ -208,7 +223,10 @@ export function buildProgram(io: CliIo): Command {
 
   function since(text: string): number {
     const at = parseSince(text, io.now());
-    if (at === undefined) throw new CliError(`--since "${text}" is neither a date (2026-01-31, 2026-01-31T08:00:00Z) nor a duration (7d, 12h)`);
+    if (at === undefined)
+      throw new CliError(
+        `--since "${text}" is neither a date (2026-01-31, 2026-01-31T08:00:00Z) nor a duration (7d, 12h)`,
+      );
     return at;
   }
 

@@ -13,7 +13,12 @@ const demoNode = (node: Omit<Node, 'account' | 'region'> & Partial<Pick<Node, 'a
 
 /** The nodes `inventory.demo: true` adds. */
 export const DEMO_NODES: readonly Node[] = [
-  demoNode({ id: 'i-0123456789abcdef0', name: 'web-1', tags: { Env: 'prod', Owner: 'web-team' }, pingStatus: 'Online' }),
+  demoNode({
+    id: 'i-0123456789abcdef0',
+    name: 'web-1',
+    tags: { Env: 'prod', Owner: 'web-team' },
+    pingStatus: 'Online',
+  }),
   demoNode({ id: 'i-0123456789abcdef1', name: 'web-2', tags: { Env: 'prod' }, pingStatus: 'Online' }),
   demoNode({ id: 'i-0fedcba9876543210', name: 'dev-box', tags: { Env: 'dev' }, pingStatus: 'Online' }),
   demoNode({ id: 'i-0aaaabbbbccccdddd', name: 'db-1', tags: { Env: 'prod', Role: 'database' }, pingStatus: 'Online' }),

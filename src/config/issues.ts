@@ -24,9 +24,10 @@ export class ConfigError extends Error {
     readonly warnings: readonly ConfigIssue[] = [],
   ) {
     super(
-      [...issues.map((issue) => formatIssueLine(source, issue)), ...warnings.map((warning) => formatWarningLine(source, warning))].join(
-        '\n',
-      ),
+      [
+        ...issues.map((issue) => formatIssueLine(source, issue)),
+        ...warnings.map((warning) => formatWarningLine(source, warning)),
+      ].join('\n'),
     );
   }
 }
@@ -113,7 +114,10 @@ export function fromZodIssue(issue: z.core.$ZodIssue, raw: unknown): ConfigIssue
       return issue.keys.map((key) => {
         const full = formatPath([...path, key]);
         const hint = UNKNOWN_KEY_HINTS[full];
-        return { path: full, message: hint ? `unknown key: ${hint}` : 'unknown key (check the spelling; see docs/config.md)' };
+        return {
+          path: full,
+          message: hint ? `unknown key: ${hint}` : 'unknown key (check the spelling; see docs/config.md)',
+        };
       });
     case 'invalid_type': {
       const expected = custom ? issue.message : `expected ${EXPECTED_TYPE[issue.expected] ?? issue.expected}`;

@@ -69,7 +69,9 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
   if (text !== undefined) return loadText(text, DEFAULT_CONFIG_PATH, options);
   const demo = options.adapters.find((module) => module.fallback)?.fallback?.demoConfig;
   if (demo === undefined) {
-    throw new ConfigError(DEFAULT_CONFIG_PATH, [{ path: '', message: 'file not found (pass --config <file> or set JITBOT_CONFIG)' }]);
+    throw new ConfigError(DEFAULT_CONFIG_PATH, [
+      { path: '', message: 'file not found (pass --config <file> or set JITBOT_CONFIG)' },
+    ]);
   }
   return loadText(demo, DEMO_SOURCE, options);
 }
@@ -93,7 +95,11 @@ export function checkConfigText(text: string, context: ConfigContext): CheckedCo
   const yaml = parseYaml(text);
   if (!yaml.ok) return { issues: yaml.issues, warnings: [] };
   const raw = yaml.value;
-  const parsed = parsePartially(jitbotSchema(context.adapters), raw, jitbotSchema(context.adapters, { minimums: false }));
+  const parsed = parsePartially(
+    jitbotSchema(context.adapters),
+    raw,
+    jitbotSchema(context.adapters, { minimums: false }),
+  );
   const shapeIssues = parsed.issues.flatMap((issue) => fromZodIssue(issue, raw));
   if (!parsed.data) return { issues: shapeIssues, warnings: [] };
   const normalised = normaliseConfig(parsed.data, { ...context, parsed });

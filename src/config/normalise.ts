@@ -187,16 +187,23 @@ function normaliseAws(file: JitbotFile, env: Env | undefined, check: Checker): A
     const path = ['aws', 'accounts', index];
     const id = accountIdText(account.id);
     const first = seen.get(id);
-    if (first !== undefined) check.problem([...path, 'id'], `account ${id} is already listed at ${check.where(['aws', 'accounts', first])}`);
+    if (first !== undefined)
+      check.problem([...path, 'id'], `account ${id} is already listed at ${check.where(['aws', 'accounts', first])}`);
     else seen.set(id, index);
 
     if (account.assumeRoleArn) {
       const arn = arnParts(account.assumeRoleArn);
       if (arn.account !== id) {
-        check.problem([...path, 'assumeRoleArn'], `the role is in account ${arn.account}, expected a role in account ${id}`);
+        check.problem(
+          [...path, 'assumeRoleArn'],
+          `the role is in account ${arn.account}, expected a role in account ${id}`,
+        );
       }
       if (arn.partition !== partition) {
-        check.problem([...path, 'assumeRoleArn'], `the ARN is in partition ${arn.partition} but the regions are in ${partition}`);
+        check.problem(
+          [...path, 'assumeRoleArn'],
+          `the ARN is in partition ${arn.partition} but the regions are in ${partition}`,
+        );
       }
     }
     let externalId: string | undefined;
@@ -389,7 +396,10 @@ function normaliseRoles(file: JitbotFile, check: Checker): Record<string, RoleCo
   const channelOwner = new Map<string, string>();
   for (const [name, role] of Object.entries(file.roles)) {
     if (!NAME_RE.test(name)) {
-      check.problem(['roles', name], 'role names use letters, digits, ".", "_" or "-" and start with a letter or digit (max 64)');
+      check.problem(
+        ['roles', name],
+        'role names use letters, digits, ".", "_" or "-" and start with a letter or digit (max 64)',
+      );
     }
     const channels: Partial<Record<Platform, string>> = {};
     for (const platform of PLATFORMS) {
@@ -423,7 +433,12 @@ interface PolicyContext {
   identities: IdentityRule[];
 }
 
-function normaliseTargets(targets: FileTargets, path: ConfigPath, context: PolicyContext, check: Checker): TargetSelector {
+function normaliseTargets(
+  targets: FileTargets,
+  path: ConfigPath,
+  context: PolicyContext,
+  check: Checker,
+): TargetSelector {
   const selectors = (['ids', 'tags', 'accounts', 'regions'] as const).filter((key) => targets[key] !== undefined);
   if (targets.all && selectors.length > 0) {
     check.problem([...path, 'all'], `all: true cannot be combined with ${selectors.join(', ')}`);
@@ -434,7 +449,8 @@ function normaliseTargets(targets: FileTargets, path: ConfigPath, context: Polic
   for (const key of selectors) {
     const value = targets[key]!;
     const empty = Array.isArray(value) ? value.length === 0 : Object.keys(value).length === 0;
-    if (empty && check.intact([...path, key])) check.problem([...path, key], 'is empty, which would match nothing: list at least one entry or remove the key');
+    if (empty && check.intact([...path, key]))
+      check.problem([...path, key], 'is empty, which would match nothing: list at least one entry or remove the key');
   }
   const selector: TargetSelector = {};
   if (targets.all) return selector;
@@ -461,7 +477,12 @@ function normaliseTargets(targets: FileTargets, path: ConfigPath, context: Polic
   return selector;
 }
 
-function normaliseLevels(policy: FileManualPolicy, path: ConfigPath, context: PolicyContext, check: Checker): ApprovalLevel[] {
+function normaliseLevels(
+  policy: FileManualPolicy,
+  path: ConfigPath,
+  context: PolicyContext,
+  check: Checker,
+): ApprovalLevel[] {
   return policy.levels.map((level, index) => {
     const levelPath = [...path, 'levels', index];
     const roles = level.roles ?? [];
@@ -516,7 +537,10 @@ function checkApproverCount(
       roles.length === 0
         ? `named user${count === 1 ? '' : 's'}`
         : `${count === 1 ? 'person' : 'people'} who can approve (users plus role members)`;
-    check.problem([...levelPath, 'required'], `${required} approvals required but only ${count} ${who}: expected at most ${count}`);
+    check.problem(
+      [...levelPath, 'required'],
+      `${required} approvals required but only ${count} ${who}: expected at most ${count}`,
+    );
     return;
   }
   if (count - 1 >= required || !check.intact(['identities'])) return;
@@ -591,7 +615,10 @@ function normalisePolicies(file: JitbotFile, context: PolicyContext, check: Chec
     const path = ['policies', index];
     const first = firstByName.get(policy.name);
     if (first !== undefined) {
-      check.problem([...path, 'name'], `duplicate policy name "${policy.name}" (also ${check.where(['policies', first])}): names must be unique`);
+      check.problem(
+        [...path, 'name'],
+        `duplicate policy name "${policy.name}" (also ${check.where(['policies', first])}): names must be unique`,
+      );
     } else {
       firstByName.set(policy.name, index);
     }
@@ -627,7 +654,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** A section that is present is enabled unless it says `enabled: false`. */
-const sectionEnabled = (section: unknown): boolean => section !== undefined && !(isRecord(section) && section.enabled === false);
+const sectionEnabled = (section: unknown): boolean =>
+  section !== undefined && !(isRecord(section) && section.enabled === false);
 
 function normaliseAdapters(
   file: JitbotFile,
@@ -647,7 +675,8 @@ function normaliseAdapters(
   }
 
   let enabled = modules.filter((module) => sectionEnabled(sections[module.name]));
-  if (enabled.length === 0) enabled = modules.filter((module) => module.fallback && sections[module.name] === undefined);
+  if (enabled.length === 0)
+    enabled = modules.filter((module) => module.fallback && sections[module.name] === undefined);
 
   const adapters: AdaptersConfig = {};
   for (const module of enabled) {
@@ -688,7 +717,10 @@ function normaliseAdapter(
       if (!check.intact(path)) return undefined;
       if (reference === undefined) {
         if (options?.required) {
-          check.problem(path, `required when ${module.name} is enabled: expected an environment reference like \${NAME}`);
+          check.problem(
+            path,
+            `required when ${module.name} is enabled: expected an environment reference like \${NAME}`,
+          );
         }
         return undefined;
       }

@@ -26,7 +26,11 @@ export interface PartialParse<T> {
 /** Enough to leave every part of any file out, one key or element at a time. */
 const MAX_ROUNDS = 1_000;
 
-export function parsePartially<S extends z.ZodType>(schema: S, input: unknown, lenient: S = schema): PartialParse<z.output<S>> {
+export function parsePartially<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  lenient: S = schema,
+): PartialParse<z.output<S>> {
   const first = schema.safeParse(input);
   if (first.success) return { data: first.data, issues: [], dropped: [], writtenPath: (path) => [...path] };
 

@@ -12,11 +12,9 @@ import { LOCALES } from './types';
 
 const DURATION_HINT = 'expected a duration like 30m, 2h, 1d or 1h30m';
 
-const duration = z
-  .string({ error: DURATION_HINT })
-  .refine((text) => parseDuration(text) !== undefined, {
-    error: (issue) => `"${String(issue.input)}" is not a duration: ${DURATION_HINT}`,
-  });
+const duration = z.string({ error: DURATION_HINT }).refine((text) => parseDuration(text) !== undefined, {
+  error: (issue) => `"${String(issue.input)}" is not a duration: ${DURATION_HINT}`,
+});
 
 /** A duration where 0 switches the feature off. */
 const durationOrNever = z
@@ -60,11 +58,9 @@ export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const name = z.string({ error: NAME_HINT }).regex(NAME_RE, { error: NAME_HINT });
 
 const MEMBER_HINT = `expected an email address or platform:userId (platform: ${PLATFORMS.join(', ')})`;
-const memberRef = z
-  .string({ error: MEMBER_HINT })
-  .refine((text) => canonicalMemberRef(text) !== undefined, {
-    error: (issue) => `"${String(issue.input)}" is not ${MEMBER_HINT.replace('expected ', '')}`,
-  });
+const memberRef = z.string({ error: MEMBER_HINT }).refine((text) => canonicalMemberRef(text) !== undefined, {
+  error: (issue) => `"${String(issue.input)}" is not ${MEMBER_HINT.replace('expected ', '')}`,
+});
 
 const USER_ID_HINT = 'expected the chat user id as text (quote numeric ids: "0123")';
 const userId = z.string({ error: USER_ID_HINT }).min(1, { error: USER_ID_HINT });
@@ -81,7 +77,9 @@ const PARTITION = 'aws[a-z-]*';
 const PATH_AND_NAME = String.raw`(?:[\w+=,.@-]+/)*[\w+=,.@-]+`;
 export const IAM_USER_ARN_RE = new RegExp(`^arn:(${PARTITION}):iam::(\\d{12}):user/${PATH_AND_NAME}$`);
 export const IAM_ROLE_ARN_RE = new RegExp(`^arn:(${PARTITION}):iam::(\\d{12}):role/${PATH_AND_NAME}$`);
-export const PERMISSION_SET_ARN_RE = new RegExp(`^arn:(${PARTITION}):sso:::permissionSet/ssoins-[0-9a-f]+/ps-[0-9a-f]+$`);
+export const PERMISSION_SET_ARN_RE = new RegExp(
+  `^arn:(${PARTITION}):sso:::permissionSet/ssoins-[0-9a-f]+/ps-[0-9a-f]+$`,
+);
 
 const arn = (re: RegExp, example: string) =>
   z.string({ error: `expected an ARN like ${example}` }).regex(re, { error: `expected an ARN like ${example}` });
@@ -95,7 +93,8 @@ const sessionNamePattern = z
 // ---------------------------------------------------------------------------------------------------------------
 
 const PORT_HINT = 'expected a port number from 0 to 65535';
-const REPLICA_ID_HINT = 'expected a replica id of 1–64 letters, digits, ".", "_" or "-" (e.g. jitbot-0), or ${NAME} to read it from the environment';
+const REPLICA_ID_HINT =
+  'expected a replica id of 1–64 letters, digits, ".", "_" or "-" (e.g. jitbot-0), or ${NAME} to read it from the environment';
 const serverSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.int({ error: PORT_HINT }).min(0, { error: PORT_HINT }).max(65535, { error: PORT_HINT }).default(3000),
@@ -153,7 +152,10 @@ const identityMatchSchema = z.strictObject({
 const principalSchema = z.discriminatedUnion(
   'kind',
   [
-    z.strictObject({ kind: z.literal('iam-user'), arn: arn(IAM_USER_ARN_RE, 'arn:aws-cn:iam::111122223333:user/dana') }),
+    z.strictObject({
+      kind: z.literal('iam-user'),
+      arn: arn(IAM_USER_ARN_RE, 'arn:aws-cn:iam::111122223333:user/dana'),
+    }),
     z.strictObject({
       kind: z.literal('iam-role'),
       arn: arn(IAM_ROLE_ARN_RE, 'arn:aws-cn:iam::111122223333:role/engineers'),
@@ -161,7 +163,10 @@ const principalSchema = z.discriminatedUnion(
     }),
     z.strictObject({
       kind: z.literal('sso-permission-set'),
-      permissionSetArn: arn(PERMISSION_SET_ARN_RE, 'arn:aws-cn:sso:::permissionSet/ssoins-0123456789abcdef/ps-0123456789abcdef'),
+      permissionSetArn: arn(
+        PERMISSION_SET_ARN_RE,
+        'arn:aws-cn:sso:::permissionSet/ssoins-0123456789abcdef/ps-0123456789abcdef',
+      ),
       policyName: z
         .string({ error: 'expected the name of the customer-managed policy the permission set references' })
         .regex(/^[\w+=,.@-]{1,128}$/, { error: 'expected an IAM policy name (letters, digits, "+=,.@-_", max 128)' }),
@@ -289,7 +294,8 @@ function adaptersSchema(adapters: readonly AdapterModule[]) {
   const shape: Record<string, z.ZodType> = {};
   for (const module of adapters) shape[module.name] = adapterSectionSchema(module).optional();
   for (const platform of PLATFORMS) {
-    if (!listed.has(platform)) shape[platform] = z.unknown().optional().describe(`this version of jitbot has no ${platform} adapter`);
+    if (!listed.has(platform))
+      shape[platform] = z.unknown().optional().describe(`this version of jitbot has no ${platform} adapter`);
   }
   return z.strictObject(shape);
 }
@@ -309,7 +315,9 @@ export function jitbotSchema(adapters: readonly AdapterModule[], { minimums = tr
     locale: z.enum(LOCALES, { error: `expected one of ${LOCALES.join(', ')}` }).default('en'),
     timeZone: z
       .string()
-      .refine(isTimeZone, { error: (issue) => `"${String(issue.input)}" is not an IANA time zone like Asia/Shanghai or UTC` })
+      .refine(isTimeZone, {
+        error: (issue) => `"${String(issue.input)}" is not an IANA time zone like Asia/Shanghai or UTC`,
+      })
       .default('UTC'),
     server: serverSchema.prefault({}),
     aws: awsSchema(minimums).optional(),

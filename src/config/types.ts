@@ -70,4 +70,3 @@ export interface JitbotConfig {
   };
   adapters: AdaptersConfig;
 }
-

@@ -111,14 +111,22 @@ export function verifyAuditChain(events: readonly AuditEvent[], anchors: AuditAn
   const retainedFrom = pruned ? pruned.seq + 1 : 1;
   if (!first) {
     if (head && head.seq >= retainedFrom) {
-      return { ok: false, brokenAt: retainedFrom, reason: `${missing(retainedFrom, head.seq)} missing: the head record names event ${head.seq} as the newest` };
+      return {
+        ok: false,
+        brokenAt: retainedFrom,
+        reason: `${missing(retainedFrom, head.seq)} missing: the head record names event ${head.seq} as the newest`,
+      };
     }
     return { ok: true, count: 0 };
   }
 
   if (first.seq > retainedFrom) {
     const after = pruned ? `right after the pruning point (event ${pruned.seq})` : 'at event 1';
-    return { ok: false, brokenAt: retainedFrom, reason: `${missing(retainedFrom, first.seq - 1)} missing: the chain must start ${after}` };
+    return {
+      ok: false,
+      brokenAt: retainedFrom,
+      reason: `${missing(retainedFrom, first.seq - 1)} missing: the chain must start ${after}`,
+    };
   }
 
   let previous: AuditEvent | undefined;
@@ -149,7 +157,11 @@ export function verifyAuditChain(events: readonly AuditEvent[], anchors: AuditAn
 
   const last = previous!;
   if (!head) {
-    return { ok: false, brokenAt: last.seq, reason: `the audit head record is missing (the log holds events up to ${last.seq})` };
+    return {
+      ok: false,
+      brokenAt: last.seq,
+      reason: `the audit head record is missing (the log holds events up to ${last.seq})`,
+    };
   }
   if (last.seq < head.seq) {
     return {

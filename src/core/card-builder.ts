@@ -22,7 +22,11 @@ export interface CardPlacement {
 }
 
 /** The one neutral approval card for a request in its current state, as shown in one channel. */
-export function buildCard(request: JitRequest, ctx: CardContext, placement: CardPlacement = { decidable: true }): ApprovalCard {
+export function buildCard(
+  request: JitRequest,
+  ctx: CardContext,
+  placement: CardPlacement = { decidable: true },
+): ApprovalCard {
   const say = (key: MessageKey, params?: Record<string, string | number>) => t(ctx.locale, key, params);
   const at = (ms: number) => formatTime(ctx.locale, ms, ctx.timeZone);
   const node = request.target;
@@ -106,7 +110,11 @@ export function buildCard(request: JitRequest, ctx: CardContext, placement: Card
     })),
     actions,
     commentInput: decidableHere
-      ? { label: say('card.comment.label'), placeholder: say('card.comment.placeholder'), maxLength: COMMENT_MAX_LENGTH }
+      ? {
+          label: say('card.comment.label'),
+          placeholder: say('card.comment.placeholder'),
+          maxLength: COMMENT_MAX_LENGTH,
+        }
       : undefined,
     notices,
     footer: say('card.footer', { at: at(request.createdAt), policy: request.policy.name }),
@@ -169,8 +177,10 @@ type At = (epochMs: number) => string;
 function timingFields(request: JitRequest, say: Say, at: At): CardField[] {
   const { grant, endedAt } = request;
   if (!grant) return [];
-  if (request.status === 'revoked' && endedAt !== undefined) return [{ label: say('card.field.revoked'), value: at(endedAt) }];
-  if (request.status === 'ended' && endedAt !== undefined) return [{ label: say('card.field.ended'), value: at(endedAt) }];
+  if (request.status === 'revoked' && endedAt !== undefined)
+    return [{ label: say('card.field.revoked'), value: at(endedAt) }];
+  if (request.status === 'ended' && endedAt !== undefined)
+    return [{ label: say('card.field.ended'), value: at(endedAt) }];
   return [{ label: say('card.field.expires'), value: at(grant.expiresAt) }];
 }
 
@@ -183,7 +193,12 @@ function revokeNotices(request: JitRequest, locale: Locale, say: Say, at: At): s
   const notices = [
     stuck
       ? say('card.notice.iam_stuck', { problem, failures: retry.failures, at: at(retry.retryAt) })
-      : say('card.notice.iam_retry', { problem, attempt: retry.failures + 1, attempts: retry.maxAttempts, at: at(retry.retryAt) }),
+      : say('card.notice.iam_retry', {
+          problem,
+          attempt: retry.failures + 1,
+          attempts: retry.maxAttempts,
+          at: at(retry.retryAt),
+        }),
   ];
   const until = request.grant?.expiresAt;
   if (until !== undefined) {
@@ -198,7 +213,8 @@ function confirmText(request: JitRequest, level: ApprovalLevel, nodeName: string
   const count = approvalsAtLevel(request, request.currentLevel);
   const last = request.currentLevel === request.levels.length - 1 && count + 1 >= level.required;
   const requester = request.requester.displayName;
-  if (last) return say('card.confirm.text', { requester, node: nodeName, duration: formatDuration(request.durationMs) });
+  if (last)
+    return say('card.confirm.text', { requester, node: nodeName, duration: formatDuration(request.durationMs) });
   return say('card.confirm.partial', {
     level: request.currentLevel + 1,
     levels: request.levels.length,

@@ -151,7 +151,9 @@ function parseRequest(rawNode: string, quoted: boolean, args: string[]): ParseRe
   if (length > MAX_REASON_LENGTH) return failure('parse.reason_too_long', { length, max: MAX_REASON_LENGTH });
 
   const { durationMs } = split;
-  return success(durationMs === undefined ? { kind: 'request', node, reason } : { kind: 'request', node, reason, durationMs });
+  return success(
+    durationMs === undefined ? { kind: 'request', node, reason } : { kind: 'request', node, reason, durationMs },
+  );
 }
 
 type DurationSplit = { reasonWords: string[]; durationMs?: number } | { error: ParseError };

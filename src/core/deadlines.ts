@@ -6,7 +6,8 @@ export type DueKind = 'pending' | 'active' | 'cleanup';
 export function dueKindOf(request: Pick<JitRequest, 'status' | 'sessionsFollowUpAt'>): DueKind | undefined {
   if (request.status === 'pending') return 'pending';
   if (request.status === 'active') return 'active';
-  if ((request.status === 'ended' || request.status === 'revoked') && request.sessionsFollowUpAt !== undefined) return 'cleanup';
+  if ((request.status === 'ended' || request.status === 'revoked') && request.sessionsFollowUpAt !== undefined)
+    return 'cleanup';
   return undefined;
 }
 
@@ -18,7 +19,9 @@ export function dueKindOf(request: Pick<JitRequest, 'status' | 'sessionsFollowUp
  */
 export function nextDueAt(request: JitRequest): number | undefined {
   if (request.status === 'pending') {
-    return request.nextReminderAt !== undefined ? Math.min(request.timeoutAt, request.nextReminderAt) : request.timeoutAt;
+    return request.nextReminderAt !== undefined
+      ? Math.min(request.timeoutAt, request.nextReminderAt)
+      : request.timeoutAt;
   }
   if (request.status === 'active' && request.grant) {
     const { expiresAt } = request.grant;

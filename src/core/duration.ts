@@ -9,7 +9,10 @@ export function parseDuration(text: string): number | undefined {
   if (!match || text.trim() === '') return undefined;
   const [, d, h, m, s] = match;
   const ms =
-    Number(d ?? 0) * UNIT_MS.d! + Number(h ?? 0) * UNIT_MS.h! + Number(m ?? 0) * UNIT_MS.m! + Number(s ?? 0) * UNIT_MS.s!;
+    Number(d ?? 0) * UNIT_MS.d! +
+    Number(h ?? 0) * UNIT_MS.h! +
+    Number(m ?? 0) * UNIT_MS.m! +
+    Number(s ?? 0) * UNIT_MS.s!;
   return ms > 0 ? ms : undefined;
 }
 

@@ -14,5 +14,11 @@ export function mayHoldGrant(request: JitRequest): boolean {
 
 /** Whether a request must have its statement in IAM right now (active, real, not expired, not being revoked). */
 export function shouldHoldGrant(request: JitRequest, now: number): boolean {
-  return request.status === 'active' && mayHoldGrant(request) && !!request.grant && !request.grant.dryRun && request.grant.expiresAt > now;
+  return (
+    request.status === 'active' &&
+    mayHoldGrant(request) &&
+    !!request.grant &&
+    !request.grant.dryRun &&
+    request.grant.expiresAt > now
+  );
 }

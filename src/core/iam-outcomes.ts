@@ -49,15 +49,24 @@ function notifyDeciders(request: JitRequest, message: string): EffectBody[] {
 // ── grant ───────────────────────────────────────────────────────────────────────────────────────────────
 
 /** The granter succeeded: access is live. `grantEffectId` is removed from the outbox in the same write. */
-export function markActive(request: JitRequest, grant: Grant, grantEffectId: string, ctx: TransitionContext): TransitionResult {
+export function markActive(
+  request: JitRequest,
+  grant: Grant,
+  grantEffectId: string,
+  ctx: TransitionContext,
+): TransitionResult {
   if (request.status !== 'approved') return { ok: false, refusal: { code: 'not_pending', status: request.status } };
   const node = nodeLabel(request.target);
   const until = time(ctx, grant.expiresAt);
   const command = startSessionCommand(request.target);
   const thread: EffectBody[] = [
-    { kind: 'threadReply', text: text(ctx, 'thread.granted', { requester: request.requester.displayName, node, until, command }) },
+    {
+      kind: 'threadReply',
+      text: text(ctx, 'thread.granted', { requester: request.requester.displayName, node, until, command }),
+    },
   ];
-  if (grant.dryRun) thread.push({ kind: 'threadReply', text: text(ctx, 'thread.dry_run', { detail: grant.detail ?? grant.summary }) });
+  if (grant.dryRun)
+    thread.push({ kind: 'threadReply', text: text(ctx, 'thread.dry_run', { detail: grant.detail ?? grant.summary }) });
   return {
     ok: true,
     request: advance(withoutEffect(request, grantEffectId), ctx, { status: 'active', grant, iamRetry: undefined }, [
@@ -76,7 +85,12 @@ export function markActive(request: JitRequest, grant: Grant, grantEffectId: str
 }
 
 /** The grant cannot be made (refused, or retries ran out): the request fails and everyone involved is told why. */
-export function markFailed(request: JitRequest, reason: string, grantEffectId: string, ctx: TransitionContext): TransitionResult {
+export function markFailed(
+  request: JitRequest,
+  reason: string,
+  grantEffectId: string,
+  ctx: TransitionContext,
+): TransitionResult {
   if (request.status !== 'approved') return { ok: false, refusal: { code: 'not_pending', status: request.status } };
   const node = nodeLabel(request.target);
   const requester = request.requester.displayName;
@@ -170,7 +184,14 @@ export function noteIamFailure(
 
   if (retry.slowToldAt === undefined && ctx.now >= slowAt) {
     retry.slowToldAt = ctx.now;
-    const params = { ...next, id: request.id, requester: request.requester.displayName, node, age: formatDuration(ctx.now - since), until };
+    const params = {
+      ...next,
+      id: request.id,
+      requester: request.requester.displayName,
+      node,
+      age: formatDuration(ctx.now - since),
+      until,
+    };
     if (change === 'grant') {
       const message = text(ctx, 'dm.grant_slow', params);
       effects.push({ kind: 'notifyRequester', text: message }, ...notifyDeciders(request, message));
@@ -201,7 +222,13 @@ export function noteIamFailure(
     );
   }
 
-  return advanceAhead(rescheduleEffect(request, effectId, failures, retryAt), effectId, ctx, { iamRetry: retry }, effects);
+  return advanceAhead(
+    rescheduleEffect(request, effectId, failures, retryAt),
+    effectId,
+    ctx,
+    { iamRetry: retry },
+    effects,
+  );
 }
 
 // ── revoke ──────────────────────────────────────────────────────────────────────────────────────────────
@@ -211,7 +238,12 @@ export function noteIamFailure(
  * `ended` (expiry). The thread and the requester are told; a follow-up pass is scheduled for sessions that opened
  * while the change propagated.
  */
-export function recordRevocation(request: JitRequest, revokeEffectId: string, sessionsTerminated: number, ctx: TransitionContext): JitRequest {
+export function recordRevocation(
+  request: JitRequest,
+  revokeEffectId: string,
+  sessionsTerminated: number,
+  ctx: TransitionContext,
+): JitRequest {
   // Requests written before `revoking` existed were already `revoked` or `ended` when their revoke was queued.
   const status = request.status !== 'revoking' ? request.status : request.endedBy ? 'revoked' : 'ended';
   const node = nodeLabel(request.target);
@@ -226,7 +258,11 @@ export function recordRevocation(request: JitRequest, revokeEffectId: string, se
         { kind: 'threadReply', text: text(ctx, 'thread.ended', { node, sessions }) },
         { kind: 'notifyRequester', text: text(ctx, 'dm.ended', { id: request.id, node }) },
       ];
-  const changes: Partial<JitRequest> = { status, sessionsFollowUpAt: ctx.now + SESSION_FOLLOW_UP_MS, iamRetry: undefined };
+  const changes: Partial<JitRequest> = {
+    status,
+    sessionsFollowUpAt: ctx.now + SESSION_FOLLOW_UP_MS,
+    iamRetry: undefined,
+  };
   if (request.status === 'revoking') changes.endedAt = ctx.now;
   return advance(withoutEffect(request, revokeEffectId), ctx, changes, [
     { kind: 'updateCards' },
@@ -242,7 +278,12 @@ export function recordRevocation(request: JitRequest, revokeEffectId: string, se
 }
 
 /** Records what the follow-up pass found; sessions it had to end are audited and told in the thread. */
-export function recordFollowUp(request: JitRequest, effectId: string, sessionsTerminated: number, ctx: TransitionContext): JitRequest {
+export function recordFollowUp(
+  request: JitRequest,
+  effectId: string,
+  sessionsTerminated: number,
+  ctx: TransitionContext,
+): JitRequest {
   if (sessionsTerminated === 0) return completeEffects(request, [effectId], ctx);
   return advance(withoutEffect(request, effectId), ctx, {}, [
     {

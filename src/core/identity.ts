@@ -58,7 +58,12 @@ export function memberMatches(member: string, user: UserKey): boolean {
 
 function emailDomain(email: string): string | undefined {
   const at = email.lastIndexOf('@');
-  return at > 0 ? email.slice(at + 1).trim().toLowerCase() : undefined;
+  return at > 0
+    ? email
+        .slice(at + 1)
+        .trim()
+        .toLowerCase()
+    : undefined;
 }
 
 /** Finds the identity rule for a user: `platform:userId` first, then email, then an email-domain default. */

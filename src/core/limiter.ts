@@ -10,7 +10,8 @@ export class Limiter {
   private readonly waiting: (() => void)[] = [];
 
   constructor(readonly concurrency: number) {
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, not ${concurrency}`);
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new RangeError(`concurrency must be a positive integer, not ${concurrency}`);
   }
 
   /** Tasks started and not yet settled. */

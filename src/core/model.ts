@@ -125,9 +125,7 @@ export type EffectBody =
   | { kind: 'audit'; event: AuditDraft };
 
 /** Why IAM did not accept a grant or revoke: a known condition, or the (secret-free) error message. */
-export type IamProblem =
-  | { code: 'throttled' | 'unavailable' | 'unreachable' }
-  | { code: 'error'; message: string };
+export type IamProblem = { code: 'throttled' | 'unavailable' | 'unreachable' } | { code: 'error'; message: string };
 
 /**
  * A grant or revoke that IAM has not accepted yet. It is what the card, thread and messages say while the outbox

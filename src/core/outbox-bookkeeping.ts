@@ -13,9 +13,20 @@ export function audit(event: AuditDraft): EffectBody {
 }
 
 /** The next version of `request` with `changes` applied and `effects` appended to its outbox. */
-export function advance(request: JitRequest, ctx: BookkeepingContext, changes: Partial<JitRequest>, effects: EffectBody[]): JitRequest {
+export function advance(
+  request: JitRequest,
+  ctx: BookkeepingContext,
+  changes: Partial<JitRequest>,
+  effects: EffectBody[],
+): JitRequest {
   const version = request.version + 1;
-  return { ...request, ...changes, version, updatedAt: ctx.now, outbox: [...request.outbox, ...withIds(effects, version)] };
+  return {
+    ...request,
+    ...changes,
+    version,
+    updatedAt: ctx.now,
+    outbox: [...request.outbox, ...withIds(effects, version)],
+  };
 }
 
 /**
@@ -32,7 +43,8 @@ export function advanceAhead(
   const version = request.version + 1;
   const queued = withIds(effects, version);
   const at = request.outbox.findIndex((e) => e.id === beforeId);
-  const outbox = at < 0 ? [...request.outbox, ...queued] : [...request.outbox.slice(0, at), ...queued, ...request.outbox.slice(at)];
+  const outbox =
+    at < 0 ? [...request.outbox, ...queued] : [...request.outbox.slice(0, at), ...queued, ...request.outbox.slice(at)];
   return { ...request, ...changes, version, updatedAt: ctx.now, outbox };
 }
 
@@ -69,7 +81,13 @@ export function rescheduleEffect(request: JitRequest, effectId: string, attempts
 }
 
 /** Counts a failed attempt and schedules the retry; after `maxAttempts` the effect is dropped and the drop is audited. */
-export function failEffect(request: JitRequest, effectId: string, error: string, maxAttempts: number, ctx: BookkeepingContext): JitRequest {
+export function failEffect(
+  request: JitRequest,
+  effectId: string,
+  error: string,
+  maxAttempts: number,
+  ctx: BookkeepingContext,
+): JitRequest {
   const effect = request.outbox.find((e) => e.id === effectId);
   if (!effect) return request;
   const attempts = (effect.attempts ?? 0) + 1;

@@ -157,8 +157,10 @@ export function describeTargets(selector: TargetSelector): string {
   if (selector.ids !== undefined) parts.push(shortList(selector.ids));
   const tags = Object.entries(selector.tags ?? {});
   if (tags.length > 0) parts.push(tags.map(([key, value]) => `${key}=${value}`).join(', '));
-  if (selector.accounts !== undefined) parts.push(`${plural('account', selector.accounts)} ${shortList(selector.accounts)}`);
-  if (selector.regions !== undefined) parts.push(`${plural('region', selector.regions)} ${shortList(selector.regions)}`);
+  if (selector.accounts !== undefined)
+    parts.push(`${plural('account', selector.accounts)} ${shortList(selector.accounts)}`);
+  if (selector.regions !== undefined)
+    parts.push(`${plural('region', selector.regions)} ${shortList(selector.regions)}`);
   return parts.length > 0 ? parts.join(' · ') : 'all nodes';
 }
 

@@ -2,7 +2,17 @@ import { mayCancel, mayDecide, mayRevoke, userRefOf, type Person } from './autho
 import { formatDuration } from './duration';
 import { t, type Locale, type MessageKey } from './i18n/catalog';
 import { describeApprovers, nodeLabel, personKey, samePerson } from './labels';
-import type { AuditDraft, ChannelRef, Decision, EffectBody, JitRequest, Node, Requester, RequestStatus, UserRef } from './model';
+import type {
+  AuditDraft,
+  ChannelRef,
+  Decision,
+  EffectBody,
+  JitRequest,
+  Node,
+  Requester,
+  RequestStatus,
+  UserRef,
+} from './model';
 import { advance, audit } from './outbox-bookkeeping';
 import type { ManualPolicy } from './policy-model';
 
@@ -44,7 +54,15 @@ export const COMMENT_MAX_LENGTH = 500;
 /** IAM changes take a while to reach every endpoint: look for new sessions once more after this long. */
 export const SESSION_FOLLOW_UP_MS = 2 * 60_000;
 
-const DECIDED_STATUSES: readonly RequestStatus[] = ['approved', 'active', 'revoking', 'ended', 'revoked', 'failed', 'rejected'];
+const DECIDED_STATUSES: readonly RequestStatus[] = [
+  'approved',
+  'active',
+  'revoking',
+  'ended',
+  'revoked',
+  'failed',
+  'rejected',
+];
 
 function refuse(refusal: Refusal): TransitionResult {
   return { ok: false, refusal };
@@ -198,7 +216,14 @@ export function decide(request: JitRequest, input: DecisionInput, ctx: Transitio
             comment: withComment(comment),
           }),
         },
-        audit({ action: 'request.rejected', actor, from: 'pending', to: 'rejected', comment, deliveryId: input.deliveryId }),
+        audit({
+          action: 'request.rejected',
+          actor,
+          from: 'pending',
+          to: 'rejected',
+          comment,
+          deliveryId: input.deliveryId,
+        }),
       ]),
     };
   }
@@ -206,7 +231,15 @@ export function decide(request: JitRequest, input: DecisionInput, ctx: Transitio
   const approved = approvalsAtLevel({ ...request, decisions }, levelIndex);
   const approvedThread: EffectBody = { kind: 'threadReply', text: text(ctx, 'thread.approved', threadParams) };
   const approvedAudit = (to: RequestStatus, action: string) =>
-    audit({ action, actor, from: 'pending', to, comment, deliveryId: input.deliveryId, detail: { level: levelIndex + 1 } });
+    audit({
+      action,
+      actor,
+      from: 'pending',
+      to,
+      comment,
+      deliveryId: input.deliveryId,
+      detail: { level: levelIndex + 1 },
+    });
 
   if (approved < level.required) {
     return {
@@ -264,7 +297,12 @@ export function decide(request: JitRequest, input: DecisionInput, ctx: Transitio
 
 // ── requester actions, time-outs and reminders ──────────────────────────────────────────────────────────
 
-export function cancel(request: JitRequest, actor: Person, ctx: TransitionContext, deliveryId?: string): TransitionResult {
+export function cancel(
+  request: JitRequest,
+  actor: Person,
+  ctx: TransitionContext,
+  deliveryId?: string,
+): TransitionResult {
   if (!mayCancel(request, actor)) return refuse({ code: 'not_requester', requester: request.requester.displayName });
   if (request.status !== 'pending') return refuse({ code: 'not_cancellable', status: request.status });
   return {
@@ -295,7 +333,8 @@ export function timeOut(request: JitRequest, ctx: TransitionContext): Transition
 export function remind(request: JitRequest, ctx: TransitionContext): TransitionResult {
   const { nextReminderAt, reminderIntervalMs } = request;
   if (request.status !== 'pending') return refuse({ code: 'not_pending', status: request.status });
-  if (nextReminderAt === undefined || !reminderIntervalMs || ctx.now < nextReminderAt) return refuse({ code: 'not_due' });
+  if (nextReminderAt === undefined || !reminderIntervalMs || ctx.now < nextReminderAt)
+    return refuse({ code: 'not_due' });
   const level = request.levels[request.currentLevel];
   let following = nextReminderAt;
   while (following <= ctx.now) following += reminderIntervalMs;
@@ -350,7 +389,13 @@ export function expire(request: JitRequest, ctx: TransitionContext): TransitionR
     ok: true,
     request: advance(request, ctx, { status: 'revoking', revokeRequestedAt: ctx.now }, [
       { kind: 'updateCards' },
-      audit({ action: 'grant.expired', actor: 'jitbot', from: 'active', to: 'revoking', detail: { grantId: request.grant.grantId } }),
+      audit({
+        action: 'grant.expired',
+        actor: 'jitbot',
+        from: 'active',
+        to: 'revoking',
+        detail: { grantId: request.grant.grantId },
+      }),
       { kind: 'revoke' },
     ]),
   };
@@ -360,7 +405,12 @@ export function expire(request: JitRequest, ctx: TransitionContext): TransitionR
  * Early revoke by the requester, an approver of the request or an admin: `revoking` until IAM accepts the removal.
  * On a request already `revoking` whose removal is waiting for a retry, the retry happens now.
  */
-export function revoke(request: JitRequest, actor: Person, ctx: TransitionContext, deliveryId?: string): TransitionResult {
+export function revoke(
+  request: JitRequest,
+  actor: Person,
+  ctx: TransitionContext,
+  deliveryId?: string,
+): TransitionResult {
   if (!mayRevoke(request, actor)) return refuse({ code: 'not_allowed' });
   if (request.status === 'revoking') return retryRevokeNow(request, actor, ctx, deliveryId);
   if (request.status !== 'active') return refuse({ code: 'not_active', status: request.status });
@@ -374,7 +424,12 @@ export function revoke(request: JitRequest, actor: Person, ctx: TransitionContex
   };
 }
 
-function retryRevokeNow(request: JitRequest, actor: Person, ctx: TransitionContext, deliveryId?: string): TransitionResult {
+function retryRevokeNow(
+  request: JitRequest,
+  actor: Person,
+  ctx: TransitionContext,
+  deliveryId?: string,
+): TransitionResult {
   const waiting = request.outbox.find((e) => e.kind === 'revoke' && e.retryAt !== undefined && e.retryAt > ctx.now);
   if (!waiting || !request.iamRetry) return refuse({ code: 'already_revoking' });
   const outbox = request.outbox.map((e) => (e.id === waiting.id ? { ...e, retryAt: ctx.now } : e));
@@ -389,8 +444,12 @@ function retryRevokeNow(request: JitRequest, actor: Person, ctx: TransitionConte
 
 /** The follow-up pass is due: queue one more round of session termination. */
 export function followUpSessions(request: JitRequest, ctx: TransitionContext): TransitionResult {
-  if (request.status !== 'ended' && request.status !== 'revoked') return refuse({ code: 'not_active', status: request.status });
-  if (request.sessionsFollowUpAt === undefined || ctx.now < request.sessionsFollowUpAt) return refuse({ code: 'not_due' });
-  return { ok: true, request: advance(request, ctx, { sessionsFollowUpAt: undefined }, [{ kind: 'terminateSessions' }]) };
+  if (request.status !== 'ended' && request.status !== 'revoked')
+    return refuse({ code: 'not_active', status: request.status });
+  if (request.sessionsFollowUpAt === undefined || ctx.now < request.sessionsFollowUpAt)
+    return refuse({ code: 'not_due' });
+  return {
+    ok: true,
+    request: advance(request, ctx, { sessionsFollowUpAt: undefined }, [{ kind: 'terminateSessions' }]),
+  };
 }
-

@@ -81,12 +81,14 @@ export function errorHandler(logger: HttpLogger): ErrorRequestHandler {
 }
 
 function clientErrorStatus(err: unknown): number | undefined {
-  const status = (err as { status?: unknown; statusCode?: unknown })?.status ?? (err as { statusCode?: unknown })?.statusCode;
+  const status =
+    (err as { status?: unknown; statusCode?: unknown })?.status ?? (err as { statusCode?: unknown })?.statusCode;
   return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
 }
 
 function describeError(err: unknown): { name: string; message: string; stack?: string } {
-  if (err instanceof Error) return { name: err.name, message: err.message, ...(err.stack !== undefined && { stack: err.stack }) };
+  if (err instanceof Error)
+    return { name: err.name, message: err.message, ...(err.stack !== undefined && { stack: err.stack }) };
   return { name: 'NonError', message: String(err) };
 }
 

@@ -106,7 +106,10 @@ export interface Store {
    * `by: 'order'`: only records that have an `order`, by order, ties by key; read through an index, so it may lag
    * a just-written record on DynamoDB. `newestFirst` reverses either order.
    */
-  listRecords(namespace: string, options: { limit: number; by?: 'key' | 'order'; newestFirst?: boolean }): Promise<StoredRecord[]>;
+  listRecords(
+    namespace: string,
+    options: { limit: number; by?: 'key' | 'order'; newestFirst?: boolean },
+  ): Promise<StoredRecord[]>;
   /** False if there was no such record. */
   deleteRecord(namespace: string, key: string): Promise<boolean>;
 

@@ -9,8 +9,14 @@ export function adapterRecords(store: Store, adapterName: string): AdapterRecord
       await store.putRecord(namespace, { key, value, ...(order !== undefined && { order }) });
     },
     async list({ limit, newestFirst }) {
-      const records = await store.listRecords(namespace, { limit, by: 'order', ...(newestFirst !== undefined && { newestFirst }) });
-      return records.flatMap((record) => (record.order === undefined ? [] : [{ key: record.key, value: record.value, order: record.order }]));
+      const records = await store.listRecords(namespace, {
+        limit,
+        by: 'order',
+        ...(newestFirst !== undefined && { newestFirst }),
+      });
+      return records.flatMap((record) =>
+        record.order === undefined ? [] : [{ key: record.key, value: record.value, order: record.order }],
+      );
     },
     async delete(key) {
       await store.deleteRecord(namespace, key);

@@ -64,7 +64,9 @@ export class AdapterRegistry {
       messages.map((message) =>
         this.require(message.platform)
           .updateCard(message, cardIn(message))
-          .catch((error: unknown) => this.unlessRefused(error, { requestId: request.id, platform: message.platform }, 'card update refused')),
+          .catch((error: unknown) =>
+            this.unlessRefused(error, { requestId: request.id, platform: message.platform }, 'card update refused'),
+          ),
       ),
     );
   }

@@ -61,13 +61,26 @@ export class ChannelRoles {
     } finally {
       this.invalidate();
     }
-    await this.store.appendAudit({ at: now, actor: by, action: 'channel.mapped', deliveryId, detail: { ...channel, role } });
+    await this.store.appendAudit({
+      at: now,
+      actor: by,
+      action: 'channel.mapped',
+      deliveryId,
+      detail: { ...channel, role },
+    });
   }
 
   /** Stops a channel speaking for its role; returns the mapping that was removed, if there was one. */
-  async unmap(channel: ChannelRef, by: string, now: number, deliveryId?: string): Promise<EffectiveChannelRole | undefined> {
+  async unmap(
+    channel: ChannelRef,
+    by: string,
+    now: number,
+    deliveryId?: string,
+  ): Promise<EffectiveChannelRole | undefined> {
     this.invalidate();
-    const current = (await this.all()).find((m) => m.platform === channel.platform && m.channelId === channel.channelId);
+    const current = (await this.all()).find(
+      (m) => m.platform === channel.platform && m.channelId === channel.channelId,
+    );
     if (!current) return undefined;
     try {
       await this.store.deleteChannelMapping(channel.platform, channel.channelId);
@@ -79,12 +92,20 @@ export class ChannelRoles {
     } finally {
       this.invalidate();
     }
-    await this.store.appendAudit({ at: now, actor: by, action: 'channel.unmapped', deliveryId, detail: { ...channel, role: current.role } });
+    await this.store.appendAudit({
+      at: now,
+      actor: by,
+      action: 'channel.unmapped',
+      deliveryId,
+      detail: { ...channel, role: current.role },
+    });
     return current;
   }
 
   async channelsFor(roles: string[]): Promise<ChannelRef[]> {
-    return (await this.all()).filter((m) => roles.includes(m.role)).map(({ platform, channelId }) => ({ platform, channelId }));
+    return (await this.all())
+      .filter((m) => roles.includes(m.role))
+      .map(({ platform, channelId }) => ({ platform, channelId }));
   }
 
   /** Forgets the cached mappings: the next question reads the store. */

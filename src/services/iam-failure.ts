@@ -7,7 +7,15 @@ import type { IamProblem } from '../core/model';
 const MESSAGE_MAX = 200;
 const THROTTLED = /throttl|toomanyrequests|requestlimitexceeded|slowdown|rate exceeded/i;
 const UNAVAILABLE = /^(ServiceFailure|ServiceUnavailable|InternalFailure|InternalError|ServiceUnavailableException)$/;
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 const UNREACHABLE_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'NetworkingError']);
 
 interface ErrorFacts {
@@ -31,8 +39,10 @@ function chain(error: unknown): ErrorFacts[] {
 export function describeIamFailure(error: unknown): IamProblem {
   const links = chain(error);
   if (links.some((e) => THROTTLED.test(e.name ?? '') || THROTTLED.test(e.message ?? ''))) return { code: 'throttled' };
-  if (links.some((e) => UNAVAILABLE.test(e.name ?? '') || (e.$metadata?.httpStatusCode ?? 0) >= 500)) return { code: 'unavailable' };
-  if (links.some((e) => UNREACHABLE_CODES.has(e.code ?? '') || UNREACHABLE_NAMES.has(e.name ?? ''))) return { code: 'unreachable' };
+  if (links.some((e) => UNAVAILABLE.test(e.name ?? '') || (e.$metadata?.httpStatusCode ?? 0) >= 500))
+    return { code: 'unavailable' };
+  if (links.some((e) => UNREACHABLE_CODES.has(e.code ?? '') || UNREACHABLE_NAMES.has(e.name ?? '')))
+    return { code: 'unreachable' };
   const message = error instanceof Error ? error.message : String(error);
   return { code: 'error', message: message.length > MESSAGE_MAX ? `${message.slice(0, MESSAGE_MAX - 1)}…` : message };
 }

@@ -9,7 +9,15 @@ import { statusText } from '../core/card-builder';
 import { describeApprovers, nodeLabel, personKey, samePerson } from '../core/labels';
 import { evaluatePolicies } from '../core/policy';
 import type { Policy } from '../core/policy-model';
-import { cancel, decide, newRequest, revoke, type Refusal, type TransitionContext, type TransitionResult } from '../core/transitions';
+import {
+  cancel,
+  decide,
+  newRequest,
+  revoke,
+  type Refusal,
+  type TransitionContext,
+  type TransitionResult,
+} from '../core/transitions';
 import { formatRequestId } from '../core/request-id';
 import type { ActionEvent, CommandEvent, InboundEvent, InboundIntake, Reply } from '../ports/chat';
 import type { Clock } from '../ports/clock';
@@ -85,7 +93,8 @@ export class JitService {
    * `replayUnprocessed` at the next start.
    */
   readonly intake: InboundIntake = {
-    receive: (event) => this.deps.store.recordInboundEvent(event, this.deps.clock.now(), this.deps.settings.deliveryDedupeMs),
+    receive: (event) =>
+      this.deps.store.recordInboundEvent(event, this.deps.clock.now(), this.deps.settings.deliveryDedupeMs),
     process: (event) => this.process(event),
     answered: (event) => this.markProcessed(event),
   };
@@ -124,7 +133,10 @@ export class JitService {
     for (;;) {
       const batch = await store.listUnprocessedInboundEvents(REPLAY_BATCH);
       const due = batch.filter(
-        ({ event, receivedAt }) => receivedAt < options.receivedBefore && !tried.has(deliveryKey(event)) && !this.inFlight.has(deliveryKey(event)),
+        ({ event, receivedAt }) =>
+          receivedAt < options.receivedBefore &&
+          !tried.has(deliveryKey(event)) &&
+          !this.inFlight.has(deliveryKey(event)),
       );
       if (due.length === 0) return replayed;
       for (const { event, receivedAt } of due) {
@@ -132,7 +144,10 @@ export class JitService {
         const lease = `inbound#${deliveryKey(event)}`;
         if (!(await store.acquireLease(lease, owner, clock.now(), REPLAY_LEASE_MS))) continue;
         try {
-          logger.info({ platform: event.platform, deliveryId: event.deliveryId, kind: event.kind }, 'replaying an inbound event a restart interrupted');
+          logger.info(
+            { platform: event.platform, deliveryId: event.deliveryId, kind: event.kind },
+            'replaying an inbound event a restart interrupted',
+          );
           this.replaying.add(event);
           const reply = await this.process(event);
           await this.answerReplayed(event, receivedAt, reply);
@@ -175,7 +190,10 @@ export class JitService {
   /** Done with an event: it is not replayed. Failing here is harmless beyond a log line (a replay finds its change). */
   private async markProcessed(event: InboundEvent): Promise<void> {
     await this.deps.store.markInboundEventProcessed(event.platform, event.deliveryId).catch((error: unknown) => {
-      this.deps.logger.warn({ err: error, ref: event.deliveryId.slice(-8) }, 'could not mark an inbound event processed; it may be replayed after a restart');
+      this.deps.logger.warn(
+        { err: error, ref: event.deliveryId.slice(-8) },
+        'could not mark an inbound event processed; it may be replayed after a restart',
+      );
     });
   }
 
@@ -211,7 +229,13 @@ export class JitService {
       case 'cancel': {
         const person = await this.person(event.actor, event.channel);
         const done: DoneText = (saved) => this.messages.say('cancel.done', { id: saved.id });
-        return this.change(command.requestId, event, 'request', (request, ctx) => cancel(request, person, ctx, event.deliveryId), done);
+        return this.change(
+          command.requestId,
+          event,
+          'request',
+          (request, ctx) => cancel(request, person, ctx, event.deliveryId),
+          done,
+        );
       }
       case 'revoke':
         return this.revoke(command.requestId, event);
@@ -226,28 +250,43 @@ export class JitService {
     const identity = resolveRequester(access, { ...event.actor, email: resolved?.email });
     const asker = personFacts(access, { ...event.actor, email: resolved?.email });
     // A refused request is audited with what was asked for (node, duration), never with the reason text.
-    let asked: Record<string, unknown> = { node: excerpt(command.node), ...(command.durationMs !== undefined && { durationMs: command.durationMs }) };
+    let asked: Record<string, unknown> = {
+      node: excerpt(command.node),
+      ...(command.durationMs !== undefined && { durationMs: command.durationMs }),
+    };
     const refused = (outcome: string, reply: Reply, detail: Record<string, unknown> = {}): Promise<Reply> => {
-      logLifecycle(this.deps.logger, 'request', { actor: personKey(event.actor), node: command.node, outcome: `refused:${outcome}` });
+      logLifecycle(this.deps.logger, 'request', {
+        actor: personKey(event.actor),
+        node: command.node,
+        outcome: `refused:${outcome}`,
+      });
       return this.refused(event, outcome, reply, { ...asked, ...detail });
     };
     if (!identity.principal) {
       const user = personKey(event.actor);
       return refused(
         'unmapped',
-        asker.admin ? this.messages.error('request.unmapped_admin', { user }) : this.messages.error('request.unmapped', { admins: this.adminsLabel(), user }),
+        asker.admin
+          ? this.messages.error('request.unmapped_admin', { user })
+          : this.messages.error('request.unmapped', { admins: this.adminsLabel(), user }),
       );
     }
     const lookup = await inventory.resolve(command.node);
-    if (lookup.kind === 'not_found') return refused('node_not_found', this.messages.error('request.node_not_found', { query: command.node }));
+    if (lookup.kind === 'not_found')
+      return refused('node_not_found', this.messages.error('request.node_not_found', { query: command.node }));
     if (lookup.kind === 'ambiguous') {
       const choices = lookup.nodes.map((n) => `${n.id} (${n.account}, ${n.region})`).join('; ');
-      return refused('node_ambiguous', this.messages.error('request.node_ambiguous', { query: command.node, choices }), { matches: lookup.nodes.length });
+      return refused(
+        'node_ambiguous',
+        this.messages.error('request.node_ambiguous', { query: command.node, choices }),
+        { matches: lookup.nodes.length },
+      );
     }
     const node = lookup.node;
     const label = nodeLabel(node);
     asked = { ...asked, nodeId: node.id, account: node.account, region: node.region };
-    if (node.state === 'terminated') return refused('node_terminated', this.messages.error('request.node_terminated', { node: label }));
+    if (node.state === 'terminated')
+      return refused('node_terminated', this.messages.error('request.node_terminated', { node: label }));
     const outcome = evaluatePolicies(settings.policies, {
       node,
       requesterGroups: identity.groups,
@@ -272,9 +311,13 @@ export class JitService {
           { policies: outcome.policies.map((p) => p.name) },
         );
       case 'deny':
-        return refused('denied', this.messages.error('request.denied', { policy: outcome.policy.name, message: outcome.policy.message }), {
-          policy: outcome.policy.name,
-        });
+        return refused(
+          'denied',
+          this.messages.error('request.denied', { policy: outcome.policy.name, message: outcome.policy.message }),
+          {
+            policy: outcome.policy.name,
+          },
+        );
       case 'duration_out_of_bounds':
         return refused(
           'duration_bounds',
@@ -308,7 +351,10 @@ export class JitService {
           target: node,
           reason: command.reason,
           durationMs: outcome.durationMs,
-          decidedBy: outcome.kind === 'auto' ? { kind: 'auto', policyName: outcome.policy.name } : { kind: 'manual', policy: outcome.policy },
+          decidedBy:
+            outcome.kind === 'auto'
+              ? { kind: 'auto', policyName: outcome.policy.name }
+              : { kind: 'manual', policy: outcome.policy },
           warnBeforeMs: settings.warnBeforeMs,
           deliveryId: event.deliveryId,
         },
@@ -317,14 +363,24 @@ export class JitService {
       if (await store.createRequest(candidate)) request = candidate;
       else if (attempt === 0 && this.replaying.has(event)) {
         const existing = await store.getRequest(id);
-        if (existing && samePerson(existing.requester, event.actor) && existing.target.id === node.id && existing.reason === command.reason) {
+        if (
+          existing &&
+          samePerson(existing.requester, event.actor) &&
+          existing.target.id === node.id &&
+          existing.reason === command.reason
+        ) {
           return this.submittedText(existing, outcome.kind === 'auto' ? outcome.policy.name : undefined, node);
         }
       }
     }
     if (!request) throw new Error('could not allocate a request id');
     this.deps.onCommitted(request.id);
-    logLifecycle(this.deps.logger, 'request', { requestId: request.id, actor: personKey(event.actor), node: node.id, outcome: request.status });
+    logLifecycle(this.deps.logger, 'request', {
+      requestId: request.id,
+      actor: personKey(event.actor),
+      node: node.id,
+      outcome: request.status,
+    });
 
     return this.submittedText(request, outcome.kind === 'auto' ? outcome.policy.name : undefined, node);
   }
@@ -332,11 +388,15 @@ export class JitService {
   /** "Submitted …" or "Auto-approved …", with a warning when the node's agent is not online. */
   private submittedText(request: JitRequest, autoPolicy: string | undefined, node: JitRequest['target']): Reply {
     const label = nodeLabel(node);
-    const warning = node.pingStatus && node.pingStatus !== 'Online'
-      ? `\n${this.messages.say('request.not_registered', { node: node.name ?? node.id, ping: node.pingStatus })}`
-      : '';
+    const warning =
+      node.pingStatus && node.pingStatus !== 'Online'
+        ? `\n${this.messages.say('request.not_registered', { node: node.name ?? node.id, ping: node.pingStatus })}`
+        : '';
     if (autoPolicy !== undefined) {
-      return { kind: 'info', text: this.messages.say('request.auto_approved', { id: request.id, node: label, policy: autoPolicy }) + warning };
+      return {
+        kind: 'info',
+        text: this.messages.say('request.auto_approved', { id: request.id, node: label, policy: autoPolicy }) + warning,
+      };
     }
     const level = request.levels[0]!;
     return {
@@ -387,7 +447,13 @@ export class JitService {
       previous.status === 'revoking'
         ? this.messages.say('revoke.retry_now', { id: saved.id })
         : this.messages.say('revoke.done', { id: saved.id, node: nodeLabel(saved.target) });
-    return this.change(requestId, event, 'revoke', (current, ctx) => revoke(current, person, ctx, event.deliveryId), done);
+    return this.change(
+      requestId,
+      event,
+      'revoke',
+      (current, ctx) => revoke(current, person, ctx, event.deliveryId),
+      done,
+    );
   }
 
   /** The acting person with what the config says about them (roles, admin), matched on their id and email. */
@@ -409,7 +475,11 @@ export class JitService {
       case 'map-channel': {
         const roles = Object.keys(access.roles);
         if (!roles.includes(command.role)) {
-          return refuse('unknown_role', this.messages.error('admin.unknown_role', { role: command.role, roles: roles.join(', ') }), { role: excerpt(command.role) });
+          return refuse(
+            'unknown_role',
+            this.messages.error('admin.unknown_role', { role: command.role, roles: roles.join(', ') }),
+            { role: excerpt(command.role) },
+          );
         }
         const adapter = this.deps.adapters.get(channel.platform);
         if (adapter?.canPostIn && !(await adapter.canPostIn(channel))) {
@@ -429,7 +499,14 @@ export class JitService {
         return {
           kind: 'info',
           text: mappings
-            .map((m) => this.messages.say('admin.channels_item', { platform: m.platform, channel: m.channelId, role: m.role, source: m.source }))
+            .map((m) =>
+              this.messages.say('admin.channels_item', {
+                platform: m.platform,
+                channel: m.channelId,
+                role: m.role,
+                source: m.source,
+              }),
+            )
             .join('\n'),
         };
       }
@@ -451,7 +528,13 @@ export class JitService {
       comment: event.comment,
       deliveryId: event.deliveryId,
     };
-    return this.change(event.requestId, event, 'decision', (current, ctx) => decide(current, input, ctx), (saved) => this.decisionText(saved));
+    return this.change(
+      event.requestId,
+      event,
+      'decision',
+      (current, ctx) => decide(current, input, ctx),
+      (saved) => this.decisionText(saved),
+    );
   }
 
   /**
@@ -470,10 +553,17 @@ export class JitService {
       return result.ok ? { next: result.request } : { refuse: result.refusal };
     });
     const log = (request: JitRequest, result: string) =>
-      logLifecycle(this.deps.logger, lifecycle, { requestId, actor: personKey(event.actor), node: request.target.id, outcome: result });
+      logLifecycle(this.deps.logger, lifecycle, {
+        requestId,
+        actor: personKey(event.actor),
+        node: request.target.id,
+        outcome: result,
+      });
     switch (outcome.kind) {
       case 'missing':
-        return this.refused(event, 'request_not_found', this.messages.error('request.not_found', { id: requestId }), { requestId });
+        return this.refused(event, 'request_not_found', this.messages.error('request.not_found', { id: requestId }), {
+          requestId,
+        });
       case 'contended':
         return this.messages.error('error.busy', { id: requestId });
       case 'refused': {
@@ -499,7 +589,11 @@ export class JitService {
   private decisionText(request: JitRequest): string {
     const last = request.decisions[request.decisions.length - 1]!;
     const progress = statusText(request, this.deps.settings);
-    return this.messages.say('decision.recorded', { verdict: this.messages.say(`verdict.${last.verdict}`), id: request.id, progress });
+    return this.messages.say('decision.recorded', {
+      verdict: this.messages.say(`verdict.${last.verdict}`),
+      id: request.id,
+      progress,
+    });
   }
 
   /**
@@ -541,7 +635,13 @@ export class JitService {
    * or `admin.refused`) and returns the person's reply. `detail` names what was asked for; free text the person
    * typed (the reason, a whole command) is never put in it.
    */
-  private async refused(event: InboundEvent, code: string, reply: Reply, detail: Record<string, unknown> = {}, action?: string): Promise<Reply> {
+  private async refused(
+    event: InboundEvent,
+    code: string,
+    reply: Reply,
+    detail: Record<string, unknown> = {},
+    action?: string,
+  ): Promise<Reply> {
     await this.deps.store.appendAudit({
       at: this.deps.clock.now(),
       actor: personKey(event.actor),
@@ -564,10 +664,10 @@ export class JitService {
   }
 }
 
-
 /** The lifecycle log's outcome for a committed change: the verdict for decisions, the new status otherwise. */
 function outcomeOf(event: LifecycleEvent, saved: JitRequest, previous: JitRequest): string {
-  if (event === 'decision') return `${saved.decisions[saved.decisions.length - 1]?.verdict ?? 'decision'}:${saved.status}`;
+  if (event === 'decision')
+    return `${saved.decisions[saved.decisions.length - 1]?.verdict ?? 'decision'}:${saved.status}`;
   if (event === 'revoke' && previous.status === 'revoking') return 'retry_now';
   return saved.status;
 }
@@ -590,7 +690,11 @@ function requestIdFor(event: InboundEvent): string {
 /** Whether the request already carries what this event asked for (its author's vote, or their cancellation). */
 function alreadyApplied(request: JitRequest, event: InboundEvent): boolean {
   if (event.kind === 'action') {
-    return request.decisions.some((decision) => samePerson(decision.by, event.actor) && decision.verdict === event.action);
+    return request.decisions.some(
+      (decision) => samePerson(decision.by, event.actor) && decision.verdict === event.action,
+    );
   }
-  return request.status === 'cancelled' && samePerson(request.requester, event.actor) && /^\s*cancel\b/i.test(event.text);
+  return (
+    request.status === 'cancelled' && samePerson(request.requester, event.actor) && /^\s*cancel\b/i.test(event.text)
+  );
 }

@@ -88,7 +88,10 @@ export class OutboxWorker {
           await this.drainOnce(requestId);
         } while (this.again.has(requestId));
       } catch (error) {
-        this.deps.logger.error({ err: error, requestId }, 'outbox processing failed; will retry on the next recovery pass');
+        this.deps.logger.error(
+          { err: error, requestId },
+          'outbox processing failed; will retry on the next recovery pass',
+        );
       } finally {
         this.running.delete(requestId);
       }
@@ -136,7 +139,10 @@ export class OutboxWorker {
     try {
       return await this.run(request, effect);
     } catch (error) {
-      this.deps.logger.warn({ err: error, requestId: request.id, effect: effect.kind, attempt: (effect.attempts ?? 0) + 1 }, 'effect failed');
+      this.deps.logger.warn(
+        { err: error, requestId: request.id, effect: effect.kind, attempt: (effect.attempts ?? 0) + 1 },
+        'effect failed',
+      );
       return this.failure(effect, error);
     }
   }
@@ -154,7 +160,9 @@ export class OutboxWorker {
         return done;
       case 'notifyRequester':
         // The request's origin is where the requester was last seen (Teams needs it for a proactive message).
-        await this.deps.adapters.require(request.requester.platform).notifyUser(request.requester, effect.text, request.origin);
+        await this.deps.adapters
+          .require(request.requester.platform)
+          .notifyUser(request.requester, effect.text, request.origin);
         return done;
       case 'notifyPeople':
         await Promise.all(effect.people.map((person) => this.notifyApprover(request, person, effect.text)));
@@ -210,7 +218,9 @@ export class OutboxWorker {
               // A person can only be mentioned on their own platform.
               ...(request.requester.platform === card.platform && { mention: request.requester }),
             });
-        await reply.catch((error: unknown) => adapters.unlessRefused(error, { requestId: request.id, platform: card.platform }, 'reply refused'));
+        await reply.catch((error: unknown) =>
+          adapters.unlessRefused(error, { requestId: request.id, platform: card.platform }, 'reply refused'),
+        );
       }),
     );
   }
@@ -249,13 +259,21 @@ export class OutboxWorker {
     logger.error({ requestId: request.id, node: request.target.id, admins }, text);
     const reachable = admins.flatMap((admin) => {
       const ref = parseMemberRef(admin);
-      return ref?.kind === 'user' && adapters.get(ref.platform) ? [{ platform: ref.platform, userId: ref.userId, displayName: ref.userId }] : [];
+      return ref?.kind === 'user' && adapters.get(ref.platform)
+        ? [{ platform: ref.platform, userId: ref.userId, displayName: ref.userId }]
+        : [];
     });
-    const sent = await Promise.allSettled(reachable.map((admin) => adapters.require(admin.platform).notifyUser(admin, text)));
+    const sent = await Promise.allSettled(
+      reachable.map((admin) => adapters.require(admin.platform).notifyUser(admin, text)),
+    );
     const failed = sent.filter((result) => result.status === 'rejected');
-    if (reachable.length > 0 && failed.length === reachable.length) throw new Error(`could not alert any of ${reachable.length} admin(s)`);
+    if (reachable.length > 0 && failed.length === reachable.length)
+      throw new Error(`could not alert any of ${reachable.length} admin(s)`);
     if (failed.length > 0 || reachable.length < admins.length) {
-      logger.warn({ requestId: request.id, unreachable: admins.length - reachable.length + failed.length }, 'some admins could not be alerted by direct message');
+      logger.warn(
+        { requestId: request.id, unreachable: admins.length - reachable.length + failed.length },
+        'some admins could not be alerted by direct message',
+      );
     }
   }
 
@@ -280,7 +298,10 @@ export class OutboxWorker {
     const level = request.levels[request.currentLevel];
     const channels = level ? await this.deps.channelRoles.channelsFor(level.roles) : [];
     if (level && channels.length === 0) {
-      this.deps.logger.error({ requestId: request.id, roles: level.roles }, 'no chat channel speaks for the open level; map one with /jit admin map-channel');
+      this.deps.logger.error(
+        { requestId: request.id, roles: level.roles },
+        'no chat channel speaks for the open level; map one with /jit admin map-channel',
+      );
     }
     const posted: MessageRef[] = [];
     const cardIn = await this.deps.adapters.cardDrawer(request);
@@ -292,7 +313,11 @@ export class OutboxWorker {
         posted.push(await adapter.postCard(channel, cardIn(channel)));
       } catch (error) {
         // One channel the bot cannot post in must not keep the card from the others.
-        this.deps.adapters.unlessRefused(error, { requestId: request.id, platform: channel.platform, channel: channel.channelId }, 'card post refused');
+        this.deps.adapters.unlessRefused(
+          error,
+          { requestId: request.id, platform: channel.platform, channel: channel.channelId },
+          'card post refused',
+        );
       }
     }
     return (fresh, ctx) => {
@@ -320,7 +345,8 @@ export class OutboxWorker {
       const folded = fold(fresh, this.context());
       return folded === fresh ? { skip: true } : { next: folded };
     });
-    if (outcome.kind === 'contended') throw new Error(`could not record effect ${effectId} of ${requestId}: too much contention`);
+    if (outcome.kind === 'contended')
+      throw new Error(`could not record effect ${effectId} of ${requestId}: too much contention`);
     return outcome.kind === 'saved' ? outcome.request : undefined;
   }
 

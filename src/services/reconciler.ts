@@ -55,7 +55,12 @@ export class Reconciler {
       await lease.release();
     }
     this.deps.logger?.info(
-      { statements: report.statements, removed: report.removed, restored: report.restored, failures: report.failures.length },
+      {
+        statements: report.statements,
+        removed: report.removed,
+        restored: report.restored,
+        failures: report.failures.length,
+      },
       'reconciliation finished',
     );
     return report;
@@ -67,7 +72,10 @@ export class Reconciler {
     const active = await this.allActiveRequests(limit);
     const recent = await store.listRecentRequests(Math.min(limit, 200));
     const requests = [...active, ...recent];
-    const principals = [...(this.deps.principals ?? []), ...requests.flatMap((r) => (r.requester.principal ? [r.requester.principal] : []))];
+    const principals = [
+      ...(this.deps.principals ?? []),
+      ...requests.flatMap((r) => (r.requester.principal ? [r.requester.principal] : [])),
+    ];
     const accounts = [...new Set([...(this.deps.accounts ?? []), ...requests.map((r) => r.target.account)])];
 
     const inspection = await granter.inspect(principals, accounts);
@@ -88,7 +96,8 @@ export class Reconciler {
       if (seen.has(request.id) || !shouldHoldGrant(request, now)) continue;
       seen.add(request.id);
       const statements = found.get(request.id) ?? [];
-      if (!statements.some((s) => matches(s, request))) await this.restore(request, statements.length > 0 ? 'differs' : 'missing', report);
+      if (!statements.some((s) => matches(s, request)))
+        await this.restore(request, statements.length > 0 ? 'differs' : 'missing', report);
     }
   }
 
@@ -113,7 +122,13 @@ export class Reconciler {
       if (!outcome.removed) return;
       report.removed.push(grant.grantId);
       this.deps.logger?.warn(
-        { requestId: grant.grantId, policy: grant.policyArn, node: grant.nodeId, status: outcome.status, sessions: outcome.sessionsTerminated },
+        {
+          requestId: grant.grantId,
+          policy: grant.policyArn,
+          node: grant.nodeId,
+          status: outcome.status,
+          sessions: outcome.sessionsTerminated,
+        },
         'reconciler removed a statement without an active request',
       );
       await this.audit('reconcile.removed', grant.grantId, {
@@ -134,7 +149,10 @@ export class Reconciler {
       const grant = await this.deps.granter.restoreGrant(request.id);
       if (!grant) return;
       report.restored.push(request.id);
-      this.deps.logger?.warn({ requestId: request.id, reason, summary: grant.summary }, 'reconciler restored the statement of an active request');
+      this.deps.logger?.warn(
+        { requestId: request.id, reason, summary: grant.summary },
+        'reconciler restored the statement of an active request',
+      );
       await this.audit('reconcile.restored', request.id, {
         reason,
         principalArn: request.requester.principal?.arn,

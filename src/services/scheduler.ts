@@ -1,7 +1,15 @@
 import type { Logger } from 'pino';
 import type { Locale } from '../core/i18n/catalog';
 import type { JitRequest } from '../core/model';
-import { expire, followUpSessions, remind, timeOut, warnExpiry, type TransitionContext, type TransitionResult } from '../core/transitions';
+import {
+  expire,
+  followUpSessions,
+  remind,
+  timeOut,
+  warnExpiry,
+  type TransitionContext,
+  type TransitionResult,
+} from '../core/transitions';
 import { logLifecycle } from './lifecycle-log';
 import { updateRequest } from './update-request';
 import type { Clock } from '../ports/clock';
@@ -93,7 +101,12 @@ export class Scheduler {
     }
     if (outcome.kind !== 'saved') return false;
     if (outcome.previous.status === 'active' && outcome.request.status === 'revoking') {
-      logLifecycle(this.deps.logger, 'revoke', { requestId, actor: 'jitbot', node: outcome.request.target.id, outcome: 'expired' });
+      logLifecycle(this.deps.logger, 'revoke', {
+        requestId,
+        actor: 'jitbot',
+        node: outcome.request.target.id,
+        outcome: 'expired',
+      });
     }
     this.deps.onCommitted(requestId);
     return true;

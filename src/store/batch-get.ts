@@ -17,7 +17,8 @@ export async function consistentBatchGet(
   for (let start = 0; start < keys.length; start += MAX_KEYS_PER_BATCH) {
     let pending: ItemKey[] = keys.slice(start, start + MAX_KEYS_PER_BATCH);
     for (let round = 0; pending.length > 0; round++) {
-      if (round === MAX_ROUNDS) throw new Error(`BatchGetItem left ${pending.length} keys unprocessed after ${MAX_ROUNDS} rounds`);
+      if (round === MAX_ROUNDS)
+        throw new Error(`BatchGetItem left ${pending.length} keys unprocessed after ${MAX_ROUNDS} rounds`);
       if (round > 0) await sleep(Math.min(1000, 25 * 2 ** round));
       const output = await client.send(
         new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }),

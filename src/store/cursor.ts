@@ -13,7 +13,12 @@ export function decodeCursor(cursor: string): Record<string, string | number> {
     position = undefined;
   }
   const isKeyValue = (value: unknown) => typeof value === 'string' || typeof value === 'number';
-  if (typeof position !== 'object' || position === null || Array.isArray(position) || !Object.values(position).every(isKeyValue)) {
+  if (
+    typeof position !== 'object' ||
+    position === null ||
+    Array.isArray(position) ||
+    !Object.values(position).every(isKeyValue)
+  ) {
     throw new Error('invalid page cursor');
   }
   return position as Record<string, string | number>;

@@ -28,7 +28,13 @@ import type {
 } from '../ports/store';
 import { consistentBatchGet, sleep } from './batch-get';
 import { assertPageLimit, decodeCursor, encodeCursor } from './cursor';
-import { assertExpectedVersion, assertInboundEvent, assertNamespace, assertRecordName, recordJson } from './input-checks';
+import {
+  assertExpectedVersion,
+  assertInboundEvent,
+  assertNamespace,
+  assertRecordName,
+  recordJson,
+} from './input-checks';
 import {
   AUDIT_ANCHORS_PK,
   AUDIT_PK,
@@ -127,9 +133,14 @@ export class DynamoStore implements Store {
         `saveRequest(${request.id}): version must be expectedVersion + 1 (got ${request.version}, expected ${expectedVersion + 1})`,
       );
     }
-    return this.conditionalPut(toRequestItem(request), '#version = :expected', { '#version': 'version' }, {
-      ':expected': expectedVersion,
-    });
+    return this.conditionalPut(
+      toRequestItem(request),
+      '#version = :expected',
+      { '#version': 'version' },
+      {
+        ':expected': expectedVersion,
+      },
+    );
   }
 
   async listRequestsByRequester(platform: Platform, userId: string, limit: number): Promise<JitRequest[]> {
@@ -184,11 +195,18 @@ export class DynamoStore implements Store {
       ExpressionAttributeNames: { '#p': ATTR.outboxPk },
       ExpressionAttributeValues: { ':p': OUTBOX_PARTITION },
     };
-    const { items } = await this.readFreshFromIndex(query, limit, requestIf((request) => request.outbox.length > 0));
+    const { items } = await this.readFreshFromIndex(
+      query,
+      limit,
+      requestIf((request) => request.outbox.length > 0),
+    );
     return items;
   }
 
-  async listActivePage(options: { limit: number; cursor?: string }): Promise<{ requests: JitRequest[]; cursor?: string }> {
+  async listActivePage(options: {
+    limit: number;
+    cursor?: string;
+  }): Promise<{ requests: JitRequest[]; cursor?: string }> {
     assertPageLimit(options.limit);
     const query: QueryCommandInput = {
       TableName: this.tableName,
@@ -198,7 +216,12 @@ export class DynamoStore implements Store {
       ExpressionAttributeValues: { ':p': duePartition('active') },
     };
     const startKey = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
-    const page = await this.readFreshFromIndex(query, options.limit, requestIf((request) => request.status === 'active'), startKey);
+    const page = await this.readFreshFromIndex(
+      query,
+      options.limit,
+      requestIf((request) => request.status === 'active'),
+      startKey,
+    );
     return page.nextKey ? { requests: page.items, cursor: encodeCursor(page.nextKey) } : { requests: page.items };
   }
 
@@ -283,11 +306,19 @@ export class DynamoStore implements Store {
     assertExpectedVersion(expectedVersion);
     // Stored as JSON would store it (undefined left out, …), so both stores hand back the same value.
     const value = JSON.parse(recordJson(namespace, record)) as unknown;
-    const orderAttributes = record.order === undefined ? {} : { [ATTR.recentPk]: recordPartition(namespace), [ATTR.createdAt]: record.order };
+    const orderAttributes =
+      record.order === undefined ? {} : { [ATTR.recentPk]: recordPartition(namespace), [ATTR.createdAt]: record.order };
     if (expectedVersion !== undefined) {
       // Compare-and-set: the whole item, version expected + 1, on condition.
       return this.conditionalPut(
-        { ...recordKey(namespace, record.key), type: 'record', key: record.key, data: value, version: expectedVersion + 1, ...orderAttributes },
+        {
+          ...recordKey(namespace, record.key),
+          type: 'record',
+          key: record.key,
+          data: value,
+          version: expectedVersion + 1,
+          ...orderAttributes,
+        },
         expectedVersion === 0 ? 'attribute_not_exists(pk)' : '#version = :expected',
         expectedVersion === 0 ? undefined : { '#version': 'version' },
         expectedVersion === 0 ? undefined : { ':expected': expectedVersion },
@@ -295,7 +326,13 @@ export class DynamoStore implements Store {
     }
     // Last writer wins, and the version still counts every write.
     const names: Record<string, string> = { '#type': 'type', '#key': 'key', '#data': 'data', '#version': 'version' };
-    const values: Record<string, unknown> = { ':type': 'record', ':key': record.key, ':data': value, ':zero': 0, ':one': 1 };
+    const values: Record<string, unknown> = {
+      ':type': 'record',
+      ':key': record.key,
+      ':data': value,
+      ':zero': 0,
+      ':one': 1,
+    };
     let update = 'SET #type = :type, #key = :key, #data = :data, #version = if_not_exists(#version, :zero) + :one';
     names['#orderPk'] = ATTR.recentPk;
     names['#order'] = ATTR.createdAt;
@@ -474,14 +511,21 @@ export class DynamoStore implements Store {
    * stay deleted, so that verification sees the gap.
    */
   private async clearPending(head: AuditHead): Promise<void> {
-    await this.conditionalPut({ ...auditHeadKey, type: 'audit-head', seq: head.seq, hash: head.hash }, '#seq = :seq', { '#seq': 'seq' }, { ':seq': head.seq }).catch(
+    await this.conditionalPut(
+      { ...auditHeadKey, type: 'audit-head', seq: head.seq, hash: head.hash },
+      '#seq = :seq',
+      { '#seq': 'seq' },
+      { ':seq': head.seq },
+    ).catch(
       () => undefined, // harmless: the next head write replaces the pending events anyway
     );
   }
 
   private async writeAuditItems(events: AuditEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await this.batchWrite(events.map((event) => ({ PutRequest: { Item: { ...auditKey(event.seq), type: 'audit', data: event } } })));
+    await this.batchWrite(
+      events.map((event) => ({ PutRequest: { Item: { ...auditKey(event.seq), type: 'audit', data: event } } })),
+    );
   }
 
   /** The head record; without one (nothing appended yet), the newest event, if any. */
@@ -489,7 +533,12 @@ export class DynamoStore implements Store {
     const anchors = await this.readAnchorItems();
     if (anchors.head) return { head: anchors.head, stored: true, pending: anchors.pending };
     const [newest] = await this.queryItems(
-      { KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': AUDIT_PK }, ScanIndexForward: false, ConsistentRead: true },
+      {
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': AUDIT_PK },
+        ScanIndexForward: false,
+        ConsistentRead: true,
+      },
       1,
     );
     const event = newest?.data as AuditEvent | undefined;
@@ -499,7 +548,11 @@ export class DynamoStore implements Store {
   /** Head and pruning point in one consistent Query; `pending` leaves out what pruning has already removed. */
   private async readAnchorItems(): Promise<AuditAnchors & { pending: AuditEvent[] }> {
     const items = await this.queryItems(
-      { KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': AUDIT_ANCHORS_PK }, ConsistentRead: true },
+      {
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': AUDIT_ANCHORS_PK },
+        ConsistentRead: true,
+      },
       Number.POSITIVE_INFINITY,
     );
     const anchors: AuditAnchors & { pending: AuditEvent[] } = { pending: [] };
@@ -509,7 +562,8 @@ export class DynamoStore implements Store {
         anchors.head = { seq: Number(item.seq), hash: String(item.hash) };
         pending = (item.pending ?? []) as AuditEvent[];
       }
-      if (item.sk === auditPrunedKey.sk) anchors.pruned = { seq: Number(item.seq), hash: String(item.hash), at: Number(item.at) };
+      if (item.sk === auditPrunedKey.sk)
+        anchors.pruned = { seq: Number(item.seq), hash: String(item.hash), at: Number(item.at) };
     }
     anchors.pending = pending.filter((event) => event.seq > (anchors.pruned?.seq ?? 0));
     return anchors;

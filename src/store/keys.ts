@@ -37,7 +37,10 @@ export const auditPrunedKey: ItemKey = { pk: AUDIT_ANCHORS_PK, sk: 'PRUNED' };
 
 /** Durable records: one partition per namespace, so a namespace lists by key with one consistent Query. */
 export const recordPartition = (namespace: string): string => `REC#${namespace}`;
-export const recordKey = (namespace: string, key: string): ItemKey => ({ pk: recordPartition(namespace), sk: `REC#${key}` });
+export const recordKey = (namespace: string, key: string): ItemKey => ({
+  pk: recordPartition(namespace),
+  sk: `REC#${key}`,
+});
 
 // Index partition values.
 export const duePartition = (kind: DueKind): string => `DUE#${kind}`;

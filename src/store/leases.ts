@@ -34,21 +34,27 @@ export function startHeartbeat(
   const ttlMs = options.ttlMs ?? LEASE_TTL_MS;
   let lost = false;
   let inFlight: Promise<void> | undefined;
-  const timer = setInterval(() => {
-    if (inFlight !== undefined) return;
-    inFlight = deps.store
-      .acquireLease(name, owner, deps.clock.now(), ttlMs)
-      .then((renewed) => {
-        if (renewed) return;
-        lost = true;
-        clearInterval(timer);
-        deps.logger?.warn({ lease: name }, 'lost a lease while holding it (another holder took it over after it expired)');
-      })
-      .catch((error: unknown) => deps.logger?.warn({ err: error, lease: name }, 'could not renew a lease; retrying'))
-      .finally(() => {
-        inFlight = undefined;
-      });
-  }, options.everyMs ?? Math.max(1, Math.floor((ttlMs * LEASE_RENEW_EVERY_MS) / LEASE_TTL_MS)));
+  const timer = setInterval(
+    () => {
+      if (inFlight !== undefined) return;
+      inFlight = deps.store
+        .acquireLease(name, owner, deps.clock.now(), ttlMs)
+        .then((renewed) => {
+          if (renewed) return;
+          lost = true;
+          clearInterval(timer);
+          deps.logger?.warn(
+            { lease: name },
+            'lost a lease while holding it (another holder took it over after it expired)',
+          );
+        })
+        .catch((error: unknown) => deps.logger?.warn({ err: error, lease: name }, 'could not renew a lease; retrying'))
+        .finally(() => {
+          inFlight = undefined;
+        });
+    },
+    options.everyMs ?? Math.max(1, Math.floor((ttlMs * LEASE_RENEW_EVERY_MS) / LEASE_TTL_MS)),
+  );
   timer.unref();
   return {
     get lost() {
@@ -68,7 +74,12 @@ export interface HeldLease {
 }
 
 /** One attempt to take the lease; while held it is renewed by a heartbeat. Undefined when someone else holds it. */
-export async function holdLease(deps: LeaseDeps, name: string, owner: string, ttlMs = LEASE_TTL_MS): Promise<HeldLease | undefined> {
+export async function holdLease(
+  deps: LeaseDeps,
+  name: string,
+  owner: string,
+  ttlMs = LEASE_TTL_MS,
+): Promise<HeldLease | undefined> {
   if (!(await deps.store.acquireLease(name, owner, deps.clock.now(), ttlMs))) return undefined;
   const heartbeat = startHeartbeat(deps, name, owner, { ttlMs });
   return {

@@ -91,7 +91,10 @@ async function openEmbeddedSqlite(options: OpenStoreOptions): Promise<OpenedStor
     replicaId = store.replicaId();
   } catch (error) {
     lock?.release();
-    throw new Error(`cannot open the embedded store ${file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new Error(
+      `cannot open the embedded store ${file}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
   return {
     store,

@@ -18,7 +18,13 @@ import type {
 } from '../ports/store';
 import { sleep } from './batch-get';
 import { assertPageLimit, decodeCursor, encodeCursor } from './cursor';
-import { assertExpectedVersion, assertInboundEvent, assertNamespace, assertRecordName, recordJson } from './input-checks';
+import {
+  assertExpectedVersion,
+  assertInboundEvent,
+  assertNamespace,
+  assertRecordName,
+  recordJson,
+} from './input-checks';
 import { HOT_SQL, OTHER_SQL, SCHEMA, SCHEMA_VERSION } from './sqlite-schema';
 
 export interface SqliteStoreOptions {
@@ -106,7 +112,9 @@ export class SqliteStore implements Store {
   replicaId(): string {
     return this.db
       .transaction(() => {
-        this.db.prepare(`INSERT INTO meta (key, value) VALUES ('replica_id', ?) ON CONFLICT (key) DO NOTHING`).run(`embedded-${ulid()}`);
+        this.db
+          .prepare(`INSERT INTO meta (key, value) VALUES ('replica_id', ?) ON CONFLICT (key) DO NOTHING`)
+          .run(`embedded-${ulid()}`);
         return (this.db.prepare(`SELECT value FROM meta WHERE key = 'replica_id'`).get() as { value: string }).value;
       })
       .immediate();
@@ -144,7 +152,10 @@ export class SqliteStore implements Store {
     return this.requests(this.hot.listDue.all(kind, dueBy, sqlLimit(limit)));
   }
 
-  async listActivePage(options: { limit: number; cursor?: string }): Promise<{ requests: JitRequest[]; cursor?: string }> {
+  async listActivePage(options: {
+    limit: number;
+    cursor?: string;
+  }): Promise<{ requests: JitRequest[]; cursor?: string }> {
     assertPageLimit(options.limit);
     // One row more than asked says whether another page follows, so the last page carries no cursor.
     let rows: { data: string; due_at: number; id: string }[];
@@ -158,7 +169,9 @@ export class SqliteStore implements Store {
     const page = rows.slice(0, options.limit);
     const last = page.at(-1);
     const requests = page.map((row) => parseRequest(row.data));
-    return rows.length > options.limit && last ? { requests, cursor: encodeCursor({ dueAt: last.due_at, id: last.id }) } : { requests };
+    return rows.length > options.limit && last
+      ? { requests, cursor: encodeCursor({ dueAt: last.due_at, id: last.id }) }
+      : { requests };
   }
 
   async listWithPendingEffects(limit: number): Promise<JitRequest[]> {
@@ -239,7 +252,9 @@ export class SqliteStore implements Store {
   // ---- channel mappings ----
 
   async listChannelMappings(): Promise<ChannelMapping[]> {
-    return (this.other.listChannelMappings.all() as { data: string }[]).map((row) => JSON.parse(row.data) as ChannelMapping);
+    return (this.other.listChannelMappings.all() as { data: string }[]).map(
+      (row) => JSON.parse(row.data) as ChannelMapping,
+    );
   }
 
   async putChannelMapping(mapping: ChannelMapping): Promise<void> {
@@ -278,7 +293,8 @@ export class SqliteStore implements Store {
       // lock, so this second compare-and-set cannot lose.
       head = this.readAuditHead();
       event = chainedEvent(input, head);
-      if (!this.moveAuditHead(head, event)) throw new Error('appendAudit: the audit head moved inside a write transaction');
+      if (!this.moveAuditHead(head, event))
+        throw new Error('appendAudit: the audit head moved inside a write transaction');
     }
     this.hot.insertAudit.run(event.seq, event.at, JSON.stringify(event));
     return event;
@@ -297,7 +313,10 @@ export class SqliteStore implements Store {
 
   async listAudit(options: { since?: number; limit?: number; newestFirst?: boolean } = {}): Promise<AuditEvent[]> {
     const statement = options.newestFirst ? this.other.listAuditSinceDesc : this.other.listAuditSince;
-    const rows = statement.all(options.since ?? Number.MIN_SAFE_INTEGER, sqlLimit(options.limit ?? Number.POSITIVE_INFINITY));
+    const rows = statement.all(
+      options.since ?? Number.MIN_SAFE_INTEGER,
+      sqlLimit(options.limit ?? Number.POSITIVE_INFINITY),
+    );
     return (rows as { data: string }[]).map((row) => JSON.parse(row.data) as AuditEvent);
   }
 
@@ -365,14 +384,18 @@ export class SqliteStore implements Store {
 
 function migrate(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID');
-  const stored = db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+  const stored = db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as
+    | { value: string }
+    | undefined;
   if (stored && Number(stored.value) > SCHEMA_VERSION) {
-    throw new Error(`the embedded store was written by a newer jitbot (schema ${stored.value}; this version reads ${SCHEMA_VERSION})`);
+    throw new Error(
+      `the embedded store was written by a newer jitbot (schema ${stored.value}; this version reads ${SCHEMA_VERSION})`,
+    );
   }
   db.exec(SCHEMA);
-  db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(
-    String(SCHEMA_VERSION),
-  );
+  db.prepare(
+    `INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+  ).run(String(SCHEMA_VERSION));
 }
 
 function prepareAll<T extends Record<string, string>>(db: Database.Database, sql: T): Statements<T> {

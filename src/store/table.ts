@@ -164,11 +164,15 @@ function assertTableShape(table: TableDescription, tableName: string): void {
     const found = table.GlobalSecondaryIndexes?.find((candidate) => candidate.IndexName === index.IndexName);
     if (!found) problems.push(`index "${index.IndexName}" is missing`);
     else if (keyText(found.KeySchema) !== keyText(index.KeySchema)) {
-      problems.push(`index "${index.IndexName}" has keys ${keyText(found.KeySchema)}, expected ${keyText(index.KeySchema)}`);
+      problems.push(
+        `index "${index.IndexName}" has keys ${keyText(found.KeySchema)}, expected ${keyText(index.KeySchema)}`,
+      );
     }
   }
   if (problems.length > 0) {
-    throw new Error(`DynamoDB table "${tableName}" does not have jitbot's layout: ${problems.join('; ')}. See docs/store.md.`);
+    throw new Error(
+      `DynamoDB table "${tableName}" does not have jitbot's layout: ${problems.join('; ')}. See docs/store.md.`,
+    );
   }
 }
 

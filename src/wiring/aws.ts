@@ -21,7 +21,10 @@ export interface AwsParts {
 }
 
 /** The real AWS side: IAM grants, EC2/SSM inventory, session termination and reconciliation. */
-export function awsParts(config: JitbotConfig, deps: { store: Store; clock: Clock; logger: Logger; owner: string }): AwsParts {
+export function awsParts(
+  config: JitbotConfig,
+  deps: { store: Store; clock: Clock; logger: Logger; owner: string },
+): AwsParts {
   const accounts = config.aws.accounts.map((a) => a.id);
   const clients = new AwsClients({
     accounts: config.aws.accounts.map(({ id, assumeRoleArn, externalId }) => ({ id, assumeRoleArn, externalId })),
@@ -30,7 +33,15 @@ export function awsParts(config: JitbotConfig, deps: { store: Store; clock: Cloc
   });
   const inventory = new AwsInventory({ clients, accounts, regions: config.aws.regions, now: () => deps.clock.now() });
   const sessions = new SsmSessionTerminator({ clients });
-  const granter = new IamGranter({ clients, store: deps.store, sessions, owner: deps.owner, clock: deps.clock, logger: deps.logger, accounts });
+  const granter = new IamGranter({
+    clients,
+    store: deps.store,
+    sessions,
+    owner: deps.owner,
+    clock: deps.clock,
+    logger: deps.logger,
+    accounts,
+  });
   const reconciler = new Reconciler({
     granter,
     store: deps.store,

@@ -68,7 +68,10 @@ describe('requesterBasePolicy', () => {
   });
 
   test('narrowed to regions and accounts, AWS-owned documents keep the * account', () => {
-    const policy = requesterBasePolicy('aws-cn', { regions: ['cn-north-1', 'cn-northwest-1'], accounts: ['111122223333'] });
+    const policy = requesterBasePolicy('aws-cn', {
+      regions: ['cn-north-1', 'cn-northwest-1'],
+      accounts: ['111122223333'],
+    });
     expect(policy.Statement[0]!.Resource).toEqual([
       'arn:aws-cn:ssm:cn-north-1:111122223333:document/SSM-SessionManagerRunShell',
       'arn:aws-cn:ssm:cn-northwest-1:111122223333:document/SSM-SessionManagerRunShell',
@@ -86,7 +89,12 @@ describe('requesterBasePolicy', () => {
 
 describe('botPolicy', () => {
   const policy = botPolicy('aws-cn', BOT_OPTIONS);
-  const bot = { principal: 'arn:aws-cn:sts::111122223333:assumed-role/jitbot/jitbot', userId: 'AROABOT:jitbot', account: '111122223333', at: '2026-01-01T00:00:00Z' };
+  const bot = {
+    principal: 'arn:aws-cn:sts::111122223333:assumed-role/jitbot/jitbot',
+    userId: 'AROABOT:jitbot',
+    account: '111122223333',
+    at: '2026-01-01T00:00:00Z',
+  };
   const check = (action: string, resource: string, context: Record<string, string> = {}) =>
     simulate([{ name: 'bot', policy }], { ...bot, action, resource, context });
 
@@ -100,21 +108,36 @@ describe('botPolicy', () => {
 
   test('can never edit itself, even if it carries the tag', async () => {
     const tagged = { 'aws:ResourceTag/jitbot-requester': 'true' };
-    expect(await check('iam:PutRolePolicy', 'arn:aws-cn:iam::111122223333:role/jitbot', tagged)).toBe('ExplicitlyDenied');
+    expect(await check('iam:PutRolePolicy', 'arn:aws-cn:iam::111122223333:role/jitbot', tagged)).toBe(
+      'ExplicitlyDenied',
+    );
     expect(await check('iam:AttachRolePolicy', 'arn:aws-cn:iam::111122223333:role/jitbot')).toBe('ExplicitlyDenied');
   });
 
   test('may rewrite only the named Identity Center policies', async () => {
-    expect(await check('iam:CreatePolicyVersion', 'arn:aws-cn:iam::111122223333:policy/jitbot-grants-ops')).toBe('Allowed');
-    expect(await check('iam:CreatePolicyVersion', 'arn:aws-cn:iam::111122223333:policy/AdminAccess')).toBe('ImplicitlyDenied');
+    expect(await check('iam:CreatePolicyVersion', 'arn:aws-cn:iam::111122223333:policy/jitbot-grants-ops')).toBe(
+      'Allowed',
+    );
+    expect(await check('iam:CreatePolicyVersion', 'arn:aws-cn:iam::111122223333:policy/AdminAccess')).toBe(
+      'ImplicitlyDenied',
+    );
   });
 
   test('reads nodes, ends sessions and assumes only the configured roles', async () => {
-    expect(await check('ssm:TerminateSession', 'arn:aws-cn:ssm:cn-north-1:111122223333:session/alice-0123456789abcdef0')).toBe('Allowed');
-    expect(await check('ssm:ListTagsForResource', 'arn:aws-cn:ssm:cn-north-1:111122223333:managed-instance/mi-0123456789abcdef0')).toBe('Allowed');
+    expect(
+      await check('ssm:TerminateSession', 'arn:aws-cn:ssm:cn-north-1:111122223333:session/alice-0123456789abcdef0'),
+    ).toBe('Allowed');
+    expect(
+      await check(
+        'ssm:ListTagsForResource',
+        'arn:aws-cn:ssm:cn-north-1:111122223333:managed-instance/mi-0123456789abcdef0',
+      ),
+    ).toBe('Allowed');
     expect(await check('sts:AssumeRole', 'arn:aws-cn:iam::444455556666:role/jitbot')).toBe('Allowed');
     expect(await check('sts:AssumeRole', 'arn:aws-cn:iam::444455556666:role/admin')).toBe('ImplicitlyDenied');
-    expect(await check('ssm:StartSession', 'arn:aws-cn:ec2:cn-north-1:111122223333:instance/i-0123456789abcdef0')).toBe('ImplicitlyDenied');
+    expect(await check('ssm:StartSession', 'arn:aws-cn:ec2:cn-north-1:111122223333:instance/i-0123456789abcdef0')).toBe(
+      'ImplicitlyDenied',
+    );
   });
 
   test('has no Identity Center, table or assume-role statements unless asked', () => {
@@ -126,9 +149,14 @@ describe('botPolicy', () => {
       'HybridNodeTags',
       'EndSessions',
     ]);
-    expect(botPolicy('aws', { tableArn: 'arn:aws:dynamodb:us-east-1:111122223333:table/jitbot' }).Statement.at(-1)).toMatchObject({
+    expect(
+      botPolicy('aws', { tableArn: 'arn:aws:dynamodb:us-east-1:111122223333:table/jitbot' }).Statement.at(-1),
+    ).toMatchObject({
       Sid: 'StateTable',
-      Resource: ['arn:aws:dynamodb:us-east-1:111122223333:table/jitbot', 'arn:aws:dynamodb:us-east-1:111122223333:table/jitbot/index/*'],
+      Resource: [
+        'arn:aws:dynamodb:us-east-1:111122223333:table/jitbot',
+        'arn:aws:dynamodb:us-east-1:111122223333:table/jitbot/index/*',
+      ],
     });
   });
 });

@@ -9,7 +9,9 @@ if (!moto) throw new Error('MOTO_ENDPOINT is not set: the jest global setup shou
 test('assumed-role credentials are fetched once, reused, and refreshed shortly before they expire', async () => {
   let now = Date.now();
   const clients = new AwsClients({
-    accounts: [{ id: '210987654321', assumeRoleArn: 'arn:aws-cn:iam::210987654321:role/jitbot-operator', externalId: 'ext-123' }],
+    accounts: [
+      { id: '210987654321', assumeRoleArn: 'arn:aws-cn:iam::210987654321:role/jitbot-operator', externalId: 'ext-123' },
+    ],
     region: 'cn-north-1',
     credentials: { accessKeyId: 'AKIDCLIENTSTEST', secretAccessKey: 'fake' },
     endpoints: { sts: moto, ec2: moto },
@@ -29,7 +31,10 @@ test('assumed-role credentials are fetched once, reused, and refreshed shortly b
     await ec2.send(new DescribeInstancesCommand({}));
     await clients.ec2('210987654321', 'cn-northwest-1').send(new DescribeInstancesCommand({}));
     expect(assumeRoles).toHaveLength(1);
-    expect(assumeRoles[0]).toMatchObject({ RoleArn: 'arn:aws-cn:iam::210987654321:role/jitbot-operator', ExternalId: 'ext-123' });
+    expect(assumeRoles[0]).toMatchObject({
+      RoleArn: 'arn:aws-cn:iam::210987654321:role/jitbot-operator',
+      ExternalId: 'ext-123',
+    });
 
     // A client made later (here for SSM) asks the shared provider again: still cached while fresh…
     const identity = await ec2.config.credentials();
@@ -47,8 +52,16 @@ test('assumed-role credentials are fetched once, reused, and refreshed shortly b
 });
 
 test('IAM calls are signed in the partition’s IAM region', async () => {
-  const cn = new AwsClients({ accounts: [{ id: '123456789012' }], region: 'cn-northwest-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
-  const global = new AwsClients({ accounts: [{ id: '123456789012' }], region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+  const cn = new AwsClients({
+    accounts: [{ id: '123456789012' }],
+    region: 'cn-northwest-1',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+  });
+  const global = new AwsClients({
+    accounts: [{ id: '123456789012' }],
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+  });
   try {
     expect(cn.partition).toBe('aws-cn');
     expect(await cn.iam('123456789012').config.region()).toBe('cn-north-1');

@@ -34,7 +34,10 @@ beforeAll(async () => {
   clients = motoClients(REGION);
   iam = setupIam(REGION);
   const { Policy } = await iam.send(
-    new CreatePolicyCommand({ PolicyName: uniqueName('jitbot-requester-base'), PolicyDocument: JSON.stringify(requesterBasePolicy(P)) }),
+    new CreatePolicyCommand({
+      PolicyName: uniqueName('jitbot-requester-base'),
+      PolicyDocument: JSON.stringify(requesterBasePolicy(P)),
+    }),
   );
   basePolicyArn = Policy!.Arn!;
 });
@@ -45,7 +48,10 @@ afterAll(() => {
 
 const doc = (statement: object) => JSON.stringify({ Version: '2012-10-17', Statement: [statement] });
 
-async function doctor(principals: AwsPrincipal[], checkTable: () => Promise<string | undefined> = async () => 'table ok'): Promise<DoctorCheck[]> {
+async function doctor(
+  principals: AwsPrincipal[],
+  checkTable: () => Promise<string | undefined> = async () => 'table ok',
+): Promise<DoctorCheck[]> {
   return runDoctor({ clients, principals, accounts: [MOTO_ACCOUNT], checkTable });
 }
 
@@ -110,9 +116,18 @@ describe('runDoctor', () => {
   test('warns about a role with ssm:* on everything', async () => {
     const role = uniqueName('engineers');
     await iam.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: TRUST }));
-    await iam.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: 'admin-ish', PolicyDocument: doc({ Effect: 'Allow', Action: 'ssm:*', Resource: '*' }) }));
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: role,
+        PolicyName: 'admin-ish',
+        PolicyDocument: doc({ Effect: 'Allow', Action: 'ssm:*', Resource: '*' }),
+      }),
+    );
     const checks = await doctor([{ kind: 'iam-role', arn: `arn:${P}:iam::${MOTO_ACCOUNT}:role/${role}` }]);
-    expect(byName(checks, 'no standing access:')).toMatchObject({ ok: false, detail: expect.stringContaining(`inline policy admin-ish of role ${role}`) });
+    expect(byName(checks, 'no standing access:')).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining(`inline policy admin-ish of role ${role}`),
+    });
   });
 
   test('Identity Center: a missing policy is an error; a provisioned role is inspected', async () => {
@@ -123,18 +138,37 @@ describe('runDoctor', () => {
       policyName,
     };
     const missing = await doctor([principal]);
-    expect(byName(missing, 'requester')).toMatchObject({ ok: false, detail: expect.stringContaining(`policy ${policyName} does not exist in account ${MOTO_ACCOUNT}`) });
+    expect(byName(missing, 'requester')).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining(`policy ${policyName} does not exist in account ${MOTO_ACCOUNT}`),
+    });
 
     const { Policy } = await iam.send(
-      new CreatePolicyCommand({ PolicyName: policyName, PolicyDocument: doc({ Effect: 'Deny', Action: 'ssm:StartSession', Resource: `arn:${P}:ec2:*:*:instance/jitbot-no-grants` }) }),
+      new CreatePolicyCommand({
+        PolicyName: policyName,
+        PolicyDocument: doc({
+          Effect: 'Deny',
+          Action: 'ssm:StartSession',
+          Resource: `arn:${P}:ec2:*:*:instance/jitbot-no-grants`,
+        }),
+      }),
     );
     const role = uniqueName('AWSReservedSSO_Ops');
-    await iam.send(new CreateRoleCommand({ RoleName: role, Path: '/aws-reserved/sso.amazonaws.com/', AssumeRolePolicyDocument: TRUST }));
+    await iam.send(
+      new CreateRoleCommand({
+        RoleName: role,
+        Path: '/aws-reserved/sso.amazonaws.com/',
+        AssumeRolePolicyDocument: TRUST,
+      }),
+    );
     await iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: Policy!.Arn! }));
     await iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: basePolicyArn }));
 
     const checks = await doctor([principal]);
-    expect(byName(checks, 'base policy:')).toMatchObject({ name: `base policy: Identity Center policy ${policyName} in ${MOTO_ACCOUNT}`, ok: true });
+    expect(byName(checks, 'base policy:')).toMatchObject({
+      name: `base policy: Identity Center policy ${policyName} in ${MOTO_ACCOUNT}`,
+      ok: true,
+    });
     expect(byName(checks, 'no standing access:')).toMatchObject({ ok: true });
   });
 
@@ -155,8 +189,16 @@ describe('runDoctor', () => {
       endpoints: { sts: `http://127.0.0.1:${(server.address() as AddressInfo).port}` },
     });
     try {
-      const [credentials] = await runDoctor({ clients: wrong, principals: [], accounts: [], checkTable: async () => undefined });
-      expect(credentials).toMatchObject({ ok: false, detail: expect.stringContaining('configured regions are in aws-cn') });
+      const [credentials] = await runDoctor({
+        clients: wrong,
+        principals: [],
+        accounts: [],
+        checkTable: async () => undefined,
+      });
+      expect(credentials).toMatchObject({
+        ok: false,
+        detail: expect.stringContaining('configured regions are in aws-cn'),
+      });
     } finally {
       wrong.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -169,11 +211,25 @@ describe('static policy reading', () => {
   test.each([
     [{ Effect: 'Allow', Action: 'ssm:StartSession', Resource: '*' }, true],
     [{ Effect: 'Allow', Action: '*', Resource: '*' }, true],
-    [{ Effect: 'Allow', Action: 'SSM:startsession', Resource: 'arn:aws-cn:ec2:cn-north-1:111122223333:instance/i-0abc' }, true],
+    [
+      {
+        Effect: 'Allow',
+        Action: 'SSM:startsession',
+        Resource: 'arn:aws-cn:ec2:cn-north-1:111122223333:instance/i-0abc',
+      },
+      true,
+    ],
     [{ Effect: 'Allow', Action: 'ssm:StartSession', Resource: 'arn:aws-cn:ssm:*:*:managed-instance/*' }, true],
     [{ Effect: 'Allow', Action: 'ssm:StartSession', NotResource: 'arn:aws-cn:ec2:*:*:instance/i-0abc' }, true],
     [{ Effect: 'Allow', NotAction: 'iam:*', Resource: '*' }, true],
-    [{ Effect: 'Allow', Action: 'ssm:StartSession', Resource: 'arn:aws-cn:ssm:*:*:document/SSM-SessionManagerRunShell' }, false],
+    [
+      {
+        Effect: 'Allow',
+        Action: 'ssm:StartSession',
+        Resource: 'arn:aws-cn:ssm:*:*:document/SSM-SessionManagerRunShell',
+      },
+      false,
+    ],
     [{ Effect: 'Deny', Action: 'ssm:StartSession', Resource: '*' }, false],
     [{ Effect: 'Allow', NotAction: 'ssm:*', Resource: '*' }, false],
     [{ Effect: 'Allow', Action: 'ssm:DescribeSessions', Resource: '*' }, false],

@@ -20,7 +20,9 @@ test('a dry run shows the exact IAM call and policy for an IAM user, in the node
       Sid: 'JIT7K3Q2',
       Action: 'ssm:StartSession',
       Resource: 'arn:aws-cn:ec2:cn-north-1:111122223333:instance/i-0123456789abcdef0',
-      Condition: expect.objectContaining({ DateLessThan: { 'aws:CurrentTime': new Date(FIXTURE_NOW + HOUR).toISOString().replace('.000', '') } }),
+      Condition: expect.objectContaining({
+        DateLessThan: { 'aws:CurrentTime': new Date(FIXTURE_NOW + HOUR).toISOString().replace('.000', '') },
+      }),
     }),
   ]);
 });
@@ -32,7 +34,9 @@ test('Identity Center grants name the customer-managed policy in the node’s ac
     policyName: 'ssm-jit-engineers',
     sessionName: 'dana@example.cn',
   });
-  expect(grant.detail).toMatch(/^iam:CreatePolicyVersion PolicyArn=arn:aws-cn:iam::111122223333:policy\/ssm-jit-engineers SetAsDefault=true/);
+  expect(grant.detail).toMatch(
+    /^iam:CreatePolicyVersion PolicyArn=arn:aws-cn:iam::111122223333:policy\/ssm-jit-engineers SetAsDefault=true/,
+  );
 });
 
 test('a principal that is not an IAM ARN is refused as the real granter would', async () => {

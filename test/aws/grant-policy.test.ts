@@ -22,7 +22,11 @@ import { FIXTURE_NOW, makeRequest } from '../support/fixtures';
 const HOUR = 3_600_000;
 const node = makeRequest().target;
 const user: AwsPrincipal = { kind: 'iam-user', arn: 'arn:aws-cn:iam::111122223333:user/dana' };
-const role: AwsPrincipal = { kind: 'iam-role', arn: 'arn:aws-cn:iam::111122223333:role/ops', sessionName: 'alice@example.com' };
+const role: AwsPrincipal = {
+  kind: 'iam-role',
+  arn: 'arn:aws-cn:iam::111122223333:role/ops',
+  sessionName: 'alice@example.com',
+};
 
 function statement(grantId: string, expiresAt: number, nodeId = node.id): PolicyStatement {
   return grantStatement({ grantId, node: { ...node, id: nodeId }, expiresAt, principal: user });
@@ -45,11 +49,27 @@ describe('grant statements', () => {
   });
 
   test('a shared role pins aws:userid; several Identity Center roles give a sorted list', () => {
-    expect(grantStatement({ grantId: 'JIT-7K3Q2', node, expiresAt: FIXTURE_NOW, principal: role, roleId: 'AROAEXAMPLE1' }).Condition.StringEquals).toEqual({
+    expect(
+      grantStatement({ grantId: 'JIT-7K3Q2', node, expiresAt: FIXTURE_NOW, principal: role, roleId: 'AROAEXAMPLE1' })
+        .Condition.StringEquals,
+    ).toEqual({
       'aws:userid': 'AROAEXAMPLE1:alice@example.com',
     });
-    const sso: AwsPrincipal = { kind: 'sso-permission-set', arn: 'arn:aws-cn:sso:::permissionSet/x/y', sessionName: 'alice', policyName: 'p' };
-    expect(grantStatement({ grantId: 'JIT-7K3Q2', node, expiresAt: FIXTURE_NOW, principal: sso, roleIds: ['AROAZ', 'AROAA'] }).Condition.StringEquals).toEqual({
+    const sso: AwsPrincipal = {
+      kind: 'sso-permission-set',
+      arn: 'arn:aws-cn:sso:::permissionSet/x/y',
+      sessionName: 'alice',
+      policyName: 'p',
+    };
+    expect(
+      grantStatement({
+        grantId: 'JIT-7K3Q2',
+        node,
+        expiresAt: FIXTURE_NOW,
+        principal: sso,
+        roleIds: ['AROAZ', 'AROAA'],
+      }).Condition.StringEquals,
+    ).toEqual({
       'aws:userid': ['AROAA:alice', 'AROAZ:alice'],
     });
     expect(statement('JIT-7K3Q2', FIXTURE_NOW).Condition.StringEquals).toBeUndefined();
@@ -91,7 +111,10 @@ describe('withGrant / withoutGrant', () => {
     const arb = fc.array(fc.record({ id: ids, offset: fc.integer({ min: -HOUR, max: 10 * HOUR }) }), { maxLength: 8 });
     fc.assert(
       fc.property(arb, fc.record({ id: ids, offset: fc.integer({ min: 1, max: 10 * HOUR }) }), (existing, next) => {
-        const start = existing.reduce<PolicyStatement[]>((list, e) => withGrant(list, statement(e.id, FIXTURE_NOW + e.offset), FIXTURE_NOW - 2 * HOUR), []);
+        const start = existing.reduce<PolicyStatement[]>(
+          (list, e) => withGrant(list, statement(e.id, FIXTURE_NOW + e.offset), FIXTURE_NOW - 2 * HOUR),
+          [],
+        );
         const s = statement(next.id, FIXTURE_NOW + next.offset);
         const once = withGrant(start, s, FIXTURE_NOW);
         expect(withGrant(once, s, FIXTURE_NOW)).toEqual(once);
@@ -117,9 +140,17 @@ describe('policy size', () => {
   test('inline budgets include the principal’s other inline policies; managed ones do not', () => {
     const own = 'x'.repeat(1_000);
     expect(sizeBudget('user-inline', own, ['y'.repeat(1_048)])).toMatchObject({ total: 2_048, fits: true });
-    expect(sizeBudget('user-inline', own, ['y'.repeat(1_049)])).toMatchObject({ total: 2_049, quota: 2_048, fits: false });
+    expect(sizeBudget('user-inline', own, ['y'.repeat(1_049)])).toMatchObject({
+      total: 2_049,
+      quota: 2_048,
+      fits: false,
+    });
     expect(sizeBudget('role-inline', own, ['y'.repeat(9_240)])).toMatchObject({ total: 10_240, fits: true });
-    expect(sizeBudget('managed', 'x'.repeat(6_145), ['ignored'])).toMatchObject({ total: 6_145, quota: 6_144, fits: false });
+    expect(sizeBudget('managed', 'x'.repeat(6_145), ['ignored'])).toMatchObject({
+      total: 6_145,
+      quota: 6_144,
+      fits: false,
+    });
   });
 
   test('a user holds at least five grants with no other inline policy, a role about thirty pinned ones', () => {
@@ -127,7 +158,13 @@ describe('policy size', () => {
       serializePolicy(
         policyDocument(
           Array.from({ length: n }, (_, i) =>
-            grantStatement({ grantId: `JIT-${String(i).padStart(5, '0')}`, node, expiresAt: FIXTURE_NOW, principal, roleId: 'AROA0123456789EXAMPLE' }),
+            grantStatement({
+              grantId: `JIT-${String(i).padStart(5, '0')}`,
+              node,
+              expiresAt: FIXTURE_NOW,
+              principal,
+              roleId: 'AROA0123456789EXAMPLE',
+            }),
           ),
         ),
       );
@@ -136,6 +173,11 @@ describe('policy size', () => {
   });
 
   test('formats counts with thousands separators', () => {
-    expect([formatCount(7), formatCount(2_048), formatCount(10_240), formatCount(1_234_567)]).toEqual(['7', '2,048', '10,240', '1,234,567']);
+    expect([formatCount(7), formatCount(2_048), formatCount(10_240), formatCount(1_234_567)]).toEqual([
+      '7',
+      '2,048',
+      '10,240',
+      '1,234,567',
+    ]);
   });
 });

@@ -89,7 +89,13 @@ async function granterAgainst(script: Record<string, Reply[]>, maxAttempts: numb
     endpoints: { iam: endpoint },
     maxAttempts,
   });
-  return new IamGranter({ clients, store: opened.store, sessions: new FakeSessions(), owner: 'errors', clock: new ManualClock(FIXTURE_NOW) });
+  return new IamGranter({
+    clients,
+    store: opened.store,
+    sessions: new FakeSessions(),
+    owner: 'errors',
+    clock: new ManualClock(FIXTURE_NOW),
+  });
 }
 
 function request(id: string): JitRequest {
@@ -116,13 +122,16 @@ describe('IamGranter against a scripted IAM', () => {
   test('throttling that outlasts the retries fails retryably (not a refusal) and writes nothing', async () => {
     const granter = await granterAgainst({ ListUserPolicies: [fault('Throttling', 'Rate exceeded')] }, 2);
     const attempt = granter.grant(request('JIT-7K3Q3'), FIXTURE_NOW, FIXTURE_NOW + 3_600_000);
-    await expect(attempt).rejects.toThrow(/^iam:ListUserPolicies.* on IAM user alice failed \(Throttling after 2 attempts\): Rate exceeded$/);
+    await expect(attempt).rejects.toThrow(
+      /^iam:ListUserPolicies.* on IAM user alice failed \(Throttling after 2 attempts\): Rate exceeded$/,
+    );
     await expect(attempt).rejects.not.toBeInstanceOf(GrantRefused);
     expect(fake!.calls).toEqual(['ListUserPolicies', 'ListUserPolicies']);
   });
 
   test('access denied is a refusal that names the missing permission', async () => {
-    const denied = 'User: arn:aws-cn:sts::111122223333:assumed-role/jitbot/jitbot is not authorized to perform: iam:PutUserPolicy';
+    const denied =
+      'User: arn:aws-cn:sts::111122223333:assumed-role/jitbot/jitbot is not authorized to perform: iam:PutUserPolicy';
     const granter = await granterAgainst(
       { ListUserPolicies: [ok('ListUserPolicies', NO_POLICIES)], PutUserPolicy: [fault('AccessDenied', denied)] },
       3,
@@ -138,7 +147,9 @@ describe('IamGranter against a scripted IAM', () => {
 
   test('error messages never carry credentials', async () => {
     const granter = await granterAgainst({ ListUserPolicies: [fault('ServiceFailure', 'internal error')] }, 1);
-    const error = await granter.grant(request('JIT-7K3Q5'), FIXTURE_NOW, FIXTURE_NOW + 3_600_000).catch((e: Error) => e);
+    const error = await granter
+      .grant(request('JIT-7K3Q5'), FIXTURE_NOW, FIXTURE_NOW + 3_600_000)
+      .catch((e: Error) => e);
     expect(String((error as Error).message)).not.toContain(FAKE_CREDENTIALS.secretAccessKey);
     expect(String((error as Error).message)).not.toContain(FAKE_CREDENTIALS.accessKeyId);
   });

@@ -30,7 +30,11 @@ describe('withLease', () => {
       await new Promise((resolve) => setImmediate(resolve));
       log.push(`${tag}:end`);
     };
-    await Promise.all([withLease(deps(), name, work('a')), withLease(deps(), name, work('b')), withLease(deps(), name, work('c'))]);
+    await Promise.all([
+      withLease(deps(), name, work('a')),
+      withLease(deps(), name, work('b')),
+      withLease(deps(), name, work('c')),
+    ]);
     for (let i = 0; i < log.length; i += 2) expect(log[i]!.split(':')[0]).toBe(log[i + 1]!.split(':')[0]);
   });
 
@@ -99,18 +103,22 @@ describe('withLease', () => {
     const ttlMs = 300;
     const store = opened.store;
     let renewals = 0;
-    const counting = { ...deps(), store: Object.assign(Object.create(store) as typeof store, {
-      acquireLease: (...args: Parameters<typeof store.acquireLease>) => {
-        renewals++;
-        return store.acquireLease(...args);
-      },
-    }) };
+    const counting = {
+      ...deps(),
+      store: Object.assign(Object.create(store) as typeof store, {
+        acquireLease: (...args: Parameters<typeof store.acquireLease>) => {
+          renewals++;
+          return store.acquireLease(...args);
+        },
+      }),
+    };
     await withLease(
       counting,
       name,
       async () => {
         clock.advance(ttlMs + 1); // past the TTL of the first acquisition …
-        for (const deadline = Date.now() + 5_000; renewals < 2 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 5));
+        for (const deadline = Date.now() + 5_000; renewals < 2 && Date.now() < deadline; )
+          await new Promise((resolve) => setTimeout(resolve, 5));
         // … but the heartbeat (every 100 ms) renewed it at the current time
         expect(await store.acquireLease(name, 'proc-2', clock.now(), ttlMs)).toBe(false);
       },

@@ -27,7 +27,9 @@ const HOUR = 3_600_000;
 const REGION = 'cn-north-1';
 const ASSUME_ROLE_TRUST = JSON.stringify({
   Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws-cn:iam::${MOTO_ACCOUNT}:root` }, Action: 'sts:AssumeRole' }],
+  Statement: [
+    { Effect: 'Allow', Principal: { AWS: `arn:aws-cn:iam::${MOTO_ACCOUNT}:root` }, Action: 'sts:AssumeRole' },
+  ],
 });
 
 let opened: OpenedStore;
@@ -78,7 +80,9 @@ async function newUser(): Promise<{ name: string; principal: AwsPrincipal }> {
 
 async function newRole(path = '/'): Promise<{ name: string; arn: string; roleId: string }> {
   const name = uniqueName('ops');
-  const { Role } = await iam.send(new CreateRoleCommand({ RoleName: name, Path: path, AssumeRolePolicyDocument: ASSUME_ROLE_TRUST }));
+  const { Role } = await iam.send(
+    new CreateRoleCommand({ RoleName: name, Path: path, AssumeRolePolicyDocument: ASSUME_ROLE_TRUST }),
+  );
   return { name, arn: Role!.Arn!, roleId: Role!.RoleId! };
 }
 
@@ -104,7 +108,9 @@ async function rolePolicy(roleName: string): Promise<any | undefined> {
 
 async function managedPolicy(policyArn: string): Promise<any> {
   const { Policy } = await iam.send(new GetPolicyCommand({ PolicyArn: policyArn }));
-  const { PolicyVersion } = await iam.send(new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: Policy!.DefaultVersionId! }));
+  const { PolicyVersion } = await iam.send(
+    new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: Policy!.DefaultVersionId! }),
+  );
   return parsePolicyDocument(PolicyVersion!.Document!);
 }
 
@@ -116,7 +122,12 @@ describe('IamGranter with an IAM user', () => {
     const request = requestFor(principal);
     const grant = await granter.grant(request, FIXTURE_NOW, FIXTURE_NOW + 2 * HOUR);
 
-    expect(grant).toMatchObject({ grantId: request.id, dryRun: false, startsAt: FIXTURE_NOW, expiresAt: FIXTURE_NOW + 2 * HOUR });
+    expect(grant).toMatchObject({
+      grantId: request.id,
+      dryRun: false,
+      startsAt: FIXTURE_NOW,
+      expiresAt: FIXTURE_NOW + 2 * HOUR,
+    });
     expect(grant.summary).toContain(`arn:aws-cn:ec2:cn-north-1:${MOTO_ACCOUNT}:instance/i-0123456789abcdef0`);
     expect(grant.detail).toBe(`iam:PutUserPolicy UserName=${name} PolicyName=jitbot-grants`);
     expect(await userPolicy(name)).toEqual({
@@ -151,7 +162,10 @@ describe('IamGranter with an IAM user', () => {
     const a = requestFor(principal, node('i-0aaaaaaaaaaaaaaa1'));
     const b = requestFor(principal, node('i-0bbbbbbbbbbbbbbb2'));
     const other = new IamGranter({ clients, store: opened.store, sessions, owner: 'another-replica', clock });
-    await Promise.all([granter.grant(a, FIXTURE_NOW, FIXTURE_NOW + HOUR), other.grant(b, FIXTURE_NOW, FIXTURE_NOW + HOUR)]);
+    await Promise.all([
+      granter.grant(a, FIXTURE_NOW, FIXTURE_NOW + HOUR),
+      other.grant(b, FIXTURE_NOW, FIXTURE_NOW + HOUR),
+    ]);
     expect(sids(await userPolicy(name)).sort()).toEqual([a.id, b.id].map((id) => id.replace('-', '')).sort());
   });
 
@@ -190,14 +204,24 @@ describe('IamGranter with an IAM user', () => {
     // Another inline policy of the user's counts towards the same quota.
     const filler = {
       Version: '2012-10-17',
-      Statement: [{ Sid: 'Filler', Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws-cn:s3:::${'x'.repeat(1_700)}/*` }],
+      Statement: [
+        { Sid: 'Filler', Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws-cn:s3:::${'x'.repeat(1_700)}/*` },
+      ],
     };
-    await iam.send(new PutUserPolicyCommand({ UserName: name, PolicyName: 'team-extras', PolicyDocument: JSON.stringify(filler, null, 2) }));
+    await iam.send(
+      new PutUserPolicyCommand({
+        UserName: name,
+        PolicyName: 'team-extras',
+        PolicyDocument: JSON.stringify(filler, null, 2),
+      }),
+    );
     const request = requestFor(principal);
     const refusal = granter.grant(request, FIXTURE_NOW, FIXTURE_NOW + HOUR);
     await expect(refusal).rejects.toBeInstanceOf(GrantRefused);
     await expect(refusal).rejects.toThrow(
-      new RegExp(`^web-1: jitbot-grants for IAM user ${name} would be [0-9],[0-9]{3} of 2,048 characters \\(IAM quota\\); ask an admin`),
+      new RegExp(
+        `^web-1: jitbot-grants for IAM user ${name} would be [0-9],[0-9]{3} of 2,048 characters \\(IAM quota\\); ask an admin`,
+      ),
     );
     expect(await userPolicy(name)).toBeUndefined();
   });
@@ -210,7 +234,11 @@ describe('IamGranter with an IAM user', () => {
     for (let i = 0; i < 20 && !refused; i++) {
       before = await userPolicy(name);
       try {
-        await granter.grant(requestFor(principal, node(`i-0${String(i).padStart(16, '0')}`)), FIXTURE_NOW, FIXTURE_NOW + HOUR);
+        await granter.grant(
+          requestFor(principal, node(`i-0${String(i).padStart(16, '0')}`)),
+          FIXTURE_NOW,
+          FIXTURE_NOW + HOUR,
+        );
         granted++;
       } catch (error) {
         refused = error;
@@ -264,7 +292,10 @@ describe('IamGranter with a shared IAM role', () => {
     const bob: AwsPrincipal = { kind: 'iam-role', arn: role.arn, sessionName: 'bob@example.com' };
     const a = requestFor(alice);
     const b = requestFor(bob);
-    await Promise.all([granter.grant(a, FIXTURE_NOW, FIXTURE_NOW + HOUR), granter.grant(b, FIXTURE_NOW, FIXTURE_NOW + HOUR)]);
+    await Promise.all([
+      granter.grant(a, FIXTURE_NOW, FIXTURE_NOW + HOUR),
+      granter.grant(b, FIXTURE_NOW, FIXTURE_NOW + HOUR),
+    ]);
 
     const { Role } = await iam.send(new GetRoleCommand({ RoleName: role.name }));
     const document = await rolePolicy(role.name);
@@ -290,8 +321,14 @@ describe('IamGranter with a shared IAM role', () => {
 
   test('a role that does not exist is refused', async () => {
     const name = uniqueName('norole');
-    const request = requestFor({ kind: 'iam-role', arn: `arn:aws-cn:iam::${MOTO_ACCOUNT}:role/${name}`, sessionName: 'alice' });
-    await expect(granter.grant(request, FIXTURE_NOW, FIXTURE_NOW + HOUR)).rejects.toThrow(`IAM role ${name} does not exist in ${MOTO_ACCOUNT}`);
+    const request = requestFor({
+      kind: 'iam-role',
+      arn: `arn:aws-cn:iam::${MOTO_ACCOUNT}:role/${name}`,
+      sessionName: 'alice',
+    });
+    await expect(granter.grant(request, FIXTURE_NOW, FIXTURE_NOW + HOUR)).rejects.toThrow(
+      `IAM role ${name} does not exist in ${MOTO_ACCOUNT}`,
+    );
   });
 });
 
@@ -312,7 +349,14 @@ describe('IamGranter with an Identity Center permission set', () => {
     // It exists now (so the permission set can be provisioned), holding no grant.
     expect(await managedPolicy(policyArn)).toEqual({
       Version: '2012-10-17',
-      Statement: [{ Sid: 'NoGrants', Effect: 'Deny', Action: 'ssm:StartSession', Resource: 'arn:aws-cn:ec2:*:*:instance/jitbot-no-grants' }],
+      Statement: [
+        {
+          Sid: 'NoGrants',
+          Effect: 'Deny',
+          Action: 'ssm:StartSession',
+          Resource: 'arn:aws-cn:ec2:*:*:instance/jitbot-no-grants',
+        },
+      ],
     });
   });
 
@@ -327,7 +371,9 @@ describe('IamGranter with an Identity Center permission set', () => {
     const other = await newRole('/');
     await iam.send(new AttachRolePolicyCommand({ RoleName: other.name, PolicyArn: policyArn }));
 
-    const requests = Array.from({ length: 4 }, (_, i) => requestFor(ssoPrincipal(policyName, `user${i}@example.com`), node(`i-0${i}aaaaaaaaaaaaaaa`)));
+    const requests = Array.from({ length: 4 }, (_, i) =>
+      requestFor(ssoPrincipal(policyName, `user${i}@example.com`), node(`i-0${i}aaaaaaaaaaaaaaa`)),
+    );
     for (const request of requests) await granter.grant(request, FIXTURE_NOW, FIXTURE_NOW + HOUR);
     await granter.revoke(requests[0]!);
     await granter.revoke(requests[1]!);
@@ -353,7 +399,13 @@ describe('IamGranter in the global partition', () => {
     try {
       const name = uniqueName('dana');
       await globalIam.send(new CreateUserCommand({ UserName: name }));
-      const global = new IamGranter({ clients: globalClients, store: opened.store, sessions, owner: 'test-granter', clock });
+      const global = new IamGranter({
+        clients: globalClients,
+        store: opened.store,
+        sessions,
+        owner: 'test-granter',
+        clock,
+      });
       const request = requestFor(
         { kind: 'iam-user', arn: `arn:aws:iam::${MOTO_ACCOUNT}:user/${name}` },
         node('i-0123456789abcdef0', { region: 'us-east-1' }),
@@ -381,14 +433,22 @@ describe('IamGranter coordination', () => {
       clock,
       lease: { maxWaitMs: 20, firstStepMs: 5 },
     });
-    await expect(impatient.grant(requestFor(principal), FIXTURE_NOW, FIXTURE_NOW + HOUR)).rejects.toBeInstanceOf(PrincipalBusy);
+    await expect(impatient.grant(requestFor(principal), FIXTURE_NOW, FIXTURE_NOW + HOUR)).rejects.toBeInstanceOf(
+      PrincipalBusy,
+    );
     expect(await userPolicy(name)).toBeUndefined();
   });
 
   test('restoreGrant writes only for a request that is still active, re-read from the store', async () => {
     const { name, principal } = await newUser();
     const request = requestFor(principal);
-    const grant = { grantId: request.id, startsAt: FIXTURE_NOW, expiresAt: FIXTURE_NOW + HOUR, dryRun: false, summary: '' };
+    const grant = {
+      grantId: request.id,
+      startsAt: FIXTURE_NOW,
+      expiresAt: FIXTURE_NOW + HOUR,
+      dryRun: false,
+      summary: '',
+    };
     await opened.store.createRequest({ ...request, status: 'revoked', grant });
     expect(await granter.restoreGrant(request.id)).toBeUndefined();
     expect(await userPolicy(name)).toBeUndefined();

@@ -45,8 +45,18 @@ describe('TtlCache', () => {
     const second = cache.getMany(['b', 'c'], loadMany);
     release();
 
-    expect(await first).toEqual(new Map([['a', 'A'], ['b', 'B']]));
-    expect(await second).toEqual(new Map([['b', 'B'], ['c', 'C']]));
+    expect(await first).toEqual(
+      new Map([
+        ['a', 'A'],
+        ['b', 'B'],
+      ]),
+    );
+    expect(await second).toEqual(
+      new Map([
+        ['b', 'B'],
+        ['c', 'C'],
+      ]),
+    );
     expect(batches).toEqual([['a', 'b'], ['c']]);
   });
 
@@ -66,6 +76,8 @@ describe('TtlCache', () => {
 
   it('fails loudly when a batch loader leaves a key out', async () => {
     const cache = new TtlCache<string>(clock, () => 100);
-    await expect(cache.getMany(['a', 'b'], async () => new Map([['a', 'A']]))).rejects.toThrow('loader returned nothing for b');
+    await expect(cache.getMany(['a', 'b'], async () => new Map([['a', 'A']]))).rejects.toThrow(
+      'loader returned nothing for b',
+    );
   });
 });

@@ -1,9 +1,4 @@
-import {
-  RunInstancesCommand,
-  TerminateInstancesCommand,
-  type EC2Client,
-  type Tag,
-} from '@aws-sdk/client-ec2';
+import { RunInstancesCommand, TerminateInstancesCommand, type EC2Client, type Tag } from '@aws-sdk/client-ec2';
 import { AwsClients, type AccountAccess } from '../../src/aws/clients';
 import { AwsInventory, InventoryLookupError } from '../../src/aws/aws-inventory';
 import { partitionOf } from '../../src/core/partition';
@@ -162,7 +157,15 @@ describe.each(['eu-west-3', 'cn-north-1'])('AwsInventory in %s', (region) => {
 
     expect(lookup).toEqual({
       kind: 'found',
-      node: { id, account: HOME_ACCOUNT, region, name, tags: { Name: name, Env: 'dev' }, state: 'running', pingStatus: 'Online' },
+      node: {
+        id,
+        account: HOME_ACCOUNT,
+        region,
+        name,
+        tags: { Name: name, Env: 'dev' },
+        state: 'running',
+        pingStatus: 'Online',
+      },
     });
   });
 
@@ -203,7 +206,11 @@ describe.each(['eu-west-3', 'cn-north-1'])('AwsInventory in %s', (region) => {
     try {
       const name = uniqueName('far');
       const id = await launch(twoAccounts.ec2(OTHER_ACCOUNT, elsewhere), { Name: name });
-      const inv = inventory({ accounts: [HOME_ACCOUNT, OTHER_ACCOUNT], regions: [region, elsewhere], using: twoAccounts });
+      const inv = inventory({
+        accounts: [HOME_ACCOUNT, OTHER_ACCOUNT],
+        regions: [region, elsewhere],
+        using: twoAccounts,
+      });
 
       const byId = await inv.resolve(id);
       const byName = await inv.resolve(name);
@@ -245,13 +252,26 @@ describe.each(['eu-west-3', 'cn-north-1'])('AwsInventory in %s', (region) => {
   it('resolves hybrid mi- nodes by id and by Name with their SSM tags', async () => {
     const name = uniqueName('legacy');
     const id = 'mi-0123456789abcdef0';
-    fake.addNode({ id, pingStatus: 'ConnectionLost', tags: { Name: name, Env: 'prod' }, name: 'activation-name', region });
+    fake.addNode({
+      id,
+      pingStatus: 'ConnectionLost',
+      tags: { Name: name, Env: 'prod' },
+      name: 'activation-name',
+      region,
+    });
     const inv = inventory();
 
     const byId = await inv.resolve(id);
     const byName = await inv.resolve(name);
 
-    const expected = { id, account: HOME_ACCOUNT, region, name, tags: { Name: name, Env: 'prod' }, pingStatus: 'ConnectionLost' };
+    const expected = {
+      id,
+      account: HOME_ACCOUNT,
+      region,
+      name,
+      tags: { Name: name, Env: 'prod' },
+      pingStatus: 'ConnectionLost',
+    };
     expect(byId).toEqual({ kind: 'found', node: expected });
     expect(byName).toEqual({ kind: 'found', node: expected });
     expect(fake.calls.find((c) => c.operation === 'ListTagsForResource')?.input).toEqual({

@@ -104,7 +104,11 @@ describe('SsmSessionTerminator', () => {
   });
 
   it('recognises a shared role by its assumed-role ARN (role path dropped) and session name', async () => {
-    const role = requestBy({ kind: 'iam-role', arn: `arn:aws-cn:iam::${ACCOUNT}:role/team/Ops`, sessionName: 'alice@example.com' });
+    const role = requestBy({
+      kind: 'iam-role',
+      arn: `arn:aws-cn:iam::${ACCOUNT}:role/team/Ops`,
+      sessionName: 'alice@example.com',
+    });
     const mine = fake.addSession({ target: NODE, owner: assumed('Ops', 'alice@example.com') });
     const bobs = fake.addSession({ target: NODE, owner: assumed('Ops', 'bob@example.com') });
 
@@ -139,11 +143,20 @@ describe('SsmSessionTerminator', () => {
       sessionName: 'alice@example.com',
       policyName: 'ssm-jit-ops',
     });
-    const mine = fake.addSession({ target: NODE, owner: assumed('AWSReservedSSO_Ops_0123456789abcdef', 'alice@example.com') });
-    const bobs = fake.addSession({ target: NODE, owner: assumed('AWSReservedSSO_Ops_0123456789abcdef', 'bob@example.com') });
+    const mine = fake.addSession({
+      target: NODE,
+      owner: assumed('AWSReservedSSO_Ops_0123456789abcdef', 'alice@example.com'),
+    });
+    const bobs = fake.addSession({
+      target: NODE,
+      owner: assumed('AWSReservedSSO_Ops_0123456789abcdef', 'bob@example.com'),
+    });
     // An IAM user whose name happens to equal the session name is somebody else.
     const lookalike = fake.addSession({ target: NODE, owner: `arn:aws-cn:iam::${ACCOUNT}:user/alice@example.com` });
-    const suffix = fake.addSession({ target: NODE, owner: assumed('AWSReservedSSO_Ops_0123456789abcdef', 'malice@example.com') });
+    const suffix = fake.addSession({
+      target: NODE,
+      owner: assumed('AWSReservedSSO_Ops_0123456789abcdef', 'malice@example.com'),
+    });
 
     expect(await new SsmSessionTerminator({ clients }).terminateSessions(sso)).toBe(1);
     expect(fake.terminated()).toEqual([mine]);

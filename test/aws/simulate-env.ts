@@ -74,7 +74,10 @@ export interface SimulatedRequest {
 }
 
 /** What IAM would decide for one request given these identity policies (documents as objects). */
-export async function simulate(policies: { name: string; policy: unknown }[], request: SimulatedRequest): Promise<Verdict> {
+export async function simulate(
+  policies: { name: string; policy: unknown }[],
+  request: SimulatedRequest,
+): Promise<Verdict> {
   const result = await runSimulation(
     {
       identityPolicies: policies,

@@ -105,9 +105,13 @@ describe.each(['cn-north-1', 'us-east-1'])('policies written in %s', (region) =>
     expect(await on(instanceArn(w, 'i-0fedcba9876543210'), BEFORE)).toBe('ImplicitlyDenied');
     // The session document is allowed by the base policy, at any time; the grant alone does not allow it.
     expect(await on(documentArn(w, 'SSM-SessionManagerRunShell'), AFTER)).toBe('Allowed');
-    expect(await simulate([{ name: GRANT_POLICY_NAME, policy: grant }], { ...caller, resource: documentArn(w, 'SSM-SessionManagerRunShell'), at: BEFORE })).toBe(
-      'ImplicitlyDenied',
-    );
+    expect(
+      await simulate([{ name: GRANT_POLICY_NAME, policy: grant }], {
+        ...caller,
+        resource: documentArn(w, 'SSM-SessionManagerRunShell'),
+        at: BEFORE,
+      }),
+    ).toBe('ImplicitlyDenied');
   });
 
   test('on a shared role, only the person the grant is for may use it', async () => {
@@ -117,7 +121,9 @@ describe.each(['cn-north-1', 'us-east-1'])('policies written in %s', (region) =>
         RoleName: roleName,
         AssumeRolePolicyDocument: JSON.stringify({
           Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:${w.partition}:iam::${A}:root` }, Action: 'sts:AssumeRole' }],
+          Statement: [
+            { Effect: 'Allow', Principal: { AWS: `arn:${w.partition}:iam::${A}:root` }, Action: 'sts:AssumeRole' },
+          ],
         }),
       }),
     );
@@ -133,8 +139,12 @@ describe.each(['cn-north-1', 'us-east-1'])('policies written in %s', (region) =>
 
     const target = instanceArn(w, 'i-0123456789abcdef0');
     expect(await simulate(policies, { ...as('alice@example.com'), resource: target, at: BEFORE })).toBe('Allowed');
-    expect(await simulate(policies, { ...as('bob@example.com'), resource: target, at: BEFORE })).toBe('ImplicitlyDenied');
-    expect(await simulate(policies, { ...as('alice@example.com'), resource: target, at: AFTER })).toBe('ImplicitlyDenied');
+    expect(await simulate(policies, { ...as('bob@example.com'), resource: target, at: BEFORE })).toBe(
+      'ImplicitlyDenied',
+    );
+    expect(await simulate(policies, { ...as('alice@example.com'), resource: target, at: AFTER })).toBe(
+      'ImplicitlyDenied',
+    );
   });
 
   test('a hybrid node gets the managed-instance ARN form', async () => {
@@ -148,7 +158,9 @@ describe.each(['cn-north-1', 'us-east-1'])('policies written in %s', (region) =>
     const managed = `arn:${w.partition}:ssm:${w.region}:${A}:managed-instance/mi-0123456789abcdef0`;
     expect(await simulate(policies, { ...caller, resource: managed, at: BEFORE })).toBe('Allowed');
     expect(await simulate(policies, { ...caller, resource: managed, at: AFTER })).toBe('ImplicitlyDenied');
-    expect(await simulate(policies, { ...caller, resource: instanceArn(w, 'mi-0123456789abcdef0'), at: BEFORE })).toBe('ImplicitlyDenied');
+    expect(await simulate(policies, { ...caller, resource: instanceArn(w, 'mi-0123456789abcdef0'), at: BEFORE })).toBe(
+      'ImplicitlyDenied',
+    );
   });
 
   test('an Identity Center grant lets only that user of the permission set in', async () => {
@@ -169,7 +181,13 @@ describe.each(['cn-north-1', 'us-east-1'])('policies written in %s', (region) =>
         Path: '/aws-reserved/sso.amazonaws.com/',
         AssumeRolePolicyDocument: JSON.stringify({
           Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Principal: { Federated: `arn:${w.partition}:iam::${A}:saml-provider/AWSSSO` }, Action: 'sts:AssumeRoleWithSAML' }],
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Federated: `arn:${w.partition}:iam::${A}:saml-provider/AWSSSO` },
+              Action: 'sts:AssumeRoleWithSAML',
+            },
+          ],
         }),
       }),
     );
@@ -177,7 +195,9 @@ describe.each(['cn-north-1', 'us-east-1'])('policies written in %s', (region) =>
     await w.granter.grant(request, FIXTURE_NOW, EXPIRES);
 
     const { Policy } = await w.iam.send(new GetPolicyCommand({ PolicyArn: policyArn }));
-    const version = await w.iam.send(new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: Policy!.DefaultVersionId! }));
+    const version = await w.iam.send(
+      new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: Policy!.DefaultVersionId! }),
+    );
     const policies = [{ name: policyName, policy: parsePolicyDocument(version.PolicyVersion!.Document!) }];
     const as = (who: string) => ({
       principal: `arn:${w.partition}:sts::${A}:assumed-role/${roleName}/${who}`,
@@ -186,27 +206,45 @@ describe.each(['cn-north-1', 'us-east-1'])('policies written in %s', (region) =>
     });
     const target = instanceArn(w, 'i-0123456789abcdef0');
     expect(await simulate(policies, { ...as('alice@example.com'), resource: target, at: BEFORE })).toBe('Allowed');
-    expect(await simulate(policies, { ...as('bob@example.com'), resource: target, at: BEFORE })).toBe('ImplicitlyDenied');
-    expect(await simulate(policies, { ...as('alice@example.com'), resource: target, at: AFTER })).toBe('ImplicitlyDenied');
+    expect(await simulate(policies, { ...as('bob@example.com'), resource: target, at: BEFORE })).toBe(
+      'ImplicitlyDenied',
+    );
+    expect(await simulate(policies, { ...as('alice@example.com'), resource: target, at: AFTER })).toBe(
+      'ImplicitlyDenied',
+    );
   });
 });
 
 describe('the requesters base policy', () => {
   const base = [{ name: 'base', policy: requesterBasePolicy('aws-cn') }];
-  const alice = { principal: `arn:aws-cn:iam::${A}:user/alice`, userId: 'AIDAALICE000000000001', account: A, at: BEFORE };
+  const alice = {
+    principal: `arn:aws-cn:iam::${A}:user/alice`,
+    userId: 'AIDAALICE000000000001',
+    account: A,
+    at: BEFORE,
+  };
 
   test('allows no node at all', async () => {
-    expect(await simulate(base, { ...alice, resource: `arn:aws-cn:ec2:cn-north-1:${A}:instance/i-0123456789abcdef0` })).toBe('ImplicitlyDenied');
-    expect(await simulate(base, { ...alice, resource: `arn:aws-cn:ssm:cn-north-1:${A}:managed-instance/mi-0123456789abcdef0` })).toBe(
-      'ImplicitlyDenied',
-    );
+    expect(
+      await simulate(base, { ...alice, resource: `arn:aws-cn:ec2:cn-north-1:${A}:instance/i-0123456789abcdef0` }),
+    ).toBe('ImplicitlyDenied');
+    expect(
+      await simulate(base, {
+        ...alice,
+        resource: `arn:aws-cn:ssm:cn-north-1:${A}:managed-instance/mi-0123456789abcdef0`,
+      }),
+    ).toBe('ImplicitlyDenied');
   });
 
   test('allows the session documents, including AWS-owned ones', async () => {
     for (const doc of ['SSM-SessionManagerRunShell', 'AWS-StartSSHSession', 'AWS-StartPortForwardingSession']) {
-      expect(await simulate(base, { ...alice, resource: `arn:aws-cn:ssm:cn-northwest-1:${A}:document/${doc}` })).toBe('Allowed');
+      expect(await simulate(base, { ...alice, resource: `arn:aws-cn:ssm:cn-northwest-1:${A}:document/${doc}` })).toBe(
+        'Allowed',
+      );
     }
-    expect(await simulate(base, { ...alice, resource: `arn:aws-cn:ssm:cn-north-1:${A}:document/AWS-RunShellScript` })).toBe('ImplicitlyDenied');
+    expect(
+      await simulate(base, { ...alice, resource: `arn:aws-cn:ssm:cn-north-1:${A}:document/AWS-RunShellScript` }),
+    ).toBe('ImplicitlyDenied');
   });
 
   test('lets people terminate and resume only their own sessions', async () => {

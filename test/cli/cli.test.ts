@@ -38,7 +38,9 @@ async function jitbot(...args: string[]): Promise<string> {
 test('config validate and schema', async () => {
   expect(await jitbot('config', 'validate')).toMatch(/OK — 4 policies, 2 roles, adapters: console, dry run/);
   const schema = JSON.parse(await jitbot('config', 'schema'));
-  expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['policies', 'roles', 'identities', 'adapters']));
+  expect(Object.keys(schema.properties)).toEqual(
+    expect.arrayContaining(['policies', 'roles', 'identities', 'adapters']),
+  );
 });
 
 test('a broken config names the file and the key path', async () => {
@@ -55,7 +57,9 @@ test('config validate --offline checks examples/jitbot.yaml without its secrets 
   let out = '';
   const program = buildProgram({ env: {}, stdout: (text) => (out += text), now: () => NOW });
   await program.parseAsync(['node', 'jitbot', '--config', example, 'config', 'validate', '--offline']);
-  expect(out).toBe(`${example}: OK — 5 policies, 3 roles, adapters: slack, feishu, dingtalk, offline (secrets not read)\n`);
+  expect(out).toBe(
+    `${example}: OK — 5 policies, 3 roles, adapters: slack, feishu, dingtalk, offline (secrets not read)\n`,
+  );
 
   const online = buildProgram({ env: {}, stdout: () => undefined, now: () => NOW });
   await expect(online.parseAsync(['node', 'jitbot', '--config', example, 'config', 'validate'])).rejects.toThrow(
@@ -65,13 +69,20 @@ test('config validate --offline checks examples/jitbot.yaml without its secrets 
 
 test('config validate prints warnings and still passes', async () => {
   const warned = join(dir, 'warned.yaml');
-  writeFileSync(warned, DEMO_CONFIG_YAML.replace('{ roles: [security-leads], required: 1 }', '{ users: ["console:dana"], required: 1 }'));
+  writeFileSync(
+    warned,
+    DEMO_CONFIG_YAML.replace('{ roles: [security-leads], required: 1 }', '{ users: ["console:dana"], required: 1 }'),
+  );
   let out = '';
   const program = buildProgram({ env: {}, stdout: (text) => (out += text), now: () => NOW });
   await program.parseAsync(['node', 'jitbot', '--config', warned, 'config', 'validate']);
   expect(out.split('\n')).toEqual([
-    expect.stringMatching(/^.*warned\.yaml: policies\[2\]\.levels\[1\]: warning: policy "production", level 2: a request from console:dana /),
-    expect.stringMatching(/warned\.yaml: OK — 4 policies, 2 roles, adapters: console, dry run \(no AWS account\), 1 warning$/),
+    expect.stringMatching(
+      /^.*warned\.yaml: policies\[2\]\.levels\[1\]: warning: policy "production", level 2: a request from console:dana /,
+    ),
+    expect.stringMatching(
+      /warned\.yaml: OK — 4 policies, 2 roles, adapters: console, dry run \(no AWS account\), 1 warning$/,
+    ),
     '',
   ]);
 });
@@ -98,7 +109,9 @@ test('start builds the adapters the config enables and prints what each has to s
 });
 
 test('channels map, list and unmap are stored and audited; the audit exports and verifies', async () => {
-  expect(await jitbot('channels', 'map', 'C0OPS', 'ops-approvers', '-p', 'slack')).toBe('slack C0OPS → ops-approvers\n');
+  expect(await jitbot('channels', 'map', 'C0OPS', 'ops-approvers', '-p', 'slack')).toBe(
+    'slack C0OPS → ops-approvers\n',
+  );
   const listed = await jitbot('channels', 'list');
   expect(listed).toContain('slack\tC0OPS\tops-approvers\truntime');
   expect(listed).toContain('console\tops-approvals\tops-approvers\tconfig');
@@ -108,9 +121,15 @@ test('channels map, list and unmap are stored and audited; the audit exports and
   await expect(jitbot('channels', 'map', 'C1', 'nobody', '-p', 'slack')).rejects.toThrow(CliError);
   await expect(jitbot('channels', 'unmap', 'C404', '-p', 'slack')).rejects.toThrow(/not mapped/);
 
-  const jsonl = (await jitbot('audit', 'export', '--since', '1d')).trim().split('\n').map((line) => JSON.parse(line));
+  const jsonl = (await jitbot('audit', 'export', '--since', '1d'))
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
   expect(jsonl.map((e) => e.action)).toEqual(['channel.mapped', 'channel.unmapped']);
-  expect(jsonl[0]).toMatchObject({ actor: 'cli', detail: { platform: 'slack', channelId: 'C0OPS', role: 'ops-approvers' } });
+  expect(jsonl[0]).toMatchObject({
+    actor: 'cli',
+    detail: { platform: 'slack', channelId: 'C0OPS', role: 'ops-approvers' },
+  });
   const csv = await jitbot('audit', 'export', '--format', 'csv');
   expect(csv.split('\r\n')[0]).toBe('seq,at,actor,action,requestId,from,to,comment,deliveryId,detail,prevHash,hash');
   expect(csv).toContain('channel.unmapped');
@@ -132,21 +151,44 @@ test('audit verify fails on a tampered event', async () => {
 test('audit verify, audit export and channels list work from another process while the server runs', async () => {
   const dataDir = join(dir, 'served');
   const served = join(dir, 'served.yaml');
-  writeFileSync(served, `${DEMO_CONFIG_YAML}\nserver: { port: 0 }\nembedded: { dataDir: ${JSON.stringify(dataDir)} }\n`);
+  writeFileSync(
+    served,
+    `${DEMO_CONFIG_YAML}\nserver: { port: 0 }\nembedded: { dataDir: ${JSON.stringify(dataDir)} }\n`,
+  );
   const { config } = loadConfig({ path: served, env: {}, adapters: ADAPTERS });
-  const running = await startJitbot({ config, logger: pino({ level: 'silent' }), sweepIntervalMs: 0, recoveryIntervalMs: 0 });
+  const running = await startJitbot({
+    config,
+    logger: pino({ level: 'silent' }),
+    sweepIntervalMs: 0,
+    recoveryIntervalMs: 0,
+  });
   try {
-    await running.store.appendAudit({ at: NOW, actor: 'console:alice', action: 'request.created', requestId: 'JIT-7K3Q2' });
+    await running.store.appendAudit({
+      at: NOW,
+      actor: 'console:alice',
+      action: 'request.created',
+      requestId: 'JIT-7K3Q2',
+    });
     const cli = (...args: string[]) =>
       promisify(execFile)(process.execPath, ['test/support/run-ts.js', 'src/cli/main.ts', '--config', served, ...args]);
 
     expect((await cli('audit', 'verify')).stdout).toBe('audit chain intact: 1 events\n');
-    expect((await cli('channels', 'map', 'C0OPS', 'ops-approvers', '-p', 'slack')).stdout).toBe('slack C0OPS → ops-approvers\n');
+    expect((await cli('channels', 'map', 'C0OPS', 'ops-approvers', '-p', 'slack')).stdout).toBe(
+      'slack C0OPS → ops-approvers\n',
+    );
     expect((await cli('channels', 'list')).stdout).toContain('slack\tC0OPS\tops-approvers\truntime');
     // The server sees what the CLI wrote, and both append to one chain.
     expect(await running.store.listChannelMappings()).toEqual([expect.objectContaining({ channelId: 'C0OPS' })]);
-    await running.store.appendAudit({ at: NOW + 1, actor: 'console:bob', action: 'request.approved', requestId: 'JIT-7K3Q2' });
-    const exported = (await cli('audit', 'export')).stdout.trim().split('\n').map((line) => JSON.parse(line));
+    await running.store.appendAudit({
+      at: NOW + 1,
+      actor: 'console:bob',
+      action: 'request.approved',
+      requestId: 'JIT-7K3Q2',
+    });
+    const exported = (await cli('audit', 'export')).stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(exported.map((event) => [event.seq, event.action])).toEqual([
       [1, 'request.created'],
       [2, 'channel.mapped'],
@@ -157,7 +199,9 @@ test('audit verify, audit export and channels list work from another process whi
     // A second server on the same data is refused with a clear message.
     await expect(cli('start')).rejects.toMatchObject({
       code: 2,
-      stderr: expect.stringMatching(/^jitbot: another jitbot server is already running on \S+: the embedded store serves one server .*\n$/),
+      stderr: expect.stringMatching(
+        /^jitbot: another jitbot server is already running on \S+: the embedded store serves one server .*\n$/,
+      ),
     });
   } finally {
     await running.stop();

@@ -8,14 +8,17 @@ test.each(['22.12.0', '22.23.5', '23.0.0', '24.1.0', '100.0.0'])('Node %s is sup
   expect(nodeVersionProblem(version)).toBeUndefined();
 });
 
-test.each(['22.11.9', '22.0.0', '20.20.2', '18.19.0', '8.17.0'])('Node %s is refused with one actionable line', (version) => {
-  const problem = nodeVersionProblem(version);
-  expect(problem).toBe(
-    `jitbot needs Node.js 22.12 or newer, but this is Node.js ${version}. ` +
-      'Install Node 22 LTS (for example `nvm install` in the jitbot folder, which reads .nvmrc).',
-  );
-  expect(problem).not.toContain('\n');
-});
+test.each(['22.11.9', '22.0.0', '20.20.2', '18.19.0', '8.17.0'])(
+  'Node %s is refused with one actionable line',
+  (version) => {
+    const problem = nodeVersionProblem(version);
+    expect(problem).toBe(
+      `jitbot needs Node.js 22.12 or newer, but this is Node.js ${version}. ` +
+        'Install Node 22 LTS (for example `nvm install` in the jitbot folder, which reads .nvmrc).',
+    );
+    expect(problem).not.toContain('\n');
+  },
+);
 
 test('an unparseable version is refused rather than let through', () => {
   expect(nodeVersionProblem('')).toMatch(/needs Node\.js 22\.12 or newer/);

@@ -28,7 +28,10 @@ const chatterModule = defineAdapterModule({
 });
 
 /** This jitbot's adapters with the throwaway module in the real DingTalk adapter's place. */
-const WITH_DINGTALK: readonly AdapterModule[] = [...ADAPTERS.filter((module) => module.name !== 'dingtalk'), chatterModule];
+const WITH_DINGTALK: readonly AdapterModule[] = [
+  ...ADAPTERS.filter((module) => module.name !== 'dingtalk'),
+  chatterModule,
+];
 
 /** A jitbot built without two of the platforms it knows of. */
 const WITHOUT_TEAMS_AND_DINGTALK = ADAPTERS.filter((module) => module.name !== 'teams' && module.name !== 'dingtalk');
@@ -60,7 +63,9 @@ describe('platforms without an adapter', () => {
   test('keys that are no platform at all are unknown keys', () => {
     const config = baseConfig();
     config.adapters.wechat = {};
-    expect(loadError(config).message).toBe('jitbot.yaml: adapters.wechat: unknown key (check the spelling; see docs/config.md)');
+    expect(loadError(config).message).toBe(
+      'jitbot.yaml: adapters.wechat: unknown key (check the spelling; see docs/config.md)',
+    );
   });
 });
 
@@ -71,7 +76,11 @@ describe('an adapter added to the list', () => {
     const config = baseConfig();
     config.adapters.dingtalk = dingtalk;
     const loaded = loadWith(WITH_DINGTALK, config, { ...BASE_ENV, DINGTALK_CLIENT_SECRET: 'dt-secret' });
-    expect(loaded.adapters.dingtalk).toEqual({ clientId: 'ding-app', clientSecret: 'dt-secret', apiUrl: 'https://api.dingtalk.com' });
+    expect(loaded.adapters.dingtalk).toEqual({
+      clientId: 'ding-app',
+      clientSecret: 'dt-secret',
+      apiUrl: 'https://api.dingtalk.com',
+    });
     expect(Object.keys(loaded.adapters)).toEqual(['slack', 'dingtalk']);
   });
 
@@ -103,11 +112,15 @@ describe('an adapter added to the list', () => {
     const schema = jitbotJsonSchema(WITH_DINGTALK) as Record<string, any>;
     expect(schema.properties.adapters.properties.dingtalk.properties.clientSecret.pattern).toBeDefined();
     expect(jitbotJsonSchema(WITHOUT_TEAMS_AND_DINGTALK)).toMatchObject({
-      properties: { adapters: { properties: { teams: { description: 'this version of jitbot has no teams adapter' } } } },
+      properties: {
+        adapters: { properties: { teams: { description: 'this version of jitbot has no teams adapter' } } },
+      },
     });
     const config = baseConfig();
     config.adapters = { console: { enabled: false } };
-    expect(problemsWith(WITH_DINGTALK, config)).toEqual(['adapters: no chat adapter is enabled: enable one of console, slack, teams, feishu, dingtalk']);
+    expect(problemsWith(WITH_DINGTALK, config)).toEqual([
+      'adapters: no chat adapter is enabled: enable one of console, slack, teams, feishu, dingtalk',
+    ]);
   });
 });
 
@@ -145,12 +158,19 @@ describe('the console', () => {
 });
 
 describe('offline (config validate --offline)', () => {
-  const offline = (config: unknown) => checkConfigText(stringify(config), { env: {}, adapters: ADAPTERS, offline: true });
+  const offline = (config: unknown) =>
+    checkConfigText(stringify(config), { env: {}, adapters: ADAPTERS, offline: true });
 
   test('does not read secrets: unset variables are fine, their form is still checked', () => {
     const config = baseConfig();
-    Object.assign(config.aws.accounts[0], { assumeRoleArn: 'arn:aws-cn:iam::111122223333:role/j', externalId: '${UNSET_EXT}' });
-    expect(offline(config)).toMatchObject({ issues: [], config: { adapters: { slack: { botToken: '', signingSecret: '' } } } });
+    Object.assign(config.aws.accounts[0], {
+      assumeRoleArn: 'arn:aws-cn:iam::111122223333:role/j',
+      externalId: '${UNSET_EXT}',
+    });
+    expect(offline(config)).toMatchObject({
+      issues: [],
+      config: { adapters: { slack: { botToken: '', signingSecret: '' } } },
+    });
     config.adapters.slack.botToken = 'xoxb-inline';
     expect(offline(config).issues.map((issue) => issue.path)).toEqual(['adapters.slack.botToken']);
   });
@@ -166,14 +186,21 @@ describe('offline (config validate --offline)', () => {
 describe('teams', () => {
   const APP_ID = '11111111-2222-3333-4444-555555555555';
   const TENANT_ID = 'AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE';
-  const env = { ...BASE_ENV, TEAMS_APP_PASSWORD: 'teams-secret-value', TEAMS_CERTIFICATE_KEY: '-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----', TEAMS_CERTIFICATE: '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----' };
+  const env = {
+    ...BASE_ENV,
+    TEAMS_APP_PASSWORD: 'teams-secret-value',
+    TEAMS_CERTIFICATE_KEY: '-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----',
+    TEAMS_CERTIFICATE: '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----',
+  };
   const withTeams = (section: Record<string, unknown>) => {
     const config = baseConfig();
     config.adapters.teams = { enabled: true, appId: APP_ID, tenantId: TENANT_ID, ...section };
     return config;
   };
   const problems = (config: unknown, environment: typeof BASE_ENV = env) =>
-    checkConfigText(stringify(config), { env: environment, adapters: ADAPTERS }).issues.map((issue) => `${issue.path}: ${issue.message}`);
+    checkConfigText(stringify(config), { env: environment, adapters: ADAPTERS }).issues.map(
+      (issue) => `${issue.path}: ${issue.message}`,
+    );
 
   test('app id, tenant and the conventional password variable; the public cloud by default', () => {
     expect(load(withTeams({}), env).adapters.teams).toEqual({
@@ -195,7 +222,11 @@ describe('teams', () => {
       }),
       env,
     ).adapters.teams;
-    expect(loaded).toMatchObject({ cloud: 'china', credential: { kind: 'certificate', privateKeyPem: env.TEAMS_CERTIFICATE_KEY }, serviceUrl: 'http://127.0.0.1:9/connector/' });
+    expect(loaded).toMatchObject({
+      cloud: 'china',
+      credential: { kind: 'certificate', privateKeyPem: env.TEAMS_CERTIFICATE_KEY },
+      serviceUrl: 'http://127.0.0.1:9/connector/',
+    });
   });
 
   test('no app id, a tenant that is not a GUID, no password: each is a problem, never "auth off"', () => {
@@ -205,15 +236,26 @@ describe('teams', () => {
       'adapters.teams.tenantId: expected the Entra tenant id the bot is registered in (single-tenant; "common" is not accepted), a GUID like 00000000-0000-0000-0000-000000000000',
       'adapters.teams.appId: required when teams is enabled: expected text',
     ]);
-    expect(problems(withTeams({}), BASE_ENV)).toEqual([expect.stringMatching(/^adapters\.teams\.appPassword: .*TEAMS_APP_PASSWORD/)]);
-    expect(problems(withTeams({ appId: '' }))).toEqual([expect.stringMatching(/^adapters\.teams\.appId: expected the bot's Entra application \(client\) id/)]);
+    expect(problems(withTeams({}), BASE_ENV)).toEqual([
+      expect.stringMatching(/^adapters\.teams\.appPassword: .*TEAMS_APP_PASSWORD/),
+    ]);
+    expect(problems(withTeams({ appId: '' }))).toEqual([
+      expect.stringMatching(/^adapters\.teams\.appId: expected the bot's Entra application \(client\) id/),
+    ]);
   });
 
   test('both a password and a certificate, an inline password, an unknown cloud', () => {
-    const both = withTeams({ appPassword: '${TEAMS_APP_PASSWORD}', certificate: { privateKey: '${TEAMS_CERTIFICATE_KEY}', certificate: '${TEAMS_CERTIFICATE}' } });
+    const both = withTeams({
+      appPassword: '${TEAMS_APP_PASSWORD}',
+      certificate: { privateKey: '${TEAMS_CERTIFICATE_KEY}', certificate: '${TEAMS_CERTIFICATE}' },
+    });
     expect(problems(both)).toEqual(['adapters.teams.certificate: give either appPassword or certificate, not both']);
-    expect(problems(withTeams({ appPassword: 'hunter2' }))).toEqual([expect.stringMatching(/^adapters\.teams\.appPassword: /)]);
-    expect(problems(withTeams({ cloud: 'usgov' }))).toEqual(['adapters.teams.cloud: expected public, or china for Teams operated by 21Vianet']);
+    expect(problems(withTeams({ appPassword: 'hunter2' }))).toEqual([
+      expect.stringMatching(/^adapters\.teams\.appPassword: /),
+    ]);
+    expect(problems(withTeams({ cloud: 'usgov' }))).toEqual([
+      'adapters.teams.cloud: expected public, or china for Teams operated by 21Vianet',
+    ]);
   });
 
   test('offline: the password variable is not read', () => {

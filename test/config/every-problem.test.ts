@@ -96,7 +96,7 @@ const leftOutParts: Case[] = [
     'jitbot.yaml: policies[0].targets.ids[0]: expected a node id like i-0123456789abcdef0 or mi-0123456789abcdef0',
   ],
   [
-    'a bad group name does not make a policy\'s requester group unknown',
+    "a bad group name does not make a policy's requester group unknown",
     (c) => {
       c.identities[0].groups = ['developers', 'bad group'];
       manual(c).requesters = { groups: ['developers'] };
@@ -161,7 +161,7 @@ describe('a list that loses its only bad element keeps its owner', () => {
     ]);
   });
 
-  test('the only level is malformed: the policy\'s durations are still compared', () => {
+  test("the only level is malformed: the policy's durations are still compared", () => {
     const config = baseConfig();
     manual(config).levels = ['ops'];
     Object.assign(manual(config), { minDuration: '8h', maxDuration: '2h' });

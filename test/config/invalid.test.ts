@@ -53,7 +53,11 @@ const cases: Case[] = [
   ],
   [
     'inline external id',
-    (c) => void Object.assign(c.aws.accounts[0], { assumeRoleArn: 'arn:aws-cn:iam::111122223333:role/jitbot', externalId: 'abc123' }),
+    (c) =>
+      void Object.assign(c.aws.accounts[0], {
+        assumeRoleArn: 'arn:aws-cn:iam::111122223333:role/jitbot',
+        externalId: 'abc123',
+      }),
     'jitbot.yaml: aws.accounts[0].externalId: secrets must not be written in the file: move the value to an environment variable and write "${JITBOT_EXTERNAL_ID}"',
   ],
   [
@@ -182,7 +186,11 @@ const cases: Case[] = [
   [
     'unknown session-name placeholder',
     (c) =>
-      void (c.identities[0].principal = { kind: 'iam-role', arn: 'arn:aws-cn:iam::111122223333:role/eng', sessionName: '{mail}' }),
+      void (c.identities[0].principal = {
+        kind: 'iam-role',
+        arn: 'arn:aws-cn:iam::111122223333:role/eng',
+        sessionName: '{mail}',
+      }),
     'jitbot.yaml: identities[0].principal.sessionName: expected a session-name pattern of letters, digits, "+=,.@-" and the placeholders {email}, {userId}, {name}',
   ],
   [
@@ -212,7 +220,7 @@ const cases: Case[] = [
   ],
   [
     'role name with a space',
-    (c) => void ((c.roles['ops team'] = { members: ['dave@example.cn'] })),
+    (c) => void (c.roles['ops team'] = { members: ['dave@example.cn'] }),
     'jitbot.yaml: roles["ops team"]: role names use letters, digits, ".", "_" or "-" and start with a letter or digit (max 64)',
   ],
   [
@@ -220,11 +228,7 @@ const cases: Case[] = [
     (c) => void (c.admins = ['carol']),
     'jitbot.yaml: admins[0]: "carol" is not an email address or platform:userId (platform: console, slack, teams, feishu, dingtalk)',
   ],
-  [
-    'unsupported locale',
-    (c) => void (c.locale = 'fr'),
-    'jitbot.yaml: locale: expected one of en, zh-CN, ja',
-  ],
+  ['unsupported locale', (c) => void (c.locale = 'fr'), 'jitbot.yaml: locale: expected one of en, zh-CN, ja'],
   [
     'unknown time zone',
     (c) => void (c.timeZone = 'Beijing'),
@@ -331,7 +335,10 @@ describe('invalid configs name the file, the key path and what was expected', ()
   test('an unset external id is not an error in dry run', () => {
     const config = baseConfig();
     Object.assign(config.aws, { dryRun: true });
-    Object.assign(config.aws.accounts[0], { assumeRoleArn: 'arn:aws-cn:iam::111122223333:role/j', externalId: '${UNSET_EXT}' });
+    Object.assign(config.aws.accounts[0], {
+      assumeRoleArn: 'arn:aws-cn:iam::111122223333:role/j',
+      externalId: '${UNSET_EXT}',
+    });
     expect(() => loadError(config)).toThrow('expected the config to be rejected');
   });
 });

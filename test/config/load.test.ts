@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { ADAPTERS } from '../../adapters';
 import { DEMO_CONFIG_YAML, DEMO_USERS } from '../../adapters/console/demo';
 import { DEMO_NODES } from '../../src/config/demo-nodes';
-import { ConfigError, DEMO_SOURCE, loadConfig as loadConfigWith, type LoadConfigOptions, type ReadConfigFile } from '../../src/config/load';
+import {
+  ConfigError,
+  DEMO_SOURCE,
+  loadConfig as loadConfigWith,
+  type LoadConfigOptions,
+  type ReadConfigFile,
+} from '../../src/config/load';
 import type { ManualPolicy } from '../../src/core/policy-model';
 import { isAdmin, resolveRequester, rolesOf } from '../../src/core/identity';
 import { BASE_ENV, baseConfig, load } from './fixtures';
@@ -110,7 +116,12 @@ describe('the built-in demo config', () => {
       targets: { tags: { Role: 'database' } },
       message: 'Database hosts are reached through the DBA bastion, not Session Manager.',
     });
-    expect(config.policies[1]).toEqual({ kind: 'auto', name: 'dev-self-service', targets: { tags: { Env: 'dev' } }, maxDurationMs: 3_600_000 });
+    expect(config.policies[1]).toEqual({
+      kind: 'auto',
+      name: 'dev-self-service',
+      targets: { tags: { Env: 'dev' } },
+      maxDurationMs: 3_600_000,
+    });
     expect(config.policies[2]).toEqual({
       kind: 'manual',
       name: 'production',
@@ -151,10 +162,23 @@ describe('examples/jitbot.yaml', () => {
       },
     ]);
     expect(config.store).toEqual({ kind: 'dynamodb', table: 'jitbot', region: 'cn-north-1', createTable: false });
-    expect(config.adapters.slack).toEqual({ botToken: 'xoxb-example', signingSecret: 'slack-signing', appToken: 'xapp-example' });
-    expect(config.adapters.feishu).toEqual({ mode: 'websocket', appId: 'cli_a1b2c3d4e5f6a7b8', appSecret: 'feishu-example', domain: 'feishu' });
-    expect(config.adapters.dingtalk).toMatchObject({ clientId: 'dingexampleclientid', clientSecret: 'dingtalk-example', mode: 'stream' });
-        expect(config.adapters.console).toBeUndefined();
+    expect(config.adapters.slack).toEqual({
+      botToken: 'xoxb-example',
+      signingSecret: 'slack-signing',
+      appToken: 'xapp-example',
+    });
+    expect(config.adapters.feishu).toEqual({
+      mode: 'websocket',
+      appId: 'cli_a1b2c3d4e5f6a7b8',
+      appSecret: 'feishu-example',
+      domain: 'feishu',
+    });
+    expect(config.adapters.dingtalk).toMatchObject({
+      clientId: 'dingexampleclientid',
+      clientSecret: 'dingtalk-example',
+      mode: 'stream',
+    });
+    expect(config.adapters.console).toBeUndefined();
     const production = config.policies.find((p) => p.name === 'production') as ManualPolicy;
     expect(production.levels.map((l) => l.roles)).toEqual([['ops-approvers'], ['security-leads']]);
     expect(config.policies.map((p) => p.kind)).toEqual(['deny', 'auto', 'manual', 'manual', 'manual']);
@@ -162,7 +186,12 @@ describe('examples/jitbot.yaml', () => {
 
   test('maps Identity Center users by email domain', () => {
     const { config } = loadConfig({ path: EXAMPLE_PATH, env: EXAMPLE_ENV, readFile: readExample });
-    const user = { platform: 'slack' as const, userId: 'U0ZHOU', displayName: 'Zhou Xin', email: 'Zhou.Xin@example.cn' };
+    const user = {
+      platform: 'slack' as const,
+      userId: 'U0ZHOU',
+      displayName: 'Zhou Xin',
+      email: 'Zhou.Xin@example.cn',
+    };
     expect(resolveRequester(config, user)).toEqual({
       principal: {
         kind: 'sso-permission-set',
@@ -177,7 +206,8 @@ describe('examples/jitbot.yaml', () => {
   test('names every unset variable it references when the environment is empty', () => {
     const error = thrown(() => loadConfig({ path: EXAMPLE_PATH, env: {}, readFile: readExample }));
     expect(error).toBeInstanceOf(ConfigError);
-    for (const name of Object.keys(EXAMPLE_ENV)) expect((error as ConfigError).message).toContain(`environment variable ${name} is not set`);
+    for (const name of Object.keys(EXAMPLE_ENV))
+      expect((error as ConfigError).message).toContain(`environment variable ${name} is not set`);
   });
 
   test('is valid offline, without any of its secrets, and without warnings', () => {
@@ -195,7 +225,11 @@ describe('which file is loaded', () => {
 
   test('an explicit path wins over JITBOT_CONFIG and ./jitbot.yaml', () => {
     const read = files({ 'explicit.yaml': valid, 'from-env.yaml': 'locale: [', 'jitbot.yaml': 'locale: [' });
-    const { source } = loadConfig({ path: 'explicit.yaml', env: { ...BASE_ENV, JITBOT_CONFIG: 'from-env.yaml' }, readFile: read });
+    const { source } = loadConfig({
+      path: 'explicit.yaml',
+      env: { ...BASE_ENV, JITBOT_CONFIG: 'from-env.yaml' },
+      readFile: read,
+    });
     expect(source).toBe('explicit.yaml');
     expect(read.reads).toEqual(['explicit.yaml']);
   });
@@ -219,8 +253,12 @@ describe('which file is loaded', () => {
   });
 
   test('a named file that does not exist is an error, not the demo', () => {
-    expect(() => loadConfig({ path: 'missing.yaml', env: {}, readFile: files({}) })).toThrow('missing.yaml: file not found');
-    expect(() => loadConfig({ env: { JITBOT_CONFIG: 'gone.yaml' }, readFile: files({}) })).toThrow('gone.yaml: file not found');
+    expect(() => loadConfig({ path: 'missing.yaml', env: {}, readFile: files({}) })).toThrow(
+      'missing.yaml: file not found',
+    );
+    expect(() => loadConfig({ env: { JITBOT_CONFIG: 'gone.yaml' }, readFile: files({}) })).toThrow(
+      'gone.yaml: file not found',
+    );
   });
 
   test('other read errors are not hidden', () => {
@@ -272,7 +310,13 @@ describe('normalisation', () => {
 
   test('durations in every form; 0 turns reminders and expiry warnings off', () => {
     const config = baseConfig();
-    Object.assign(config.policies[0], { minDuration: '30m', defaultDuration: '1h30m', maxDuration: '1d', reminderInterval: '0', timeout: '90s' });
+    Object.assign(config.policies[0], {
+      minDuration: '30m',
+      defaultDuration: '1h30m',
+      maxDuration: '1d',
+      reminderInterval: '0',
+      timeout: '90s',
+    });
     config.timeouts = { expiryWarning: 0, deliveryDedupe: '2d' };
     const loaded = load(config);
     expect(loaded.policies[0]).toMatchObject({
@@ -316,14 +360,25 @@ describe('normalisation', () => {
 
   test('aws: a section means live unless dryRun; the dynamodb region defaults to the first AWS region', () => {
     const live = load(baseConfig());
-    expect(live.aws).toEqual({ partition: 'aws-cn', regions: ['cn-north-1'], accounts: [{ id: '111122223333', name: 'prod' }], dryRun: false });
+    expect(live.aws).toEqual({
+      partition: 'aws-cn',
+      regions: ['cn-north-1'],
+      accounts: [{ id: '111122223333', name: 'prod' }],
+      dryRun: false,
+    });
     expect(live.store).toEqual({ kind: 'dynamodb', table: 'jitbot', region: 'cn-north-1', createTable: false });
     const config = baseConfig();
     config.aws.dryRun = true;
     config.dynamodb = { endpoint: 'http://127.0.0.1:8000', region: 'cn-northwest-1', createTable: true };
     const dry = load(config);
     expect(dry.aws.dryRun).toBe(true);
-    expect(dry.store).toEqual({ kind: 'dynamodb', table: 'jitbot', region: 'cn-northwest-1', endpoint: 'http://127.0.0.1:8000', createTable: true });
+    expect(dry.store).toEqual({
+      kind: 'dynamodb',
+      table: 'jitbot',
+      region: 'cn-northwest-1',
+      endpoint: 'http://127.0.0.1:8000',
+      createTable: true,
+    });
   });
 
   test('the partition follows the regions, also in the global partition', () => {
@@ -344,7 +399,7 @@ describe('normalisation', () => {
     expect(load(disabled).adapters).toEqual({ console: {} });
   });
 
-  test('a section that is present is enabled, also the console\'s', () => {
+  test("a section that is present is enabled, also the console's", () => {
     const both = baseConfig();
     both.adapters.console = {};
     expect(Object.keys(load(both).adapters)).toEqual(['console', 'slack']);
@@ -355,22 +410,43 @@ describe('normalisation', () => {
     config.inventory = {
       demo: true,
       cardTags: ['Env'],
-      nodes: [{ id: 'i-0c0c0c0c0c0c0c0c0', name: 'extra', account: 111122223333, region: 'cn-north-1', tags: { Env: 'prod', Port: 22 } }],
+      nodes: [
+        {
+          id: 'i-0c0c0c0c0c0c0c0c0',
+          name: 'extra',
+          account: 111122223333,
+          region: 'cn-north-1',
+          tags: { Env: 'prod', Port: 22 },
+        },
+      ],
     };
     const inventory = load(config).inventory;
     expect(inventory.nodes).toHaveLength(DEMO_NODES.length + 1);
-    expect(inventory.nodes.at(-1)).toEqual({ id: 'i-0c0c0c0c0c0c0c0c0', name: 'extra', account: '111122223333', region: 'cn-north-1', tags: { Env: 'prod', Port: '22' } });
+    expect(inventory.nodes.at(-1)).toEqual({
+      id: 'i-0c0c0c0c0c0c0c0c0',
+      name: 'extra',
+      account: '111122223333',
+      region: 'cn-north-1',
+      tags: { Env: 'prod', Port: '22' },
+    });
     expect(inventory.cardTags).toEqual(['Env']);
   });
 
   test('server.replicaId: absent by default, literal, or read from the environment', () => {
     expect(load(baseConfig()).server.replicaId).toBeUndefined();
-    expect(load({ ...baseConfig(), server: { replicaId: 'jitbot-0' } }).server).toEqual({ host: '127.0.0.1', port: 3000, replicaId: 'jitbot-0' });
-    const fromEnv = load({ ...baseConfig(), server: { replicaId: '${POD_NAME}' } }, { ...BASE_ENV, POD_NAME: 'jitbot-7d9f-x2' });
-    expect(fromEnv.server.replicaId).toBe('jitbot-7d9f-x2');
-    expect(() => load({ ...baseConfig(), server: { replicaId: '${POD_NAME}' } }, { ...BASE_ENV, POD_NAME: 'a b' })).toThrow(
-      'server.replicaId: ${POD_NAME} must hold 1–64 letters, digits, ".", "_" or "-"',
+    expect(load({ ...baseConfig(), server: { replicaId: 'jitbot-0' } }).server).toEqual({
+      host: '127.0.0.1',
+      port: 3000,
+      replicaId: 'jitbot-0',
+    });
+    const fromEnv = load(
+      { ...baseConfig(), server: { replicaId: '${POD_NAME}' } },
+      { ...BASE_ENV, POD_NAME: 'jitbot-7d9f-x2' },
     );
+    expect(fromEnv.server.replicaId).toBe('jitbot-7d9f-x2');
+    expect(() =>
+      load({ ...baseConfig(), server: { replicaId: '${POD_NAME}' } }, { ...BASE_ENV, POD_NAME: 'a b' }),
+    ).toThrow('server.replicaId: ${POD_NAME} must hold 1–64 letters, digits, ".", "_" or "-"');
   });
 
   test('the demo YAML is the text the loader reads (no hidden defaults)', () => {
@@ -387,17 +463,32 @@ describe('docs/config.md', () => {
   });
 });
 
-describe('slack: { enabled: true } reads Slack\'s conventional environment variables', () => {
-  const withSlack = DEMO_CONFIG_YAML.replace('adapters:\n  console: { enabled: true }', 'adapters:\n  console: { enabled: true }\n  slack: { enabled: true }');
+describe("slack: { enabled: true } reads Slack's conventional environment variables", () => {
+  const withSlack = DEMO_CONFIG_YAML.replace(
+    'adapters:\n  console: { enabled: true }',
+    'adapters:\n  console: { enabled: true }\n  slack: { enabled: true }',
+  );
 
   test('tokens, app token and API URL come from SLACK_*', () => {
-    const env = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'sig', SLACK_APP_TOKEN: 'xapp-1', SLACK_API_URL: 'http://127.0.0.1:9/api/' };
+    const env = {
+      SLACK_BOT_TOKEN: 'xoxb-1',
+      SLACK_SIGNING_SECRET: 'sig',
+      SLACK_APP_TOKEN: 'xapp-1',
+      SLACK_API_URL: 'http://127.0.0.1:9/api/',
+    };
     const { config } = loadConfig({ env, readFile: files({ 'jitbot.yaml': withSlack }) });
-    expect(config.adapters.slack).toEqual({ botToken: 'xoxb-1', signingSecret: 'sig', appToken: 'xapp-1', apiUrl: 'http://127.0.0.1:9/api/' });
+    expect(config.adapters.slack).toEqual({
+      botToken: 'xoxb-1',
+      signingSecret: 'sig',
+      appToken: 'xapp-1',
+      apiUrl: 'http://127.0.0.1:9/api/',
+    });
   });
 
   test('an unset variable is named, and its value never printed', () => {
-    const error = thrown(() => loadConfig({ env: { SLACK_BOT_TOKEN: 'xoxb-secret' }, readFile: files({ 'jitbot.yaml': withSlack }) }));
+    const error = thrown(() =>
+      loadConfig({ env: { SLACK_BOT_TOKEN: 'xoxb-secret' }, readFile: files({ 'jitbot.yaml': withSlack }) }),
+    );
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toContain('adapters.slack.signingSecret');
     expect((error as Error).message).toContain('SLACK_SIGNING_SECRET');

@@ -25,8 +25,18 @@ describe('secrets never appear in error messages', () => {
     config.aws.accounts[0].externalId = SECRET;
     config.adapters = {
       slack: { botToken: SECRET, signingSecret: SECRET, appToken: SECRET },
-      teams: { appId: '11111111-2222-3333-4444-555555555555', appPassword: SECRET, tenantId: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee' },
-      feishu: { mode: 'http', appId: 'cli_a1b2c3d4e5f60718', appSecret: SECRET, encryptKey: SECRET, verificationToken: SECRET },
+      teams: {
+        appId: '11111111-2222-3333-4444-555555555555',
+        appPassword: SECRET,
+        tenantId: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee',
+      },
+      feishu: {
+        mode: 'http',
+        appId: 'cli_a1b2c3d4e5f60718',
+        appSecret: SECRET,
+        encryptKey: SECRET,
+        verificationToken: SECRET,
+      },
       dingtalk: { clientId: 'c', clientSecret: SECRET },
     };
     const error = loadError(config);
@@ -58,7 +68,10 @@ describe('secrets never appear in error messages', () => {
   });
 
   test('a secret in a duplicated key', () => {
-    const text = stringify(baseConfig()).replace('botToken: ${SLACK_BOT_TOKEN}', `botToken: \${SLACK_BOT_TOKEN}\n    botToken: ${SECRET}`);
+    const text = stringify(baseConfig()).replace(
+      'botToken: ${SLACK_BOT_TOKEN}',
+      `botToken: \${SLACK_BOT_TOKEN}\n    botToken: ${SECRET}`,
+    );
     expectNoSecret(loadError(text));
   });
 
@@ -86,8 +99,12 @@ describe('environment references', () => {
     const before = process.env.SLACK_BOT_TOKEN;
     process.env.SLACK_BOT_TOKEN = 'from-process-env';
     try {
-      expect(load(baseConfig(), { ...BASE_ENV, SLACK_BOT_TOKEN: SECRET }).adapters.slack).toMatchObject({ botToken: SECRET });
-      expect(() => load(baseConfig(), { SLACK_SIGNING_SECRET: 's' })).toThrow('environment variable SLACK_BOT_TOKEN is not set');
+      expect(load(baseConfig(), { ...BASE_ENV, SLACK_BOT_TOKEN: SECRET }).adapters.slack).toMatchObject({
+        botToken: SECRET,
+      });
+      expect(() => load(baseConfig(), { SLACK_SIGNING_SECRET: 's' })).toThrow(
+        'environment variable SLACK_BOT_TOKEN is not set',
+      );
     } finally {
       if (before === undefined) delete process.env.SLACK_BOT_TOKEN;
       else process.env.SLACK_BOT_TOKEN = before;
@@ -95,7 +112,9 @@ describe('environment references', () => {
   });
 
   test('an empty variable counts as unset', () => {
-    expect(() => load(baseConfig(), { ...BASE_ENV, SLACK_BOT_TOKEN: '' })).toThrow('environment variable SLACK_BOT_TOKEN is not set');
+    expect(() => load(baseConfig(), { ...BASE_ENV, SLACK_BOT_TOKEN: '' })).toThrow(
+      'environment variable SLACK_BOT_TOKEN is not set',
+    );
   });
 
   test('only whole-value references are accepted', () => {

@@ -7,7 +7,9 @@ import { baseConfig, BASE_ENV, load, loadError } from './fixtures';
 // the config.
 
 const warningsOf = (config: unknown) =>
-  checkConfigText(stringify(config), { env: BASE_ENV, adapters: ADAPTERS }).warnings.map((w) => `${w.path}: ${w.message}`);
+  checkConfigText(stringify(config), { env: BASE_ENV, adapters: ADAPTERS }).warnings.map(
+    (w) => `${w.path}: ${w.message}`,
+  );
 
 describe('a level that only the requester could close', () => {
   test('its only approver may request under the policy: a warning naming the policy; the config still loads', () => {
@@ -24,12 +26,20 @@ describe('a level that only the requester could close', () => {
   test('counts role members, and identities matched by email domain or chat id', () => {
     const config = baseConfig();
     config.identities.push(
-      { match: { emailDomain: 'example.cn' }, principal: { kind: 'iam-role', arn: 'arn:aws-cn:iam::111122223333:role/eng', sessionName: '{email}' } },
-      { match: { platform: 'slack', userId: 'U0BOB' }, principal: { kind: 'iam-user', arn: 'arn:aws-cn:iam::111122223333:user/bob' } },
+      {
+        match: { emailDomain: 'example.cn' },
+        principal: { kind: 'iam-role', arn: 'arn:aws-cn:iam::111122223333:role/eng', sessionName: '{email}' },
+      },
+      {
+        match: { platform: 'slack', userId: 'U0BOB' },
+        principal: { kind: 'iam-user', arn: 'arn:aws-cn:iam::111122223333:user/bob' },
+      },
     );
     config.policies[0].levels = [{ roles: ['security'] }, { roles: ['ops'], required: 2 }];
     expect(warningsOf(config)).toEqual([
-      expect.stringMatching(/^policies\[0\]\.levels\[0\]: policy "prod", level 1: a request from carol@example\.cn can never/),
+      expect.stringMatching(
+        /^policies\[0\]\.levels\[0\]: policy "prod", level 1: a request from carol@example\.cn can never/,
+      ),
       expect.stringMatching(
         /^policies\[0\]\.levels\[1\]: policy "prod", level 2: a request from alice@example\.cn .* 2 approvals needed and only 1 other approver /,
       ),

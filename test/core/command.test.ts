@@ -30,10 +30,22 @@ describe('requests', () => {
     ['web-1 restart nginx', { kind: 'request', node: 'web-1', reason: 'restart nginx' }],
     ['web-1 restart nginx for 2h', { kind: 'request', node: 'web-1', reason: 'restart nginx', durationMs: 2 * HOUR }],
     ['web-1 restart nginx FOR 2H', { kind: 'request', node: 'web-1', reason: 'restart nginx', durationMs: 2 * HOUR }],
-    ['web-1 restart nginx --for 90m', { kind: 'request', node: 'web-1', reason: 'restart nginx', durationMs: 90 * MINUTE }],
-    ['web-1 restart nginx for:1h30m', { kind: 'request', node: 'web-1', reason: 'restart nginx', durationMs: 90 * MINUTE }],
-    ['web-1 restart nginx --for=1d', { kind: 'request', node: 'web-1', reason: 'restart nginx', durationMs: 24 * HOUR }],
-    ['web-1 restart nginx ｆｏｒ ２ｈ', { kind: 'request', node: 'web-1', reason: 'restart nginx', durationMs: 2 * HOUR }],
+    [
+      'web-1 restart nginx --for 90m',
+      { kind: 'request', node: 'web-1', reason: 'restart nginx', durationMs: 90 * MINUTE },
+    ],
+    [
+      'web-1 restart nginx for:1h30m',
+      { kind: 'request', node: 'web-1', reason: 'restart nginx', durationMs: 90 * MINUTE },
+    ],
+    [
+      'web-1 restart nginx --for=1d',
+      { kind: 'request', node: 'web-1', reason: 'restart nginx', durationMs: 24 * HOUR },
+    ],
+    [
+      'web-1 restart nginx ｆｏｒ ２ｈ',
+      { kind: 'request', node: 'web-1', reason: 'restart nginx', durationMs: 2 * HOUR },
+    ],
     ['web-1 fix for 2h for 30m', { kind: 'request', node: 'web-1', reason: 'fix for 2h', durationMs: 30 * MINUTE }],
     ['web-1 waiting for deploy', { kind: 'request', node: 'web-1', reason: 'waiting for deploy' }],
     ['web-1 waiting for', { kind: 'request', node: 'web-1', reason: 'waiting for' }],
@@ -52,11 +64,20 @@ describe('requests', () => {
     ['"list" check disk', { kind: 'request', node: 'list', reason: 'check disk' }],
     ['"I-0123ABCD" fix', { kind: 'request', node: 'I-0123ABCD', reason: 'fix' }],
     ['web"1 fix', { kind: 'request', node: 'web"1', reason: 'fix' }],
-    ['web-1\u3000重启\u3000nginx\u3000for\u30002h', { kind: 'request', node: 'web-1', reason: '重启 nginx', durationMs: 2 * HOUR }],
+    [
+      'web-1\u3000重启\u3000nginx\u3000for\u30002h',
+      { kind: 'request', node: 'web-1', reason: '重启 nginx', durationMs: 2 * HOUR },
+    ],
     ['  web-1   fix \n\t nginx  ', { kind: 'request', node: 'web-1', reason: 'fix nginx' }],
-    ['db-1 ディスク容量の調査 🔥 for 30m', { kind: 'request', node: 'db-1', reason: 'ディスク容量の調査 🔥', durationMs: 30 * MINUTE }],
+    [
+      'db-1 ディスク容量の調査 🔥 for 30m',
+      { kind: 'request', node: 'db-1', reason: 'ディスク容量の調査 🔥', durationMs: 30 * MINUTE },
+    ],
     ['web-1 بررسی لاگ‌ها', { kind: 'request', node: 'web-1', reason: 'بررسی لاگ‌ها' }],
-    ['web-1 ping <!channel> @here *bold* `code` <https://x.io|x>', { kind: 'request', node: 'web-1', reason: 'ping <!channel> @here *bold* `code` <https://x.io|x>' }],
+    [
+      'web-1 ping <!channel> @here *bold* `code` <https://x.io|x>',
+      { kind: 'request', node: 'web-1', reason: 'ping <!channel> @here *bold* `code` <https://x.io|x>' },
+    ],
     ['web-1 "quoted reason"', { kind: 'request', node: 'web-1', reason: '"quoted reason"' }],
     ['web-1 fix\u0000 ngi\u001bnx\u202E now\u0007', { kind: 'request', node: 'web-1', reason: 'fix nginx now' }],
     ['web-1 fix\u0085nginx', { kind: 'request', node: 'web-1', reason: 'fix nginx' }],
@@ -132,7 +153,10 @@ describe('errors', () => {
     ['admin', { key: 'parse.missing_admin' }],
     ['admin frobnicate', { key: 'parse.unknown_admin', params: { value: 'frobnicate' } }],
     ['admin map-channel', { key: 'parse.missing_role' }],
-    ['admin map-channel ops extra', { key: 'parse.extra_args', params: { value: 'extra', command: 'admin map-channel' } }],
+    [
+      'admin map-channel ops extra',
+      { key: 'parse.extra_args', params: { value: 'extra', command: 'admin map-channel' } },
+    ],
     ['admin unmap-channel now', { key: 'parse.extra_args', params: { value: 'now', command: 'admin unmap-channel' } }],
     ['admin channels all', { key: 'parse.extra_args', params: { value: 'all', command: 'admin channels' } }],
     ['<!channel> fix', { key: 'parse.bad_node', params: { value: '<!channel>' } }],
@@ -147,7 +171,17 @@ describe('errors', () => {
   });
 
   test('every error renders completely in English', () => {
-    for (const text of ['', 'web-1', 'web-1 x for 2x', 'status', 'status x', 'list x', 'admin x', 'admin map-channel', '<!here> x']) {
+    for (const text of [
+      '',
+      'web-1',
+      'web-1 x for 2x',
+      'status',
+      'status x',
+      'list x',
+      'admin x',
+      'admin map-channel',
+      '<!here> x',
+    ]) {
       const { key, params } = error(text);
       expect(placeholderNames(t('en', key, params))).toEqual([]);
     }
@@ -208,13 +242,11 @@ const nodeArb = fc.oneof(nodeIdArb, nameTagArb, awkwardNameArb);
 const NODE_ID = /^(i-([0-9a-f]{8}|[0-9a-f]{17})|mi-[0-9a-f]{17})$/i;
 const expectedNode = (node: string) => (NODE_ID.test(node) ? node.toLowerCase() : node);
 
-const reasonArb = fc
-  .string({ unit: 'grapheme', minLength: 1, maxLength: 120 })
-  .filter((reason) => {
-    const normalised = collapse(reason);
-    const fits = normalised !== '' && codePoints(normalised) <= MAX_REASON_LENGTH;
-    return fits && !REMOVED.test(reason) && !mentionsFor(reason);
-  });
+const reasonArb = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 120 }).filter((reason) => {
+  const normalised = collapse(reason);
+  const fits = normalised !== '' && codePoints(normalised) <= MAX_REASON_LENGTH;
+  return fits && !REMOVED.test(reason) && !mentionsFor(reason);
+});
 const markupReasonArb = fc
   .array(
     fc.constantFrom(
@@ -250,7 +282,12 @@ describe('properties', () => {
     const tokenSoup = fc
       .array(
         fc.oneof(
-          fc.constantFrom(...['list', 'help', 'status', 'cancel', 'revoke', 'admin'], 'map-channel', 'unmap-channel', 'channels'),
+          fc.constantFrom(
+            ...['list', 'help', 'status', 'cancel', 'revoke', 'admin'],
+            'map-channel',
+            'unmap-channel',
+            'channels',
+          ),
           fc.constantFrom(...['for', '--for', 'for:', 'for:2h', '2h', '2x', '0m'], '"', '“', '」', '""', '<!here>'),
           fc.constantFrom('JIT-7K3Q2', 'jit-7k3qu', 'i-0123abcd', 'I-0123456789ABCDEF0', '字'.repeat(300)),
           fc.constantFrom(' ', '\u3000', '\n', '\u0000', '\u202e', '\uD800'),
@@ -301,9 +338,13 @@ describe('properties', () => {
   test('a Name tag can always be forced with quotes, keywords included', () => {
     const keywordish = fc.constantFrom('list', 'HELP', 'Status', 'cancel', 'revoke', 'admin', 'ｌｉｓｔ');
     fc.assert(
-      fc.property(fc.oneof(nameTagArb, keywordish).filter((name) => !name.includes('"')), reasonArb, (name, reason) => {
-        expect(command(`"${name}" ${reason}`)).toEqual({ kind: 'request', node: name, reason: collapse(reason) });
-      }),
+      fc.property(
+        fc.oneof(nameTagArb, keywordish).filter((name) => !name.includes('"')),
+        reasonArb,
+        (name, reason) => {
+          expect(command(`"${name}" ${reason}`)).toEqual({ kind: 'request', node: name, reason: collapse(reason) });
+        },
+      ),
     );
   });
 
@@ -357,10 +398,15 @@ describe('properties', () => {
 
   test('request ids in status, cancel and revoke are normalised', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 4, maxLength: 4 }), fc.constantFrom('status', 'cancel', 'revoke'), fc.boolean(), (bytes, kind, lower) => {
-        const id = formatRequestId(bytes);
-        expect(command(`${kind} ${lower ? id.toLowerCase() : id}`)).toEqual({ kind, requestId: id });
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 4, maxLength: 4 }),
+        fc.constantFrom('status', 'cancel', 'revoke'),
+        fc.boolean(),
+        (bytes, kind, lower) => {
+          const id = formatRequestId(bytes);
+          expect(command(`${kind} ${lower ? id.toLowerCase() : id}`)).toEqual({ kind, requestId: id });
+        },
+      ),
     );
   });
 });

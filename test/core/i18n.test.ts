@@ -114,9 +114,9 @@ describe('t', () => {
 
   test('user text that looks like a placeholder is not expanded', () => {
     expect(t('en', 'card.title', { id: '{node}', node: 'web-1' })).toBe('{node} · web-1');
-    expect(t('en', 'status.line', { id: 'JIT-7K3Q2', node: 'n', status: 's', requester: 'r', reason: '{id} $& $1' })).toBe(
-      'JIT-7K3Q2 · n · s · requested by r · {id} $& $1',
-    );
+    expect(
+      t('en', 'status.line', { id: 'JIT-7K3Q2', node: 'n', status: 's', requester: 'r', reason: '{id} $& $1' }),
+    ).toBe('JIT-7K3Q2 · n · s · requested by r · {id} $& $1');
   });
 
   test('only own properties of params count', () => {

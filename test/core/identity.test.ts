@@ -22,7 +22,12 @@ const identities: IdentityRule[] = [
   // Deliberately listed after the rules it must lose to, to show precedence does not depend on order.
   {
     match: { emailDomain: 'example.cn' },
-    principal: { kind: 'sso-permission-set', permissionSetArn: ENGINEERS_PS, policyName: 'ssm-jit-engineers', sessionName: '{email}' },
+    principal: {
+      kind: 'sso-permission-set',
+      permissionSetArn: ENGINEERS_PS,
+      policyName: 'ssm-jit-engineers',
+      sessionName: '{email}',
+    },
     groups: ['engineers'],
   },
   { match: { email: 'dana@example.cn' }, principal: { kind: 'iam-user', arn: DANA_ARN }, groups: ['developers'] },
@@ -52,7 +57,10 @@ describe('resolveRequester', () => {
     [
       'explicit platform:userId wins over the email and the domain',
       user('slack', 'U0DANA', 'Dana', 'dana@example.cn'),
-      { principal: { kind: 'iam-role', arn: 'arn:aws-cn:iam::111122223333:role/oncall', sessionName: 'jit-U0DANA' }, groups: ['oncall'] },
+      {
+        principal: { kind: 'iam-role', arn: 'arn:aws-cn:iam::111122223333:role/oncall', sessionName: 'jit-U0DANA' },
+        groups: ['oncall'],
+      },
     ],
     [
       'exact email wins over the domain, ignoring case',
@@ -63,22 +71,26 @@ describe('resolveRequester', () => {
       'domain default renders the session name from the email (lower-cased)',
       user('dingtalk', '0123', 'Wang Lei', 'Wang.Lei@EXAMPLE.cn'),
       {
-        principal: { kind: 'sso-permission-set', arn: ENGINEERS_PS, policyName: 'ssm-jit-engineers', sessionName: 'wang.lei@example.cn' },
+        principal: {
+          kind: 'sso-permission-set',
+          arn: ENGINEERS_PS,
+          policyName: 'ssm-jit-engineers',
+          sessionName: 'wang.lei@example.cn',
+        },
         groups: ['engineers'],
       },
     ],
     ['unmapped: another domain', user('slack', 'U0X', 'Mallory', 'mallory@example.com'), { groups: [] }],
     ['unmapped: a subdomain is not the domain', user('slack', 'U0Y', 'Sub', 'sub@ops.example.cn'), { groups: [] }],
     ['unmapped: no email and no explicit rule', user('slack', 'U0Z', 'Nobody'), { groups: [] }],
-    [
-      'same user id on another platform does not match',
-      user('teams', 'U0DANA', 'Not Dana'),
-      { groups: [] },
-    ],
+    ['same user id on another platform does not match', user('teams', 'U0DANA', 'Not Dana'), { groups: [] }],
     [
       '{name} is made safe for AWS: spaces and other characters become "-"',
       user('feishu', 'ou_named', '李 Lei (ops)'),
-      { principal: { kind: 'iam-role', arn: 'arn:aws-cn:iam::111122223333:role/ops', sessionName: '--Lei--ops-' }, groups: [] },
+      {
+        principal: { kind: 'iam-role', arn: 'arn:aws-cn:iam::111122223333:role/ops', sessionName: '--Lei--ops-' },
+        groups: [],
+      },
     ],
     [
       'a pattern needing an email the platform did not give: groups but no principal',
@@ -121,7 +133,12 @@ describe('renderSessionName', () => {
         fc.string(),
         fc.option(fc.string(), { nil: undefined }),
         (pattern, userId, displayName, email) => {
-          const rendered = renderSessionName(pattern, { platform: 'slack', userId, displayName, ...(email === undefined ? {} : { email }) });
+          const rendered = renderSessionName(pattern, {
+            platform: 'slack',
+            userId,
+            displayName,
+            ...(email === undefined ? {} : { email }),
+          });
           if (rendered !== undefined) expect(rendered).toMatch(/^[\w+=,.@-]{2,64}$/);
         },
       ),
@@ -156,7 +173,10 @@ describe('member references', () => {
 });
 
 const roles: Record<string, RoleConfig> = {
-  'ops-approvers': { members: ['console:alice', 'carol@example.cn'], channels: { console: 'ops-approvals', slack: 'C0OPS' } },
+  'ops-approvers': {
+    members: ['console:alice', 'carol@example.cn'],
+    channels: { console: 'ops-approvals', slack: 'C0OPS' },
+  },
   'security-leads': { members: ['console:bob', 'carol@example.cn'], channels: { console: 'security-approvals' } },
   dba: { members: [], channels: {} },
 };
@@ -165,7 +185,11 @@ const rolesConfig = { roles, admins: ['carol@example.cn', 'console:dana'] };
 describe('rolesOf and isAdmin', () => {
   test.each([
     ['by platform:userId', user('console', 'alice', 'Alice'), ['ops-approvers']],
-    ['by email, in config order, several roles', user('slack', 'U0C', 'Carol', 'CAROL@example.cn'), ['ops-approvers', 'security-leads']],
+    [
+      'by email, in config order, several roles',
+      user('slack', 'U0C', 'Carol', 'CAROL@example.cn'),
+      ['ops-approvers', 'security-leads'],
+    ],
     ['not a member', user('console', 'dana', 'Dana'), []],
     ['the same id on another platform is someone else', user('slack', 'alice', 'Alice'), []],
   ])('%s', (_title, who, expected) => {
@@ -198,7 +222,10 @@ describe('channel → role mappings', () => {
   });
 
   test('stored mappings win over the file for the same channel and add new channels', () => {
-    const effective = channelRoles(rolesConfig, [mapping('slack', 'C0OPS', 'dba'), mapping('feishu', 'oc_sec', 'security-leads')]);
+    const effective = channelRoles(rolesConfig, [
+      mapping('slack', 'C0OPS', 'dba'),
+      mapping('feishu', 'oc_sec', 'security-leads'),
+    ]);
     expect(effective).toContainEqual({
       platform: 'slack',
       channelId: 'C0OPS',
@@ -217,7 +244,10 @@ describe('channel → role mappings', () => {
   });
 
   test('a stored mapping with an empty role hides the file mapping; one for an unknown role is ignored', () => {
-    const effective = channelRoles(rolesConfig, [mapping('console', 'ops-approvals', ''), mapping('slack', 'C0OPS', 'removed-role')]);
+    const effective = channelRoles(rolesConfig, [
+      mapping('console', 'ops-approvals', ''),
+      mapping('slack', 'C0OPS', 'removed-role'),
+    ]);
     expect(effective.map((e) => [e.channelId, e.role, e.source])).toEqual([
       ['security-approvals', 'security-leads', 'config'],
       ['C0OPS', 'ops-approvers', 'config'],

@@ -1,5 +1,11 @@
 import type { JitRequest } from '../../src/core/model';
-import { advanceAhead, completeEffects, effectRetryDelay, failEffect, recordCard } from '../../src/core/outbox-bookkeeping';
+import {
+  advanceAhead,
+  completeEffects,
+  effectRetryDelay,
+  failEffect,
+  recordCard,
+} from '../../src/core/outbox-bookkeeping';
 import { FIXTURE_NOW, makeRequest } from '../support/fixtures';
 
 const MIN = 60_000;
@@ -18,7 +24,9 @@ function queued(): JitRequest {
 }
 
 test('retry delays double from 5 s up to 10 minutes', () => {
-  expect([1, 2, 3, 4, 8, 9, 20].map(effectRetryDelay)).toEqual([5_000, 10_000, 20_000, 40_000, 600_000, 600_000, 600_000]);
+  expect([1, 2, 3, 4, 8, 9, 20].map(effectRetryDelay)).toEqual([
+    5_000, 10_000, 20_000, 40_000, 600_000, 600_000, 600_000,
+  ]);
 });
 
 test('completing effects removes exactly those ids and bumps the version', () => {
@@ -43,7 +51,10 @@ test('failed effects are retried, then abandoned with an audit record', () => {
 
 test('notices about a waiting effect are queued ahead of it, with fresh ids', () => {
   const request = queued();
-  const next = advanceAhead(request, '1.2', ctx, { failureReason: 'x' }, [{ kind: 'updateCards' }, { kind: 'notifyRequester', text: 'slow' }]);
+  const next = advanceAhead(request, '1.2', ctx, { failureReason: 'x' }, [
+    { kind: 'updateCards' },
+    { kind: 'notifyRequester', text: 'slow' },
+  ]);
   expect(next.outbox.map((e) => `${e.id}:${e.kind}`)).toEqual([
     '1.0:updateCards',
     '1.1:threadReply',
@@ -53,7 +64,12 @@ test('notices about a waiting effect are queued ahead of it, with fresh ids', ()
   ]);
   expect(next).toMatchObject({ version: request.version + 1, updatedAt: ctx.now, failureReason: 'x' });
   // When the effect is gone, the notices simply go last.
-  expect(advanceAhead(request, 'gone', ctx, {}, [{ kind: 'updateCards' }]).outbox.map((e) => e.id)).toEqual(['1.0', '1.1', '1.2', `${request.version + 1}.0`]);
+  expect(advanceAhead(request, 'gone', ctx, {}, [{ kind: 'updateCards' }]).outbox.map((e) => e.id)).toEqual([
+    '1.0',
+    '1.1',
+    '1.2',
+    `${request.version + 1}.0`,
+  ]);
 });
 
 test('a card is recorded once per channel', () => {

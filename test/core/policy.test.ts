@@ -98,7 +98,11 @@ interface Row {
 }
 
 function run(row: Row): Summary {
-  const input = { node: row.node, requesterGroups: row.groups ?? [], ...(row.durationMs !== undefined ? { durationMs: row.durationMs } : {}) };
+  const input = {
+    node: row.node,
+    requesterGroups: row.groups ?? [],
+    ...(row.durationMs !== undefined ? { durationMs: row.durationMs } : {}),
+  };
   return summarize(evaluatePolicies(row.policies, input));
 }
 
@@ -185,7 +189,10 @@ describe('evaluation order: deny → auto → manual', () => {
 describe('auto-approval durations', () => {
   const policies = [auto('a-all', {}, undefined, 2 * HOUR)];
   test.each<[string, Row]>([
-    ['none requested → the policy maximum', { policies, node: web, expected: { kind: 'auto', policy: 'a-all', durationMs: 2 * HOUR } }],
+    [
+      'none requested → the policy maximum',
+      { policies, node: web, expected: { kind: 'auto', policy: 'a-all', durationMs: 2 * HOUR } },
+    ],
     [
       'requested below the maximum is granted as asked',
       { policies, node: web, durationMs: 30 * MIN, expected: { kind: 'auto', policy: 'a-all', durationMs: 30 * MIN } },
@@ -204,7 +211,13 @@ describe('auto-approval durations', () => {
         policies,
         node: web,
         durationMs: 3 * HOUR,
-        expected: { kind: 'duration_out_of_bounds', policy: 'a-all', requestedMs: 3 * HOUR, minMs: MIN, maxMs: 2 * HOUR },
+        expected: {
+          kind: 'duration_out_of_bounds',
+          policy: 'a-all',
+          requestedMs: 3 * HOUR,
+          minMs: MIN,
+          maxMs: 2 * HOUR,
+        },
       },
     ],
     [
@@ -238,28 +251,76 @@ describe('manual durations', () => {
   const policies = [manual('m-all', {}, undefined, { min: 30 * MIN, max: 8 * HOUR, default: 2 * HOUR })];
   const bounds = { minMs: 30 * MIN, maxMs: 8 * HOUR };
   test.each<[string, Row]>([
-    ['none requested → the default', { policies, node: web, expected: { kind: 'manual', policy: 'm-all', durationMs: 2 * HOUR } }],
-    ['inside the bounds', { policies, node: web, durationMs: 4 * HOUR, expected: { kind: 'manual', policy: 'm-all', durationMs: 4 * HOUR } }],
-    ['exactly the minimum', { policies, node: web, durationMs: 30 * MIN, expected: { kind: 'manual', policy: 'm-all', durationMs: 30 * MIN } }],
-    ['exactly the maximum', { policies, node: web, durationMs: 8 * HOUR, expected: { kind: 'manual', policy: 'm-all', durationMs: 8 * HOUR } }],
+    [
+      'none requested → the default',
+      { policies, node: web, expected: { kind: 'manual', policy: 'm-all', durationMs: 2 * HOUR } },
+    ],
+    [
+      'inside the bounds',
+      {
+        policies,
+        node: web,
+        durationMs: 4 * HOUR,
+        expected: { kind: 'manual', policy: 'm-all', durationMs: 4 * HOUR },
+      },
+    ],
+    [
+      'exactly the minimum',
+      {
+        policies,
+        node: web,
+        durationMs: 30 * MIN,
+        expected: { kind: 'manual', policy: 'm-all', durationMs: 30 * MIN },
+      },
+    ],
+    [
+      'exactly the maximum',
+      {
+        policies,
+        node: web,
+        durationMs: 8 * HOUR,
+        expected: { kind: 'manual', policy: 'm-all', durationMs: 8 * HOUR },
+      },
+    ],
     [
       'below the minimum → out of bounds',
-      { policies, node: web, durationMs: 10 * MIN, expected: { kind: 'duration_out_of_bounds', policy: 'm-all', requestedMs: 10 * MIN, ...bounds } },
+      {
+        policies,
+        node: web,
+        durationMs: 10 * MIN,
+        expected: { kind: 'duration_out_of_bounds', policy: 'm-all', requestedMs: 10 * MIN, ...bounds },
+      },
     ],
     [
       'above the maximum → out of bounds',
-      { policies, node: web, durationMs: 9 * HOUR, expected: { kind: 'duration_out_of_bounds', policy: 'm-all', requestedMs: 9 * HOUR, ...bounds } },
+      {
+        policies,
+        node: web,
+        durationMs: 9 * HOUR,
+        expected: { kind: 'duration_out_of_bounds', policy: 'm-all', requestedMs: 9 * HOUR, ...bounds },
+      },
     ],
     [
       'a non-finite duration is never accepted',
-      { policies, node: web, durationMs: Number.NaN, expected: { kind: 'duration_out_of_bounds', policy: 'm-all', requestedMs: Number.NaN, ...bounds } },
+      {
+        policies,
+        node: web,
+        durationMs: Number.NaN,
+        expected: { kind: 'duration_out_of_bounds', policy: 'm-all', requestedMs: Number.NaN, ...bounds },
+      },
     ],
     [
       'a misconfigured default outside the bounds is reported, not granted',
       {
         policies: [manual('m-bad', {}, undefined, { min: HOUR, max: 2 * HOUR, default: 3 * HOUR })],
         node: web,
-        expected: { kind: 'duration_out_of_bounds', policy: 'm-bad', requestedMs: 3 * HOUR, minMs: HOUR, maxMs: 2 * HOUR },
+        expected: {
+          kind: 'duration_out_of_bounds',
+          policy: 'm-bad',
+          requestedMs: 3 * HOUR,
+          minMs: HOUR,
+          maxMs: 2 * HOUR,
+        },
       },
     ],
   ])('%s', (_name, row) => {
@@ -280,7 +341,10 @@ describe('most specific policy of the deciding kind wins', () => {
     [
       'id beats many tags (manual)',
       {
-        policies: [manual('m-tags', { tags: { Env: 'prod', Team: 'web', Name: 'web-1' } }), manual('m-web', { ids: [web.id] })],
+        policies: [
+          manual('m-tags', { tags: { Env: 'prod', Team: 'web', Name: 'web-1' } }),
+          manual('m-web', { ids: [web.id] }),
+        ],
         node: web,
         expected: { kind: 'manual', policy: 'm-web', durationMs: 2 * HOUR },
       },
@@ -296,7 +360,10 @@ describe('most specific policy of the deciding kind wins', () => {
     [
       'two tags beat one tag (manual)',
       {
-        policies: [manual('m-prod', { tags: { Env: 'prod' } }), manual('m-prod-web', { tags: { Env: 'prod', Team: 'web' } })],
+        policies: [
+          manual('m-prod', { tags: { Env: 'prod' } }),
+          manual('m-prod-web', { tags: { Env: 'prod', Team: 'web' } }),
+        ],
         node: web,
         expected: { kind: 'manual', policy: 'm-prod-web', durationMs: 2 * HOUR },
       },
@@ -304,7 +371,10 @@ describe('most specific policy of the deciding kind wins', () => {
     [
       'tag beats account + region (manual)',
       {
-        policies: [manual('m-acct-region', { accounts: [web.account], regions: [web.region] }), manual('m-prod', { tags: { Env: 'prod' } })],
+        policies: [
+          manual('m-acct-region', { accounts: [web.account], regions: [web.region] }),
+          manual('m-prod', { tags: { Env: 'prod' } }),
+        ],
         node: web,
         expected: { kind: 'manual', policy: 'm-prod', durationMs: 2 * HOUR },
       },
@@ -320,7 +390,10 @@ describe('most specific policy of the deciding kind wins', () => {
     [
       'account + region beats account only (manual)',
       {
-        policies: [manual('m-acct', { accounts: [web.account] }), manual('m-acct-region', { accounts: [web.account], regions: [web.region] })],
+        policies: [
+          manual('m-acct', { accounts: [web.account] }),
+          manual('m-acct-region', { accounts: [web.account], regions: [web.region] }),
+        ],
         node: web,
         expected: { kind: 'manual', policy: 'm-acct-region', durationMs: 2 * HOUR },
       },
@@ -336,7 +409,10 @@ describe('most specific policy of the deciding kind wins', () => {
     [
       'id beats tag (auto)',
       {
-        policies: [auto('a-prod', { tags: { Env: 'prod' } }, undefined, HOUR), auto('a-web', { ids: [web.id] }, undefined, 2 * HOUR)],
+        policies: [
+          auto('a-prod', { tags: { Env: 'prod' } }, undefined, HOUR),
+          auto('a-web', { ids: [web.id] }, undefined, 2 * HOUR),
+        ],
         node: web,
         expected: { kind: 'auto', policy: 'a-web', durationMs: 2 * HOUR },
       },
@@ -388,7 +464,11 @@ describe('equally specific matches are ambiguous', () => {
     [
       'a tie below the top score is not ambiguous',
       {
-        policies: [manual('m-prod', { tags: { Env: 'prod' } }), manual('m-team', { tags: { Team: 'web' } }), manual('m-web', { ids: [web.id] })],
+        policies: [
+          manual('m-prod', { tags: { Env: 'prod' } }),
+          manual('m-team', { tags: { Team: 'web' } }),
+          manual('m-web', { ids: [web.id] }),
+        ],
         node: web,
         expected: { kind: 'manual', policy: 'm-web', durationMs: 2 * HOUR },
       },
@@ -409,9 +489,18 @@ describe('equally specific matches are ambiguous', () => {
 describe('requester groups', () => {
   const policies = [auto('a-sre', {}, ['sre', 'oncall']), manual('m-all', {})];
   test.each<[string, Row]>([
-    ['in one of the groups → auto', { policies, node: web, groups: ['dev', 'oncall'], expected: { kind: 'auto', policy: 'a-sre', durationMs: HOUR } }],
-    ['in none of the groups → falls through to manual', { policies, node: web, groups: ['dev'], expected: { kind: 'manual', policy: 'm-all', durationMs: 2 * HOUR } }],
-    ['no groups at all → falls through to manual', { policies, node: web, groups: [], expected: { kind: 'manual', policy: 'm-all', durationMs: 2 * HOUR } }],
+    [
+      'in one of the groups → auto',
+      { policies, node: web, groups: ['dev', 'oncall'], expected: { kind: 'auto', policy: 'a-sre', durationMs: HOUR } },
+    ],
+    [
+      'in none of the groups → falls through to manual',
+      { policies, node: web, groups: ['dev'], expected: { kind: 'manual', policy: 'm-all', durationMs: 2 * HOUR } },
+    ],
+    [
+      'no groups at all → falls through to manual',
+      { policies, node: web, groups: [], expected: { kind: 'manual', policy: 'm-all', durationMs: 2 * HOUR } },
+    ],
     [
       'a deny limited to contractors refuses a contractor',
       {
@@ -450,25 +539,106 @@ describe('requester groups', () => {
 
 describe('target matching', () => {
   test.each<[string, Row]>([
-    ['"*" tag value matches any value of a present key', { policies: [auto('a-team-any', { tags: { Team: '*' } })], node: web, expected: { kind: 'auto', policy: 'a-team-any', durationMs: HOUR } }],
-    ['"*" tag value does not match a missing key', { policies: [auto('a-team-any', { tags: { Team: '*' } })], node: db, expected: { kind: 'none' } }],
-    ['tag value must be equal', { policies: [auto('a-prod', { tags: { Env: 'prod' } })], node: devBox, expected: { kind: 'none' } }],
-    ['tag values are case-sensitive (as in AWS)', { policies: [auto('a-prod', { tags: { Env: 'PROD' } })], node: web, expected: { kind: 'none' } }],
-    ['every listed tag must match', { policies: [auto('a-prod-db', { tags: { Env: 'prod', Role: 'database' } })], node: web, expected: { kind: 'none' } }],
-    ['ids match case-insensitively', { policies: [auto('a-web', { ids: ['I-0ABC1234DEF567890'] })], node: web, expected: { kind: 'auto', policy: 'a-web', durationMs: HOUR } }],
-    ['an id list matches any of its members', { policies: [auto('a-two', { ids: [db.id, web.id] })], node: web, expected: { kind: 'auto', policy: 'a-two', durationMs: HOUR } }],
-    ['mi- managed node matched by id', { policies: [manual('m-onprem', { ids: ['mi-0123456789ABCDEF0'] })], node: onPrem, expected: { kind: 'manual', policy: 'm-onprem', durationMs: 2 * HOUR } }],
-    ['mi- managed node matched by tag', { policies: [manual('m-dc', { tags: { Site: 'shanghai-dc' } })], node: onPrem, expected: { kind: 'manual', policy: 'm-dc', durationMs: 2 * HOUR } }],
-    ['mi- managed node covered by all nodes', { policies: [deny('d-all', {})], node: onPrem, expected: { kind: 'deny', policy: 'd-all' } }],
-    ['account must be listed', { policies: [auto('a-acct', { accounts: ['111122223333'] })], node: devBox, expected: { kind: 'none' } }],
-    ['region must be listed', { policies: [auto('a-nw', { regions: ['cn-northwest-1'] })], node: web, expected: { kind: 'none' } }],
-    ['region listed matches', { policies: [auto('a-nw', { regions: ['cn-northwest-1'] })], node: devBox, expected: { kind: 'auto', policy: 'a-nw', durationMs: HOUR } }],
+    [
+      '"*" tag value matches any value of a present key',
+      {
+        policies: [auto('a-team-any', { tags: { Team: '*' } })],
+        node: web,
+        expected: { kind: 'auto', policy: 'a-team-any', durationMs: HOUR },
+      },
+    ],
+    [
+      '"*" tag value does not match a missing key',
+      { policies: [auto('a-team-any', { tags: { Team: '*' } })], node: db, expected: { kind: 'none' } },
+    ],
+    [
+      'tag value must be equal',
+      { policies: [auto('a-prod', { tags: { Env: 'prod' } })], node: devBox, expected: { kind: 'none' } },
+    ],
+    [
+      'tag values are case-sensitive (as in AWS)',
+      { policies: [auto('a-prod', { tags: { Env: 'PROD' } })], node: web, expected: { kind: 'none' } },
+    ],
+    [
+      'every listed tag must match',
+      {
+        policies: [auto('a-prod-db', { tags: { Env: 'prod', Role: 'database' } })],
+        node: web,
+        expected: { kind: 'none' },
+      },
+    ],
+    [
+      'ids match case-insensitively',
+      {
+        policies: [auto('a-web', { ids: ['I-0ABC1234DEF567890'] })],
+        node: web,
+        expected: { kind: 'auto', policy: 'a-web', durationMs: HOUR },
+      },
+    ],
+    [
+      'an id list matches any of its members',
+      {
+        policies: [auto('a-two', { ids: [db.id, web.id] })],
+        node: web,
+        expected: { kind: 'auto', policy: 'a-two', durationMs: HOUR },
+      },
+    ],
+    [
+      'mi- managed node matched by id',
+      {
+        policies: [manual('m-onprem', { ids: ['mi-0123456789ABCDEF0'] })],
+        node: onPrem,
+        expected: { kind: 'manual', policy: 'm-onprem', durationMs: 2 * HOUR },
+      },
+    ],
+    [
+      'mi- managed node matched by tag',
+      {
+        policies: [manual('m-dc', { tags: { Site: 'shanghai-dc' } })],
+        node: onPrem,
+        expected: { kind: 'manual', policy: 'm-dc', durationMs: 2 * HOUR },
+      },
+    ],
+    [
+      'mi- managed node covered by all nodes',
+      { policies: [deny('d-all', {})], node: onPrem, expected: { kind: 'deny', policy: 'd-all' } },
+    ],
+    [
+      'account must be listed',
+      { policies: [auto('a-acct', { accounts: ['111122223333'] })], node: devBox, expected: { kind: 'none' } },
+    ],
+    [
+      'region must be listed',
+      { policies: [auto('a-nw', { regions: ['cn-northwest-1'] })], node: web, expected: { kind: 'none' } },
+    ],
+    [
+      'region listed matches',
+      {
+        policies: [auto('a-nw', { regions: ['cn-northwest-1'] })],
+        node: devBox,
+        expected: { kind: 'auto', policy: 'a-nw', durationMs: HOUR },
+      },
+    ],
     [
       'every given dimension must match (id right, account wrong)',
-      { policies: [auto('a-mixed', { ids: [web.id], accounts: ['999999999999'] })], node: web, expected: { kind: 'none' } },
+      {
+        policies: [auto('a-mixed', { ids: [web.id], accounts: ['999999999999'] })],
+        node: web,
+        expected: { kind: 'none' },
+      },
     ],
-    ['an empty id list matches no node', { policies: [auto('a-empty', { ids: [] })], node: web, expected: { kind: 'none' } }],
-    ['an empty tag map is no condition', { policies: [auto('a-notags', { tags: {} })], node: web, expected: { kind: 'auto', policy: 'a-notags', durationMs: HOUR } }],
+    [
+      'an empty id list matches no node',
+      { policies: [auto('a-empty', { ids: [] })], node: web, expected: { kind: 'none' } },
+    ],
+    [
+      'an empty tag map is no condition',
+      {
+        policies: [auto('a-notags', { tags: {} })],
+        node: web,
+        expected: { kind: 'auto', policy: 'a-notags', durationMs: HOUR },
+      },
+    ],
   ])('%s', (_name, row) => {
     expect(run(row)).toEqual(row.expected);
   });

@@ -1,10 +1,5 @@
 import fc from 'fast-check';
-import {
-  REQUEST_ID_ALPHABET,
-  formatRequestId,
-  isRequestId,
-  normaliseRequestId,
-} from '../../src/core/request-id';
+import { REQUEST_ID_ALPHABET, formatRequestId, isRequestId, normaliseRequestId } from '../../src/core/request-id';
 
 const fourOrMoreBytes = fc.uint8Array({ minLength: 4, maxLength: 16 });
 
@@ -80,17 +75,29 @@ describe('normaliseRequestId', () => {
     expect(normaliseRequestId(typed)).toBe(id);
   });
 
-  test.each(['', 'JIT-', 'JIT-7K3Q', 'JIT-7K3Q22', 'JIT-7K3QU', 'JIT-7K-3Q', 'JIT 7K3Q2', 'XYZ-7K3Q2', 'JIT-7K3Q!', 'web-1'])(
-    '%j is not a request id',
-    (typed) => {
-      expect(normaliseRequestId(typed)).toBeUndefined();
-    },
-  );
+  test.each([
+    '',
+    'JIT-',
+    'JIT-7K3Q',
+    'JIT-7K3Q22',
+    'JIT-7K3QU',
+    'JIT-7K-3Q',
+    'JIT 7K3Q2',
+    'XYZ-7K3Q2',
+    'JIT-7K3Q!',
+    'web-1',
+  ])('%j is not a request id', (typed) => {
+    expect(normaliseRequestId(typed)).toBeUndefined();
+  });
 
   test('never throws; whatever it accepts is canonical and normalises to itself', () => {
     fc.assert(
       fc.property(
-        fc.oneof(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }), fc.stringMatching(/^([Jj][Ii][Tt]-?)?[0-9A-Za-z]{5}$/)),
+        fc.oneof(
+          fc.string({ unit: 'grapheme' }),
+          fc.string({ unit: 'binary' }),
+          fc.stringMatching(/^([Jj][Ii][Tt]-?)?[0-9A-Za-z]{5}$/),
+        ),
         (typed) => {
           const id = normaliseRequestId(typed);
           if (id !== undefined) {

@@ -31,7 +31,11 @@ const erin = user('erin', 'Erin');
 const carol = user('carol', 'Carol');
 
 function requester(): JitRequest['requester'] {
-  return { ...dana, groups: ['developers'], principal: { kind: 'iam-user', arn: 'arn:aws-cn:iam::111122223333:user/dana' } };
+  return {
+    ...dana,
+    groups: ['developers'],
+    principal: { kind: 'iam-user', arn: 'arn:aws-cn:iam::111122223333:user/dana' },
+  };
 }
 
 function pending(levels: ApprovalLevel[], overrides: Partial<JitRequest> = {}): JitRequest {
@@ -68,7 +72,8 @@ function refusal(result: TransitionResult) {
 }
 
 const kinds = (effects: EffectBody[]) => effects.map((e) => e.kind);
-const newEffects = (before: JitRequest, after: JitRequest) => after.outbox.filter((e) => !before.outbox.some((b) => b.id === e.id));
+const newEffects = (before: JitRequest, after: JitRequest) =>
+  after.outbox.filter((e) => !before.outbox.some((b) => b.id === e.id));
 
 const manualPolicy = (levels: ApprovalLevel[], overrides: Partial<ManualPolicy> = {}): ManualPolicy => ({
   kind: 'manual',
@@ -95,7 +100,10 @@ describe('newRequest', () => {
   };
 
   test('manual: pending at level 1, times out per policy, reminder scheduled, card queued', () => {
-    const request = newRequest({ ...base, decidedBy: { kind: 'manual', policy: manualPolicy([ops(), sec()]) } }, ctx(FIXTURE_NOW));
+    const request = newRequest(
+      { ...base, decidedBy: { kind: 'manual', policy: manualPolicy([ops(), sec()]) } },
+      ctx(FIXTURE_NOW),
+    );
     expect(request).toMatchObject({
       status: 'pending',
       currentLevel: 0,
@@ -118,8 +126,15 @@ describe('newRequest', () => {
   });
 
   test('auto: approved without people, grant queued, no card', () => {
-    const request = newRequest({ ...base, decidedBy: { kind: 'auto', policyName: 'dev-self-service' } }, ctx(FIXTURE_NOW));
-    expect(request).toMatchObject({ status: 'approved', policy: { name: 'dev-self-service', kind: 'auto' }, levels: [] });
+    const request = newRequest(
+      { ...base, decidedBy: { kind: 'auto', policyName: 'dev-self-service' } },
+      ctx(FIXTURE_NOW),
+    );
+    expect(request).toMatchObject({
+      status: 'approved',
+      policy: { name: 'dev-self-service', kind: 'auto' },
+      levels: [],
+    });
     expect(kinds(request.outbox)).toEqual(['audit', 'grant']);
   });
 });
@@ -148,7 +163,14 @@ describe('decide', () => {
     const before = pending([ops(), sec()]);
     const afterOne = ok(decide(before, vote(alice, ['ops']), ctx()));
     expect(afterOne).toMatchObject({ status: 'pending', currentLevel: 1 });
-    expect(kinds(newEffects(before, afterOne))).toEqual(['updateCards', 'threadReply', 'threadReply', 'postCard', 'notifyRequester', 'audit']);
+    expect(kinds(newEffects(before, afterOne))).toEqual([
+      'updateCards',
+      'threadReply',
+      'threadReply',
+      'postCard',
+      'notifyRequester',
+      'audit',
+    ]);
     const done = ok(decide(afterOne, vote(bob, ['security']), ctx()));
     expect(done).toMatchObject({ status: 'approved', currentLevel: 2 });
   });
@@ -166,7 +188,9 @@ describe('decide', () => {
       code: 'wrong_channel',
       approvers: 'ops',
     });
-    expect(refusal(decide(pending([ops()]), vote(alice, ['security'], 'approve', { channelRoles: ['ops'] }), ctx()))).toMatchObject({
+    expect(
+      refusal(decide(pending([ops()]), vote(alice, ['security'], 'approve', { channelRoles: ['ops'] }), ctx())),
+    ).toMatchObject({
       code: 'not_approver',
     });
   });
@@ -176,7 +200,10 @@ describe('decide', () => {
     let request = pending(roles.map((r) => ({ roles: [r], users: [], required: 1 })));
     roles.forEach((role, index) => {
       const wrongRole = roles[(index + 1) % roles.length]!;
-      expect(refusal(decide(request, vote(user(`x${index}`), [wrongRole]), ctx()))).toMatchObject({ code: 'not_approver', level: index + 1 });
+      expect(refusal(decide(request, vote(user(`x${index}`), [wrongRole]), ctx()))).toMatchObject({
+        code: 'not_approver',
+        level: index + 1,
+      });
       request = ok(decide(request, vote(user(`p${index}`), [role]), ctx()));
     });
     expect(request.status).toBe('approved');
@@ -186,9 +213,12 @@ describe('decide', () => {
   test.each([0, 1, 2])('a rejection at level %i ends the request', (rejectAt) => {
     const roles = ['l1', 'l2', 'l3'];
     let request = pending(roles.map((r) => ({ roles: [r], users: [], required: 1 })));
-    for (let level = 0; level < rejectAt; level++) request = ok(decide(request, vote(user(`p${level}`), [roles[level]!]), ctx()));
+    for (let level = 0; level < rejectAt; level++)
+      request = ok(decide(request, vote(user(`p${level}`), [roles[level]!]), ctx()));
     const before = request;
-    const rejected = ok(decide(request, vote(user('rejecter', 'Rita'), [roles[rejectAt]!], 'reject', { comment: 'not now' }), ctx()));
+    const rejected = ok(
+      decide(request, vote(user('rejecter', 'Rita'), [roles[rejectAt]!], 'reject', { comment: 'not now' }), ctx()),
+    );
     expect(rejected.status).toBe('rejected');
     expect(kinds(newEffects(before, rejected))).toEqual(['updateCards', 'threadReply', 'notifyRequester', 'audit']);
     expect(refusal(decide(rejected, vote(user('late'), [roles[rejectAt]!]), ctx()))).toMatchObject({
@@ -204,7 +234,16 @@ describe('decide', () => {
   });
 
   test('one decision per person per request, across levels', () => {
-    const afterOne = ok(decide(pending([{ roles: ['ops'], users: [], required: 1 }, { roles: ['ops'], users: [], required: 1 }]), vote(alice, ['ops']), ctx()));
+    const afterOne = ok(
+      decide(
+        pending([
+          { roles: ['ops'], users: [], required: 1 },
+          { roles: ['ops'], users: [], required: 1 },
+        ]),
+        vote(alice, ['ops']),
+        ctx(),
+      ),
+    );
     expect(refusal(decide(afterOne, vote(alice, ['ops']), ctx()))).toEqual({ code: 'already_voted', level: 1 });
     const twoNeeded = ok(decide(pending([ops(2)]), vote(alice, ['ops']), ctx()));
     expect(refusal(decide(twoNeeded, vote(alice, ['ops']), ctx()))).toEqual({ code: 'already_voted', level: 1 });
@@ -214,13 +253,19 @@ describe('decide', () => {
     const level: ApprovalLevel = { roles: [], users: ['console:erin', 'carol@example.com'], required: 1 };
     const approved = ok(decide(pending([level]), vote(erin, [], 'approve', { channelRoles: [] }), ctx()));
     expect(approved.decisions[0]).toMatchObject({ by: erin, roles: [] });
-    expect(ok(decide(pending([level]), vote(carol, [], 'approve', { email: 'Carol@EXAMPLE.com' }), ctx())).status).toBe('approved');
-    expect(refusal(decide(pending([level]), vote(user('ERIN', 'Erin'), []), ctx()))).toMatchObject({ code: 'not_approver' });
+    expect(ok(decide(pending([level]), vote(carol, [], 'approve', { email: 'Carol@EXAMPLE.com' }), ctx())).status).toBe(
+      'approved',
+    );
+    expect(refusal(decide(pending([level]), vote(user('ERIN', 'Erin'), []), ctx()))).toMatchObject({
+      code: 'not_approver',
+    });
     expect(refusal(decide(pending([level]), vote(bob, ['ops']), ctx()))).toMatchObject({ code: 'not_approver' });
   });
 
   test('a decision stores the plain chat identity, not the facts about the person', () => {
-    const approved = ok(decide(pending([ops()]), vote(alice, ['ops'], 'approve', { email: 'alice@example.com' }), ctx()));
+    const approved = ok(
+      decide(pending([ops()]), vote(alice, ['ops'], 'approve', { email: 'alice@example.com' }), ctx()),
+    );
     expect(approved.decisions[0]!.by).toEqual(alice);
   });
 
@@ -232,11 +277,17 @@ describe('decide', () => {
       by: alice,
       at: FIXTURE_NOW + 5 * MIN,
     });
-    expect(refusal(decide(approved, vote(alice, ['ops']), ctx()))).toMatchObject({ code: 'already_decided', by: alice });
+    expect(refusal(decide(approved, vote(alice, ['ops']), ctx()))).toMatchObject({
+      code: 'already_decided',
+      by: alice,
+    });
   });
 
   test.each(['cancelled', 'timed_out'] as const)('a %s request cannot be decided', (status) => {
-    expect(refusal(decide(pending([ops()], { status }), vote(alice, ['ops']), ctx()))).toEqual({ code: 'not_pending', status });
+    expect(refusal(decide(pending([ops()], { status }), vote(alice, ['ops']), ctx()))).toEqual({
+      code: 'not_pending',
+      status,
+    });
   });
 
   test('already decided reports the auto-approval when no person decided', () => {
@@ -249,8 +300,12 @@ describe('decide', () => {
   });
 
   test('comments are limited to 500 characters (counted in code points)', () => {
-    expect(ok(decide(pending([ops()]), vote(alice, ['ops'], 'approve', { comment: '好'.repeat(500) }), ctx())).status).toBe('approved');
-    expect(refusal(decide(pending([ops()]), vote(alice, ['ops'], 'approve', { comment: '好'.repeat(501) }), ctx()))).toEqual({
+    expect(
+      ok(decide(pending([ops()]), vote(alice, ['ops'], 'approve', { comment: '好'.repeat(500) }), ctx())).status,
+    ).toBe('approved');
+    expect(
+      refusal(decide(pending([ops()]), vote(alice, ['ops'], 'approve', { comment: '好'.repeat(501) }), ctx())),
+    ).toEqual({
       code: 'comment_too_long',
       length: 501,
       max: 500,
@@ -261,12 +316,21 @@ describe('decide', () => {
 describe('cancel, time-out, reminders', () => {
   test('only the requester cancels (not even an admin), only while pending', () => {
     const request = pending([ops()]);
-    expect(refusal(cancel(request, as(alice, ['ops'], { admin: true }), ctx()))).toEqual({ code: 'not_requester', requester: 'Dana' });
+    expect(refusal(cancel(request, as(alice, ['ops'], { admin: true }), ctx()))).toEqual({
+      code: 'not_requester',
+      requester: 'Dana',
+    });
     const cancelled = ok(cancel(request, as(dana), ctx()));
     expect(cancelled).toMatchObject({ status: 'cancelled', endedAt: FIXTURE_NOW + MIN });
     expect(refusal(cancel(cancelled, as(dana), ctx()))).toEqual({ code: 'not_cancellable', status: 'cancelled' });
-    expect(refusal(cancel(pending([ops()], { status: 'approved' }), as(dana), ctx()))).toEqual({ code: 'not_cancellable', status: 'approved' });
-    expect(refusal(cancel(pending([ops()], { status: 'active' }), as(dana), ctx()))).toEqual({ code: 'not_cancellable', status: 'active' });
+    expect(refusal(cancel(pending([ops()], { status: 'approved' }), as(dana), ctx()))).toEqual({
+      code: 'not_cancellable',
+      status: 'approved',
+    });
+    expect(refusal(cancel(pending([ops()], { status: 'active' }), as(dana), ctx()))).toEqual({
+      code: 'not_cancellable',
+      status: 'active',
+    });
   });
 
   test('times out only at or after the deadline', () => {
@@ -300,7 +364,13 @@ describe('cancel, time-out, reminders', () => {
 });
 
 describe('grant outcome, expiry and revocation', () => {
-  const grant = { grantId: 'JIT-7K3Q2', startsAt: FIXTURE_NOW, expiresAt: FIXTURE_NOW + 2 * HOUR, dryRun: false, summary: 'granted' };
+  const grant = {
+    grantId: 'JIT-7K3Q2',
+    startsAt: FIXTURE_NOW,
+    expiresAt: FIXTURE_NOW + 2 * HOUR,
+    dryRun: false,
+    summary: 'granted',
+  };
   const approvedWithGrantEffect = () => {
     const approved = ok(decide(pending([ops()], { warnBeforeMs: 10 * MIN }), vote(alice, ['ops']), ctx()));
     return { approved, grantEffect: approved.outbox.find((e) => e.kind === 'grant')! };
@@ -327,8 +397,13 @@ describe('grant outcome, expiry and revocation', () => {
     expect(told).toMatchObject({ status: 'ended', endedAt: grant.expiresAt + 5_000 });
     expect(told.outbox.some((e) => e.id === revokeEffect.id)).toBe(false);
     expect(told.sessionsFollowUpAt).toBe(grant.expiresAt + 5_000 + SESSION_FOLLOW_UP_MS);
-    expect(refusal(followUpSessions(ending, ctx(grant.expiresAt + 10 * HOUR)))).toEqual({ code: 'not_active', status: 'revoking' });
-    expect(refusal(followUpSessions(told, ctx(grant.expiresAt + 5_000 + SESSION_FOLLOW_UP_MS - 1)))).toEqual({ code: 'not_due' });
+    expect(refusal(followUpSessions(ending, ctx(grant.expiresAt + 10 * HOUR)))).toEqual({
+      code: 'not_active',
+      status: 'revoking',
+    });
+    expect(refusal(followUpSessions(told, ctx(grant.expiresAt + 5_000 + SESSION_FOLLOW_UP_MS - 1)))).toEqual({
+      code: 'not_due',
+    });
     const followUp = ok(followUpSessions(told, ctx(grant.expiresAt + 5_000 + SESSION_FOLLOW_UP_MS)));
     expect(followUp.sessionsFollowUpAt).toBeUndefined();
     expect(kinds(newEffects(told, followUp))).toEqual(['terminateSessions']);
@@ -344,19 +419,28 @@ describe('grant outcome, expiry and revocation', () => {
     const active = pending([ops(), sec()], { status: 'active', grant });
     expect(refusal(revoke(active, as(bob), ctx()))).toEqual({ code: 'not_allowed' });
     expect(refusal(revoke(active, as(bob, ['dba']), ctx()))).toEqual({ code: 'not_allowed' });
-    for (const who of [as(dana), as(bob, ['security']), as(bob, [], { admin: true })]) expect(ok(revoke(active, who, ctx())).status).toBe('revoking');
+    for (const who of [as(dana), as(bob, ['security']), as(bob, [], { admin: true })])
+      expect(ok(revoke(active, who, ctx())).status).toBe('revoking');
     const revoking = ok(revoke(active, as(bob, [], { admin: true, email: 'bob@example.com' }), ctx()));
     expect(revoking).toMatchObject({ status: 'revoking', endedBy: bob, revokeRequestedAt: FIXTURE_NOW + MIN });
     expect(revoking.endedAt).toBeUndefined();
     expect(kinds(newEffects(active, revoking))).toEqual(['updateCards', 'audit', 'revoke']);
     // While the first removal is under way, asking again changes nothing.
     expect(refusal(revoke(revoking, as(dana), ctx()))).toEqual({ code: 'already_revoking' });
-    const revoked = recordRevocation(revoking, revoking.outbox.find((e) => e.kind === 'revoke')!.id, 2, ctx(FIXTURE_NOW + 2 * MIN));
+    const revoked = recordRevocation(
+      revoking,
+      revoking.outbox.find((e) => e.kind === 'revoke')!.id,
+      2,
+      ctx(FIXTURE_NOW + 2 * MIN),
+    );
     expect(revoked).toMatchObject({ status: 'revoked', endedAt: FIXTURE_NOW + 2 * MIN, endedBy: bob });
     expect(newEffects(revoking, revoked).find((e) => e.kind === 'threadReply')).toMatchObject({
       text: 'Bob revoked access to web-1 (i-0123456789abcdef0); 2 live sessions terminated.',
     });
-    expect(refusal(revoke(revoked, as(bob, [], { admin: true }), ctx()))).toEqual({ code: 'not_active', status: 'revoked' });
+    expect(refusal(revoke(revoked, as(bob, [], { admin: true }), ctx()))).toEqual({
+      code: 'not_active',
+      status: 'revoked',
+    });
   });
 
   test('a named approver with a mixed-case platform id may revoke', () => {
@@ -364,6 +448,8 @@ describe('grant outcome, expiry and revocation', () => {
     const active = pending([named], { status: 'active', grant });
     const approver = as({ platform: 'slack', userId: 'U02ABCDEF', displayName: 'Kim' });
     expect(ok(revoke(active, approver, ctx())).status).toBe('revoking');
-    expect(refusal(revoke(active, as({ platform: 'slack', userId: 'u02abcdef', displayName: 'Kim?' }), ctx()))).toEqual({ code: 'not_allowed' });
+    expect(refusal(revoke(active, as({ platform: 'slack', userId: 'u02abcdef', displayName: 'Kim?' }), ctx()))).toEqual(
+      { code: 'not_allowed' },
+    );
   });
 });

@@ -55,7 +55,10 @@ function approverTold(requestId: string, responseId: string): string[] {
 
 /** The requester's DMs about the grant of this request. */
 function requesterTold(requestId: string): string[] {
-  return fake.channelMessages(`D_${CRASH_SLACK.requester}`).map(textOf).filter((text) => text.includes(requestId));
+  return fake
+    .channelMessages(`D_${CRASH_SLACK.requester}`)
+    .map(textOf)
+    .filter((text) => text.includes(requestId));
 }
 
 /**
@@ -71,7 +74,10 @@ function killPoint(run: number): number {
  * Waits until `until`, noting when each condition first held (polled every 5 ms), so the test knows whether a
  * message reached Slack just before the kill.
  */
-async function watchUntil<K extends string>(until: number, seen: Record<K, () => boolean>): Promise<Partial<Record<K, number>>> {
+async function watchUntil<K extends string>(
+  until: number,
+  seen: Record<K, () => boolean>,
+): Promise<Partial<Record<K, number>>> {
   const firstAt: Partial<Record<K, number>> = {};
   for (;;) {
     const now = Date.now();
@@ -130,7 +136,10 @@ test(`kill -9 0–1000 ms after acking the final Approve, ${RUNS} times: one gra
     const killedAt = Date.now();
     await kill9(alive);
     await new Promise((resolve) => setTimeout(resolve, IN_FLIGHT_MS));
-    const toldBefore = { approver: approverTold(requestId, clickId).length, requester: requesterTold(requestId).length };
+    const toldBefore = {
+      approver: approverTold(requestId, clickId).length,
+      requester: requesterTold(requestId).length,
+    };
 
     alive = await startJitbotProcess(dataDir, fake.apiUrl);
     const deadline = alive.spawnedAt + TOLD_WITHIN_MS;
@@ -138,7 +147,8 @@ test(`kill -9 0–1000 ms after acking the final Approve, ${RUNS} times: one gra
     await waitUntil(
       () => approverTold(requestId, clickId).length > 0 && requesterTold(requestId).length > 0,
       deadline,
-      () => `both were told (${context}; approver ${approverTold(requestId, clickId).length}, requester ${requesterTold(requestId).length})`,
+      () =>
+        `both were told (${context}; approver ${approverTold(requestId, clickId).length}, requester ${requesterTold(requestId).length})`,
     );
     await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
     const told = { approver: approverTold(requestId, clickId).length, requester: requesterTold(requestId).length };
@@ -154,7 +164,10 @@ test(`kill -9 0–1000 ms after acking the final Approve, ${RUNS} times: one gra
         toldBefore: toldBefore[person],
         sinceFirstMs,
       });
-      if (repeated) process.stderr.write(`${context}: the ${person} was told again after the restart (first told ${sinceFirstMs ?? '<5'} ms before the kill)\n`);
+      if (repeated)
+        process.stderr.write(
+          `${context}: the ${person} was told again after the restart (first told ${sinceFirstMs ?? '<5'} ms before the kill)\n`,
+        );
     }
     const restarted = alive;
     await stopGracefully(alive);
@@ -164,7 +177,12 @@ test(`kill -9 0–1000 ms after acking the final Approve, ${RUNS} times: one gra
     const opened = await openStore({ embedded: { dataDir } });
     try {
       const request = (await opened.store.getRequest(requestId))!;
-      expect({ context, status: request.status, decisions: request.decisions.length, grant: request.grant?.dryRun }).toEqual({
+      expect({
+        context,
+        status: request.status,
+        decisions: request.decisions.length,
+        grant: request.grant?.dryRun,
+      }).toEqual({
         context,
         status: 'active',
         decisions: 1,
@@ -173,7 +191,11 @@ test(`kill -9 0–1000 ms after acking the final Approve, ${RUNS} times: one gra
       const anchors = await opened.store.getAuditAnchors();
       const events = await opened.store.listAudit();
       const actions = events.filter((e) => e.requestId === requestId).map((e) => e.action);
-      expect({ context, approved: actions.filter((a) => a === 'request.approved').length, granted: actions.filter((a) => a === 'grant.created').length }).toEqual({
+      expect({
+        context,
+        approved: actions.filter((a) => a === 'request.approved').length,
+        granted: actions.filter((a) => a === 'grant.created').length,
+      }).toEqual({
         context,
         approved: 1,
         granted: 1,

@@ -55,11 +55,20 @@ test('a grant left pending by kill -9 lands, and an expired grant is revoked, wi
   const submittedId = randomUUID();
   await postSigned(
     alive.url,
-    slashCommandBody({ text: `${ONE_LEVEL_NODE} leases for 1h`, userId: CRASH_SLACK.requester, channelId: CRASH_SLACK.requests, responseUrl: fake.responseUrl(submittedId) }),
+    slashCommandBody({
+      text: `${ONE_LEVEL_NODE} leases for 1h`,
+      userId: CRASH_SLACK.requester,
+      channelId: CRASH_SLACK.requests,
+      responseUrl: fake.responseUrl(submittedId),
+    }),
   );
   const submitted = await fake.waitFor(() => fake.responsesTo(submittedId)[0], 'the submitted answer', 10_000);
   const requestId = /JIT-[0-9A-Z]{5}/.exec(String(submitted.body.text))![0];
-  const card = await fake.waitFor(() => fake.channelMessages(CRASH_SLACK.approvals).find((m) => textOf(m).startsWith(requestId)), 'the card', 10_000);
+  const card = await fake.waitFor(
+    () => fake.channelMessages(CRASH_SLACK.approvals).find((m) => textOf(m).startsWith(requestId)),
+    'the card',
+    10_000,
+  );
 
   // The approval is acked; the process dies at once, with the grant still to do.
   const click = blockActionsBody({

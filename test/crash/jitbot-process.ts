@@ -13,7 +13,11 @@ export interface JitbotProcess {
 }
 
 /** Starts the server on `dataDir`, talking to the fake Slack at `slackApiUrl`; resolves once it listens. */
-export async function startJitbotProcess(dataDir: string, slackApiUrl: string, clockOffsetMs = 0): Promise<JitbotProcess> {
+export async function startJitbotProcess(
+  dataDir: string,
+  slackApiUrl: string,
+  clockOffsetMs = 0,
+): Promise<JitbotProcess> {
   const spawnedAt = Date.now();
   const child = spawn(
     process.execPath,
@@ -23,7 +27,9 @@ export async function startJitbotProcess(dataDir: string, slackApiUrl: string, c
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve(signal ?? code)),
+  );
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();

@@ -22,7 +22,14 @@ const userName = `dana-${run}`;
 const nodeName = `web-prod-${run}`;
 const credentials = { accessKeyId: 'AKIDE2ETEST', secretAccessKey: 'fake' };
 
-const ENV_KEYS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_IAM', 'AWS_ENDPOINT_URL_EC2', 'AWS_ENDPOINT_URL_STS', 'AWS_ENDPOINT_URL_SSM'];
+const ENV_KEYS = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_ENDPOINT_URL_IAM',
+  'AWS_ENDPOINT_URL_EC2',
+  'AWS_ENDPOINT_URL_STS',
+  'AWS_ENDPOINT_URL_SSM',
+];
 const savedEnv: Record<string, string | undefined> = {};
 
 let fakeSsm: FakeSsm;
@@ -52,7 +59,15 @@ beforeAll(async () => {
       ImageId: 'ami-12c6146b',
       MinCount: 1,
       MaxCount: 1,
-      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: nodeName }, { Key: 'Env', Value: 'prod' }] }],
+      TagSpecifications: [
+        {
+          ResourceType: 'instance',
+          Tags: [
+            { Key: 'Name', Value: nodeName },
+            { Key: 'Env', Value: 'prod' },
+          ],
+        },
+      ],
     }),
   );
   ec2.destroy();
@@ -127,62 +142,99 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-test(
-  'a one-minute grant resolved by Name tag is written to IAM, then removed at expiry with the live session ended',
-  async () => {
-    const submitted = await call('/console/api/command', { user: 'dana', channel: 'requests', text: `/jit ${nodeName} deploy hotfix for 1m` });
-    expect(submitted.kind).toBe('info');
-    const requestId = /JIT-[0-9A-Z]{5}/.exec(submitted.text)![0];
-    await running.outbox.idle();
+test('a one-minute grant resolved by Name tag is written to IAM, then removed at expiry with the live session ended', async () => {
+  const submitted = await call('/console/api/command', {
+    user: 'dana',
+    channel: 'requests',
+    text: `/jit ${nodeName} deploy hotfix for 1m`,
+  });
+  expect(submitted.kind).toBe('info');
+  const requestId = /JIT-[0-9A-Z]{5}/.exec(submitted.text)![0];
+  await running.outbox.idle();
 
-    const state: any = await (await fetch(`${running.url}/console/api/state?user=alice`)).json();
-    const card = state.channels.find((c: any) => c.id === 'ops-approvals').messages.find((m: any) => m.card?.requestId === requestId);
-    expect(card.card.title).toContain(nodeName);
-    expect(card.card.fields).toEqual(expect.arrayContaining([{ label: 'Node', value: `${nodeName} (${instanceId})` }, { label: 'SSM agent', value: 'Online' }]));
-    expect(card.card.notices.join(' ')).not.toMatch(/dry run/i);
+  const state: any = await (await fetch(`${running.url}/console/api/state?user=alice`)).json();
+  const card = state.channels
+    .find((c: any) => c.id === 'ops-approvals')
+    .messages.find((m: any) => m.card?.requestId === requestId);
+  expect(card.card.title).toContain(nodeName);
+  expect(card.card.fields).toEqual(
+    expect.arrayContaining([
+      { label: 'Node', value: `${nodeName} (${instanceId})` },
+      { label: 'SSM agent', value: 'Online' },
+    ]),
+  );
+  expect(card.card.notices.join(' ')).not.toMatch(/dry run/i);
 
-    expect((await call('/console/api/action', { user: 'alice', channel: 'ops-approvals', messageId: card.id, requestId, action: 'approve' })).kind).toBe('info');
-    const active = await until('the grant', async () => {
+  expect(
+    (
+      await call('/console/api/action', {
+        user: 'alice',
+        channel: 'ops-approvals',
+        messageId: card.id,
+        requestId,
+        action: 'approve',
+      })
+    ).kind,
+  ).toBe('info');
+  const active = await until(
+    'the grant',
+    async () => {
       const request = await running.store.getRequest(requestId);
       return request?.status === 'active' ? request : undefined;
-    }, 15_000);
+    },
+    15_000,
+  );
 
-    const written = await iam.send(new GetUserPolicyCommand({ UserName: userName, PolicyName: 'jitbot-grants' }));
-    const document = JSON.parse(decodeURIComponent(written.PolicyDocument!));
-    expect(document.Statement).toEqual([
-      expect.objectContaining({
-        Effect: 'Allow',
-        Action: 'ssm:StartSession',
-        Resource: `arn:aws-cn:ec2:${REGION}:${ACCOUNT}:instance/${instanceId}`,
-        Condition: expect.objectContaining({
-          DateLessThan: { 'aws:CurrentTime': new Date(active.grant!.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z') },
-        }),
+  const written = await iam.send(new GetUserPolicyCommand({ UserName: userName, PolicyName: 'jitbot-grants' }));
+  const document = JSON.parse(decodeURIComponent(written.PolicyDocument!));
+  expect(document.Statement).toEqual([
+    expect.objectContaining({
+      Effect: 'Allow',
+      Action: 'ssm:StartSession',
+      Resource: `arn:aws-cn:ec2:${REGION}:${ACCOUNT}:instance/${instanceId}`,
+      Condition: expect.objectContaining({
+        DateLessThan: { 'aws:CurrentTime': new Date(active.grant!.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z') },
       }),
-    ]);
-    expect(JSON.stringify(document)).not.toContain('arn:aws:');
+    }),
+  ]);
+  expect(JSON.stringify(document)).not.toContain('arn:aws:');
 
-    // Dana opens a session while access is live; another person's session on the node must survive.
-    const mine = fakeSsm.addSession({ target: instanceId, owner: `arn:aws-cn:iam::${ACCOUNT}:user/${userName}`, region: REGION, account: ACCOUNT });
-    const theirs = fakeSsm.addSession({ target: instanceId, owner: `arn:aws-cn:iam::${ACCOUNT}:user/someone-else`, region: REGION, account: ACCOUNT });
+  // Dana opens a session while access is live; another person's session on the node must survive.
+  const mine = fakeSsm.addSession({
+    target: instanceId,
+    owner: `arn:aws-cn:iam::${ACCOUNT}:user/${userName}`,
+    region: REGION,
+    account: ACCOUNT,
+  });
+  const theirs = fakeSsm.addSession({
+    target: instanceId,
+    owner: `arn:aws-cn:iam::${ACCOUNT}:user/someone-else`,
+    region: REGION,
+    account: ACCOUNT,
+  });
 
-    const ended = await until('the expiry', async () => {
+  const ended = await until(
+    'the expiry',
+    async () => {
       const request = await running.store.getRequest(requestId);
       return request?.status === 'ended' && request.outbox.length === 0 ? request : undefined;
-    }, 90_000);
-    expect(ended.endedAt).toBeGreaterThanOrEqual(active.grant!.expiresAt);
-    await expect(iam.send(new GetUserPolicyCommand({ UserName: userName, PolicyName: 'jitbot-grants' }))).rejects.toMatchObject({
-      name: 'NoSuchEntityException',
-    });
-    expect(fakeSsm.terminated()).toContain(mine);
-    expect(fakeSsm.terminated()).not.toContain(theirs);
+    },
+    90_000,
+  );
+  expect(ended.endedAt).toBeGreaterThanOrEqual(active.grant!.expiresAt);
+  await expect(
+    iam.send(new GetUserPolicyCommand({ UserName: userName, PolicyName: 'jitbot-grants' })),
+  ).rejects.toMatchObject({
+    name: 'NoSuchEntityException',
+  });
+  expect(fakeSsm.terminated()).toContain(mine);
+  expect(fakeSsm.terminated()).not.toContain(theirs);
 
-    const after: any = await (await fetch(`${running.url}/console/api/state?user=alice`)).json();
-    const thread = after.channels
-      .find((c: any) => c.id === 'ops-approvals')
-      .messages.find((m: any) => m.card?.requestId === requestId)
-      .thread.map((r: any) => r.text)
-      .join('\n');
-    expect(thread).toContain(`Access to ${nodeName} (${instanceId}) ended; 1 live session terminated.`);
-  },
-  120_000,
-);
+  const after: any = await (await fetch(`${running.url}/console/api/state?user=alice`)).json();
+  const thread = after.channels
+    .find((c: any) => c.id === 'ops-approvals')
+    .messages.find((m: any) => m.card?.requestId === requestId)
+    .thread.map((r: any) => r.text)
+    .join('\n');
+  expect(thread).toContain(`Access to ${nodeName} (${instanceId}) ended; 1 live session terminated.`);
+}, 120_000);

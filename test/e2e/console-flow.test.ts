@@ -15,7 +15,13 @@ let deliveries = 0;
 beforeAll(async () => {
   const config = parseConfigText(DEMO_CONFIG_YAML, 'demo', { env: {}, adapters: ADAPTERS });
   config.store = { kind: 'embedded', inMemory: true };
-  running = await startJitbot({ config, logger: pino({ level: 'silent' }), port: 0, sweepIntervalMs: 0, recoveryIntervalMs: 0 });
+  running = await startJitbot({
+    config,
+    logger: pino({ level: 'silent' }),
+    port: 0,
+    sweepIntervalMs: 0,
+    recoveryIntervalMs: 0,
+  });
 });
 
 afterAll(async () => {
@@ -41,8 +47,23 @@ async function command(user: string, text: string, channel = 'requests') {
   return result.reply ?? result;
 }
 
-async function click(user: string, channel: string, messageId: string, requestId: string, action: string, comment?: string) {
-  const result = await call('/console/api/action', { user, channel, messageId, requestId, action, comment, deliveryId: delivery() });
+async function click(
+  user: string,
+  channel: string,
+  messageId: string,
+  requestId: string,
+  action: string,
+  comment?: string,
+) {
+  const result = await call('/console/api/action', {
+    user,
+    channel,
+    messageId,
+    requestId,
+    action,
+    comment,
+    deliveryId: delivery(),
+  });
   await running.outbox.idle();
   return result.reply ?? result;
 }
@@ -65,7 +86,9 @@ test('request → two levels of approval → dry-run grant → second click refu
 
   const opsCard = await cardMessage('alice', 'ops-approvals', requestId);
   expect(opsCard.card.title).toContain('web-1');
-  expect(opsCard.card.fields).toEqual(expect.arrayContaining([{ label: 'Node', value: 'web-1 (i-0123456789abcdef0)' }]));
+  expect(opsCard.card.fields).toEqual(
+    expect.arrayContaining([{ label: 'Node', value: 'web-1 (i-0123456789abcdef0)' }]),
+  );
   expect(opsCard.card.reason).toBe('fix nginx');
   expect(opsCard.card.notices.join(' ')).toMatch(/dry run/i);
   expect(opsCard.card.actions.map((a: { id: string }) => a.id)).toEqual(['approve', 'reject']);
@@ -97,7 +120,10 @@ test('request → two levels of approval → dry-run grant → second click refu
   expect(thread).toMatch(/dry run/i);
 
   const again = await click('bob', 'security-approvals', securityCard.id, requestId, 'approve');
-  expect(again).toMatchObject({ kind: "error", text: expect.stringContaining(`${requestId} was already approved by Bob at`) });
+  expect(again).toMatchObject({
+    kind: 'error',
+    text: expect.stringContaining(`${requestId} was already approved by Bob at`),
+  });
   const stale = await click('alice', 'ops-approvals', opsCard.id, requestId, 'reject');
   expect(stale.kind).toBe('error');
   expect(stale.text).toContain('Bob');

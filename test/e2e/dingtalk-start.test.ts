@@ -14,10 +14,18 @@ let fake: FakeDingTalk;
 let running: RunningJitbot;
 
 beforeAll(async () => {
-  fake = await FakeDingTalk.start({ users: [{ userid: 'manager4521', name: '张三' }, { userid: 'ops7', name: 'Li Si' }] });
+  fake = await FakeDingTalk.start({
+    users: [
+      { userid: 'manager4521', name: '张三' },
+      { userid: 'ops7', name: 'Li Si' },
+    ],
+  });
   const yaml = stringify({
     identities: [
-      { match: { platform: 'dingtalk', userId: 'manager4521' }, principal: { kind: 'iam-user', arn: 'arn:aws-cn:iam::111122223333:user/zhang' } },
+      {
+        match: { platform: 'dingtalk', userId: 'manager4521' },
+        principal: { kind: 'iam-user', arn: 'arn:aws-cn:iam::111122223333:user/zhang' },
+      },
     ],
     roles: { ops: { members: ['dingtalk:ops7'], channels: { dingtalk: 'cidOps==' } } },
     policies: [{ kind: 'manual', name: 'default', targets: { all: true }, levels: [{ roles: ['ops'], required: 1 }] }],
@@ -34,9 +42,18 @@ beforeAll(async () => {
       },
     },
   });
-  const config = parseConfigText(yaml, 'jitbot.yaml', { env: { DINGTALK_CLIENT_SECRET: FAKE_CLIENT_SECRET }, adapters: ADAPTERS });
+  const config = parseConfigText(yaml, 'jitbot.yaml', {
+    env: { DINGTALK_CLIENT_SECRET: FAKE_CLIENT_SECRET },
+    adapters: ADAPTERS,
+  });
   config.store = { kind: 'embedded', inMemory: true };
-  running = await startJitbot({ config, logger: pino({ level: 'silent' }), port: 0, sweepIntervalMs: 0, recoveryIntervalMs: 0 });
+  running = await startJitbot({
+    config,
+    logger: pino({ level: 'silent' }),
+    port: 0,
+    sweepIntervalMs: 0,
+    recoveryIntervalMs: 0,
+  });
 });
 
 afterAll(async () => {
@@ -46,14 +63,22 @@ afterAll(async () => {
 
 test('configured in jitbot.yaml, DingTalk connects over Stream and carries a request to a granted card', async () => {
   expect(fake.openSockets).toBe(1);
-  await fake.sendCallback(TOPIC_ROBOT_MESSAGE, robotMessage({ text: 'web-1 fix nginx', userId: 'manager4521', group: 'cidRequests==' }));
+  await fake.sendCallback(
+    TOPIC_ROBOT_MESSAGE,
+    robotMessage({ text: 'web-1 fix nginx', userId: 'manager4521', group: 'cidRequests==' }),
+  );
   await fake.waitFor(() => fake.cards.size === 1, 'the card');
   const [card] = [...fake.cards.values()];
   const requestId = card!.cardParamMap.requestId!;
   expect(requestId).toMatch(/^JIT-/);
 
-  const ack = await fake.sendCallback(TOPIC_CARD_CALLBACK, cardCallback({ requestId, channelId: 'cidOps==', action: 'approve', userId: 'ops7' }));
-  expect(visibleText(ack.data.response.userPrivateData.cardParamMap.note)).toContain(`Recorded your approval of ${requestId}`);
+  const ack = await fake.sendCallback(
+    TOPIC_CARD_CALLBACK,
+    cardCallback({ requestId, channelId: 'cidOps==', action: 'approve', userId: 'ops7' }),
+  );
+  expect(visibleText(ack.data.response.userPrivateData.cardParamMap.note)).toContain(
+    `Recorded your approval of ${requestId}`,
+  );
   await running.outbox.idle();
   await fake.waitFor(() => fake.cards.get(card!.outTrackId)!.cardParamMap.canRevoke === 'true', 'the active card');
 });

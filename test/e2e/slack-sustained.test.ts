@@ -43,7 +43,13 @@ beforeAll(async () => {
     groups: ['developers'],
   });
   slack = new SlackAdapter({ botToken: FAKE_BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl: fake.apiUrl });
-  running = await startJitbot({ config, logger: pino({ level: 'silent' }), adapters: [slack], sweepIntervalMs: 0, recoveryIntervalMs: 0 });
+  running = await startJitbot({
+    config,
+    logger: pino({ level: 'silent' }),
+    adapters: [slack],
+    sweepIntervalMs: 0,
+    recoveryIntervalMs: 0,
+  });
 });
 
 afterAll(async () => {
@@ -84,7 +90,9 @@ test(`${COMMANDS} concurrent slash commands and ${COMMANDS} concurrent clicks: e
   });
   expect(new Set(requestIds).size).toBe(COMMANDS);
 
-  const cards = requestIds.map((id) => fake.channelMessages(CRASH_SLACK.approvals).find((m) => textOf(m).startsWith(id))!);
+  const cards = requestIds.map(
+    (id) => fake.channelMessages(CRASH_SLACK.approvals).find((m) => textOf(m).startsWith(id))!,
+  );
   expect(cards.filter((card) => card === undefined)).toEqual([]);
   const clickResponses = cards.map(() => randomUUID());
   const clickAcks = await Promise.all(
@@ -105,7 +113,10 @@ test(`${COMMANDS} concurrent slash commands and ${COMMANDS} concurrent clicks: e
   );
   expect(clickAcks.map((response) => response.status)).toEqual(clickAcks.map(() => 200));
   await settled();
-  for (const responseId of clickResponses) expect(fake.responsesTo(responseId).map((r) => r.body.text)).toEqual([expect.stringContaining('Recorded your approval')]);
+  for (const responseId of clickResponses)
+    expect(fake.responsesTo(responseId).map((r) => r.body.text)).toEqual([
+      expect.stringContaining('Recorded your approval'),
+    ]);
 
   // Every request went through, once.
   const requests = await Promise.all(requestIds.map((id) => running.store.getRequest(id)));
@@ -116,7 +127,8 @@ test(`${COMMANDS} concurrent slash commands and ${COMMANDS} concurrent clicks: e
   const events = await running.store.listAudit({ limit: 100_000 });
   expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
   const byRequest = new Map<string, string[]>();
-  for (const event of events) if (event.requestId) byRequest.set(event.requestId, [...(byRequest.get(event.requestId) ?? []), event.action]);
+  for (const event of events)
+    if (event.requestId) byRequest.set(event.requestId, [...(byRequest.get(event.requestId) ?? []), event.action]);
   expect([...byRequest.keys()].sort()).toEqual([...requestIds].sort());
   for (const actions of byRequest.values()) {
     expect([...actions].sort()).toEqual(['grant.created', 'request.approved', 'request.created']);
@@ -127,6 +139,13 @@ test(`${COMMANDS} concurrent slash commands and ${COMMANDS} concurrent clicks: e
 
   // The admin CLI, in its own process while the server runs, verifies the chain.
   const cli = promisify(execFile);
-  const verified = await cli(process.execPath, ['test/support/run-ts.js', 'src/cli/main.ts', '--config', configPath, 'audit', 'verify']);
+  const verified = await cli(process.execPath, [
+    'test/support/run-ts.js',
+    'src/cli/main.ts',
+    '--config',
+    configPath,
+    'audit',
+    'verify',
+  ]);
   expect(verified.stdout).toBe(`audit chain intact: ${events.length} events\n`);
 });

@@ -32,7 +32,10 @@ interface TableProperties {
 
 interface Template {
   Parameters: Record<string, { Default?: unknown }>;
-  Resources: Record<string, { Type: string; DeletionPolicy?: string; UpdateReplacePolicy?: string; Properties: unknown }>;
+  Resources: Record<
+    string,
+    { Type: string; DeletionPolicy?: string; UpdateReplacePolicy?: string; Properties: unknown }
+  >;
   Outputs: Record<string, { Value: unknown }>;
 }
 
@@ -40,10 +43,16 @@ const templateDocument = parseDocument(readFileSync(TEMPLATE_PATH, 'utf8'));
 const template = templateDocument.toJS() as Template;
 const wanted = tableDefinition(DEFAULT_TABLE_NAME);
 
-function tableResource(): { name: string; DeletionPolicy?: string; UpdateReplacePolicy?: string; properties: TableProperties } {
+function tableResource(): {
+  name: string;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+  properties: TableProperties;
+} {
   const tables = Object.entries(template.Resources).filter(([, resource]) => resource.Type === 'AWS::DynamoDB::Table');
   const [only, ...others] = tables;
-  if (only === undefined || others.length > 0) throw new Error(`expected one AWS::DynamoDB::Table, found ${tables.length}`);
+  if (only === undefined || others.length > 0)
+    throw new Error(`expected one AWS::DynamoDB::Table, found ${tables.length}`);
   const [name, resource] = only;
   return { name, ...resource, properties: resource.Properties as TableProperties };
 }
@@ -72,10 +81,15 @@ describe('infra/cloudformation/jitbot-table.yaml matches tableDefinition()', () 
   it('has exactly the same global secondary indexes', () => {
     const wantedIndexes = wanted.GlobalSecondaryIndexes ?? [];
     const actualIndexes = table.properties.GlobalSecondaryIndexes;
-    expect(actualIndexes.map((index) => index.IndexName).sort()).toEqual(wantedIndexes.map((index) => index.IndexName).sort());
+    expect(actualIndexes.map((index) => index.IndexName).sort()).toEqual(
+      wantedIndexes.map((index) => index.IndexName).sort(),
+    );
     const actualByName = byName(actualIndexes, (index) => index.IndexName);
     for (const index of wantedIndexes) {
-      expect({ index: index.IndexName, ...actualByName.get(index.IndexName) }).toEqual({ index: index.IndexName, ...index });
+      expect({ index: index.IndexName, ...actualByName.get(index.IndexName) }).toEqual({
+        index: index.IndexName,
+        ...index,
+      });
     }
   });
 
@@ -102,7 +116,9 @@ describe('infra/cloudformation/jitbot-table.yaml matches tableDefinition()', () 
     const policy = template.Resources.AccessPolicy?.Properties as {
       PolicyDocument: { Statement: { Sid: string; Action: string[] }[] };
     };
-    const actions = Object.fromEntries(policy.PolicyDocument.Statement.map((statement) => [statement.Sid, statement.Action]));
+    const actions = Object.fromEntries(
+      policy.PolicyDocument.Statement.map((statement) => [statement.Sid, statement.Action]),
+    );
     expect(actions).toEqual({ ReadWriteItems: [...STORE_ACTIONS], QueryIndexes: ['dynamodb:Query'] });
   });
 
@@ -150,7 +166,8 @@ describe('the template table on a DynamoDB emulator', () => {
 
   it('can be created from the template properties and passes jitbot checkTable', async () => {
     const tableName = `jitbot-cfn-${Date.now()}`;
-    const { KeySchema, AttributeDefinitions, GlobalSecondaryIndexes, BillingMode, TimeToLiveSpecification } = table.properties;
+    const { KeySchema, AttributeDefinitions, GlobalSecondaryIndexes, BillingMode, TimeToLiveSpecification } =
+      table.properties;
     const input: CreateTableCommandInput = {
       TableName: tableName,
       BillingMode: BillingMode as CreateTableCommandInput['BillingMode'],

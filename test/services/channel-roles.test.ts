@@ -37,7 +37,9 @@ test('many questions, one store read while the cache is fresh', async () => {
   const channelRoles = roles();
   const answers = await Promise.all(Array.from({ length: 50 }, () => channelRoles.rolesOf(ops)));
   expect(new Set(answers.map((a) => a.join()))).toEqual(new Set(['ops-approvers']));
-  expect(await channelRoles.channelsFor(['security-leads'])).toEqual([{ platform: 'console', channelId: 'security-approvals' }]);
+  expect(await channelRoles.channelsFor(['security-leads'])).toEqual([
+    { platform: 'console', channelId: 'security-approvals' },
+  ]);
   expect(reads).toBe(1);
 });
 

@@ -37,7 +37,9 @@ describe('ChatRefused: a platform error that will not go away', () => {
     expect(stored.outbox).toEqual([]);
     const abandoned = (await h.store.listAudit()).filter((e) => e.requestId === id && e.action === 'effect.abandoned');
     expect(abandoned).toEqual([
-      expect.objectContaining({ detail: { effect: 'notifyRequester', attempts: 1, error: 'Slack refused the call: cannot_dm_bot' } }),
+      expect.objectContaining({
+        detail: { effect: 'notifyRequester', attempts: 1, error: 'Slack refused the call: cannot_dm_bot' },
+      }),
     ]);
     // The rest of the approval went out: the thread reply and the card update.
     expect(h.chat.threads.some((t) => t.text.includes('approved'))).toBe(true);
@@ -48,7 +50,9 @@ describe('ChatRefused: a platform error that will not go away', () => {
     h.chat.failNext.notifyUser = 1;
     await h.click('alice', id, 'approve');
     await h.settle();
-    expect((await h.store.getRequest(id))!.outbox).toContainEqual(expect.objectContaining({ kind: 'notifyRequester', attempts: 1 }));
+    expect((await h.store.getRequest(id))!.outbox).toContainEqual(
+      expect.objectContaining({ kind: 'notifyRequester', attempts: 1 }),
+    );
   });
 
   test('a channel that refuses the card is skipped for good; the effect does not hold the outbox', async () => {
@@ -112,9 +116,11 @@ describe('capabilities the outbox and the service read', () => {
 });
 
 describe('where the person was last seen', () => {
-  test('the requester is looked up in the conversation they typed in, and DMed with the request\'s origin', async () => {
+  test("the requester is looked up in the conversation they typed in, and DMed with the request's origin", async () => {
     const id = await submit();
-    expect(h.chat.lookups.filter((l) => l.user.userId === 'dana')).toEqual([expect.objectContaining({ lastSeenIn: REQUESTS })]);
+    expect(h.chat.lookups.filter((l) => l.user.userId === 'dana')).toEqual([
+      expect.objectContaining({ lastSeenIn: REQUESTS }),
+    ]);
     await h.click('alice', id, 'approve');
     await h.settle();
     expect(h.chat.lookups.filter((l) => l.user.userId === 'alice').map((l) => l.lastSeenIn)).toContainEqual({

@@ -4,10 +4,15 @@ import { describeIamFailure } from '../../src/services/iam-failure';
 // through the chain; anything unknown is shown by its (short, secret-free) message.
 
 function sdkError(name: string, status?: number, code?: string): Error {
-  return Object.assign(new Error(`${name} from AWS`), { name, ...(status && { $metadata: { httpStatusCode: status } }), ...(code && { code }) });
+  return Object.assign(new Error(`${name} from AWS`), {
+    name,
+    ...(status && { $metadata: { httpStatusCode: status } }),
+    ...(code && { code }),
+  });
 }
 
-const wrapped = (cause: Error) => new Error(`iam:PutUserPolicy on IAM user dana failed (${cause.name}): ${cause.message}`, { cause });
+const wrapped = (cause: Error) =>
+  new Error(`iam:PutUserPolicy on IAM user dana failed (${cause.name}): ${cause.message}`, { cause });
 
 test.each([
   ['IAM Throttling (wrapped)', wrapped(sdkError('Throttling', 400)), { code: 'throttled' }],
@@ -17,7 +22,11 @@ test.each([
   ['any 5xx', wrapped(sdkError('SomethingOdd', 503)), { code: 'unavailable' }],
   ['connection refused', wrapped(sdkError('Error', undefined, 'ECONNREFUSED')), { code: 'unreachable' }],
   ['SDK timeout', wrapped(sdkError('TimeoutError')), { code: 'unreachable' }],
-  ['anything else', new Error('policy version limit reached'), { code: 'error', message: 'policy version limit reached' }],
+  [
+    'anything else',
+    new Error('policy version limit reached'),
+    { code: 'error', message: 'policy version limit reached' },
+  ],
 ])('%s', (_title, error, expected) => {
   expect(describeIamFailure(error)).toEqual(expected);
 });

@@ -5,7 +5,15 @@ import { IamGranter } from '../../src/aws/iam-granter';
 import type { JitRequest } from '../../src/core/model';
 import { summarizeRequest } from '../../src/services/request-summary';
 import type { OpenedStore } from '../../src/store/open-store';
-import { FAKE_CREDENTIALS, FakeSessions, inMemoryStore, MOTO_ACCOUNT, motoEndpoint, setupIam, uniqueName } from '../aws/simulate-env';
+import {
+  FAKE_CREDENTIALS,
+  FakeSessions,
+  inMemoryStore,
+  MOTO_ACCOUNT,
+  motoEndpoint,
+  setupIam,
+  uniqueName,
+} from '../aws/simulate-env';
 import { FIXTURE_NOW } from '../support/fixtures';
 import { startHarness, testConfig, type Harness } from '../support/harness';
 import { ManualClock } from '../support/manual-clock';
@@ -54,7 +62,13 @@ beforeEach(async () => {
   opened = await inMemoryStore();
   const clock = new ManualClock(FIXTURE_NOW);
   // One SDK attempt per call: the outbox's own retries are what this test is about.
-  clients = new AwsClients({ accounts: [{ id: MOTO_ACCOUNT }], region: REGION, credentials: FAKE_CREDENTIALS, endpoints: { iam: proxy.url }, maxAttempts: 1 });
+  clients = new AwsClients({
+    accounts: [{ id: MOTO_ACCOUNT }],
+    region: REGION,
+    credentials: FAKE_CREDENTIALS,
+    endpoints: { iam: proxy.url },
+    maxAttempts: 1,
+  });
   sessions = new FakeSessions();
   const granter = new IamGranter({ clients, store: opened.store, sessions, owner: 'iam-retries', clock });
   logLines = [];
@@ -106,8 +120,13 @@ test('a throttled grant is shown on the card and in the thread, told to the requ
   proxy.throttle('PutUserPolicy');
   const id = await approvedRequest();
 
-  expect(await stored(id)).toMatchObject({ status: 'approved', iamRetry: { failures: 1, problem: { code: 'throttled' } } });
-  expect(h.chat.latestCard(id)!.statusText).toBe('⏳ Approved — granting access: IAM throttled, retry 2 of 12 at 2025-01-15 09:00');
+  expect(await stored(id)).toMatchObject({
+    status: 'approved',
+    iamRetry: { failures: 1, problem: { code: 'throttled' } },
+  });
+  expect(h.chat.latestCard(id)!.statusText).toBe(
+    '⏳ Approved — granting access: IAM throttled, retry 2 of 12 at 2025-01-15 09:00',
+  );
   expect(threadText()).toContain('Granting access is delayed: IAM throttled. Retry 2 of 12 at 2025-01-15 09:00.');
   expect(dmsTo('dana')).toEqual([]);
 
@@ -116,10 +135,14 @@ test('a throttled grant is shown on the card and in the thread, told to the requ
   for (let i = 0; i < 10 && request.iamRetry?.slowToldAt === undefined; i++) request = await nextRetry(id);
   expect(request.iamRetry).toMatchObject({ failures: 6, slowToldAt: FIXTURE_NOW + 2 * 60_000 });
   expect(proxy.throttledCalls('PutUserPolicy')).toBe(6);
-  const slow = expect.stringContaining(`${id}: access for Dana to batch (${NODE}) is approved, but IAM has not accepted the grant for 2m (IAM throttled)`);
+  const slow = expect.stringContaining(
+    `${id}: access for Dana to batch (${NODE}) is approved, but IAM has not accepted the grant for 2m (IAM throttled)`,
+  );
   expect(dmsTo('dana')).toEqual([slow]);
   expect(dmsTo('alice')).toEqual([slow]);
-  expect(h.chat.latestCard(id)!.statusText).toBe('⏳ Approved — granting access: IAM throttled, retry 7 of 12 at 2025-01-15 09:04');
+  expect(h.chat.latestCard(id)!.statusText).toBe(
+    '⏳ Approved — granting access: IAM throttled, retry 7 of 12 at 2025-01-15 09:04',
+  );
 
   // Told once: the next failure only redraws the card.
   request = await nextRetry(id);
@@ -133,7 +156,9 @@ test('a throttled grant is shown on the card and in the thread, told to the requ
   expect(await statementIds()).toEqual([id.replace('-', '')]);
   expect(h.chat.latestCard(id)!.statusText).toMatch(/^🟢 Access active until/);
   expect(dmsTo('dana')[1]).toContain(`Your request ${id} for batch (${NODE}) was approved.`);
-  expect(logLines).toContainEqual(expect.objectContaining({ level: 30, event: 'grant', requestId: id, outcome: 'active' }));
+  expect(logLines).toContainEqual(
+    expect.objectContaining({ level: 30, event: 'grant', requestId: id, outcome: 'active' }),
+  );
 });
 
 test('a revoke under throttling is `revoking` (status, card, Requests tab) and never `revoked` while the statement exists', async () => {
@@ -159,7 +184,9 @@ test('a revoke under throttling is `revoking` (status, card, Requests tab) and n
     const card = h.chat.latestCard(id)!;
     expect(card.status).toBe('revoking');
     expect(card.statusText).toMatch(/^⏳ Revoking access \(asked by Carol at 2025-01-15 09:00\)…$/);
-    expect(card.notices).toContain('Until it is removed, the IAM condition (DateLessThan) still ends this access at 2025-01-15 10:00.');
+    expect(card.notices).toContain(
+      'Until it is removed, the IAM condition (DateLessThan) still ends this access at 2025-01-15 10:00.',
+    );
     return request;
   };
 
@@ -175,11 +202,19 @@ test('a revoke under throttling is `revoking` (status, card, Requests tab) and n
   }
   expect(request.iamRetry).toMatchObject({ failures: 12 });
   expect(request.iamRetry?.alertedAt).toBeDefined();
-  const alert = expect.stringMatching(new RegExp(`^🚨 ${id}: jitbot cannot remove Dana's access to batch \\(${NODE}\\) from IAM \\(IAM throttled; 12 tries`));
+  const alert = expect.stringMatching(
+    new RegExp(
+      `^🚨 ${id}: jitbot cannot remove Dana's access to batch \\(${NODE}\\) from IAM \\(IAM throttled; 12 tries`,
+    ),
+  );
   expect(dmsTo('carol')).toContainEqual(alert);
   expect(threadText()).toMatch(/🚨/);
-  expect(logLines).toContainEqual(expect.objectContaining({ level: 50, requestId: id, msg: expect.stringContaining('cannot remove') }));
-  expect(h.chat.latestCard(id)!.notices[0]).toMatch(/^IAM keeps failing the change \(IAM throttled, 12 tries\); admins were alerted\. Next try at /);
+  expect(logLines).toContainEqual(
+    expect.objectContaining({ level: 50, requestId: id, msg: expect.stringContaining('cannot remove') }),
+  );
+  expect(h.chat.latestCard(id)!.notices[0]).toMatch(
+    /^IAM keeps failing the change \(IAM throttled, 12 tries\); admins were alerted\. Next try at /,
+  );
 
   request = await nextRetry(id);
   await checkHonest();
@@ -210,8 +245,12 @@ test('an expiry under throttling says the IAM condition ended the access, then e
   expect(request.status).toBe('revoking');
   const card = h.chat.latestCard(id)!;
   expect(card.statusText).toBe('⏳ Access expired at 2025-01-15 10:00; removing it from IAM…');
-  expect(card.notices).toContain('The IAM condition (DateLessThan) already ended this access at 2025-01-15 10:00; only the statement is left to remove.');
-  expect(threadText()).toContain('The IAM condition (DateLessThan) ended access at 2025-01-15 10:00; removing the statement is delayed: IAM throttled.');
+  expect(card.notices).toContain(
+    'The IAM condition (DateLessThan) already ended this access at 2025-01-15 10:00; only the statement is left to remove.',
+  );
+  expect(threadText()).toContain(
+    'The IAM condition (DateLessThan) ended access at 2025-01-15 10:00; removing the statement is delayed: IAM throttled.',
+  );
 
   proxy.throttle();
   request = await nextRetry(id);
@@ -227,7 +266,10 @@ test('revoking again while a retry is waiting tries at once', async () => {
   await h.settle();
   expect((await stored(id)).iamRetry?.failures).toBe(1);
   proxy.throttle();
-  expect(await h.command('alice', `/jit revoke ${id}`)).toEqual({ kind: 'info', text: `Trying again now to remove ${id} from IAM.` });
+  expect(await h.command('alice', `/jit revoke ${id}`)).toEqual({
+    kind: 'info',
+    text: `Trying again now to remove ${id} from IAM.`,
+  });
   await h.settle();
   expect((await stored(id)).status).toBe('revoked');
   expect(await statementIds()).toEqual([]);

@@ -58,7 +58,9 @@ test('a click stored and acknowledged but never processed is replayed once; the 
   expect(request.status).toBe('active');
   const toAlice = h.chat.dms.filter((dm) => dm.user.userId === 'alice');
   expect(toAlice).toHaveLength(1);
-  expect(toAlice[0]!.text).toMatch(/^jitbot restarted before it could answer what you sent at .*\. The answer:\nRecorded your approval of JIT-/);
+  expect(toAlice[0]!.text).toMatch(
+    /^jitbot restarted before it could answer what you sent at .*\. The answer:\nRecorded your approval of JIT-/,
+  );
   expect(toAlice[0]!.lastSeenIn).toEqual({ platform: 'console', channelId: 'ops-approvals' });
 
   // Processed now: not replayed again, and the platform's redelivery of it is a duplicate.
@@ -110,7 +112,7 @@ test('events received after the cut-off (possibly still in flight elsewhere) are
   expect(await h.store.listUnprocessedInboundEvents(10)).toHaveLength(1);
 });
 
-test('an event that fails is forgotten, so the person\'s retry is processed', async () => {
+test("an event that fails is forgotten, so the person's retry is processed", async () => {
   const resolve = h.inventory.resolve.bind(h.inventory);
   h.inventory.resolve = async () => {
     throw new Error('EC2 unavailable');

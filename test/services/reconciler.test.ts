@@ -44,7 +44,14 @@ afterEach(async () => {
 });
 
 function reconciler(principals: AwsPrincipal[] = []): Reconciler {
-  return new Reconciler({ granter, store: opened.store, clock, owner: 'replica-a', principals, accounts: [MOTO_ACCOUNT] });
+  return new Reconciler({
+    granter,
+    store: opened.store,
+    clock,
+    owner: 'replica-a',
+    principals,
+    accounts: [MOTO_ACCOUNT],
+  });
 }
 
 async function newUser(): Promise<{ name: string; principal: AwsPrincipal }> {
@@ -53,7 +60,12 @@ async function newUser(): Promise<{ name: string; principal: AwsPrincipal }> {
   return { name, principal: { kind: 'iam-user', arn: `arn:aws-cn:iam::${MOTO_ACCOUNT}:user/${name}` } };
 }
 
-function request(principal: AwsPrincipal, status: RequestStatus, nodeId: string, extra: Partial<JitRequest> = {}): JitRequest {
+function request(
+  principal: AwsPrincipal,
+  status: RequestStatus,
+  nodeId: string,
+  extra: Partial<JitRequest> = {},
+): JitRequest {
   const base = makeRequest();
   const n = (process.pid * 31 + ++sequence * 1_000_003) >>> 0;
   return {
@@ -105,7 +117,12 @@ describe('Reconciler', () => {
     expect(await statements(name)).toEqual([]);
     expect(sessions.calls).toEqual([failed.id]);
     const audit = await opened.store.listAudit();
-    expect(audit.filter((e) => e.action === 'reconcile.removed').map((e) => [e.requestId, e.detail?.requestStatus]).sort()).toEqual(
+    expect(
+      audit
+        .filter((e) => e.action === 'reconcile.removed')
+        .map((e) => [e.requestId, e.detail?.requestStatus])
+        .sort(),
+    ).toEqual(
       [
         [failed.id, 'failed'],
         [unknown.id, 'missing'],
@@ -125,15 +142,28 @@ describe('Reconciler', () => {
     expect(written.map((s) => s.Sid)).toEqual([sidOf(active)]);
     expect(written[0]!.Condition.DateLessThan['aws:CurrentTime']).toBe('2025-01-15T11:00:00Z');
     const audit = await opened.store.listAudit();
-    expect(audit.find((e) => e.action === 'reconcile.restored')).toMatchObject({ requestId: active.id, actor: 'jitbot', detail: { reason: 'missing' } });
+    expect(audit.find((e) => e.action === 'reconcile.restored')).toMatchObject({
+      requestId: active.id,
+      actor: 'jitbot',
+      detail: { reason: 'missing' },
+    });
   });
 
   test('pages through every active request, however many pages they take', async () => {
     const { name, principal } = await newUser();
-    const active = ['i-0aaaaaaaaaaaaaa01', 'i-0aaaaaaaaaaaaaa02', 'i-0aaaaaaaaaaaaaa03'].map((node) => request(principal, 'active', node));
+    const active = ['i-0aaaaaaaaaaaaaa01', 'i-0aaaaaaaaaaaaaa02', 'i-0aaaaaaaaaaaaaa03'].map((node) =>
+      request(principal, 'active', node),
+    );
     for (const r of active) await opened.store.createRequest({ ...r, grant: activeGrant(r) });
 
-    const report = await new Reconciler({ granter, store: opened.store, clock, owner: 'replica-a', accounts: [MOTO_ACCOUNT], batchSize: 2 }).run();
+    const report = await new Reconciler({
+      granter,
+      store: opened.store,
+      clock,
+      owner: 'replica-a',
+      accounts: [MOTO_ACCOUNT],
+      batchSize: 2,
+    }).run();
 
     expect(report.restored.sort()).toEqual(active.map((r) => r.id).sort());
     expect((await statements(name)).map((s) => s.Sid).sort()).toEqual(active.map(sidOf).sort());
@@ -154,7 +184,9 @@ describe('Reconciler', () => {
   test('leaves alone grants in flight, grants being revoked, and expired ones; a second run changes nothing', async () => {
     const { name, principal } = await newUser();
     const inFlight = request(principal, 'approved', 'i-0eeeeeeeeeeeeeee5');
-    const beingRevoked = request(principal, 'active', 'i-0fffffffffffffff6', { outbox: [{ id: 'e1', kind: 'revoke' }] });
+    const beingRevoked = request(principal, 'active', 'i-0fffffffffffffff6', {
+      outbox: [{ id: 'e1', kind: 'revoke' }],
+    });
     const expired = request(principal, 'active', 'i-0111111111111111a');
     const healthy = request(principal, 'active', 'i-0222222222222222b');
     await opened.store.createRequest(inFlight);
@@ -167,7 +199,8 @@ describe('Reconciler', () => {
     const first = await reconciler([principal]).run();
     const second = await reconciler([principal]).run();
 
-    for (const report of [first, second]) expect(report).toMatchObject({ ran: true, statements: 2, removed: [], restored: [], failures: [] });
+    for (const report of [first, second])
+      expect(report).toMatchObject({ ran: true, statements: 2, removed: [], restored: [], failures: [] });
     expect((await statements(name)).map((s) => s.Sid).sort()).toEqual([sidOf(inFlight), sidOf(healthy)].sort());
     expect((await opened.store.listAudit()).filter((e) => e.action.startsWith('reconcile.'))).toEqual([]);
   });

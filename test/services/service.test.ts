@@ -68,7 +68,10 @@ describe('concurrency and idempotency', () => {
     expect(losses).toHaveLength(19);
     const stored = (await h.store.getRequest(id))!;
     const winner = stored.decisions[0]!.by.displayName;
-    for (const loss of losses) expect(loss.text).toMatch(new RegExp(`^${id} was already approved by ${winner} at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d`));
+    for (const loss of losses)
+      expect(loss.text).toMatch(
+        new RegExp(`^${id} was already approved by ${winner} at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d`),
+      );
     expect(stored.decisions).toHaveLength(1);
     expect(stored.status).toBe('active');
     expect(granter.granted).toEqual([id]);
@@ -110,7 +113,9 @@ describe('concurrency and idempotency', () => {
       const stored = (await h.store.getRequest(id))!;
       expect(stored.outbox).toEqual([]);
       expect(stored.cards).toHaveLength(1);
-      expect((await h.store.listAudit()).filter((e) => e.requestId === id).map((e) => e.action)).toEqual(['request.created']);
+      expect((await h.store.listAudit()).filter((e) => e.requestId === id).map((e) => e.action)).toEqual([
+        'request.created',
+      ]);
     } finally {
       await restarted.outbox.idle();
     }
@@ -124,11 +129,18 @@ describe('concurrency and idempotency', () => {
     if (queued.kind !== 'audit') throw new Error('expected an audit effect');
     await h.store.appendAudit({ ...queued.event, at: h.clock.now(), requestId: id });
 
-    const restarted = await startHarness({ store: h.store, granter, owner: 'replica-2', clock: new ManualClock(h.clock.now() + 1_000) });
+    const restarted = await startHarness({
+      store: h.store,
+      granter,
+      owner: 'replica-2',
+      clock: new ManualClock(h.clock.now() + 1_000),
+    });
     try {
       await restarted.settle();
       expect((await h.store.getRequest(id))!.outbox).toEqual([]);
-      expect((await h.store.listAudit()).filter((e) => e.requestId === id).map((e) => e.action)).toEqual(['request.created']);
+      expect((await h.store.listAudit()).filter((e) => e.requestId === id).map((e) => e.action)).toEqual([
+        'request.created',
+      ]);
     } finally {
       await restarted.outbox.idle();
     }
@@ -174,7 +186,11 @@ describe('who may decide', () => {
   test('the requester cannot approve their own request', async () => {
     await h.close();
     const config = testConfig((c) => {
-      c.identities.push({ match: { platform: 'console', userId: 'carol' }, principal: { kind: 'iam-user', arn: 'arn:aws-cn:iam::111122223333:user/carol' }, groups: [] });
+      c.identities.push({
+        match: { platform: 'console', userId: 'carol' },
+        principal: { kind: 'iam-user', arn: 'arn:aws-cn:iam::111122223333:user/carol' },
+        groups: [],
+      });
     });
     h = await startHarness({ config, granter });
     const id = await submit(`/jit ${ONE_LEVEL_NODE} self test`, 'carol');
@@ -255,7 +271,10 @@ describe('requester commands', () => {
   test('cancel, list and status', async () => {
     const id = await submit(`/jit ${ONE_LEVEL_NODE} cancel me`);
     expect((await h.command('alice', `/jit cancel ${id}`)).text).toContain('Only Dana can cancel');
-    expect(await h.command('dana', `/jit cancel ${id.toLowerCase()}`)).toEqual({ kind: 'info', text: `Cancelled ${id}.` });
+    expect(await h.command('dana', `/jit cancel ${id.toLowerCase()}`)).toEqual({
+      kind: 'info',
+      text: `Cancelled ${id}.`,
+    });
     await h.settle();
     expect(h.chat.latestCard(id)!.status).toBe('cancelled');
     const list = await h.command('dana', '/jit list');
@@ -320,7 +339,9 @@ describe('deadlines', () => {
     expect(await h.scheduler.sweep()).toBe(1);
     await h.settle();
     expect(granter.followUps).toEqual([id]);
-    expect(h.chat.threads.map((t) => t.text).join('\n')).toContain('1 more session that opened while access was being removed was terminated.');
+    expect(h.chat.threads.map((t) => t.text).join('\n')).toContain(
+      '1 more session that opened while access was being removed was terminated.',
+    );
     expect((await h.store.getRequest(id))!.sessionsFollowUpAt).toBeUndefined();
     h.clock.advance(HOUR);
     expect(await h.scheduler.sweep()).toBe(0);
@@ -339,7 +360,9 @@ describe('deadlines', () => {
 describe('admin channel mapping', () => {
   test('only admins map channels; runtime mappings win and are audited', async () => {
     expect((await h.command('alice', '/jit admin map-channel ops-approvers', 'oncall')).text).toContain('Only admins');
-    expect((await h.command('carol', '/jit admin map-channel nobody', 'oncall')).text).toContain('There is no approver role "nobody"');
+    expect((await h.command('carol', '/jit admin map-channel nobody', 'oncall')).text).toContain(
+      'There is no approver role "nobody"',
+    );
     expect(await h.command('carol', '/jit admin map-channel ops-approvers', 'oncall')).toEqual({
       kind: 'info',
       text: 'This channel now speaks for ops-approvers.',
@@ -354,7 +377,9 @@ describe('admin channel mapping', () => {
 
     const id = await submit(`/jit ${ONE_LEVEL_NODE} routed`);
     expect(h.chat.posted.filter((p) => p.card.requestId === id).map((p) => p.channel.channelId)).toEqual(['oncall']);
-    expect((await h.click('alice', id, 'approve', { channel: 'ops-approvals' })).text).toContain('This channel does not speak');
+    expect((await h.click('alice', id, 'approve', { channel: 'ops-approvals' })).text).toContain(
+      'This channel does not speak',
+    );
     expect((await h.click('alice', id, 'approve', { channel: 'oncall' })).kind).toBe('info');
     const actions = (await h.store.listAudit()).map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['admin.refused', 'channel.mapped', 'channel.unmapped']));
@@ -365,7 +390,14 @@ describe('node checks', () => {
   test('a terminated node is refused before anyone is asked', async () => {
     await h.close();
     const config = testConfig((c) => {
-      c.inventory.nodes.push({ id: 'i-0dead0dead0dead0d', name: 'old-web', account: '111122223333', region: 'cn-north-1', tags: {}, state: 'terminated' });
+      c.inventory.nodes.push({
+        id: 'i-0dead0dead0dead0d',
+        name: 'old-web',
+        account: '111122223333',
+        region: 'cn-north-1',
+        tags: {},
+        state: 'terminated',
+      });
     });
     h = await startHarness({ config, granter });
     expect(await h.command('dana', '/jit old-web look at logs')).toEqual({
@@ -386,9 +418,14 @@ describe('node checks', () => {
 test('unmapping a runtime override of a file mapping leaves the channel unmapped', async () => {
   expect((await h.command('carol', '/jit admin map-channel security-leads', 'ops-approvals')).kind).toBe('info');
   expect(await h.channelRoles.rolesOf({ platform: 'console', channelId: 'ops-approvals' })).toEqual(['security-leads']);
-  expect(await h.command('carol', '/jit admin unmap-channel', 'ops-approvals')).toEqual({ kind: 'info', text: 'This channel no longer speaks for security-leads.' });
+  expect(await h.command('carol', '/jit admin unmap-channel', 'ops-approvals')).toEqual({
+    kind: 'info',
+    text: 'This channel no longer speaks for security-leads.',
+  });
   expect(await h.channelRoles.rolesOf({ platform: 'console', channelId: 'ops-approvals' })).toEqual([]);
-  expect((await h.command('carol', '/jit admin unmap-channel', 'ops-approvals')).text).toBe('This channel is not mapped to any role.');
+  expect((await h.command('carol', '/jit admin unmap-channel', 'ops-approvals')).text).toBe(
+    'This channel is not mapped to any role.',
+  );
 });
 
 test('an event that fails is not swallowed as a duplicate when it is retried', async () => {

@@ -88,20 +88,30 @@ test('refusals, no-ops and missing requests write nothing', async () => {
     refusal: 'nope',
     request,
   });
-  expect(await updateRequest(opened.store, request.id, () => ({ skip: true }), noWait)).toEqual({ kind: 'skipped', request });
+  expect(await updateRequest(opened.store, request.id, () => ({ skip: true }), noWait)).toEqual({
+    kind: 'skipped',
+    request,
+  });
   expect((await opened.store.getRequest(request.id))!.version).toBe(request.version);
   expect(await updateRequest(opened.store, 'JIT-NONE0', () => ({ skip: true }), noWait)).toEqual({ kind: 'missing' });
 });
 
 test('the next version is always one after the version read, whatever fn returned', async () => {
   const request = await stored();
-  const outcome = await updateRequest(opened.store, request.id, (fresh) => ({ next: { ...fresh, version: fresh.version + 7 } }), noWait);
+  const outcome = await updateRequest(
+    opened.store,
+    request.id,
+    (fresh) => ({ next: { ...fresh, version: fresh.version + 7 } }),
+    noWait,
+  );
   expect(outcome).toMatchObject({ kind: 'saved', request: { version: request.version + 1 } });
 });
 
 test('back-off is a random wait below an exponentially growing cap', () => {
   const options = { baseDelayMs: 10, maxDelayMs: 100 };
-  expect([1, 2, 3, 4, 5, 6].map((retry) => backoffDelay(retry, { ...options, random: () => 0.999 }))).toEqual([9, 19, 39, 79, 99, 99]);
+  expect([1, 2, 3, 4, 5, 6].map((retry) => backoffDelay(retry, { ...options, random: () => 0.999 }))).toEqual([
+    9, 19, 39, 79, 99, 99,
+  ]);
   expect(backoffDelay(3, { ...options, random: () => 0 })).toBe(0);
   expect(backoffDelay(3, { ...options, random: () => 0.5 })).toBe(20);
 });

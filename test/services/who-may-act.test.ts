@@ -20,7 +20,10 @@ beforeEach(async () => {
     fallback.levels[0]!.users.push(`slack:${SLACK_APPROVER}`);
   });
   logLines = [];
-  h = await startHarness({ config, logger: pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line)) }) });
+  h = await startHarness({
+    config,
+    logger: pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line)) }),
+  });
 });
 
 afterEach(async () => {
@@ -61,7 +64,10 @@ describe('revoke', () => {
   test('the same id in another case is someone else', async () => {
     const id = await activeRequest();
     const reply = await h.chat.send(slackCommand(SLACK_APPROVER.toLowerCase(), `revoke ${id}`));
-    expect(reply).toEqual({ kind: 'error', text: `Only the requester, an approver of ${id} or an admin can revoke it.` });
+    expect(reply).toEqual({
+      kind: 'error',
+      text: `Only the requester, an approver of ${id} or an admin can revoke it.`,
+    });
     expect((await h.store.getRequest(id))!.status).toBe('active');
   });
 
@@ -92,7 +98,9 @@ describe('what people are told', () => {
   test('cancel on a decided request says only pending ones can be cancelled', async () => {
     const id = h.idIn(await h.command('dana', `/jit ${NODE} not needed`));
     await h.click('alice', id, 'reject');
-    expect((await h.command('dana', `/jit cancel ${id}`)).text).toBe(`${id} is rejected; only a pending request can be cancelled.`);
+    expect((await h.command('dana', `/jit cancel ${id}`)).text).toBe(
+      `${id} is rejected; only a pending request can be cancelled.`,
+    );
   });
 
   test('an admin is not told to ask an admin (herself)', async () => {
@@ -109,7 +117,9 @@ describe('what people are told', () => {
     const id = h.idIn(await h.command('dana', '/jit web-1 deploy for 1h'));
     await h.settle();
     const confirm = h.chat.latestCard(id)!.actions.find((a) => a.id === 'approve')!.confirm!.text;
-    expect(confirm).toBe('Your approval counts towards Level 1 of 2 (0 of 1 so far). Dana gets access to web-1 only when every level has approved.');
+    expect(confirm).toBe(
+      'Your approval counts towards Level 1 of 2 (0 of 1 so far). Dana gets access to web-1 only when every level has approved.',
+    );
   });
 });
 
@@ -121,14 +131,23 @@ describe('the lifecycle log', () => {
     await h.settle();
     await h.command('dana', `/jit ${NODE}-missing nothing`);
 
-    const lifecycle = logLines.filter((line) => line.event !== undefined).map(({ event, requestId, actor, node, outcome, level }) => ({ event, requestId, actor, node, outcome, level }));
+    const lifecycle = logLines
+      .filter((line) => line.event !== undefined)
+      .map(({ event, requestId, actor, node, outcome, level }) => ({ event, requestId, actor, node, outcome, level }));
     expect(lifecycle).toEqual([
       { event: 'request', requestId: id, actor: 'console:dana', node: NODE, outcome: 'pending', level: 30 },
       { event: 'decision', requestId: id, actor: 'console:alice', node: NODE, outcome: 'approve:approved', level: 30 },
       { event: 'grant', requestId: id, actor: 'jitbot', node: NODE, outcome: 'active', level: 30 },
       { event: 'revoke', requestId: id, actor: 'console:dana', node: NODE, outcome: 'revoking', level: 30 },
       { event: 'revoke', requestId: id, actor: 'jitbot', node: NODE, outcome: 'revoked', level: 30 },
-      { event: 'request', requestId: undefined, actor: 'console:dana', node: `${NODE}-missing`, outcome: 'refused:node_not_found', level: 30 },
+      {
+        event: 'request',
+        requestId: undefined,
+        actor: 'console:dana',
+        node: `${NODE}-missing`,
+        outcome: 'refused:node_not_found',
+        level: 30,
+      },
     ]);
     expect(JSON.stringify(logLines)).not.toContain('incident 4711');
   });

@@ -49,7 +49,13 @@ describe('hashAuditEvent', () => {
   it('is a hex sha256 that depends on prevHash, seq and content, not on key order', () => {
     const hash = hashAuditEvent(GENESIS_HASH, input, 1);
     expect(hash).toMatch(/^[0-9a-f]{64}$/);
-    expect(hashAuditEvent(GENESIS_HASH, { requestId: 'JIT-7K3Q2', action: 'request.create', actor: 'console:alice', at: T }, 1)).toBe(hash);
+    expect(
+      hashAuditEvent(
+        GENESIS_HASH,
+        { requestId: 'JIT-7K3Q2', action: 'request.create', actor: 'console:alice', at: T },
+        1,
+      ),
+    ).toBe(hash);
     expect(hashAuditEvent(GENESIS_HASH, input, 2)).not.toBe(hash);
     expect(hashAuditEvent('f'.repeat(64), input, 1)).not.toBe(hash);
     expect(hashAuditEvent(GENESIS_HASH, { ...input, comment: 'x' }, 1)).not.toBe(hash);
@@ -118,24 +124,40 @@ describe('verifyAuditChain', () => {
       brokenAt: 5,
       reason: 'event 5 is missing: the head record names event 5 as the newest',
     });
-    expect(verifyAuditChain([], headOf(events))).toMatchObject({ ok: false, brokenAt: 1, reason: expect.stringMatching(/events 1–5 are missing/) });
+    expect(verifyAuditChain([], headOf(events))).toMatchObject({
+      ok: false,
+      brokenAt: 1,
+      reason: expect.stringMatching(/events 1–5 are missing/),
+    });
   });
 
   it('reports a newest event replaced by another with a valid hash', () => {
     const events = chain(inputs(5));
     const forged = chain([...inputs(4), { ...inputs(5)[4]!, actor: 'console:mallory' }]);
-    expect(verifyAuditChain(forged, headOf(events))).toMatchObject({ ok: false, brokenAt: 5, reason: expect.stringMatching(/head record/) });
+    expect(verifyAuditChain(forged, headOf(events))).toMatchObject({
+      ok: false,
+      brokenAt: 5,
+      reason: expect.stringMatching(/head record/),
+    });
   });
 
   it('reports events without a head record', () => {
-    expect(verifyAuditChain(chain(inputs(2)), {})).toMatchObject({ ok: false, brokenAt: 2, reason: expect.stringMatching(/head record is missing/) });
+    expect(verifyAuditChain(chain(inputs(2)), {})).toMatchObject({
+      ok: false,
+      brokenAt: 2,
+      reason: expect.stringMatching(/head record is missing/),
+    });
   });
 
   it('reports edited content at the edited event', () => {
     const events = chain(inputs(5));
     const anchors = headOf(events);
     events[2] = { ...events[2]!, detail: { level: 99 } };
-    expect(verifyAuditChain(events, anchors)).toEqual({ ok: false, brokenAt: 3, reason: expect.stringMatching(/content/) });
+    expect(verifyAuditChain(events, anchors)).toEqual({
+      ok: false,
+      brokenAt: 3,
+      reason: expect.stringMatching(/content/),
+    });
   });
 
   it('reports a removed event where the gap is', () => {
@@ -150,7 +172,11 @@ describe('verifyAuditChain', () => {
     const anchors = headOf(events);
     const edited = { ...events[1]!, actor: 'console:mallory' };
     events[1] = { ...edited, hash: hashAuditEvent(edited.prevHash, edited, edited.seq) };
-    expect(verifyAuditChain(events, anchors)).toEqual({ ok: false, brokenAt: 3, reason: expect.stringMatching(/prevHash/) });
+    expect(verifyAuditChain(events, anchors)).toEqual({
+      ok: false,
+      brokenAt: 3,
+      reason: expect.stringMatching(/prevHash/),
+    });
   });
 
   it('reports a first event that does not start from the genesis hash', () => {
@@ -160,6 +186,9 @@ describe('verifyAuditChain', () => {
 
   it('reports events out of order (a swapped pair)', () => {
     const events = chain(inputs(3));
-    expect(verifyAuditChain([events[0]!, events[2]!, events[1]!], headOf(events))).toMatchObject({ ok: false, brokenAt: 3 });
+    expect(verifyAuditChain([events[0]!, events[2]!, events[1]!], headOf(events))).toMatchObject({
+      ok: false,
+      brokenAt: 3,
+    });
   });
 });

@@ -1,4 +1,10 @@
-import { DeleteTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { GENESIS_HASH, hashAuditEvent, verifyAuditChain, type AuditEvent } from '../../src/core/audit-chain';
 import type { JitRequest } from '../../src/core/model';
@@ -25,7 +31,11 @@ let tableName: string;
 let store: DynamoStore;
 
 beforeEach(async () => {
-  client = new DynamoDBClient({ endpoint, region: 'cn-north-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  client = new DynamoDBClient({
+    endpoint,
+    region: 'cn-north-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
   tableName = `jitbot-dynamo-${runId}-${++tables}`;
   await ensureTable(client, tableName);
   store = new DynamoStore({ client, tableName });
@@ -45,8 +55,16 @@ const activeRequest = (id: string, expiresAt: number): JitRequest =>
 
 /** An item whose index attributes still say one thing while the request says another: a lagging index. */
 async function putLagging(request: JitRequest, duePk: string, dueAt: number): Promise<void> {
-  const item = { ...requestKey(request.id), version: request.version, data: request, [ATTR.duePk]: duePk, [ATTR.dueAt]: dueAt };
-  await client.send(new PutItemCommand({ TableName: tableName, Item: marshall(item, { removeUndefinedValues: true }) }));
+  const item = {
+    ...requestKey(request.id),
+    version: request.version,
+    data: request,
+    [ATTR.duePk]: duePk,
+    [ATTR.dueAt]: dueAt,
+  };
+  await client.send(
+    new PutItemCommand({ TableName: tableName, Item: marshall(item, { removeUndefinedValues: true }) }),
+  );
 }
 
 async function dueEntries(kind: 'pending' | 'active'): Promise<number> {
@@ -72,10 +90,16 @@ describe('index entries are re-read', () => {
   });
 
   it('listActivePage leaves out a request the index still files under active', async () => {
-    const active = Array.from({ length: 12 }, (_, i) => activeRequest(`JIT-A${String(i).padStart(4, '0')}`, T + (i + 1) * MINUTE));
+    const active = Array.from({ length: 12 }, (_, i) =>
+      activeRequest(`JIT-A${String(i).padStart(4, '0')}`, T + (i + 1) * MINUTE),
+    );
     await Promise.all(active.map((request) => store.createRequest(request)));
     const ended = activeRequest('JIT-L0001', T + 6 * MINUTE);
-    await putLagging({ ...ended, status: 'ended', version: 2, endedAt: T }, duePartition('active'), ended.grant!.expiresAt);
+    await putLagging(
+      { ...ended, status: 'ended', version: 2, endedAt: T },
+      duePartition('active'),
+      ended.grant!.expiresAt,
+    );
     expect(await dueEntries('active')).toBe(13);
 
     const first = await store.listActivePage({ limit: 10 });
@@ -97,7 +121,8 @@ it('listDue reads only the due entries: 10 of 300 active requests', async () => 
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const result = await next(args);
-      if (context.commandName === 'QueryCommand') queryScanned += (result.output as { ScannedCount?: number }).ScannedCount ?? 0;
+      if (context.commandName === 'QueryCommand')
+        queryScanned += (result.output as { ScannedCount?: number }).ScannedCount ?? 0;
       if (context.commandName === 'BatchGetItemCommand') {
         const requestItems = (args.input as { RequestItems?: Record<string, { Keys?: unknown[] }> }).RequestItems ?? {};
         batchGetKeys += Object.values(requestItems).reduce((sum, table) => sum + (table.Keys?.length ?? 0), 0);
@@ -115,14 +140,26 @@ it('listDue reads only the due entries: 10 of 300 active requests', async () => 
 });
 
 describe('audit head', () => {
-  const input = (i: number) => ({ at: T + i, actor: 'console:alice', action: 'request.create', requestId: `JIT-0000${i}` });
+  const input = (i: number) => ({
+    at: T + i,
+    actor: 'console:alice',
+    action: 'request.create',
+    requestId: `JIT-0000${i}`,
+  });
 
   it('carries events an appender died before writing as items; the next reader writes them', async () => {
     const first = await store.appendAudit(input(1));
     // An appender moved the head to event 2 and died before writing event 2 as an item.
-    const second: AuditEvent = { ...input(2), seq: 2, prevHash: first.hash, hash: hashAuditEvent(first.hash, input(2), 2) };
+    const second: AuditEvent = {
+      ...input(2),
+      seq: 2,
+      prevHash: first.hash,
+      hash: hashAuditEvent(first.hash, input(2), 2),
+    };
     const head = { ...auditHeadKey, type: 'audit-head', seq: 2, hash: second.hash, pending: [second] };
-    await client.send(new PutItemCommand({ TableName: tableName, Item: marshall(head, { removeUndefinedValues: true }) }));
+    await client.send(
+      new PutItemCommand({ TableName: tableName, Item: marshall(head, { removeUndefinedValues: true }) }),
+    );
     expect(await store.listAudit()).toEqual([first]);
 
     // A fresh store (say, the CLI) reads the anchors: event 2 is written, and the chain verifies.
@@ -132,7 +169,9 @@ describe('audit head', () => {
     expect(await reader.listAudit()).toEqual([first, second]);
     expect(verifyAuditChain(await reader.listAudit(), anchors)).toEqual({ ok: true, count: 2 });
     // … and the head no longer carries it, so deleting it later would show.
-    const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: marshall(auditHeadKey), ConsistentRead: true }));
+    const { Item } = await client.send(
+      new GetItemCommand({ TableName: tableName, Key: marshall(auditHeadKey), ConsistentRead: true }),
+    );
     expect(unmarshall(Item!).pending).toBeUndefined();
 
     // A store whose cached head is stale chains on after event 2, not after event 1.
@@ -147,7 +186,13 @@ describe('audit head', () => {
 
 describe('TTL is housekeeping for records nothing needs any more', () => {
   const ttlOf = async (platform: 'slack', deliveryId: string) => {
-    const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: marshall(deliveryKey(platform, deliveryId)), ConsistentRead: true }));
+    const { Item } = await client.send(
+      new GetItemCommand({
+        TableName: tableName,
+        Key: marshall(deliveryKey(platform, deliveryId)),
+        ConsistentRead: true,
+      }),
+    );
     return unmarshall(Item!)[ATTR.ttl] as number | undefined;
   };
 
@@ -168,7 +213,13 @@ describe('TTL is housekeeping for records nothing needs any more', () => {
 
   it('audit events have none: pruning, which records the pruning point, removes them', async () => {
     await store.appendAudit({ at: T, actor: 'cli', action: 'channel.mapped' });
-    const { Items } = await client.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: 'AUDIT' } } }));
+    const { Items } = await client.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: 'AUDIT' } },
+      }),
+    );
     expect(Items).toHaveLength(1);
     expect(unmarshall(Items![0]!)[ATTR.ttl]).toBeUndefined();
   });
@@ -194,7 +245,14 @@ it('performs only the actions the bot policy and the CloudFormation template gra
   await store.listWithPendingEffects(5);
   await store.claimDelivery('slack', 'Ev1', T, MINUTE);
   await store.releaseDelivery('slack', 'Ev1');
-  const event = { kind: 'command' as const, platform: 'slack' as const, deliveryId: 'Ev2', actor: { platform: 'slack' as const, userId: 'U1', displayName: 'U1' }, channel: { platform: 'slack' as const, channelId: 'C1' }, text: 'help' };
+  const event = {
+    kind: 'command' as const,
+    platform: 'slack' as const,
+    deliveryId: 'Ev2',
+    actor: { platform: 'slack' as const, userId: 'U1', displayName: 'U1' },
+    channel: { platform: 'slack' as const, channelId: 'C1' },
+    text: 'help',
+  };
   await store.recordInboundEvent(event, T, MINUTE);
   await store.listUnprocessedInboundEvents(5);
   await store.markInboundEventProcessed('slack', 'Ev2');

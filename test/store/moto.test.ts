@@ -1,4 +1,10 @@
-import { DeleteItemCommand, DeleteTableCommand, DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteItemCommand,
+  DeleteTableCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DueKind, Store } from '../../src/ports/store';
 import { DynamoStore } from '../../src/store/dynamo-store';
@@ -50,7 +56,12 @@ describeStoreSuite('DynamoDB (moto_server)', async () => {
       dueIndex: (kind: DueKind) => indexIds(INDEX.due, ATTR.duePk, duePartition(kind)),
       outboxIndex: () => indexIds(INDEX.outbox, ATTR.outboxPk, OUTBOX_PARTITION),
       writeAuditEvent: async (seq, event) => {
-        await client.send(new PutItemCommand({ TableName: tableName, Item: marshall({ ...auditKey(seq), type: 'audit', data: event }, { removeUndefinedValues: true }) }));
+        await client.send(
+          new PutItemCommand({
+            TableName: tableName,
+            Item: marshall({ ...auditKey(seq), type: 'audit', data: event }, { removeUndefinedValues: true }),
+          }),
+        );
       },
       deleteAuditEvent: async (seq) => {
         await client.send(new DeleteItemCommand({ TableName: tableName, Key: marshall(auditKey(seq)) }));

@@ -79,7 +79,13 @@ describe('openStore: embedded SQLite', () => {
     const server = await open({ embedded: { dataDir }, server: true });
     const admin = await open({ embedded: { dataDir } });
     await server.store.createRequest(makeRequest());
-    await admin.store.putChannelMapping({ platform: 'slack', channelId: 'C1', role: 'ops', mappedBy: 'cli', mappedAt: FIXTURE_NOW });
+    await admin.store.putChannelMapping({
+      platform: 'slack',
+      channelId: 'C1',
+      role: 'ops',
+      mappedBy: 'cli',
+      mappedAt: FIXTURE_NOW,
+    });
     expect(await admin.store.getRequest(makeRequest().id)).toEqual(makeRequest());
     expect(await server.store.listChannelMappings()).toHaveLength(1);
 
@@ -93,10 +99,16 @@ describe('openStore: embedded SQLite', () => {
 
   it('takes the server lock at once after the holder was killed with SIGKILL', async () => {
     const dataDir = tempDir();
-    const child = spawn(process.execPath, ['test/support/run-ts.js', 'test/store/children/hold-server-lock.ts', dataDir], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    const child = spawn(
+      process.execPath,
+      ['test/support/run-ts.js', 'test/store/children/hold-server-lock.ts', dataDir],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once('exit', (_code, signal) => resolve(signal)),
+    );
     await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
     await expect(openStore({ embedded: { dataDir }, server: true })).rejects.toThrow(/already running/);
 
@@ -119,14 +131,21 @@ describe('openStore: embedded SQLite', () => {
     const levelDir = tempDir();
     writeFileSync(join(levelDir, 'CURRENT'), 'MANIFEST-000001\n');
     writeFileSync(join(levelDir, 'LOCK'), '');
-    expect((await open({ embedded: { dataDir: levelDir } })).notices[0]).toMatch(/^\S+ holds data of the old embedded DynamoDB store \(dynalite\); it is no longer read/);
+    expect((await open({ embedded: { dataDir: levelDir } })).notices[0]).toMatch(
+      /^\S+ holds data of the old embedded DynamoDB store \(dynalite\); it is no longer read/,
+    );
     expect((await open({ embedded: { dataDir: tempDir() } })).notices).toEqual([]);
   });
 
   it('explains a file that is not a jitbot store', async () => {
     const dataDir = tempDir();
-    writeFileSync(join(dataDir, 'jitbot.db'), 'not a database, just text that is long enough to have a header '.repeat(20));
-    await expect(openStore({ embedded: { dataDir } })).rejects.toThrow(`cannot open the embedded store ${join(dataDir, 'jitbot.db')}`);
+    writeFileSync(
+      join(dataDir, 'jitbot.db'),
+      'not a database, just text that is long enough to have a header '.repeat(20),
+    );
+    await expect(openStore({ embedded: { dataDir } })).rejects.toThrow(
+      `cannot open the embedded store ${join(dataDir, 'jitbot.db')}`,
+    );
   });
 });
 
@@ -141,7 +160,12 @@ describe('openStore: configured DynamoDB endpoint (moto)', () => {
 
   it('creates the table when asked and works against it', async () => {
     const tableName = uniqueTable();
-    const { store, describe: where } = await open({ endpoint: motoEndpoint, region: 'cn-north-1', tableName, createTable: true });
+    const { store, describe: where } = await open({
+      endpoint: motoEndpoint,
+      region: 'cn-north-1',
+      tableName,
+      createTable: true,
+    });
     expect(where).toBe(`DynamoDB table "${tableName}" in cn-north-1 at ${motoEndpoint}`);
     expect(await store.createRequest(makeRequest())).toBe(true);
 
@@ -176,8 +200,8 @@ describe('openStore: configured DynamoDB endpoint (moto)', () => {
       }),
     );
     client.destroy();
-    await expect(openStore({ endpoint: motoEndpoint, region: 'us-east-1', tableName, createTable: true })).rejects.toThrow(
-      /does not have jitbot's layout: key schema .*index "due" is missing/,
-    );
+    await expect(
+      openStore({ endpoint: motoEndpoint, region: 'us-east-1', tableName, createTable: true }),
+    ).rejects.toThrow(/does not have jitbot's layout: key schema .*index "due" is missing/);
   });
 });

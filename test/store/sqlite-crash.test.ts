@@ -28,13 +28,19 @@ afterAll(() => {
 
 /** Starts the writer, lets it write for 0–150 ms after its first acknowledged write, then kills it with SIGKILL. */
 async function writeUntilKilled(run: number): Promise<Map<string, number>> {
-  const child = spawn(process.execPath, ['test/support/run-ts.js', 'test/store/children/crash-writer.ts', filename, `r${run}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['test/support/run-ts.js', 'test/store/children/crash-writer.ts', filename, `r${run}`],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+    child.once('exit', (_code, signal) => resolve(signal)),
+  );
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
@@ -61,7 +67,9 @@ test(`kill -9 during saves, ${RUNS} times: pending effects and active grants sta
 
     const raw = new Database(filename, { readonly: true });
     const integrity = raw.pragma('integrity_check', { simple: true });
-    const stored = (raw.prepare('SELECT data FROM requests').all() as { data: string }[]).map((row) => JSON.parse(row.data) as JitRequest);
+    const stored = (raw.prepare('SELECT data FROM requests').all() as { data: string }[]).map(
+      (row) => JSON.parse(row.data) as JitRequest,
+    );
     raw.close();
     expect(integrity).toBe('ok');
 
@@ -70,8 +78,12 @@ test(`kill -9 during saves, ${RUNS} times: pending effects and active grants sta
       const ids = (requests: JitRequest[]) => requests.map((request) => request.id).sort();
       const where = (keep: (request: JitRequest) => boolean) => ids(stored.filter(keep));
       expect(ids(await store.listWithPendingEffects(ALL))).toEqual(where((request) => request.outbox.length > 0));
-      expect(ids(await store.listDue('active', Number.MAX_SAFE_INTEGER, ALL))).toEqual(where((request) => request.status === 'active'));
-      expect(ids(await store.listDue('pending', Number.MAX_SAFE_INTEGER, ALL))).toEqual(where((request) => request.status === 'pending'));
+      expect(ids(await store.listDue('active', Number.MAX_SAFE_INTEGER, ALL))).toEqual(
+        where((request) => request.status === 'active'),
+      );
+      expect(ids(await store.listDue('pending', Number.MAX_SAFE_INTEGER, ALL))).toEqual(
+        where((request) => request.status === 'pending'),
+      );
 
       const versions = new Map(stored.map((request) => [request.id, request.version]));
       const lost = [...acked].filter(([id, version]) => (versions.get(id) ?? 0) < version);

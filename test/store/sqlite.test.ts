@@ -28,7 +28,11 @@ describeStoreSuite('SQLite (file, WAL)', async () => {
       dueIndex: async (kind: DueKind) =>
         ids(raw.prepare('SELECT id FROM requests INDEXED BY requests_due WHERE due_kind = ? ORDER BY id').all(kind)),
       outboxIndex: async () =>
-        ids(raw.prepare('SELECT id FROM requests INDEXED BY requests_outbox WHERE outbox_at IS NOT NULL ORDER BY id').all()),
+        ids(
+          raw
+            .prepare('SELECT id FROM requests INDEXED BY requests_outbox WHERE outbox_at IS NOT NULL ORDER BY id')
+            .all(),
+        ),
       writeAuditEvent: async (seq, event) => {
         raw.prepare('UPDATE audit SET data = ?, at = ? WHERE seq = ?').run(JSON.stringify(event), event.at, seq);
       },
@@ -53,9 +57,13 @@ describe('SQLite query plans', () => {
       const statement = db.prepare(`EXPLAIN QUERY PLAN ${sql}`);
       const named = Object.fromEntries([...sql.matchAll(/@(\w+)/g)].map((match) => [match[1]!, 1]));
       const positional = (sql.match(/\?/g) ?? []).map(() => 1);
-      const plan = (Object.keys(named).length > 0 ? statement.all(named) : statement.all(...positional)) as { detail: string }[];
+      const plan = (Object.keys(named).length > 0 ? statement.all(named) : statement.all(...positional)) as {
+        detail: string;
+      }[];
       for (const { detail } of plan) {
-        const searches = /^SEARCH \w+ USING (?:COVERING )?(?:INDEX \w+|PRIMARY KEY|INTEGER PRIMARY KEY) \(/.test(detail);
+        const searches = /^SEARCH \w+ USING (?:COVERING )?(?:INDEX \w+|PRIMARY KEY|INTEGER PRIMARY KEY) \(/.test(
+          detail,
+        );
         const walksUnderLimit = /^SCAN \w+ USING (?:COVERING )?INDEX \w+$/.test(detail) && /\bLIMIT \?$/.test(sql);
         if (!searches && !walksUnderLimit) problems.push(`${name}: ${detail}`);
       }

@@ -101,7 +101,13 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
       it('saves a new version and refuses a stale one', async () => {
         const created = makeRequest();
         await store.createRequest(created);
-        const approved: JitRequest = { ...created, status: 'approved', currentLevel: 1, version: 2, updatedAt: T + MINUTE };
+        const approved: JitRequest = {
+          ...created,
+          status: 'approved',
+          currentLevel: 1,
+          version: 2,
+          updatedAt: T + MINUTE,
+        };
         expect(await store.saveRequest(approved, 1)).toBe(true);
         expect(await store.getRequest(created.id)).toEqual(approved);
 
@@ -116,7 +122,13 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
         expect(await store.getRequest(created.id)).toEqual(created);
         const other = await harness.openAnother();
         const fromOther = (await other.getRequest(created.id))!;
-        const approved: JitRequest = { ...fromOther, status: 'approved', currentLevel: 1, version: 2, reason: 'changed elsewhere' };
+        const approved: JitRequest = {
+          ...fromOther,
+          status: 'approved',
+          currentLevel: 1,
+          version: 2,
+          reason: 'changed elsewhere',
+        };
         expect(await other.saveRequest(approved, 1)).toBe(true);
 
         expect(await store.getRequest(created.id)).toEqual(approved);
@@ -156,7 +168,9 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
         await store.createRequest(makeRequest({ id: 'JIT-A0003', createdAt: T + 2 * HOUR }));
         await store.createRequest(makeRequest({ id: 'JIT-A0002', createdAt: T + HOUR }));
         const bob = makeRequest().requester;
-        await store.createRequest(makeRequest({ id: 'JIT-B0001', requester: { ...bob, userId: 'bob' }, createdAt: T + 3 * HOUR }));
+        await store.createRequest(
+          makeRequest({ id: 'JIT-B0001', requester: { ...bob, userId: 'bob' }, createdAt: T + 3 * HOUR }),
+        );
         await store.createRequest(
           makeRequest({ id: 'JIT-S0001', requester: { ...bob, platform: 'slack' }, createdAt: T + 4 * HOUR }),
         );
@@ -220,7 +234,9 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
         expect(await harness.backdoor.dueIndex('pending')).toEqual([]);
         expect(await harness.backdoor.dueIndex('active')).toEqual([pending.id]);
 
-        expect(await store.saveRequest({ ...active, status: 'ended', version: 3, endedAt: T + 2 * HOUR }, 2)).toBe(true);
+        expect(await store.saveRequest({ ...active, status: 'ended', version: 3, endedAt: T + 2 * HOUR }, 2)).toBe(
+          true,
+        );
         expect(await harness.backdoor.dueIndex('active')).toEqual([]);
         expect(await store.listDue('active', T + 100 * HOUR, 10)).toEqual([]);
       });
@@ -275,7 +291,10 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
             makeRequest({ id: `JIT-W000${i}`, updatedAt: T + minutes * MINUTE, outbox: [{ id: 'e', kind: 'grant' }] }),
           );
         }
-        expect((await store.listWithPendingEffects(2)).map((request) => request.id)).toEqual(['JIT-W0001', 'JIT-W0002']);
+        expect((await store.listWithPendingEffects(2)).map((request) => request.id)).toEqual([
+          'JIT-W0001',
+          'JIT-W0002',
+        ]);
       });
     });
 
@@ -305,7 +324,11 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
     });
 
     describe('channel mappings', () => {
-      const mapping = (channelId: string, role: string, platform: ChannelMapping['platform'] = 'slack'): ChannelMapping => ({
+      const mapping = (
+        channelId: string,
+        role: string,
+        platform: ChannelMapping['platform'] = 'slack',
+      ): ChannelMapping => ({
         platform,
         channelId,
         role,
@@ -395,7 +418,9 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
 
         const listed = await store.listAudit();
         expect(listed.map((event) => event.seq)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
-        expect(listed.map((event) => event.detail?.nonce).sort()).toEqual(inputs.map((event) => event.detail.nonce).sort());
+        expect(listed.map((event) => event.detail?.nonce).sort()).toEqual(
+          inputs.map((event) => event.detail.nonce).sort(),
+        );
         expect(listed).toEqual([...appended].sort((a, b) => a.seq - b.seq));
         expect(await verify()).toEqual({ ok: true, count: 300 });
         // The other instance chains on after all of that.
@@ -416,18 +441,30 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
 
         it('a deleted event in the middle', async () => {
           await harness.backdoor.deleteAuditEvent(4);
-          expect(await verify()).toMatchObject({ ok: false, brokenAt: 5, reason: expect.stringMatching(/expected seq 4/) });
+          expect(await verify()).toMatchObject({
+            ok: false,
+            brokenAt: 5,
+            reason: expect.stringMatching(/expected seq 4/),
+          });
         });
 
         it('a deleted newest event (the head record names it)', async () => {
           await harness.backdoor.deleteAuditEvent(10);
-          expect(await verify()).toMatchObject({ ok: false, brokenAt: 10, reason: expect.stringMatching(/event 10 is missing/) });
+          expect(await verify()).toMatchObject({
+            ok: false,
+            brokenAt: 10,
+            reason: expect.stringMatching(/event 10 is missing/),
+          });
         });
 
         it('deleted oldest events that retention did not prune', async () => {
           await harness.backdoor.deleteAuditEvent(1);
           await harness.backdoor.deleteAuditEvent(2);
-          expect(await verify()).toMatchObject({ ok: false, brokenAt: 1, reason: expect.stringMatching(/events 1–2 are missing/) });
+          expect(await verify()).toMatchObject({
+            ok: false,
+            brokenAt: 1,
+            reason: expect.stringMatching(/events 1–2 are missing/),
+          });
         });
 
         it('a swapped pair', async () => {
@@ -455,7 +492,11 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
 
           // Deleting the oldest retained event is still caught.
           await harness.backdoor.deleteAuditEvent(7);
-          expect(await verify()).toMatchObject({ ok: false, brokenAt: 7, reason: expect.stringMatching(/right after the pruning point/) });
+          expect(await verify()).toMatchObject({
+            ok: false,
+            brokenAt: 7,
+            reason: expect.stringMatching(/right after the pruning point/),
+          });
         });
 
         it('stops at the first event that is not expired, even if older ones follow (writers’ clocks differ)', async () => {
@@ -517,7 +558,10 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
         expect(await store.markInboundEventProcessed('slack', 'Ev2')).toBe(true);
         expect(await store.markInboundEventProcessed('slack', 'Ev2')).toBe(false);
         expect(await store.markInboundEventProcessed('slack', 'never-recorded')).toBe(false);
-        expect((await store.listUnprocessedInboundEvents(10)).map((stored) => stored.event.deliveryId)).toEqual(['cmd-1', 'Ev3']);
+        expect((await store.listUnprocessedInboundEvents(10)).map((stored) => stored.event.deliveryId)).toEqual([
+          'cmd-1',
+          'Ev3',
+        ]);
       });
 
       it('is the delivery claim: a redelivery is refused until the record expires, and never while unprocessed', async () => {
@@ -535,7 +579,9 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
         expect(await store.markInboundEventProcessed('slack', 'Ev1')).toBe(true);
         expect(await store.recordInboundEvent(click('Ev1'), T + 5 * MINUTE, 10 * MINUTE)).toBe(false);
         expect(await store.recordInboundEvent(click('Ev1', { comment: 'again' }), T + HOUR, 10 * MINUTE)).toBe(true);
-        expect((await store.listUnprocessedInboundEvents(10)).map((stored) => stored.event)).toContainEqual(click('Ev1', { comment: 'again' }));
+        expect((await store.listUnprocessedInboundEvents(10)).map((stored) => stored.event)).toContainEqual(
+          click('Ev1', { comment: 'again' }),
+        );
       });
 
       it('shares de-duplication with claimDelivery, and releaseDelivery forgets either', async () => {
@@ -551,7 +597,9 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
       it('lets exactly one of 20 concurrent recordings of one delivery win, across two store instances', async () => {
         const other = await harness.openAnother();
         const results = await Promise.all(
-          Array.from({ length: 20 }, (_, i) => (i % 2 ? other : store).recordInboundEvent(click('Ev-race', { comment: `try ${i}` }), T, MINUTE)),
+          Array.from({ length: 20 }, (_, i) =>
+            (i % 2 ? other : store).recordInboundEvent(click('Ev-race', { comment: `try ${i}` }), T, MINUTE),
+          ),
         );
         expect(results.filter(Boolean)).toHaveLength(1);
         expect(await store.listUnprocessedInboundEvents(10)).toHaveLength(1);
@@ -564,7 +612,11 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
 
     describe('durable records', () => {
       it('puts, gets, replaces and deletes JSON records, counting versions', async () => {
-        const value = { channel: 'requests', text: '批准 ✅ 承認', card: { buttons: ['approve', 'reject'], n: 1.5, none: null } };
+        const value = {
+          channel: 'requests',
+          text: '批准 ✅ 承認',
+          card: { buttons: ['approve', 'reject'], n: 1.5, none: null },
+        };
         expect(await store.getRecord('console:messages', 'm1')).toBeUndefined();
         expect(await store.putRecord('console:messages', { key: 'm1', value, order: T })).toBe(true);
         expect(await store.getRecord('console:messages', 'm1')).toEqual({ key: 'm1', value, order: T, version: 1 });
@@ -590,7 +642,9 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
 
       it('lets exactly one of 20 concurrent compare-and-set writes win', async () => {
         await store.putRecord('ns', { key: 'k', value: 0 });
-        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.putRecord('ns', { key: 'k', value: i + 1 }, 1)));
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => store.putRecord('ns', { key: 'k', value: i + 1 }, 1)),
+        );
         expect(results.filter(Boolean)).toHaveLength(1);
         expect((await store.getRecord('ns', 'k'))?.version).toBe(2);
       });
@@ -652,7 +706,9 @@ export function describeStoreSuite(name: string, makeStore: MakeStore): void {
       it('gives a contended lease to exactly one of 20 owners on two store instances', async () => {
         const other = await harness.openAnother();
         const results = await Promise.all(
-          Array.from({ length: 20 }, (_, i) => (i % 2 ? other : store).acquireLease('iam#alice', `replica-${i}`, T, MINUTE)),
+          Array.from({ length: 20 }, (_, i) =>
+            (i % 2 ? other : store).acquireLease('iam#alice', `replica-${i}`, T, MINUTE),
+          ),
         );
         expect(results.filter(Boolean)).toHaveLength(1);
       });

@@ -33,7 +33,13 @@ function activeRequest(template: JitRequest, i: number): JitRequest {
     id: idOf(i),
     status: 'active',
     currentLevel: 1,
-    grant: { grantId: idOf(i), startsAt: expiresAt - 2 * 3_600_000, expiresAt, dryRun: false, summary: 'PutUserPolicy' },
+    grant: {
+      grantId: idOf(i),
+      startsAt: expiresAt - 2 * 3_600_000,
+      expiresAt,
+      dryRun: false,
+      summary: 'PutUserPolicy',
+    },
   };
 }
 
@@ -63,8 +69,12 @@ describe(`one sweep over ${ACTIVE.toLocaleString('en')} active grants`, () => {
   it('reads the due entries through a range search of the due index', () => {
     const db = new Database(filename, { readonly: true });
     try {
-      const plan = db.prepare(`EXPLAIN QUERY PLAN ${HOT_SQL.listDue}`).all('active', NOW, 10 * EXPIRED) as { detail: string }[];
-      expect(plan.map((step) => step.detail)).toEqual(['SEARCH requests USING INDEX requests_due (due_kind=? AND due_at<?)']);
+      const plan = db.prepare(`EXPLAIN QUERY PLAN ${HOT_SQL.listDue}`).all('active', NOW, 10 * EXPIRED) as {
+        detail: string;
+      }[];
+      expect(plan.map((step) => step.detail)).toEqual([
+        'SEARCH requests USING INDEX requests_due (due_kind=? AND due_at<?)',
+      ]);
     } finally {
       db.close();
     }
@@ -87,7 +97,9 @@ describe(`one sweep over ${ACTIVE.toLocaleString('en')} active grants`, () => {
     expect((await store.listDue('active', NOW, 10 * EXPIRED)).map((request) => request.id)).toHaveLength(EXPIRED);
     const changed = await scheduler.sweep();
 
-    const expiredIds = Array.from({ length: ACTIVE }, (_, i) => i).filter(isExpired).map(idOf);
+    const expiredIds = Array.from({ length: ACTIVE }, (_, i) => i)
+      .filter(isExpired)
+      .map(idOf);
     expect(changed).toBe(EXPIRED);
     expect([...committed].sort()).toEqual(expiredIds);
     const after = await Promise.all(expiredIds.map((id) => store.getRequest(id)));
@@ -100,7 +112,9 @@ describe(`one sweep over ${ACTIVE.toLocaleString('en')} active grants`, () => {
     try {
       const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
       expect(count(`SELECT count(*) AS n FROM requests WHERE due_kind = 'active'`)).toBe(ACTIVE - EXPIRED);
-      expect(count(`SELECT count(*) AS n FROM requests WHERE json_extract(data, '$.status') = 'active'`)).toBe(ACTIVE - EXPIRED);
+      expect(count(`SELECT count(*) AS n FROM requests WHERE json_extract(data, '$.status') = 'active'`)).toBe(
+        ACTIVE - EXPIRED,
+      );
     } finally {
       db.close();
     }

@@ -53,16 +53,31 @@ export const CJK_REASON = '调查内存泄漏并重启服务'.repeat(24).concat(
 export const EVERYONE = '@everyone';
 
 /** The scenario's config for one platform, through the real loader. */
-export function scenarioConfig(platform: Platform, personId: (person: Person) => string, channelId: (channel: Channel) => string): JitbotConfig {
+export function scenarioConfig(
+  platform: Platform,
+  personId: (person: Person) => string,
+  channelId: (channel: Channel) => string,
+): JitbotConfig {
   const member = (person: Person) => `${platform}:${personId(person)}`;
-  const node = (id: string, name: string, tags: Record<string, string>) => ({ id, name, account: '111122223333', region: 'cn-north-1', tags, pingStatus: 'Online' });
+  const node = (id: string, name: string, tags: Record<string, string>) => ({
+    id,
+    name,
+    account: '111122223333',
+    region: 'cn-north-1',
+    tags,
+    pingStatus: 'Online',
+  });
   const raw = {
     locale: 'en',
     timeZone: 'UTC',
     server: { host: '127.0.0.1', port: 0 },
     embedded: { inMemory: true },
     identities: [
-      { match: { platform, userId: personId('requester') }, principal: { kind: 'iam-user', arn: 'arn:aws-cn:iam::111122223333:user/requester' }, groups: ['developers'] },
+      {
+        match: { platform, userId: personId('requester') },
+        principal: { kind: 'iam-user', arn: 'arn:aws-cn:iam::111122223333:user/requester' },
+        groups: ['developers'],
+      },
     ],
     roles: {
       'ops-approvers': { members: [member('ops'), ...RACERS.map(member)], channels: { [platform]: channelId('ops') } },
@@ -79,7 +94,12 @@ export function scenarioConfig(platform: Platform, personId: (person: Person) =>
           { roles: ['security-leads'], required: 1 },
         ],
       },
-      { kind: 'manual', name: 'vault', targets: { tags: { Env: 'vault' } }, levels: [{ roles: ['ops-approvers'], users: [member('named')], required: 1 }] },
+      {
+        kind: 'manual',
+        name: 'vault',
+        targets: { tags: { Env: 'vault' } },
+        levels: [{ roles: ['ops-approvers'], users: [member('named')], required: 1 }],
+      },
       { kind: 'manual', name: 'default', targets: { all: true }, levels: [{ roles: ['ops-approvers'], required: 1 }] },
     ],
     inventory: {
@@ -91,7 +111,10 @@ export function scenarioConfig(platform: Platform, personId: (person: Person) =>
       ],
     },
   };
-  const config = parseConfigText(JSON.stringify(raw), `conformance scenario (${platform})`, { env: {}, adapters: ADAPTERS });
+  const config = parseConfigText(JSON.stringify(raw), `conformance scenario (${platform})`, {
+    env: {},
+    adapters: ADAPTERS,
+  });
   // The adapter under test is handed to jitbot directly; none is built from the config (not even the console).
   config.adapters = {};
   return config;
@@ -235,7 +258,8 @@ export function runChatConformance<Ref>(driver: ConformanceDriver<Ref>): void {
     return { sent, answer: (await sent.answers()).join('\n') };
   }
 
-  const command = async (as: Person, text: string, channel: Channel = 'requests') => (await send(session.command(as, channel, text))).answer;
+  const command = async (as: Person, text: string, channel: Channel = 'requests') =>
+    (await send(session.command(as, channel, text))).answer;
   const click = async (as: Person, card: CardView<Ref>, action: CardActionId, comment?: string) =>
     (await send(session.click(as, card, action, comment))).answer;
 
@@ -264,7 +288,8 @@ export function runChatConformance<Ref>(driver: ConformanceDriver<Ref>): void {
   /** Thread replies, or on platforms without threads the channel's posts that quote the request id. */
   async function repliesTo(card: CardView<Ref>): Promise<Shown[]> {
     if (adapter.capabilities.threads) {
-      if (!session.threadReplies) throw new Error(`${driver.platform} has threads, so its driver must read them (threadReplies)`);
+      if (!session.threadReplies)
+        throw new Error(`${driver.platform} has threads, so its driver must read them (threadReplies)`);
       return session.threadReplies(card);
     }
     return (await session.channelPosts(card.channel)).filter((post) => post.text.includes(card.requestId));
@@ -297,7 +322,9 @@ export function runChatConformance<Ref>(driver: ConformanceDriver<Ref>): void {
       expect(opsCard.text).toContain('fix nginx');
       expect(await cardsFor('security', id)).toEqual([]);
 
-      expect(await click('ops', opsCard, 'approve', 'checked the change ticket')).toContain(`Recorded your approval of ${id}`);
+      expect(await click('ops', opsCard, 'approve', 'checked the change ticket')).toContain(
+        `Recorded your approval of ${id}`,
+      );
       const securityCard = await cardFor('security', id);
       expect(securityCard.buttons).toEqual(['approve', 'reject']);
       expect(securityCard.text).toContain('Level 2 of 2');
@@ -307,7 +334,9 @@ export function runChatConformance<Ref>(driver: ConformanceDriver<Ref>): void {
       expect(levelOne.text).toContain('Waiting for Level 2 of 2');
       expect(texts(await repliesTo(levelOne))).toContain('checked the change ticket');
 
-      expect(await click('security', securityCard, 'approve', 'ok for an hour')).toContain(`Recorded your approval of ${id}`);
+      expect(await click('security', securityCard, 'approve', 'ok for an hour')).toContain(
+        `Recorded your approval of ${id}`,
+      );
       expect((await stored(id)).status).toBe('active');
       const finalCard = await cardFor('security', id);
       expect(finalCard.text).toContain('Access active until');
@@ -365,7 +394,11 @@ export function runChatConformance<Ref>(driver: ConformanceDriver<Ref>): void {
       const after = await stored(id);
       const shown = await cardFor('ops', id);
       expect(await click('ops', card, 'approve')).toMatch(new RegExp(`${id} was already (approved|active) by `));
-      expect(await stored(id)).toMatchObject({ status: after.status, version: after.version, decisions: after.decisions });
+      expect(await stored(id)).toMatchObject({
+        status: after.status,
+        version: after.version,
+        decisions: after.decisions,
+      });
       expect(granter.granted).toBe(granted);
       const again = await cardFor('ops', id);
       expect({ text: again.text, buttons: again.buttons }).toEqual({ text: shown.text, buttons: shown.buttons });
@@ -379,7 +412,9 @@ export function runChatConformance<Ref>(driver: ConformanceDriver<Ref>): void {
       await settle();
       const answers = await Promise.all(sent.map(async (s) => (await s.answers()).join('\n')));
       expect(answers.filter((a) => a.includes(`Recorded your approval of ${id}`))).toHaveLength(1);
-      expect(answers.filter((a) => new RegExp(`${id} was already (approved|active) by `).test(a))).toHaveLength(RACER_COUNT - 1);
+      expect(answers.filter((a) => new RegExp(`${id} was already (approved|active) by `).test(a))).toHaveLength(
+        RACER_COUNT - 1,
+      );
       const request = await stored(id);
       expect(request.decisions).toHaveLength(1);
       expect(request.status).toBe('active');
@@ -409,7 +444,8 @@ export function runChatConformance<Ref>(driver: ConformanceDriver<Ref>): void {
     // Only on platforms that sign their deliveries; the others are authenticated by their transport (loopback).
     const onSignedPlatforms = driver.signed ? test : () => undefined;
     onSignedPlatforms('a badly signed request is refused with 401 and stores nothing', async () => {
-      if (!session.forgedCommand) throw new Error(`${driver.platform} signs its deliveries, so its driver must forge one (forgedCommand)`);
+      if (!session.forgedCommand)
+        throw new Error(`${driver.platform} signs its deliveries, so its driver must forge one (forgedCommand)`);
       const before = (await requestsBy('requester')).length;
       const cards = (await session.cards('ops')).length;
       const sent = await session.forgedCommand('requester', 'requests', `${NODES.oneLevel.name} forged`);
@@ -427,7 +463,9 @@ export function runChatConformance<Ref>(driver: ConformanceDriver<Ref>): void {
       expect(await click('named', card, 'approve')).toContain(`Recorded your approval of ${id}`);
       const active = await cardFor('ops', id);
       expect(active.buttons).toEqual(['revoke']);
-      expect(await click('outsider', active, 'revoke')).toContain(`Only the requester, an approver of ${id} or an admin can revoke it.`);
+      expect(await click('outsider', active, 'revoke')).toContain(
+        `Only the requester, an approver of ${id} or an admin can revoke it.`,
+      );
       const revoked = granter.revoked;
       expect(await click('named', active, 'revoke')).toContain(`Revoking ${id}`);
       expect((await stored(id)).status).toBe('revoked');

@@ -35,7 +35,11 @@ export interface CoreFlow {
   stop(): Promise<void>;
 }
 
-export async function startCoreFlow(options: { config: JitbotConfig; adapter: AdapterUnderTest; owner: string }): Promise<CoreFlow> {
+export async function startCoreFlow(options: {
+  config: JitbotConfig;
+  adapter: AdapterUnderTest;
+  owner: string;
+}): Promise<CoreFlow> {
   const { config, adapter } = options;
   const opened = await openStore({ embedded: { inMemory: true } });
   const granter = new CountingGranter();

@@ -66,7 +66,10 @@ export interface FakeRobotMessage {
 const ACCESS_TOKEN_PREFIX = 'fake-access-token-';
 
 /** A DingTalk adapter's options for this fake: its app, its org, and every endpoint pointed here. */
-export function adapterOptionsFor(fake: FakeDingTalk, overrides: Partial<DingTalkAdapterOptions> = {}): DingTalkAdapterOptions {
+export function adapterOptionsFor(
+  fake: FakeDingTalk,
+  overrides: Partial<DingTalkAdapterOptions> = {},
+): DingTalkAdapterOptions {
   return {
     clientId: FAKE_CLIENT_ID,
     clientSecret: FAKE_CLIENT_SECRET,
@@ -156,16 +159,27 @@ export class FakeDingTalk extends FakePlatformServer {
     const frame = this.system('ping', JSON.stringify({ opaque: randomUUID() }));
     const messageId = frame.headers.messageId;
     this.sendFrame(frame);
-    return this.waitFor(() => this.pongs.find((p) => p.headers.messageId === messageId), `the echo of ping ${messageId}`);
+    return this.waitFor(
+      () => this.pongs.find((p) => p.headers.messageId === messageId),
+      `the echo of ping ${messageId}`,
+    );
   }
 
   /** Sends a CALLBACK frame (`data` is JSON-encoded unless `rawData`); resolves with the client's ack once it comes. */
-  sendCallback(topic: string, data: unknown, options: { messageId?: string; timeoutMs?: number; rawData?: boolean } = {}): Promise<StreamAck> {
+  sendCallback(
+    topic: string,
+    data: unknown,
+    options: { messageId?: string; timeoutMs?: number; rawData?: boolean } = {},
+  ): Promise<StreamAck> {
     const messageId = options.messageId ?? randomUUID();
     const outTrackId = (data as { outTrackId?: unknown } | null)?.outTrackId;
-    if (topic === '/v1.0/card/instances/callback' && typeof outTrackId === 'string') this.callbackCards.set(messageId, outTrackId);
+    if (topic === '/v1.0/card/instances/callback' && typeof outTrackId === 'string')
+      this.callbackCards.set(messageId, outTrackId);
     const acked = this.waitFor(
-      () => this.acks.find((ack) => ack.headers.messageId === messageId && !this.ackTaken.has(ack) && this.ackTaken.add(ack)),
+      () =>
+        this.acks.find(
+          (ack) => ack.headers.messageId === messageId && !this.ackTaken.has(ack) && this.ackTaken.add(ack),
+        ),
       `the ack of ${messageId}`,
       options.timeoutMs,
     );
@@ -195,7 +209,14 @@ export class FakeDingTalk extends FakePlatformServer {
     return {
       specVersion: '1.0',
       type: 'SYSTEM',
-      headers: { appId: 'fake-app', connectionId: 'fake-connection', contentType: 'application/json', messageId: randomUUID(), time: String(Date.now()), topic },
+      headers: {
+        appId: 'fake-app',
+        connectionId: 'fake-connection',
+        contentType: 'application/json',
+        messageId: randomUUID(),
+        time: String(Date.now()),
+        topic,
+      },
       data,
     };
   }
@@ -212,7 +233,12 @@ export class FakeDingTalk extends FakePlatformServer {
     ws.on('message', (raw) => {
       let frame: StreamAck;
       try {
-        const parsed = JSON.parse(raw.toString()) as { code: number; headers: Record<string, string>; message: string; data: string };
+        const parsed = JSON.parse(raw.toString()) as {
+          code: number;
+          headers: Record<string, string>;
+          message: string;
+          data: string;
+        };
         frame = { ...parsed, data: parsed.data === undefined ? undefined : tryParse(parsed.data) };
       } catch {
         return;
@@ -248,7 +274,10 @@ export class FakeDingTalk extends FakePlatformServer {
     } catch {
       body = undefined;
     }
-    const token = (req.headers['x-acs-dingtalk-access-token'] as string | undefined) ?? url.searchParams.get('access_token') ?? undefined;
+    const token =
+      (req.headers['x-acs-dingtalk-access-token'] as string | undefined) ??
+      url.searchParams.get('access_token') ??
+      undefined;
     const call: FakeCall = { method: req.method ?? 'GET', path, body, token, status: 0 };
     this.calls.push(call);
 
@@ -268,8 +297,10 @@ export class FakeDingTalk extends FakePlatformServer {
     const limit = this.rateLimits.get(path);
     if (limit && limit.count > 0) {
       limit.count -= 1;
-      if (limit.style === 'http429') answer(429, { code: 'Throttling', message: 'Request was denied due to flow control.' }, { 'Retry-After': '0' });
-      else if (limit.style === 'qps403') answer(403, { code: 'Forbidden.AccessDenied.QpsLimitForApi', message: 'qps limit exceeded' });
+      if (limit.style === 'http429')
+        answer(429, { code: 'Throttling', message: 'Request was denied due to flow control.' }, { 'Retry-After': '0' });
+      else if (limit.style === 'qps403')
+        answer(403, { code: 'Forbidden.AccessDenied.QpsLimitForApi', message: 'qps limit exceeded' });
       else answer(200, { errcode: 90018, errmsg: '当前请求已超过qps限制' });
       return;
     }
@@ -308,7 +339,12 @@ export class FakeDingTalk extends FakePlatformServer {
           answer(400, { code: 'invalidParameter.robotCode', message: 'robot or conversation missing' });
           return;
         }
-        this.messages.push({ kind: 'group', to: body.openConversationId, msgKey: body.msgKey, msgParam: tryParse(body.msgParam) });
+        this.messages.push({
+          kind: 'group',
+          to: body.openConversationId,
+          msgKey: body.msgKey,
+          msgParam: tryParse(body.msgParam),
+        });
         answer(200, { processQueryKey: randomUUID() });
         return;
       case 'POST /v1.0/robot/oToMessages/batchSend':
@@ -316,8 +352,17 @@ export class FakeDingTalk extends FakePlatformServer {
           answer(400, { code: 'invalidParameter.userIds', message: 'userIds missing' });
           return;
         }
-        this.messages.push({ kind: 'direct', to: body.userIds, msgKey: body.msgKey, msgParam: tryParse(body.msgParam) });
-        answer(200, { processQueryKey: randomUUID(), invalidStaffIdList: body.userIds.filter((id: string) => !this.users.has(id)), flowControlledStaffIdList: [] });
+        this.messages.push({
+          kind: 'direct',
+          to: body.userIds,
+          msgKey: body.msgKey,
+          msgParam: tryParse(body.msgParam),
+        });
+        answer(200, {
+          processQueryKey: randomUUID(),
+          invalidStaffIdList: body.userIds.filter((id: string) => !this.users.has(id)),
+          flowControlledStaffIdList: [],
+        });
         return;
       case 'POST /topapi/v2/user/get': {
         const user = this.users.get(body.userid);
@@ -328,7 +373,13 @@ export class FakeDingTalk extends FakePlatformServer {
         answer(200, {
           errcode: 0,
           errmsg: 'ok',
-          result: { userid: user.userid, name: user.name, unionid: user.unionid ?? `union-${user.userid}`, email: user.email ?? '', org_email: user.orgEmail ?? '' },
+          result: {
+            userid: user.userid,
+            name: user.name,
+            unionid: user.unionid ?? `union-${user.userid}`,
+            email: user.email ?? '',
+            org_email: user.orgEmail ?? '',
+          },
           request_id: randomUUID(),
         });
         return;
@@ -358,7 +409,11 @@ export class FakeDingTalk extends FakePlatformServer {
 
   private createAndDeliver(body: any, answer: (status: number, payload: unknown) => void): void {
     const outTrackId = body.outTrackId;
-    if (typeof outTrackId !== 'string' || typeof body.cardTemplateId !== 'string' || typeof body.openSpaceId !== 'string') {
+    if (
+      typeof outTrackId !== 'string' ||
+      typeof body.cardTemplateId !== 'string' ||
+      typeof body.openSpaceId !== 'string'
+    ) {
       answer(400, { code: 'invalidParameter', message: 'outTrackId, cardTemplateId and openSpaceId are required' });
       return;
     }
@@ -380,7 +435,13 @@ export class FakeDingTalk extends FakePlatformServer {
       history: [{ ...cardParamMap }],
       deliver: body.imGroupOpenDeliverModel ?? body.imRobotOpenDeliverModel,
     });
-    answer(200, { success: true, result: { outTrackId, deliverResults: [{ spaceType: 'IM', spaceId: body.openSpaceId, success: true, carrierId: randomUUID() }] } });
+    answer(200, {
+      success: true,
+      result: {
+        outTrackId,
+        deliverResults: [{ spaceType: 'IM', spaceId: body.openSpaceId, success: true, carrierId: randomUUID() }],
+      },
+    });
   }
 
   private updateCard(body: any, answer: (status: number, payload: unknown) => void): void {
@@ -394,7 +455,9 @@ export class FakeDingTalk extends FakePlatformServer {
       answer(400, { code: 'invalidParameter.cardParamMap', message: 'cardParamMap values must be strings' });
       return;
     }
-    card.cardParamMap = body.cardUpdateOptions?.updateCardDataByKey ? { ...card.cardParamMap, ...cardParamMap } : { ...cardParamMap };
+    card.cardParamMap = body.cardUpdateOptions?.updateCardDataByKey
+      ? { ...card.cardParamMap, ...cardParamMap }
+      : { ...cardParamMap };
     card.history.push({ ...card.cardParamMap });
     answer(200, { success: true, result: true });
   }

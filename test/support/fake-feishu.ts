@@ -73,7 +73,12 @@ const FRAME_TYPES = protobuf.Root.fromJSON({
   nested: {
     pbbp2: {
       nested: {
-        Header: { fields: { key: { type: 'string', id: 1, rule: 'required' }, value: { type: 'string', id: 2, rule: 'required' } } },
+        Header: {
+          fields: {
+            key: { type: 'string', id: 1, rule: 'required' },
+            value: { type: 'string', id: 2, rule: 'required' },
+          },
+        },
         Frame: {
           fields: {
             SeqID: { type: 'uint64', id: 1, rule: 'required' },
@@ -120,7 +125,12 @@ export class FakeFeishu extends FakePlatformServer {
 
   /** The next call to `method path` (e.g. "POST /open-apis/im/v1/messages") is answered 429 / 99991400. */
   rateLimitOnce(route: string, resetSeconds: number): void {
-    this.inject(route, { status: 429, code: 99991400, msg: 'request trigger frequency limit', headers: { 'x-ogw-ratelimit-limit': '5', 'x-ogw-ratelimit-reset': String(resetSeconds) } });
+    this.inject(route, {
+      status: 429,
+      code: 99991400,
+      msg: 'request trigger frequency limit',
+      headers: { 'x-ogw-ratelimit-limit': '5', 'x-ogw-ratelimit-reset': String(resetSeconds) },
+    });
   }
 
   /** The next call to `route` fails with this HTTP status and Feishu error code. */
@@ -141,7 +151,8 @@ export class FakeFeishu extends FakePlatformServer {
   applyCallbackAnswer(messageId: string | undefined, answer: any): void {
     const message = messageId !== undefined ? this.message(messageId) : undefined;
     const card = answer?.card?.type === 'raw' ? answer.card.data : undefined;
-    if (!message || !card || message.content?.config?.update_multi !== true || card.config?.update_multi !== true) return;
+    if (!message || !card || message.content?.config?.update_multi !== true || card.config?.update_multi !== true)
+      return;
     this.record(() => {
       message.content = card;
       message.history.push(card);
@@ -149,7 +160,9 @@ export class FakeFeishu extends FakePlatformServer {
   }
 
   callsTo(method: string, path: string | RegExp): FakeFeishuCall[] {
-    return this.calls.filter((c) => c.method === method && (typeof path === 'string' ? c.path === path : path.test(c.path)));
+    return this.calls.filter(
+      (c) => c.method === method && (typeof path === 'string' ? c.path === path : path.test(c.path)),
+    );
   }
 
   message(messageId: string): FakeFeishuMessage | undefined {
@@ -169,7 +182,10 @@ export class FakeFeishu extends FakePlatformServer {
   /** Pushes an event envelope (an event or a card callback) as an event frame; resolves with the client's ack. */
   pushEvent(envelope: any, messageId: string = randomUUID()): Promise<FrameAck> {
     const socket = this.openSocket('long-connection');
-    const acked = this.waitFor(() => this.frameAcks.find((ack) => ack.messageId === messageId), `ack of frame ${messageId}`);
+    const acked = this.waitFor(
+      () => this.frameAcks.find((ack) => ack.messageId === messageId),
+      `ack of frame ${messageId}`,
+    );
     const frame = Frame.create({
       SeqID: 0,
       LogID: 0,
@@ -201,12 +217,21 @@ export class FakeFeishu extends FakePlatformServer {
       const headers = Object.fromEntries((frame.headers ?? []).map((h) => [h.key, h.value]));
       if (frame.method === FRAME_METHOD.control) {
         if (headers.type === 'ping') {
-          const pong = Frame.create({ SeqID: 0, LogID: 0, service: SERVICE_ID, method: FRAME_METHOD.control, headers: [{ key: 'type', value: 'pong' }] });
+          const pong = Frame.create({
+            SeqID: 0,
+            LogID: 0,
+            service: SERVICE_ID,
+            method: FRAME_METHOD.control,
+            headers: [{ key: 'type', value: 'pong' }],
+          });
           ws.send(Frame.encode(pong).finish());
         }
         return;
       }
-      const answer = JSON.parse((frame.payload ?? Buffer.alloc(0)).toString('utf8') || '{}') as { code: number; data?: string };
+      const answer = JSON.parse((frame.payload ?? Buffer.alloc(0)).toString('utf8') || '{}') as {
+        code: number;
+        data?: string;
+      };
       const ack: FrameAck = {
         messageId: headers.message_id ?? '',
         headers,
@@ -233,36 +258,64 @@ export class FakeFeishu extends FakePlatformServer {
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     const answer = (status: number, json: unknown, headers: Record<string, string> = {}) => {
       this.record(() => this.calls.push({ method, path, query, body, token, status }));
-      res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(json));
+      res
+        .writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', ...headers })
+        .end(JSON.stringify(json));
     };
 
     const route = `${method} ${path.replace(/\/(om_|on_|ou_)[\w-]+/g, '/:id')}`;
     const failure = this.injected.get(route)?.shift() ?? this.injected.get(`${method} ${path}`)?.shift();
     if (failure) {
-      answer(failure.status, { code: failure.code, msg: failure.msg, error: { log_id: randomUUID() } }, failure.headers);
+      answer(
+        failure.status,
+        { code: failure.code, msg: failure.msg, error: { log_id: randomUUID() } },
+        failure.headers,
+      );
       return;
     }
 
     if (method === 'POST' && path === '/open-apis/auth/v3/tenant_access_token/internal') {
       const ok = body?.app_id === FAKE_APP_ID && body?.app_secret === FAKE_APP_SECRET;
-      answer(ok ? 200 : 400, ok ? { code: 0, msg: 'ok', tenant_access_token: FAKE_TENANT_TOKEN, expire: 7200 } : { code: 10014, msg: 'app secret invalid' });
+      answer(
+        ok ? 200 : 400,
+        ok
+          ? { code: 0, msg: 'ok', tenant_access_token: FAKE_TENANT_TOKEN, expire: 7200 }
+          : { code: 10014, msg: 'app secret invalid' },
+      );
       return;
     }
     if (method === 'POST' && path === '/callback/ws/endpoint') {
       const ok = body?.AppID === FAKE_APP_ID && body?.AppSecret === FAKE_APP_SECRET;
-      answer(200, ok
-        ? { code: 0, msg: 'ok', data: { URL: `${this.url.replace(/^http/, 'ws')}/ws?device_id=fake-device&service_id=${SERVICE_ID}`, ClientConfig: { PingInterval: 120, ReconnectCount: -1, ReconnectInterval: 120, ReconnectNonce: 30 } } }
-        : { code: 514, msg: 'auth failed', data: { URL: '', ClientConfig: {} } });
+      answer(
+        200,
+        ok
+          ? {
+              code: 0,
+              msg: 'ok',
+              data: {
+                URL: `${this.url.replace(/^http/, 'ws')}/ws?device_id=fake-device&service_id=${SERVICE_ID}`,
+                ClientConfig: { PingInterval: 120, ReconnectCount: -1, ReconnectInterval: 120, ReconnectNonce: 30 },
+              },
+            }
+          : { code: 514, msg: 'auth failed', data: { URL: '', ClientConfig: {} } },
+      );
       return;
     }
     if (token !== FAKE_TENANT_TOKEN) {
-      answer(400, { code: 99991663, msg: 'Invalid access token for authorization. Please make a request with token attached.' });
+      answer(400, {
+        code: 99991663,
+        msg: 'Invalid access token for authorization. Please make a request with token attached.',
+      });
       return;
     }
 
     let match: RegExpExecArray | null;
     if (method === 'GET' && path === '/open-apis/bot/v3/info') {
-      answer(200, { code: 0, msg: 'ok', bot: { activate_status: 2, app_name: 'jitbot', avatar_url: '', ip_white_list: [], open_id: FAKE_BOT_OPEN_ID } });
+      answer(200, {
+        code: 0,
+        msg: 'ok',
+        bot: { activate_status: 2, app_name: 'jitbot', avatar_url: '', ip_white_list: [], open_id: FAKE_BOT_OPEN_ID },
+      });
     } else if (method === 'POST' && path === '/open-apis/im/v1/messages') {
       this.create(query.receive_id_type, body, answer);
     } else if (method === 'POST' && (match = /^\/open-apis\/im\/v1\/messages\/([\w-]+)\/reply$/.exec(path))) {
@@ -281,7 +334,10 @@ export class FakeFeishu extends FakePlatformServer {
     let chatId: string | undefined;
     if (receiveIdType === 'chat_id') chatId = this.chats.has(receiveId) ? receiveId : undefined;
     else if (receiveIdType === 'union_id' || receiveIdType === 'open_id' || receiveIdType === 'email') {
-      const user = [...this.users.values()].find((u) => (receiveIdType === 'union_id' ? u.unionId : receiveIdType === 'open_id' ? u.openId : u.email) === receiveId);
+      const user = [...this.users.values()].find(
+        (u) =>
+          (receiveIdType === 'union_id' ? u.unionId : receiveIdType === 'open_id' ? u.openId : u.email) === receiveId,
+      );
       chatId = user ? `oc_dm_${user.unionId}` : undefined;
     } else {
       answer(400, { code: 99992402, msg: 'field validation failed: receive_id_type' });
@@ -291,7 +347,14 @@ export class FakeFeishu extends FakePlatformServer {
       answer(400, { code: 230002, msg: 'Bot/User can NOT be out of the chat.' });
       return;
     }
-    this.postOnce(body, answer, () => this.store({ chatId, msgType: body.msg_type, content: JSON.parse(body.content), ...(body.uuid && { uuid: body.uuid }) }));
+    this.postOnce(body, answer, () =>
+      this.store({
+        chatId,
+        msgType: body.msg_type,
+        content: JSON.parse(body.content),
+        ...(body.uuid && { uuid: body.uuid }),
+      }),
+    );
   }
 
   private reply(parentId: string, body: any, answer: (status: number, json: unknown) => void): void {
@@ -302,7 +365,8 @@ export class FakeFeishu extends FakePlatformServer {
     }
     this.postOnce(body, answer, () => {
       const root = parent.rootId ?? parent.messageId;
-      const threadId = body.reply_in_thread === true ? (this.message(root)?.threadId ?? `omt_${root.slice(3)}`) : parent.threadId;
+      const threadId =
+        body.reply_in_thread === true ? (this.message(root)?.threadId ?? `omt_${root.slice(3)}`) : parent.threadId;
       if (threadId && body.reply_in_thread === true) this.message(root)!.threadId = threadId;
       return this.store({
         chatId: parent.chatId,
@@ -343,7 +407,10 @@ export class FakeFeishu extends FakePlatformServer {
     }
     const content = typeof body?.content === 'string' ? safeParse(body.content) : undefined;
     if (!content || message.content?.config?.update_multi !== true || content.config?.update_multi !== true) {
-      answer(400, { code: 230099, msg: 'Failed to update the card: it must declare config.update_multi = true (before and after).' });
+      answer(400, {
+        code: 230099,
+        msg: 'Failed to update the card: it must declare config.update_multi = true (before and after).',
+      });
       return;
     }
     this.record(() => {
@@ -354,7 +421,9 @@ export class FakeFeishu extends FakePlatformServer {
   }
 
   private user(id: string, idType: string, answer: (status: number, json: unknown) => void): void {
-    const user = [...this.users.values()].find((u) => (idType === 'union_id' ? u.unionId : idType === 'user_id' ? u.userId : u.openId) === id);
+    const user = [...this.users.values()].find(
+      (u) => (idType === 'union_id' ? u.unionId : idType === 'user_id' ? u.userId : u.openId) === id,
+    );
     if (!user) {
       answer(400, { code: 41050, msg: 'no user authority error' });
       return;
@@ -381,9 +450,13 @@ export class FakeFeishu extends FakePlatformServer {
     if (typeof body?.content !== 'string') return 'content must be a JSON string';
     const content = safeParse(body.content);
     if (!content) return 'content is not valid JSON';
-    if (body.msg_type === 'interactive') return content.schema === '2.0' && content.body ? undefined : 'not a JSON 2.0 card';
+    if (body.msg_type === 'interactive')
+      return content.schema === '2.0' && content.body ? undefined : 'not a JSON 2.0 card';
     if (body.msg_type === 'text') return typeof content.text === 'string' ? undefined : 'text content needs `text`';
-    if (body.msg_type === 'post') return Object.values(content).some((lang: any) => Array.isArray(lang?.content)) ? undefined : 'post content needs a language with `content`';
+    if (body.msg_type === 'post')
+      return Object.values(content).some((lang: any) => Array.isArray(lang?.content))
+        ? undefined
+        : 'post content needs a language with `content`';
     return `unsupported msg_type ${String(body.msg_type)}`;
   }
 

@@ -151,7 +151,10 @@ export class FakeSlack extends FakePlatformServer {
   ): Promise<SocketAck> {
     const socket = this.openSocket('Socket Mode');
     const envelopeId = options.envelopeId ?? randomUUID();
-    const acked = this.waitFor(() => this.socketAcks.find((ack) => ack.envelope_id === envelopeId), `ack of envelope ${envelopeId}`);
+    const acked = this.waitFor(
+      () => this.socketAcks.find((ack) => ack.envelope_id === envelopeId),
+      `ack of envelope ${envelopeId}`,
+    );
     socket.send(
       JSON.stringify({
         envelope_id: envelopeId,
@@ -176,7 +179,9 @@ export class FakeSlack extends FakePlatformServer {
         // Not JSON: ignored, as Slack would.
       }
     });
-    ws.send(JSON.stringify({ type: 'hello', num_connections: this.sockets.size, connection_info: { app_id: 'A_FAKE' } }));
+    ws.send(
+      JSON.stringify({ type: 'hello', num_connections: this.sockets.size, connection_info: { app_id: 'A_FAKE' } }),
+    );
   }
 
   // ── HTTP ────────────────────────────────────────────────────────────────────────────────────────────────
@@ -220,7 +225,8 @@ export class FakeSlack extends FakePlatformServer {
     }
 
     const expected = APP_TOKEN_METHODS.has(method) ? FAKE_APP_TOKEN : FAKE_BOT_TOKEN;
-    const answer = token === expected ? this.answer(method, args) : { ok: false, error: token ? 'invalid_auth' : 'not_authed' };
+    const answer =
+      token === expected ? this.answer(method, args) : { ok: false, error: token ? 'invalid_auth' : 'not_authed' };
     this.record(() => this.calls.push({ method, args, token, status: 200 }));
     res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(answer));
   }
@@ -228,7 +234,15 @@ export class FakeSlack extends FakePlatformServer {
   private answer(method: string, args: Record<string, any>): Record<string, unknown> {
     switch (method) {
       case 'auth.test':
-        return { ok: true, url: 'https://fake.slack.test/', team: 'Fake', user: 'jitbot', team_id: FAKE_TEAM_ID, user_id: FAKE_BOT_USER_ID, bot_id: 'B_JITBOT' };
+        return {
+          ok: true,
+          url: 'https://fake.slack.test/',
+          team: 'Fake',
+          user: 'jitbot',
+          team_id: FAKE_TEAM_ID,
+          user_id: FAKE_BOT_USER_ID,
+          bot_id: 'B_JITBOT',
+        };
       case 'apps.connections.open':
         return { ok: true, url: `${this.url.replace(/^http/, 'ws')}/socket` };
       case 'chat.postMessage':
@@ -236,15 +250,28 @@ export class FakeSlack extends FakePlatformServer {
       case 'chat.update':
         return this.updateMessage(args);
       case 'chat.postEphemeral':
-        return args.channel && args.user ? { ok: true, message_ts: this.nextTs() } : { ok: false, error: 'invalid_arguments' };
+        return args.channel && args.user
+          ? { ok: true, message_ts: this.nextTs() }
+          : { ok: false, error: 'invalid_arguments' };
       case 'conversations.open': {
         const user = String(args.users ?? '');
-        return this.users.has(user) ? { ok: true, channel: { id: `D_${user}` } } : { ok: false, error: 'user_not_found' };
+        return this.users.has(user)
+          ? { ok: true, channel: { id: `D_${user}` } }
+          : { ok: false, error: 'user_not_found' };
       }
       case 'conversations.info': {
         const channel = this.channels.get(String(args.channel));
         if (!channel) return { ok: false, error: 'channel_not_found' };
-        return { ok: true, channel: { id: channel.id, name: channel.name, is_channel: true, is_private: channel.isPrivate ?? false, is_member: channel.isMember } };
+        return {
+          ok: true,
+          channel: {
+            id: channel.id,
+            name: channel.name,
+            is_channel: true,
+            is_private: channel.isPrivate ?? false,
+            is_member: channel.isMember,
+          },
+        };
       }
       case 'users.info': {
         const user = this.users.get(String(args.user));
@@ -257,7 +284,11 @@ export class FakeSlack extends FakePlatformServer {
             team_id: FAKE_TEAM_ID,
             name: user.name,
             real_name: realName,
-            profile: { real_name: realName, display_name: user.displayName ?? '', ...(user.email && { email: user.email }) },
+            profile: {
+              real_name: realName,
+              display_name: user.displayName ?? '',
+              ...(user.email && { email: user.email }),
+            },
           },
         };
       }

@@ -98,7 +98,9 @@ export class FakeSsm {
   /** Seeds a session; returns its id (generated from the owner's last ARN segment, like SSM, when not given). */
   addSession(session: Partial<FakeSession> & Pick<FakeSession, 'target' | 'owner'>): string {
     const name = session.owner.split('/').pop() ?? 'session';
-    const sessionId = session.sessionId ?? `${name}-${(++this.sessionCounter).toString(16).padStart(4, '0')}${randomBytes(6).toString('hex')}`;
+    const sessionId =
+      session.sessionId ??
+      `${name}-${(++this.sessionCounter).toString(16).padStart(4, '0')}${randomBytes(6).toString('hex')}`;
     this.sessions.push({ status: 'Connected', startedAt: Date.now(), ...session, sessionId });
     return sessionId;
   }
@@ -123,7 +125,12 @@ export class FakeSsm {
 
   /** The next `times` requests (of `operation`, or of any operation) are answered with this error. */
   failNext(times: number, type: string, options: { operation?: string; message?: string } = {}): void {
-    this.failures.push({ operation: options.operation, type, message: options.message ?? `${type} (fake)`, remaining: times });
+    this.failures.push({
+      operation: options.operation,
+      type,
+      message: options.message ?? `${type} (fake)`,
+      remaining: times,
+    });
   }
 
   /** The next `times` requests are throttled, as AWS does when its rate limit is hit. */
@@ -147,7 +154,10 @@ export class FakeSsm {
     this.calls.push({ operation, input, region, accessKeyId });
     const context: Context = { region, account: accessKeyId ? this.options.accountOf?.(accessKeyId) : undefined };
     try {
-      if (req.method !== 'POST' || !String(req.headers['content-type'] ?? '').startsWith('application/x-amz-json-1.1')) {
+      if (
+        req.method !== 'POST' ||
+        !String(req.headers['content-type'] ?? '').startsWith('application/x-amz-json-1.1')
+      ) {
         throw new FakeError('SerializationException', 'expected POST with application/x-amz-json-1.1');
       }
       this.injectedFailure(operation);
@@ -159,7 +169,9 @@ export class FakeSsm {
   }
 
   private injectedFailure(operation: string): void {
-    const failure = this.failures.find((f) => f.remaining > 0 && (f.operation === undefined || f.operation === operation));
+    const failure = this.failures.find(
+      (f) => f.remaining > 0 && (f.operation === undefined || f.operation === operation),
+    );
     if (!failure) return;
     failure.remaining--;
     throw new FakeError(failure.type, failure.message);
@@ -182,9 +194,11 @@ export class FakeSsm {
 
   private describeSessions(input: Record<string, unknown>, context: Context) {
     const state = input.State;
-    if (state !== 'Active' && state !== 'History') throw new FakeError('ValidationException', 'State must be Active or History');
+    if (state !== 'Active' && state !== 'History')
+      throw new FakeError('ValidationException', 'State must be Active or History');
     const filters = (input.Filters ?? []) as { key?: unknown; value?: unknown }[];
-    if (!Array.isArray(filters) || filters.length > 6) throw new FakeError('ValidationException', 'Filters: 1-6 {key, value}');
+    if (!Array.isArray(filters) || filters.length > 6)
+      throw new FakeError('ValidationException', 'Filters: 1-6 {key, value}');
     const matchers = filters.map(({ key, value }) => {
       if (typeof value !== 'string' || value.length < 1 || value.length > 400) {
         throw new FakeError('ValidationException', 'filter value must be 1-400 characters');
@@ -254,7 +268,10 @@ export class FakeSsm {
       if (Key === 'InstanceIds') {
         const unknown = values.filter((id) => !visible.some((node) => node.id === id));
         if (this.options.strictInstanceIds && unknown.length > 0) {
-          throw new FakeError('InvalidInstanceId', `Instances [${unknown.join(', ')}] not in a valid state for account`);
+          throw new FakeError(
+            'InvalidInstanceId',
+            `Instances [${unknown.join(', ')}] not in a valid state for account`,
+          );
         }
         return (node: FakeNode) => values.includes(node.id);
       }
@@ -289,7 +306,9 @@ export class FakeSsm {
     if (input.ResourceType !== 'ManagedInstance') {
       throw new FakeError('InvalidResourceType', 'the fake lists tags of ManagedInstance resources only');
     }
-    const node = this.nodes.find((n) => n.id === input.ResourceId && resourceTypeOf(n) === 'ManagedInstance' && inScope(n, context));
+    const node = this.nodes.find(
+      (n) => n.id === input.ResourceId && resourceTypeOf(n) === 'ManagedInstance' && inScope(n, context),
+    );
     if (!node) throw new FakeError('InvalidResourceId', `resource ${String(input.ResourceId)} not found`);
     return { TagList: Object.entries(node.tags).map(([Key, Value]) => ({ Key, Value })) };
   }
@@ -303,8 +322,13 @@ export class FakeSsm {
     const size = Math.min(typeof asked === 'number' ? asked : 10, this.options.maxPageSize ?? 200);
     let start = 0;
     if (input.NextToken !== undefined) {
-      const decoded = Number(Buffer.from(String(input.NextToken), 'base64url').toString('utf8').replace(/^offset:/, ''));
-      if (!Number.isInteger(decoded) || decoded < 0) throw new FakeError('InvalidNextToken', 'The specified token is invalid');
+      const decoded = Number(
+        Buffer.from(String(input.NextToken), 'base64url')
+          .toString('utf8')
+          .replace(/^offset:/, ''),
+      );
+      if (!Number.isInteger(decoded) || decoded < 0)
+        throw new FakeError('InvalidNextToken', 'The specified token is invalid');
       start = decoded;
     }
     const end = start + size;

@@ -148,7 +148,10 @@ export class FakeTeams {
 
   /** Posts an activity to the bot as the Bot Connector does; `token: null` sends none. */
   async deliver(botUrl: string, activity: object, token?: string | null): Promise<{ status: number; body: any }> {
-    const bearer = token === undefined ? await this.sign({ serviceUrl: (activity as { serviceUrl?: string }).serviceUrl ?? this.serviceUrl }) : token;
+    const bearer =
+      token === undefined
+        ? await this.sign({ serviceUrl: (activity as { serviceUrl?: string }).serviceUrl ?? this.serviceUrl })
+        : token;
     const response = await fetch(botUrl, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', ...(bearer !== null && { Authorization: `Bearer ${bearer}` }) },
@@ -170,7 +173,9 @@ export class FakeTeams {
 
   /** Messages posted in a conversation (a channel's replies included, by thread root), oldest first. */
   postedIn(conversationId: string): FakeActivity[] {
-    return this.activities.filter((a) => a.conversationId === conversationId || a.conversationId.startsWith(`${conversationId};messageid=`));
+    return this.activities.filter(
+      (a) => a.conversationId === conversationId || a.conversationId.startsWith(`${conversationId};messageid=`),
+    );
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -178,13 +183,27 @@ export class FakeTeams {
     const raw = (await readBody(req)).toString('utf8');
     if (req.method === 'GET' && url.pathname === '/v1/.well-known/openidconfiguration') {
       this.metadataFetches++;
-      return send(res, 200, { issuer: FAKE_ISSUER, jwks_uri: `${this.base}/v1/.well-known/keys`, id_token_signing_alg_values_supported: ['RS256'] });
+      return send(res, 200, {
+        issuer: FAKE_ISSUER,
+        jwks_uri: `${this.base}/v1/.well-known/keys`,
+        id_token_signing_alg_values_supported: ['RS256'],
+      });
     }
     if (req.method === 'GET' && url.pathname === '/v1/.well-known/keys') {
       return send(res, 200, {
         keys: [
-          { ...this.signingKey.publicKey.export({ format: 'jwk' }), kid: ENDORSED_KID, use: 'sig', endorsements: ['msteams', 'skype'] },
-          { ...this.otherKey.publicKey.export({ format: 'jwk' }), kid: UNENDORSED_KID, use: 'sig', endorsements: ['skype', 'webchat'] },
+          {
+            ...this.signingKey.publicKey.export({ format: 'jwk' }),
+            kid: ENDORSED_KID,
+            use: 'sig',
+            endorsements: ['msteams', 'skype'],
+          },
+          {
+            ...this.otherKey.publicKey.export({ format: 'jwk' }),
+            kid: UNENDORSED_KID,
+            use: 'sig',
+            endorsements: ['skype', 'webchat'],
+          },
         ],
       });
     }
@@ -199,7 +218,11 @@ export class FakeTeams {
     const form = Object.fromEntries(new URLSearchParams(raw));
     const request: TokenRequest = { form };
     this.tokenRequests.push(request);
-    if (form.grant_type !== 'client_credentials' || form.client_id !== FAKE_APP_ID || form.scope !== 'https://api.botframework.com/.default') {
+    if (
+      form.grant_type !== 'client_credentials' ||
+      form.client_id !== FAKE_APP_ID ||
+      form.scope !== 'https://api.botframework.com/.default'
+    ) {
       return send(res, 400, { error: 'invalid_request', error_description: 'AADSTS900144: bad grant' });
     }
     let valid = form.client_secret === FAKE_APP_SECRET;
@@ -216,13 +239,23 @@ export class FakeTeams {
       }
       request.assertionValid = valid;
     }
-    if (!valid) return send(res, 401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' });
+    if (!valid)
+      return send(res, 401, {
+        error: 'invalid_client',
+        error_description: 'AADSTS7000215: Invalid client secret provided.',
+      });
     const token = `fake-bot-token-${randomUUID()}`;
     this.issuedTokens.add(token);
     send(res, 200, { token_type: 'Bearer', expires_in: 3599, access_token: token });
   }
 
-  private async connector(method: string, url: URL, raw: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  private async connector(
+    method: string,
+    url: URL,
+    raw: string,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+  ): Promise<void> {
     const path = url.pathname.slice('/connector'.length).split('/').map(decodeURIComponent).join('/');
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     const body = raw ? JSON.parse(raw) : undefined;
@@ -232,7 +265,8 @@ export class FakeTeams {
       call.status = status;
       send(res, status, payload);
     };
-    if (!token || !this.issuedTokens.has(token)) return answer(401, { message: 'Authorization has been denied for this request.' });
+    if (!token || !this.issuedTokens.has(token))
+      return answer(401, { message: 'Authorization has been denied for this request.' });
     for (const [key, count] of this.failures) {
       const [part, status] = key.split('\n') as [string, string];
       if (count > 0 && path.includes(part)) {
@@ -256,8 +290,13 @@ export class FakeTeams {
     const conversationId = segments[2]!;
     if (segments[3] === 'members' && method === 'GET' && segments[4]) {
       const wanted = segments[4];
-      const member = [...this.members.values()].find((m) => m.id === wanted || m.aadObjectId.toLowerCase() === wanted.toLowerCase());
-      if (!member) return answer(404, { error: { code: 'MemberNotFoundInConversation', message: 'The member is not in this conversation' } });
+      const member = [...this.members.values()].find(
+        (m) => m.id === wanted || m.aadObjectId.toLowerCase() === wanted.toLowerCase(),
+      );
+      if (!member)
+        return answer(404, {
+          error: { code: 'MemberNotFoundInConversation', message: 'The member is not in this conversation' },
+        });
       return answer(200, { ...member, objectId: member.aadObjectId, tenantId: FAKE_TENANT_ID, userRole: 'user' });
     }
     if (segments[3] === 'activities') {
@@ -265,7 +304,14 @@ export class FakeTeams {
         const replyToId = segments[4] ?? body?.replyToId;
         const id = `${Date.now()}${String(this.activities.length).padStart(4, '0')}`;
         const version = { text: body?.text, attachments: body?.attachments };
-        this.activities.push({ conversationId, id, ...(replyToId && { replyToId }), ...version, entities: body?.entities, history: [version] });
+        this.activities.push({
+          conversationId,
+          id,
+          ...(replyToId && { replyToId }),
+          ...version,
+          entities: body?.entities,
+          history: [version],
+        });
         return answer(201, { id });
       }
       if (method === 'PUT' && segments[4]) {
@@ -318,14 +364,20 @@ function base(type: string, from: ActivityFrom): Record<string, any> {
  * `@jitbot <text>` in a channel (or the text alone in the 1:1 chat). Teams sends what was typed HTML-encoded
  * (`&`, `<`, `>` as entities), with mentions as `<at>…</at>` tags; `encoded` says `text` is in that form already.
  */
-export function messageActivity(from: ActivityFrom, text: string, options: { mention?: boolean; encoded?: boolean } = {}): Record<string, any> {
+export function messageActivity(
+  from: ActivityFrom,
+  text: string,
+  options: { mention?: boolean; encoded?: boolean } = {},
+): Record<string, any> {
   const mention = options.mention ?? from.conversationType !== 'personal';
   const wire = options.encoded ? text : text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   return {
     ...base('message', from),
     text: mention ? `<at>jitbot</at> ${wire}` : wire,
     textFormat: 'plain',
-    entities: mention ? [{ type: 'mention', text: '<at>jitbot</at>', mentioned: { id: BOT_ACCOUNT_ID, name: 'jitbot' } }] : [],
+    entities: mention
+      ? [{ type: 'mention', text: '<at>jitbot</at>', mentioned: { id: BOT_ACCOUNT_ID, name: 'jitbot' } }]
+      : [],
   };
 }
 

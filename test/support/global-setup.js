@@ -19,9 +19,15 @@ function freePort() {
 
 function ping(url) {
   return new Promise((resolve) => {
-    const req = http.get(url + '/moto-api/', (res) => { res.resume(); resolve(true); });
+    const req = http.get(url + '/moto-api/', (res) => {
+      res.resume();
+      resolve(true);
+    });
     req.on('error', () => resolve(false));
-    req.setTimeout(500, () => { req.destroy(); resolve(false); });
+    req.setTimeout(500, () => {
+      req.destroy();
+      resolve(false);
+    });
   });
 }
 
@@ -32,9 +38,14 @@ module.exports = async function globalSetup() {
   const url = `http://127.0.0.1:${port}`;
   const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d.toString(); if (stderr.length > 8000) stderr = stderr.slice(-8000); });
+  child.stderr.on('data', (d) => {
+    stderr += d.toString();
+    if (stderr.length > 8000) stderr = stderr.slice(-8000);
+  });
   let spawnError;
-  child.on('error', (e) => { spawnError = e; });
+  child.on('error', (e) => {
+    spawnError = e;
+  });
   const deadline = Date.now() + 30000;
   while (Date.now() < deadline) {
     if (spawnError) throw new Error(`could not start moto_server (pip install 'moto[server]'): ${spawnError.message}`);

@@ -46,12 +46,20 @@ export interface Harness extends Assembled {
   close(): Promise<void>;
 }
 
-export const person = (userId: string): UserRef => ({ platform: 'console', userId, displayName: userId[0]!.toUpperCase() + userId.slice(1) });
+export const person = (userId: string): UserRef => ({
+  platform: 'console',
+  userId,
+  displayName: userId[0]!.toUpperCase() + userId.slice(1),
+});
 
 let deliveries = 0;
 
 /** `/jit …` typed by a console user, as the adapter would deliver it (a fresh delivery id unless given). */
-export function commandEvent(user: string, text: string, options: { channel?: string; deliveryId?: string } = {}): CommandEvent {
+export function commandEvent(
+  user: string,
+  text: string,
+  options: { channel?: string; deliveryId?: string } = {},
+): CommandEvent {
   return {
     kind: 'command',
     platform: 'console',
@@ -63,7 +71,14 @@ export function commandEvent(user: string, text: string, options: { channel?: st
 }
 
 export async function startHarness(
-  options: { config?: JitbotConfig; store?: Store; granter?: Granter; owner?: string; clock?: ManualClock; logger?: Logger } = {},
+  options: {
+    config?: JitbotConfig;
+    store?: Store;
+    granter?: Granter;
+    owner?: string;
+    clock?: ManualClock;
+    logger?: Logger;
+  } = {},
 ): Promise<Harness> {
   const config = options.config ?? testConfig();
   const opened = options.store ? undefined : await openStore({ embedded: { inMemory: true } });

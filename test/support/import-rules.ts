@@ -105,7 +105,8 @@ export function layerOf(file: string): Layer | undefined {
     }
     return {
       rule: `adapters/${parts[1]} imports only ${ADAPTER_BASE.join(', ')} and npm packages`,
-      allows: (t) => under(t, ...ADAPTER_BASE) || (t.kind === 'local' && /^adapters\/[^/]+$/.test(t.path)) || external(t),
+      allows: (t) =>
+        under(t, ...ADAPTER_BASE) || (t.kind === 'local' && /^adapters\/[^/]+$/.test(t.path)) || external(t),
     };
   }
   if (parts[0] === 'adapters') {
@@ -123,14 +124,20 @@ export function importsOf(file: string, text: string): ImportRef[] {
   const module = parseSync(text, { syntax: 'typescript', target: 'es2022' });
   const bytes = Buffer.from(text);
   // swc spans are 1-based byte offsets into this source.
-  const lineAt = (spanStart: number) => bytes.subarray(0, Math.max(0, spanStart - 1)).toString().split('\n').length;
+  const lineAt = (spanStart: number) =>
+    bytes
+      .subarray(0, Math.max(0, spanStart - 1))
+      .toString()
+      .split('\n').length;
   const found: ImportRef[] = [];
   const add = (node: { span?: { start: number } }, specifier: string | undefined, typeOnly = false) =>
     found.push({ file, line: lineAt(node.span?.start ?? 0), specifier, typeOnly });
   const allTypes = (specifiers: { type: string; isTypeOnly?: boolean }[]) =>
     specifiers.length > 0 && specifiers.every((s) => s.type === 'ImportSpecifier' && s.isTypeOnly);
   const literal = (node: unknown): string | undefined => {
-    const n = node as { type?: string; value?: unknown; quasis?: { cooked?: string }[]; expressions?: unknown[] } | undefined;
+    const n = node as
+      | { type?: string; value?: unknown; quasis?: { cooked?: string }[]; expressions?: unknown[] }
+      | undefined;
     if (n?.type === 'StringLiteral' && typeof n.value === 'string') return n.value;
     if (n?.type === 'TemplateLiteral' && n.expressions?.length === 0) return n.quasis?.[0]?.cooked;
     return undefined;
@@ -154,7 +161,8 @@ export function importsOf(file: string, text: string): ImportRef[] {
         if (n.source) add(n.source, n.source.value, n.typeOnly === true);
         break;
       case 'TsImportEqualsDeclaration':
-        if (n.moduleRef?.type === 'TsExternalModuleReference') add(n.moduleRef.expression, n.moduleRef.expression.value, n.isTypeOnly === true);
+        if (n.moduleRef?.type === 'TsExternalModuleReference')
+          add(n.moduleRef.expression, n.moduleRef.expression.value, n.isTypeOnly === true);
         break;
       case 'TsImportType':
         add(n.argument, n.argument.value, true);
@@ -173,14 +181,18 @@ export function importsOf(file: string, text: string): ImportRef[] {
 }
 
 function resolve(file: string, specifier: string | undefined): Target {
-  if (specifier === undefined) return { kind: 'unchecked', why: 'a computed import cannot be checked; import a literal path' };
+  if (specifier === undefined)
+    return { kind: 'unchecked', why: 'a computed import cannot be checked; import a literal path' };
   if (specifier.startsWith('.')) {
-    const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(file), specifier)).replace(/\.(c|m)?(t|j)s$/, '');
+    const resolved = path.posix
+      .normalize(path.posix.join(path.posix.dirname(file), specifier))
+      .replace(/\.(c|m)?(t|j)s$/, '');
     if (resolved.startsWith('../')) return { kind: 'unchecked', why: 'it leaves the repository' };
     return { kind: 'local', path: resolved.replace(/\/(index)?$/, '') };
   }
   if (specifier.startsWith('/')) return { kind: 'unchecked', why: 'an absolute path; import relative to the file' };
-  if (isBuiltin(specifier)) return { kind: 'builtin', name: specifier.startsWith('node:') ? specifier : `node:${specifier}` };
+  if (isBuiltin(specifier))
+    return { kind: 'builtin', name: specifier.startsWith('node:') ? specifier : `node:${specifier}` };
   return { kind: 'package', name: specifier };
 }
 
@@ -197,10 +209,18 @@ export function checkImports(files: readonly SourceFile[]): Violation[] {
     for (const ref of importsOf(file, text)) {
       const target = { ...resolve(file, ref.specifier), typeOnly: ref.typeOnly };
       if (target.kind === 'unchecked') violations.push({ ...ref, rule: target.why });
-      else if (under(target, 'test', 'bench')) violations.push({ ...ref, rule: 'production code does not import test/ or bench/' });
+      else if (under(target, 'test', 'bench'))
+        violations.push({ ...ref, rule: 'production code does not import test/ or bench/' });
       else if (layer && !layer.allows(target)) violations.push({ ...ref, rule: layer.rule });
-      else if (file.startsWith('src/') && under(target, 'adapters') && !(isAdapterListUser(file) && target.kind === 'local' && target.path === 'adapters')) {
-        violations.push({ ...ref, rule: 'only src/app.ts and src/cli import from adapters/, and only the list (adapters/index.ts)' });
+      else if (
+        file.startsWith('src/') &&
+        under(target, 'adapters') &&
+        !(isAdapterListUser(file) && target.kind === 'local' && target.path === 'adapters')
+      ) {
+        violations.push({
+          ...ref,
+          rule: 'only src/app.ts and src/cli import from adapters/, and only the list (adapters/index.ts)',
+        });
       }
     }
   }

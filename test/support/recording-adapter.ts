@@ -1,6 +1,15 @@
 import type { ApprovalCard } from '../../src/core/card';
 import type { ChannelRef, MessageRef, Platform, UserRef } from '../../src/core/model';
-import type { ChatAdapter, ChatCapabilities, InboundContext, InboundEvent, InboundHandler, PostMessageOptions, Reply, ResolvedUser } from '../../src/ports/chat';
+import type {
+  ChatAdapter,
+  ChatCapabilities,
+  InboundContext,
+  InboundEvent,
+  InboundHandler,
+  PostMessageOptions,
+  Reply,
+  ResolvedUser,
+} from '../../src/ports/chat';
 
 type FailingMethod = 'postCard' | 'updateCard' | 'replyInThread' | 'postMessage' | 'notifyUser';
 
@@ -86,7 +95,9 @@ export class RecordingAdapter implements ChatAdapter {
 
   /** The latest card drawn for a request (posted or updated). */
   latestCard(requestId: string): ApprovalCard | undefined {
-    const drawn = [...this.posted.map((p) => p.card), ...this.updates.map((u) => u.card)].filter((c) => c.requestId === requestId);
+    const drawn = [...this.posted.map((p) => p.card), ...this.updates.map((u) => u.card)].filter(
+      (c) => c.requestId === requestId,
+    );
     return drawn.sort((a, b) => a.version - b.version)[drawn.length - 1];
   }
 

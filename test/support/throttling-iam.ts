@@ -36,7 +36,9 @@ export class ThrottlingIam {
           return;
         }
         const headers = Object.fromEntries(
-          Object.entries(req.headers).flatMap(([name, value]) => (typeof value === 'string' && name !== 'host' ? [[name, value]] : [])),
+          Object.entries(req.headers).flatMap(([name, value]) =>
+            typeof value === 'string' && name !== 'host' ? [[name, value]] : [],
+          ),
         );
         fetch(motoUrl + (req.url ?? '/'), { method: req.method, headers, body })
           .then(async (upstream) => {

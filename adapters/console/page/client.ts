@@ -3,7 +3,9 @@
 // Rule: build the DOM with el() and textContent only; nothing that parses data as HTML.
 
 // What the page reads from /console/api (adapters/console/workspace.ts and render.ts define it on the server).
-type Author = { kind: 'user'; userId: string; displayName: string } | { kind: 'bot'; displayName: string; userId?: undefined };
+type Author =
+  | { kind: 'user'; userId: string; displayName: string }
+  | { kind: 'bot'; displayName: string; userId?: undefined };
 interface CardAction {
   id: string;
   label: string;
@@ -116,7 +118,11 @@ interface CardClick {
 
   // ---------- DOM helpers (text only) ----------
 
-  function el<K extends keyof HTMLElementTagNameMap>(tag: K, props?: Props, children?: readonly Child[]): HTMLElementTagNameMap[K] {
+  function el<K extends keyof HTMLElementTagNameMap>(
+    tag: K,
+    props?: Props,
+    children?: readonly Child[],
+  ): HTMLElementTagNameMap[K] {
     const node = document.createElement(tag);
     for (const [key, value] of Object.entries(props || {})) {
       if (value === undefined || value === null || value === false) continue;
@@ -136,8 +142,17 @@ interface CardClick {
   function formatTime(at: number): string {
     const date = new Date(at);
     const two = (n: number) => String(n).padStart(2, '0');
-    return date.getFullYear() + '-' + two(date.getMonth() + 1) + '-' + two(date.getDate()) + ' ' +
-      two(date.getHours()) + ':' + two(date.getMinutes());
+    return (
+      date.getFullYear() +
+      '-' +
+      two(date.getMonth() + 1) +
+      '-' +
+      two(date.getDate()) +
+      ' ' +
+      two(date.getHours()) +
+      ':' +
+      two(date.getMinutes())
+    );
   }
 
   const TIME_KEY = /(^at$|At$|Time$|^time$)/;
@@ -150,8 +165,13 @@ interface CardClick {
 
   function avatar(author: Author): HTMLElement {
     if (author.kind === 'bot') return el('div', { class: 'avatar avatar-bot', 'aria-hidden': 'true', text: 'J' });
-    const initials = String(author.displayName || '?').split(/\s+/).filter(Boolean).slice(0, 2)
-      .map((part) => Array.from(part)[0]).join('').toUpperCase();
+    const initials = String(author.displayName || '?')
+      .split(/\s+/)
+      .filter(Boolean)
+      .slice(0, 2)
+      .map((part) => Array.from(part)[0])
+      .join('')
+      .toUpperCase();
     const palette = 'avatar-' + (hashOf(author.userId || author.displayName || '') % 6);
     return el('div', { class: 'avatar ' + palette, 'aria-hidden': 'true', text: initials || '?' });
   }
@@ -162,7 +182,9 @@ interface CardClick {
     toast.textContent = text;
     toast.hidden = false;
     clearTimeout(toastTimer);
-    toastTimer = setTimeout(() => { toast.hidden = true; }, 7000);
+    toastTimer = setTimeout(() => {
+      toast.hidden = true;
+    }, 7000);
   }
 
   // ---------- API ----------
@@ -170,10 +192,14 @@ interface CardClick {
   async function api<T>(path: string, init?: RequestInit): Promise<T> {
     const response = await fetch(API + path, Object.assign({ headers: { Accept: 'application/json' } }, init));
     let body: unknown = null;
-    try { body = await response.json(); } catch (_) { body = null; }
+    try {
+      body = await response.json();
+    } catch (_) {
+      body = null;
+    }
     if (!response.ok) {
       const reason = body !== null && typeof body === 'object' ? (body as { error?: unknown }).error : undefined;
-      const error: HttpError = new Error((typeof reason === 'string' && reason) || ('HTTP ' + response.status));
+      const error: HttpError = new Error((typeof reason === 'string' && reason) || 'HTTP ' + response.status);
       error.status = response.status;
       throw error;
     }
@@ -194,10 +220,15 @@ interface CardClick {
     const body = JSON.stringify(Object.assign({ deliveryId: newDeliveryId() }, payload));
     for (let attempt = 1; ; attempt++) {
       try {
-        return await api<Reply>(path, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body });
+        return await api<Reply>(path, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+          body,
+        });
       } catch (caught) {
         const error = caught as HttpError;
-        const retryable = error.status === undefined || error.status === 502 || error.status === 503 || error.status === 504;
+        const retryable =
+          error.status === undefined || error.status === 502 || error.status === 503 || error.status === 504;
         if (!retryable || attempt >= 3) throw error;
         await sleep(attempt * 700);
       }
@@ -207,14 +238,20 @@ interface CardClick {
   // ---------- state ----------
 
   async function refresh(): Promise<void> {
-    if (ui.loading) { ui.reloadQueued = true; return; }
+    if (ui.loading) {
+      ui.reloadQueued = true;
+      return;
+    }
     ui.loading = true;
     try {
       do {
         ui.reloadQueued = false;
         const userId = ui.userId;
         const data = await api<UserState>('/state?user=' + encodeURIComponent(userId));
-        if (userId !== ui.userId) { ui.reloadQueued = true; continue; }
+        if (userId !== ui.userId) {
+          ui.reloadQueued = true;
+          continue;
+        }
         ui.data = data;
         render();
         if (ui.tab !== 'chat') await loadTable(ui.tab);
@@ -226,9 +263,15 @@ interface CardClick {
     }
   }
 
-  function allConversations(data: UserState): Conversation[] { return data.channels.concat(data.dms); }
-  function seenKey(conv: Conversation): string { return ui.userId + '|' + conv.id; }
-  function ephemeralsIn(conv: Conversation, data: UserState): Ephemeral[] { return data.ephemerals.filter((e) => e.conversationId === conv.id); }
+  function allConversations(data: UserState): Conversation[] {
+    return data.channels.concat(data.dms);
+  }
+  function seenKey(conv: Conversation): string {
+    return ui.userId + '|' + conv.id;
+  }
+  function ephemeralsIn(conv: Conversation, data: UserState): Ephemeral[] {
+    return data.ephemerals.filter((e) => e.conversationId === conv.id);
+  }
   function activity(conv: Conversation, data: UserState): number {
     let count = ephemeralsIn(conv, data).length;
     for (const message of conv.messages) count += 1 + message.thread.length;
@@ -267,17 +310,21 @@ interface CardClick {
     const unread = Math.max(0, activity(conv, data) - (ui.lastSeen.get(seenKey(conv)) || 0));
     const icon = conv.kind === 'dm' ? '@' : conv.private ? '🔒' : '#';
     return el('li', null, [
-      el('button', {
-        type: 'button',
-        class: 'conversation' + (active ? ' active' : ''),
-        'aria-current': active ? 'page' : null,
-        title: conv.kind === 'channel' && conv.private ? 'Private channel' : null,
-        onclick: () => openConversation(conv.id),
-      }, [
-        el('span', { class: 'conversation-icon', 'aria-hidden': 'true', text: icon }),
-        el('span', { class: 'conversation-name', text: conv.name }),
-        unread > 0 ? el('span', { class: 'badge', text: String(unread), 'aria-label': unread + ' new' }) : null,
-      ]),
+      el(
+        'button',
+        {
+          type: 'button',
+          class: 'conversation' + (active ? ' active' : ''),
+          'aria-current': active ? 'page' : null,
+          title: conv.kind === 'channel' && conv.private ? 'Private channel' : null,
+          onclick: () => openConversation(conv.id),
+        },
+        [
+          el('span', { class: 'conversation-icon', 'aria-hidden': 'true', text: icon }),
+          el('span', { class: 'conversation-name', text: conv.name }),
+          unread > 0 ? el('span', { class: 'badge', text: String(unread), 'aria-label': unread + ' new' }) : null,
+        ],
+      ),
     ]);
   }
 
@@ -288,20 +335,23 @@ interface CardClick {
     note.hidden = true;
     if (ui.tab === 'requests' || ui.tab === 'audit') {
       title.textContent = ui.tab === 'requests' ? 'Requests' : 'Audit log';
-      description.textContent = ui.tab === 'requests'
-        ? 'Every access request jitbot knows about (read-only).'
-        : 'Everything jitbot did, newest first (read-only).';
+      description.textContent =
+        ui.tab === 'requests'
+          ? 'Every access request jitbot knows about (read-only).'
+          : 'Everything jitbot did, newest first (read-only).';
       return;
     }
     if (conv.kind === 'dm') {
       title.textContent = '@jitbot';
-      description.textContent = 'Direct messages from jitbot to ' + data.user.displayName + '. Only they can see these.';
+      description.textContent =
+        'Direct messages from jitbot to ' + data.user.displayName + '. Only they can see these.';
       return;
     }
     title.textContent = (conv.private ? '🔒 ' : '# ') + conv.name;
     description.textContent = conv.description || '';
     if (conv.private) {
-      note.textContent = 'Private channel. In this local console every demo user can read it; on a real chat platform only its members can.';
+      note.textContent =
+        'Private channel. In this local console every demo user can read it; on a real chat platform only its members can.';
       note.hidden = false;
     }
   }
@@ -341,7 +391,8 @@ interface CardClick {
     const previousTop = list.scrollTop;
     const focus = captureFocus();
 
-    const items = conv.messages.map((m) => ({ order: m.order, draw: () => renderMessage(m, conv) }))
+    const items = conv.messages
+      .map((m) => ({ order: m.order, draw: () => renderMessage(m, conv) }))
       .concat(ephemeralsIn(conv, data).map((e) => ({ order: e.order, draw: () => renderEphemeral(e) })));
     items.sort((a, b) => a.order - b.order);
     const nodes = items.map((item) => item.draw());
@@ -353,11 +404,17 @@ interface CardClick {
   }
 
   function messageMeta(author: Author, at: number, extra?: Child[]): HTMLElement {
-    return el('div', { class: 'message-meta' }, ([
-      el('span', { class: 'author', text: author.displayName }),
-      author.kind === 'bot' ? el('span', { class: 'app-tag', text: 'APP' }) : null,
-      el('time', { datetime: new Date(at).toISOString(), text: formatTime(at) }),
-    ] as Child[]).concat(extra || []));
+    return el(
+      'div',
+      { class: 'message-meta' },
+      (
+        [
+          el('span', { class: 'author', text: author.displayName }),
+          author.kind === 'bot' ? el('span', { class: 'app-tag', text: 'APP' }) : null,
+          el('time', { datetime: new Date(at).toISOString(), text: formatTime(at) }),
+        ] as Child[]
+      ).concat(extra || []),
+    );
   }
 
   function renderMessage(message: Message, conv: Conversation): HTMLElement {
@@ -366,7 +423,9 @@ interface CardClick {
       avatar(message.author),
       el('div', { class: 'message-body' }, [
         messageMeta(message.author, message.at, [edited]),
-        message.card ? renderCard(message, conv, message.card) : el('div', { class: 'message-text', text: message.text || '' }),
+        message.card
+          ? renderCard(message, conv, message.card)
+          : el('div', { class: 'message-text', text: message.text || '' }),
         threadLink(message),
       ]),
     ]);
@@ -386,7 +445,9 @@ interface CardClick {
     const count = message.thread.length;
     if (count === 0 && !message.card) return null;
     const label = count === 0 ? 'Thread' : countLabel(count, 'reply', 'replies');
-    return el('button', { type: 'button', class: 'thread-link', onclick: () => openThread(message.id) }, ['💬 ' + label]);
+    return el('button', { type: 'button', class: 'thread-link', onclick: () => openThread(message.id) }, [
+      '💬 ' + label,
+    ]);
   }
 
   function renderCard(message: Message, conv: Conversation, card: Card): HTMLElement {
@@ -395,27 +456,46 @@ interface CardClick {
       el('div', { class: 'card-status', text: card.statusText }),
     ];
     for (const notice of card.notices) {
-      parts.push(el('div', { class: 'card-notice', role: 'note' }, [
-        el('span', { 'aria-hidden': 'true', text: '⚠' }),
-        el('span', { text: notice }),
-      ]));
+      parts.push(
+        el('div', { class: 'card-notice', role: 'note' }, [
+          el('span', { 'aria-hidden': 'true', text: '⚠' }),
+          el('span', { text: notice }),
+        ]),
+      );
     }
     if (card.fields.length > 0) {
-      parts.push(el('dl', { class: 'card-fields' }, card.fields.map((field) => el('div', { class: 'card-field' }, [
-        el('dt', { text: field.label }),
-        el('dd', { text: field.value }),
-      ]))));
+      parts.push(
+        el(
+          'dl',
+          { class: 'card-fields' },
+          card.fields.map((field) =>
+            el('div', { class: 'card-field' }, [el('dt', { text: field.label }), el('dd', { text: field.value })]),
+          ),
+        ),
+      );
     }
-    parts.push(el('div', { class: 'card-reason' }, [
-      el('span', { class: 'card-label', text: card.reasonLabel }),
-      el('p', { class: 'reason-text', text: card.reason }),
-    ]));
+    parts.push(
+      el('div', { class: 'card-reason' }, [
+        el('span', { class: 'card-label', text: card.reasonLabel }),
+        el('p', { class: 'reason-text', text: card.reason }),
+      ]),
+    );
     if (card.progress) parts.push(el('div', { class: 'card-progress', text: card.progress }));
     if (card.decisions.length > 0) {
-      parts.push(el('ul', { class: 'card-decisions' }, card.decisions.map((decision) => el('li', null, [
-        el('span', { text: decision.text }),
-        decision.comment && decision.text.indexOf(decision.comment) === -1 ? el('blockquote', { text: decision.comment }) : null,
-      ]))));
+      parts.push(
+        el(
+          'ul',
+          { class: 'card-decisions' },
+          card.decisions.map((decision) =>
+            el('li', null, [
+              el('span', { text: decision.text }),
+              decision.comment && decision.text.indexOf(decision.comment) === -1
+                ? el('blockquote', { text: decision.comment })
+                : null,
+            ]),
+          ),
+        ),
+      );
     }
     if (card.actions.length > 0) parts.push(renderCardActions(message, conv, card));
     if (card.footer) parts.push(el('div', { class: 'card-footer', text: card.footer }));
@@ -442,14 +522,18 @@ interface CardClick {
       input.addEventListener('input', () => ui.drafts.set(draftKey, input.value));
       parts.push(el('label', { class: 'card-label', for: id, text: card.commentInput.label }), textarea);
     }
-    const buttons = card.actions.map((action) => el('button', {
-      type: 'button',
-      class: 'btn btn-' + (action.style === 'primary' || action.style === 'danger' ? action.style : 'default'),
-      text: action.label,
-    }));
-    card.actions.forEach((action, i) => buttons[i]!.addEventListener('click', () => {
-      void submitAction({ message, conv, card, action, textarea, buttons, draftKey });
-    }));
+    const buttons = card.actions.map((action) =>
+      el('button', {
+        type: 'button',
+        class: 'btn btn-' + (action.style === 'primary' || action.style === 'danger' ? action.style : 'default'),
+        text: action.label,
+      }),
+    );
+    card.actions.forEach((action, i) =>
+      buttons[i]!.addEventListener('click', () => {
+        void submitAction({ message, conv, card, action, textarea, buttons, draftKey });
+      }),
+    );
     parts.push(el('div', { class: 'card-buttons' }, buttons));
     return el('div', { class: 'card-actions' }, parts);
   }
@@ -485,7 +569,11 @@ interface CardClick {
     }
     return el('div', { class: 'empty' }, [
       el('p', { class: 'empty-title', text: 'Nothing here yet.' }),
-      el('p', null, ['Ask for access by typing a command below, for example ', el('code', { text: '/jit web-1 fix nginx for 2h' }), '.']),
+      el('p', null, [
+        'Ask for access by typing a command below, for example ',
+        el('code', { text: '/jit web-1 fix nginx for 2h' }),
+        '.',
+      ]),
       el('p', { text: 'Then switch “Acting as” (top left) to an approver and decide on the card in their channel.' }),
     ]);
   }
@@ -500,7 +588,10 @@ interface CardClick {
     const panel = $('thread-panel');
     const root = ui.threadRootId ? conv.messages.find((m) => m.id === ui.threadRootId) : null;
     if (!root) ui.threadRootId = null;
-    if (!root || ui.tab !== 'chat') { panel.hidden = true; return; }
+    if (!root || ui.tab !== 'chat') {
+      panel.hidden = true;
+      return;
+    }
     panel.hidden = false;
     const summary = root.card
       ? el('div', { class: 'thread-root' }, [
@@ -509,37 +600,85 @@ interface CardClick {
         ])
       : el('div', { class: 'thread-root message-text', text: root.text || '' });
     const count = root.thread.length;
-    const replies = count > 0
-      ? root.thread.map((reply) => el('article', { class: 'message' }, [
-          avatar(reply.author),
-          el('div', { class: 'message-body' }, [
-            messageMeta(reply.author, reply.at),
-            el('div', { class: 'message-text', text: reply.text }),
-          ]),
-        ]))
-      : [el('p', { class: 'empty', text: 'No replies yet. jitbot posts each decision and change of state here.' })];
+    const replies =
+      count > 0
+        ? root.thread.map((reply) =>
+            el('article', { class: 'message' }, [
+              avatar(reply.author),
+              el('div', { class: 'message-body' }, [
+                messageMeta(reply.author, reply.at),
+                el('div', { class: 'message-text', text: reply.text }),
+              ]),
+            ]),
+          )
+        : [el('p', { class: 'empty', text: 'No replies yet. jitbot posts each decision and change of state here.' })];
     const body = $('thread-body');
-    body.replaceChildren(summary, el('div', { class: 'thread-count', text: countLabel(count, 'reply', 'replies') }), ...replies);
+    body.replaceChildren(
+      summary,
+      el('div', { class: 'thread-count', text: countLabel(count, 'reply', 'replies') }),
+      ...replies,
+    );
     body.scrollTop = body.scrollHeight;
   }
 
   // ---------- read-only tables ----------
 
   function humanize(key: string): string {
-    const words = String(key).replace(/Ms$/, '').replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ').toLowerCase();
+    const words = String(key)
+      .replace(/Ms$/, '')
+      .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+      .replace(/[_-]+/g, ' ')
+      .toLowerCase();
     return words.charAt(0).toUpperCase() + words.slice(1);
   }
 
-  function countLabel(count: number, one: string, many: string): string { return count + ' ' + (count === 1 ? one : many); }
+  function countLabel(count: number, one: string, many: string): string {
+    return count + ' ' + (count === 1 ? one : many);
+  }
 
-  function clip(text: string, max: number): string { return text.length > max ? text.slice(0, max - 1) + '…' : text; }
+  function clip(text: string, max: number): string {
+    return text.length > max ? text.slice(0, max - 1) + '…' : text;
+  }
 
   // The views are whatever the server lists (requests, audit events): show the informative keys first and
   // leave out internal bookkeeping, so a newcomer sees a readable table rather than raw records.
-  const FIRST_COLUMNS = ['id', 'seq', 'at', 'createdAt', 'status', 'actor', 'action', 'requestId', 'requester', 'target',
-    'from', 'to', 'reason', 'comment', 'durationMs', 'policy', 'decisions', 'grant'];
-  const HIDDEN_COLUMNS = ['outbox', 'cards', 'levels', 'version', 'origin', 'currentLevel', 'updatedAt', 'timeoutAt',
-    'reminderIntervalMs', 'nextReminderAt', 'warnBeforeMs', 'expiryWarnedAt', 'prevHash', 'hash', 'deliveryId'];
+  const FIRST_COLUMNS = [
+    'id',
+    'seq',
+    'at',
+    'createdAt',
+    'status',
+    'actor',
+    'action',
+    'requestId',
+    'requester',
+    'target',
+    'from',
+    'to',
+    'reason',
+    'comment',
+    'durationMs',
+    'policy',
+    'decisions',
+    'grant',
+  ];
+  const HIDDEN_COLUMNS = [
+    'outbox',
+    'cards',
+    'levels',
+    'version',
+    'origin',
+    'currentLevel',
+    'updatedAt',
+    'timeoutAt',
+    'reminderIntervalMs',
+    'nextReminderAt',
+    'warnBeforeMs',
+    'expiryWarnedAt',
+    'prevHash',
+    'hash',
+    'deliveryId',
+  ];
   const MAX_COLUMNS = 12;
 
   function formatDuration(ms: number): string {
@@ -564,10 +703,23 @@ interface CardClick {
   function cellText(key: string, value: unknown): string {
     if (value === undefined || value === null) return '';
     if (typeof value === 'number' && value > 1e11 && TIME_KEY.test(key)) return formatTime(value);
-    if (typeof value === 'string' && TIME_KEY.test(key) && /^\d{4}-\d\d-\d\dT/.test(value) && !Number.isNaN(Date.parse(value))) return formatTime(Date.parse(value));
+    if (
+      typeof value === 'string' &&
+      TIME_KEY.test(key) &&
+      /^\d{4}-\d\d-\d\dT/.test(value) &&
+      !Number.isNaN(Date.parse(value))
+    )
+      return formatTime(Date.parse(value));
     if (typeof value === 'number' && /Ms$/.test(key)) return formatDuration(value);
     if (Array.isArray(value)) {
-      return clip(value.map((item: unknown) => (item !== null && typeof item === 'object' ? formatObject(item as Record<string, unknown>) : String(item))).join('; '), 300);
+      return clip(
+        value
+          .map((item: unknown) =>
+            item !== null && typeof item === 'object' ? formatObject(item as Record<string, unknown>) : String(item),
+          )
+          .join('; '),
+        300,
+      );
     }
     if (typeof value === 'object') return clip(formatObject(value as Record<string, unknown>), 300);
     return clip(String(value), 500);
@@ -576,7 +728,8 @@ interface CardClick {
   function columnsOf(records: Record<string, unknown>[]): string[] {
     const present: string[] = [];
     for (const record of records.slice(0, 100)) {
-      for (const key of Object.keys(record)) if (present.indexOf(key) === -1 && HIDDEN_COLUMNS.indexOf(key) === -1) present.push(key);
+      for (const key of Object.keys(record))
+        if (present.indexOf(key) === -1 && HIDDEN_COLUMNS.indexOf(key) === -1) present.push(key);
     }
     const first = FIRST_COLUMNS.filter((key) => present.indexOf(key) !== -1);
     const rest = present.filter((key) => first.indexOf(key) === -1);
@@ -585,18 +738,43 @@ interface CardClick {
 
   function renderTable(view: HTMLElement, kind: string, items: unknown[]): void {
     if (items.length === 0) {
-      view.replaceChildren(el('p', { class: 'empty', text: kind === 'requests' ? 'No requests yet.' : 'The audit log is empty.' }));
+      view.replaceChildren(
+        el('p', { class: 'empty', text: kind === 'requests' ? 'No requests yet.' : 'The audit log is empty.' }),
+      );
       return;
     }
-    const isRecord = (item: unknown): item is Record<string, unknown> => item !== null && typeof item === 'object' && !Array.isArray(item);
+    const isRecord = (item: unknown): item is Record<string, unknown> =>
+      item !== null && typeof item === 'object' && !Array.isArray(item);
     const columns = columnsOf(items.filter(isRecord));
     const keys = columns.length > 0 ? columns : ['value'];
-    const head = el('thead', null, [el('tr', null, keys.map((key) => el('th', { scope: 'col', text: humanize(key) })))]);
-    const rows = items.map((item) => el('tr', null, keys.map((key) => el('td', {
-      text: cellText(key, isRecord(item) ? item[key] : key === 'value' ? item : undefined),
-    }))));
+    const head = el('thead', null, [
+      el(
+        'tr',
+        null,
+        keys.map((key) => el('th', { scope: 'col', text: humanize(key) })),
+      ),
+    ]);
+    const rows = items.map((item) =>
+      el(
+        'tr',
+        null,
+        keys.map((key) =>
+          el('td', {
+            text: cellText(key, isRecord(item) ? item[key] : key === 'value' ? item : undefined),
+          }),
+        ),
+      ),
+    );
     view.replaceChildren(
-      el('div', { class: 'table-meta', text: countLabel(items.length, kind === 'requests' ? 'request' : 'entry', kind === 'requests' ? 'requests' : 'entries') + ' · read-only' }),
+      el('div', {
+        class: 'table-meta',
+        text:
+          countLabel(
+            items.length,
+            kind === 'requests' ? 'request' : 'entry',
+            kind === 'requests' ? 'requests' : 'entries',
+          ) + ' · read-only',
+      }),
       el('div', { class: 'table-wrap' }, [el('table', { class: 'data-table' }, [head, el('tbody', null, rows)])]),
     );
   }
@@ -632,7 +810,11 @@ interface CardClick {
     ui.userId = userId;
     ui.threadRootId = null;
     if (wasDm) ui.conversationId = 'dm:' + userId;
-    try { localStorage.setItem('jitbot.console.user', userId); } catch (_) { /* storage may be disabled */ }
+    try {
+      localStorage.setItem('jitbot.console.user', userId);
+    } catch (_) {
+      /* storage may be disabled */
+    }
     void refresh();
   }
 
@@ -671,11 +853,18 @@ interface CardClick {
   }
 
   function connectEvents(): void {
-    if (!window.EventSource) { setInterval(() => void refresh(), 3000); return; }
+    if (!window.EventSource) {
+      setInterval(() => void refresh(), 3000);
+      return;
+    }
     const source = new EventSource(API + '/events');
     source.addEventListener('changed', (event) => {
       let seq: unknown = null;
-      try { seq = (JSON.parse((event as MessageEvent<string>).data) as { seq?: unknown }).seq; } catch (_) { seq = null; }
+      try {
+        seq = (JSON.parse((event as MessageEvent<string>).data) as { seq?: unknown }).seq;
+      } catch (_) {
+        seq = null;
+      }
       if (!ui.data || seq !== ui.data.seq || ui.tab !== 'chat') void refresh();
     });
     source.addEventListener('open', () => setLive(true));
@@ -687,8 +876,12 @@ interface CardClick {
     select.addEventListener('change', () => switchUser(select.value));
     $('composer').addEventListener('submit', (event) => void submitCommand(event));
     $('composer-input').addEventListener('keydown', browseHistory);
-    $('thread-close').addEventListener('click', () => { ui.threadRootId = null; render(); });
-    for (const tab of document.querySelectorAll<HTMLElement>('[data-tab]')) tab.addEventListener('click', () => openTab(tab.dataset.tab as Tab));
+    $('thread-close').addEventListener('click', () => {
+      ui.threadRootId = null;
+      render();
+    });
+    for (const tab of document.querySelectorAll<HTMLElement>('[data-tab]'))
+      tab.addEventListener('click', () => openTab(tab.dataset.tab as Tab));
     for (const chip of document.querySelectorAll<HTMLElement>('[data-example]')) {
       chip.addEventListener('click', () => {
         const input = $<HTMLInputElement>('composer-input');
@@ -711,14 +904,24 @@ interface CardClick {
     const select = $<HTMLSelectElement>('user-select');
     select.replaceChildren(...boot.users.map((user) => el('option', { value: user.userId, text: user.displayName })));
     let saved: string | null = null;
-    try { saved = localStorage.getItem('jitbot.console.user'); } catch (_) { saved = null; }
+    try {
+      saved = localStorage.getItem('jitbot.console.user');
+    } catch (_) {
+      saved = null;
+    }
     const firstUser = boot.users[0];
-    if (!firstUser) { showToast('The console has no users.'); return; }
+    if (!firstUser) {
+      showToast('The console has no users.');
+      return;
+    }
     ui.userId = saved !== null && boot.users.some((user) => user.userId === saved) ? saved : firstUser.userId;
     select.value = ui.userId;
     const channels = boot.channels;
     const first = channels.find((c) => c.id === 'requests') || channels.find((c) => !c.private) || channels[0];
-    if (!first) { showToast('The console has no channels.'); return; }
+    if (!first) {
+      showToast('The console has no channels.');
+      return;
+    }
     ui.conversationId = first.id;
     await refresh();
     connectEvents();

@@ -29,15 +29,17 @@ export const iamRole: PolicyHolder = {
       return `iam:DeleteRolePolicy RoleName=${location.name} PolicyName=${GRANT_POLICY_NAME}`;
     }
     await callIam(location, 'iam:PutRolePolicy', () =>
-      iam.send(new PutRolePolicyCommand({ RoleName: location.name, PolicyName: GRANT_POLICY_NAME, PolicyDocument: document })),
+      iam.send(
+        new PutRolePolicyCommand({ RoleName: location.name, PolicyName: GRANT_POLICY_NAME, PolicyDocument: document }),
+      ),
     );
     return this.describePut(location);
   },
   describePut: (location) => `iam:PutRolePolicy RoleName=${location.name} PolicyName=${GRANT_POLICY_NAME}`,
   async personRoleIds(iam, location) {
-    const { Role } = await callIam(location, 'iam:GetRole', () => iam.send(new GetRoleCommand({ RoleName: location.name }))).catch(
-      (error: unknown) => refuseMissing(error, location),
-    );
+    const { Role } = await callIam(location, 'iam:GetRole', () =>
+      iam.send(new GetRoleCommand({ RoleName: location.name })),
+    ).catch((error: unknown) => refuseMissing(error, location));
     return Role?.RoleId ? [Role.RoleId] : [];
   },
 };

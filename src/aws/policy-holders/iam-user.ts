@@ -29,7 +29,9 @@ export const iamUser: PolicyHolder = {
       return `iam:DeleteUserPolicy UserName=${location.name} PolicyName=${GRANT_POLICY_NAME}`;
     }
     await callIam(location, 'iam:PutUserPolicy', () =>
-      iam.send(new PutUserPolicyCommand({ UserName: location.name, PolicyName: GRANT_POLICY_NAME, PolicyDocument: document })),
+      iam.send(
+        new PutUserPolicyCommand({ UserName: location.name, PolicyName: GRANT_POLICY_NAME, PolicyDocument: document }),
+      ),
     );
     return this.describePut(location);
   },

@@ -1,7 +1,14 @@
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { AwsPrincipal } from '../../core/model';
 import { GrantRefused } from '../../ports/granter';
-import { GRANT_POLICY_NAME, grantStatements, parsePolicyDocument, policyDocument, type PolicyStatement, serializePolicy } from '../grant-policy';
+import {
+  GRANT_POLICY_NAME,
+  grantStatements,
+  parsePolicyDocument,
+  policyDocument,
+  type PolicyStatement,
+  serializePolicy,
+} from '../grant-policy';
 import { callIam } from '../iam-errors';
 import { compactPolicy, readInlinePolicies, readOwnInline } from '../policy-reading';
 import type { PolicyLocation, PolicyState } from './policy-holder';
@@ -22,11 +29,18 @@ export function locateInline(principal: AwsPrincipal, noun: Noun): PolicyLocatio
   return { kind: principal.kind, account, objectArn: principal.arn, name, description: `IAM ${noun} ${name}` };
 }
 
-export async function readInline(iam: IAMClient, location: PolicyLocation, noun: Noun, withOthers: boolean): Promise<PolicyState> {
+export async function readInline(
+  iam: IAMClient,
+  location: PolicyLocation,
+  noun: Noun,
+  withOthers: boolean,
+): Promise<PolicyState> {
   const Noun = noun === 'user' ? 'User' : 'Role';
   // Without the size budget only jitbot's own policy matters; a missing principal then just reads as "no policy".
   const policies = withOthers
-    ? await callIam(location, `iam:List${Noun}Policies/iam:Get${Noun}Policy`, () => readInlinePolicies(iam, noun, location.name))
+    ? await callIam(location, `iam:List${Noun}Policies/iam:Get${Noun}Policy`, () =>
+        readInlinePolicies(iam, noun, location.name),
+      )
     : await callIam(location, `iam:Get${Noun}Policy`, () => readOwnInline(iam, noun, location.name));
   const own = policies.get(GRANT_POLICY_NAME);
   const others = [...policies.entries()].filter(([name]) => name !== GRANT_POLICY_NAME).map(([, doc]) => doc);

@@ -25,7 +25,8 @@ export const permissionSet: PolicyHolder = {
   kind: 'sso-permission-set',
   container: 'managed',
   locate(principal, nodeAccount, partition) {
-    if (!principal.policyName) throw new GrantRefused(`Identity Center principal ${principal.arn} has no policyName configured`);
+    if (!principal.policyName)
+      throw new GrantRefused(`Identity Center principal ${principal.arn} has no policyName configured`);
     return {
       kind: principal.kind,
       account: nodeAccount,
@@ -37,12 +38,20 @@ export const permissionSet: PolicyHolder = {
   inspectionAccounts: (configured) => [...new Set(configured)],
   canonical: (principal) => ({ kind: principal.kind, arn: principal.arn, policyName: principal.policyName }),
   policyName: (location) => location.name,
-  sizeAdvice: () => `ask an admin to end other grants on this permission set, or split its people across permission sets`,
+  sizeAdvice: () =>
+    `ask an admin to end other grants on this permission set, or split its people across permission sets`,
   render: (statements, partition) => serializePolicy(managedPolicyDocument(statements, partition)),
   async read(iam, location) {
     try {
-      const { document } = await callIam(location, 'iam:GetPolicy/iam:GetPolicyVersion', () => readManagedPolicy(iam, location.objectArn));
-      return { exists: true, statements: grantStatements(parsePolicyDocument(document)), current: compactPolicy(document), others: [] };
+      const { document } = await callIam(location, 'iam:GetPolicy/iam:GetPolicyVersion', () =>
+        readManagedPolicy(iam, location.objectArn),
+      );
+      return {
+        exists: true,
+        statements: grantStatements(parsePolicyDocument(document)),
+        current: compactPolicy(document),
+        others: [],
+      };
     } catch (error) {
       if (error instanceof NotFound) return { exists: false, statements: [], others: [] };
       throw error;
@@ -57,7 +66,9 @@ export const permissionSet: PolicyHolder = {
     }
     await pruneVersions(iam, location);
     await callIam(location, 'iam:CreatePolicyVersion', () =>
-      iam.send(new CreatePolicyVersionCommand({ PolicyArn: location.objectArn, PolicyDocument: document, SetAsDefault: true })),
+      iam.send(
+        new CreatePolicyVersionCommand({ PolicyArn: location.objectArn, PolicyDocument: document, SetAsDefault: true }),
+      ),
     );
     return this.describePut(location);
   },
@@ -87,7 +98,8 @@ async function createManagedPolicy(iam: IAMClient, location: PolicyLocation, doc
       new CreatePolicyCommand({
         PolicyName: location.name,
         PolicyDocument: document,
-        Description: 'Temporary Session Manager grants, rewritten by jitbot. Reference it from the permission set; do not edit.',
+        Description:
+          'Temporary Session Manager grants, rewritten by jitbot. Reference it from the permission set; do not edit.',
       }),
     ),
   );

@@ -49,7 +49,13 @@ export interface PolicyHolder {
   /** True when writing `document` would leave IAM as it is. */
   unchanged(state: PolicyState, statements: PolicyStatement[], document: string): boolean;
   /** Writes (or deletes) the jitbot policy; returns a description of the IAM call made. */
-  write(iam: IAMClient, location: PolicyLocation, state: PolicyState, statements: PolicyStatement[], document: string): Promise<string>;
+  write(
+    iam: IAMClient,
+    location: PolicyLocation,
+    state: PolicyState,
+    statements: PolicyStatement[],
+    document: string,
+  ): Promise<string>;
   /** The IAM call that writes a new document (without it); the dry run shows the same call. */
   describePut(location: PolicyLocation): string;
   /**

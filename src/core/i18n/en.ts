@@ -26,7 +26,8 @@ export const en = {
   'parse.bad_duration': '"{value}" is not a duration. Use e.g. 30m, 2h, 1d or 1h30m.',
   'parse.missing_id': 'Which request? e.g. /jit {command} JIT-7K3Q2',
   'parse.bad_id': '"{value}" is not a request id (they look like JIT-7K3Q2).',
-  'parse.unknown_admin': 'Unknown admin command "{value}". Admin commands: map-channel <role>, unmap-channel, channels.',
+  'parse.unknown_admin':
+    'Unknown admin command "{value}". Admin commands: map-channel <role>, unmap-channel, channels.',
   'parse.missing_admin': 'Which admin command? map-channel <role>, unmap-channel or channels.',
   'parse.missing_role': 'Which role should this channel speak for? e.g. /jit admin map-channel ops-approvers',
   'parse.extra_args': 'Unexpected "{value}" after /jit {command}.',
@@ -42,9 +43,9 @@ export const en = {
   'request.node_not_found': 'No node has the id or Name tag "{query}".',
   'request.node_ambiguous': 'Several nodes are named "{query}": {choices}. Ask again with the id.',
   'request.node_terminated': '{node} is terminated; there is nothing to connect to.',
-  'request.unmapped':
-    'Your chat account is not mapped to an AWS identity. Ask an admin ({admins}) to map {user}.',
-  'request.unmapped_admin': 'Your chat account {user} is not mapped to an AWS identity. As an admin, add it under identities in the config.',
+  'request.unmapped': 'Your chat account is not mapped to an AWS identity. Ask an admin ({admins}) to map {user}.',
+  'request.unmapped_admin':
+    'Your chat account {user} is not mapped to an AWS identity. As an admin, add it under identities in the config.',
   'request.no_policy_admin': 'No policy covers {node}. As an admin, add one under policies in the config.',
   'request.not_found': 'There is no request {id}.',
   'request.not_registered':
@@ -76,7 +77,7 @@ export const en = {
 
   'admin.not_admin': 'Only admins ({admins}) can do that.',
   'admin.unknown_role': 'There is no approver role "{role}". Roles: {roles}.',
-  'admin.not_member': 'I can\'t post in this channel yet. Invite me first (e.g. /invite @jitbot), then map it again.',
+  'admin.not_member': "I can't post in this channel yet. Invite me first (e.g. /invite @jitbot), then map it again.",
   'admin.mapped': 'This channel now speaks for {role}.',
   'admin.unmapped': 'This channel no longer speaks for {role}.',
   'admin.not_mapped': 'This channel is not mapped to any role.',
@@ -139,9 +140,12 @@ export const en = {
   'card.notice.dry_run': 'Dry run — no AWS account configured: nothing is written to IAM.',
   'card.notice.not_registered': '{node} is not registered with Systems Manager (ping: {ping}).',
   'card.notice.iam_retry': 'IAM has not accepted the change yet: {problem}. Retry {attempt} of {attempts} at {at}.',
-  'card.notice.iam_stuck': 'IAM keeps failing the change ({problem}, {failures} tries); admins were alerted. Next try at {at}.',
-  'card.notice.date_less_than': 'Until it is removed, the IAM condition (DateLessThan) still ends this access at {until}.',
-  'card.notice.expired_in_iam': 'The IAM condition (DateLessThan) already ended this access at {until}; only the statement is left to remove.',
+  'card.notice.iam_stuck':
+    'IAM keeps failing the change ({problem}, {failures} tries); admins were alerted. Next try at {at}.',
+  'card.notice.date_less_than':
+    'Until it is removed, the IAM condition (DateLessThan) still ends this access at {until}.',
+  'card.notice.expired_in_iam':
+    'The IAM condition (DateLessThan) already ended this access at {until}; only the statement is left to remove.',
   'card.footer': 'Requested {at} · policy {policy}',
 
   'thread.approved': '✅ {by} approved at Level {level}{comment}',
@@ -193,7 +197,8 @@ export const en = {
   'inbound.wrong_command': '{command} is not a jitbot command; use {expected}, e.g. {expected} help.',
   'inbound.other_organisation': 'jitbot serves members of its own organisation only.',
   'inbound.decide_usage': 'To decide by typing, write: approve {example} [comment] or reject {example} [comment].',
-  'inbound.could_not_dm': 'jitbot could not send you a direct message with its answer; check that you can receive messages from its robot, then try again.',
+  'inbound.could_not_dm':
+    'jitbot could not send you a direct message with its answer; check that you can receive messages from its robot, then try again.',
 
   'iam.problem.throttled': 'IAM throttled',
   'iam.problem.unavailable': 'IAM unavailable',

@@ -26,8 +26,10 @@ export const ja: Record<MessageKey, string> = {
   'parse.bad_duration': '「{value}」は期間として認識できません。30m、2h、1d、1h30m のように指定してください。',
   'parse.missing_id': 'どの申請ですか？ 例: /jit {command} JIT-7K3Q2',
   'parse.bad_id': '「{value}」は申請 ID ではありません（JIT-7K3Q2 のような形式です）。',
-  'parse.unknown_admin': '不明な管理コマンド「{value}」です。管理コマンド: map-channel <ロール>、unmap-channel、channels',
-  'parse.missing_admin': '管理コマンドを指定してください: map-channel <ロール>、unmap-channel、channels のいずれかです。',
+  'parse.unknown_admin':
+    '不明な管理コマンド「{value}」です。管理コマンド: map-channel <ロール>、unmap-channel、channels',
+  'parse.missing_admin':
+    '管理コマンドを指定してください: map-channel <ロール>、unmap-channel、channels のいずれかです。',
   'parse.missing_role': 'このチャンネルをどの承認ロールの担当にしますか？ 例: /jit admin map-channel ops-approvers',
   'parse.extra_args': '/jit {command} の後に余分な「{value}」があります。',
   'parse.bad_node': '「{value}」はノード ID でも Name タグでもありません。',
@@ -40,12 +42,15 @@ export const ja: Record<MessageKey, string> = {
     'ポリシー {first} と {second} が {node} に同じ優先度で一致しています。管理者がどちらかをより具体的にする必要があります。',
   'request.duration_bounds': '{duration} はポリシー {policy} で許可された範囲（{min} – {max}）外です。',
   'request.node_not_found': 'ID または Name タグが「{query}」のノードはありません。',
-  'request.node_ambiguous': '「{query}」という名前のノードが複数あります: {choices}。ID を指定して申請し直してください。',
+  'request.node_ambiguous':
+    '「{query}」という名前のノードが複数あります: {choices}。ID を指定して申請し直してください。',
   'request.node_terminated': '{node} は終了済みのため接続できません。',
   'request.unmapped':
     'チャットアカウントが AWS の ID に紐付けられていません。管理者（{admins}）に {user} の紐付けを依頼してください。',
-  'request.unmapped_admin': 'チャットアカウント {user} が AWS の ID に紐付けられていません。管理者として、設定の identities に追加してください。',
-  'request.no_policy_admin': '{node} に適用されるポリシーがありません。管理者として、設定の policies に追加してください。',
+  'request.unmapped_admin':
+    'チャットアカウント {user} が AWS の ID に紐付けられていません。管理者として、設定の identities に追加してください。',
+  'request.no_policy_admin':
+    '{node} に適用されるポリシーがありません。管理者として、設定の policies に追加してください。',
   'request.not_found': '申請 {id} は存在しません。',
   'request.not_registered':
     '{node} は Systems Manager に登録されていません（ping: {ping}）。承認されてもセッションを開始できません。',
@@ -55,7 +60,8 @@ export const ja: Record<MessageKey, string> = {
   'decision.self': '{id} はあなた自身の申請です。他の人が承認・却下する必要があります。',
   'decision.not_approver': 'あなたは {id} のレベル {level} の承認者ではありません（必要: {approvers}）。',
   'decision.already_voted': '{id} のレベル {level} はすでに判断済みです。',
-  'decision.wrong_channel': 'このチャンネルは {approvers} の担当ではありません。{id} は担当チャンネルで判断してください。',
+  'decision.wrong_channel':
+    'このチャンネルは {approvers} の担当ではありません。{id} は担当チャンネルで判断してください。',
   'decision.comment_too_long': 'コメントが {length} 文字あります。{max} 文字以内にしてください。',
   'decision.recorded': '{id} の{verdict}を記録しました。{progress}',
 
@@ -76,7 +82,8 @@ export const ja: Record<MessageKey, string> = {
 
   'admin.not_admin': 'この操作は管理者（{admins}）だけが実行できます。',
   'admin.unknown_role': '承認ロール「{role}」はありません。ロール: {roles}',
-  'admin.not_member': 'まだこのチャンネルに投稿できません。先に招待してから（例: /invite @jitbot）もう一度マッピングしてください。',
+  'admin.not_member':
+    'まだこのチャンネルに投稿できません。先に招待してから（例: /invite @jitbot）もう一度マッピングしてください。',
   'admin.mapped': 'このチャンネルは {role} の担当になりました。',
   'admin.unmapped': 'このチャンネルは {role} の担当ではなくなりました。',
   'admin.not_mapped': 'このチャンネルはどのロールにも割り当てられていません。',
@@ -130,7 +137,8 @@ export const ja: Record<MessageKey, string> = {
   'card.action.revoke': '取り消し',
   'card.confirm.title': '{id} を承認しますか？',
   'card.confirm.text': '{requester} に {node} への Session Manager アクセスを {duration} 付与します。',
-  'card.confirm.partial': 'あなたの承認はレベル {level}/{levels} に数えられます（現在 {count}/{required}）。{requester} が {node} にアクセスできるのは、すべてのレベルが承認した後です。',
+  'card.confirm.partial':
+    'あなたの承認はレベル {level}/{levels} に数えられます（現在 {count}/{required}）。{requester} が {node} にアクセスできるのは、すべてのレベルが承認した後です。',
   'card.confirm.yes': '承認',
   'card.confirm.no': 'キャンセル',
   'card.comment.label': 'コメント（任意）',
@@ -138,9 +146,12 @@ export const ja: Record<MessageKey, string> = {
   'card.notice.dry_run': 'ドライラン — AWS アカウントが未設定のため、IAM には何も書き込みません。',
   'card.notice.not_registered': '{node} は Systems Manager に登録されていません（ping: {ping}）。',
   'card.notice.iam_retry': 'IAM はまだ変更を受け付けていません: {problem}。{at} に再試行 {attempt}/{attempts}。',
-  'card.notice.iam_stuck': 'IAM での変更が失敗し続けています（{problem}、{failures} 回）。管理者に通知しました。次の試行: {at}。',
-  'card.notice.date_less_than': '削除されるまでの間も、IAM の条件（DateLessThan）によりこのアクセスは {until} に終了します。',
-  'card.notice.expired_in_iam': 'IAM の条件（DateLessThan）により、このアクセスは {until} に終了済みです。残っているのはステートメントの削除だけです。',
+  'card.notice.iam_stuck':
+    'IAM での変更が失敗し続けています（{problem}、{failures} 回）。管理者に通知しました。次の試行: {at}。',
+  'card.notice.date_less_than':
+    '削除されるまでの間も、IAM の条件（DateLessThan）によりこのアクセスは {until} に終了します。',
+  'card.notice.expired_in_iam':
+    'IAM の条件（DateLessThan）により、このアクセスは {until} に終了済みです。残っているのはステートメントの削除だけです。',
   'card.footer': '申請日時 {at} · ポリシー {policy}',
 
   'thread.approved': '✅ {by} がレベル {level} で承認しました{comment}',
@@ -150,8 +161,10 @@ export const ja: Record<MessageKey, string> = {
   'thread.dry_run': 'ドライラン — AWS アカウントが未設定です。jitbot が実行するはずだった操作: {detail}',
   'thread.failed': 'アクセスを付与できませんでした: {reason}',
   'thread.grant_retry': 'アクセスの付与が遅れています: {problem}。{at} に再試行 {attempt}/{attempts}。',
-  'thread.revoke_retry': 'IAM からのアクセス削除が遅れています: {problem}。{at} に再試行 {attempt}/{attempts}。それまでも IAM の条件（DateLessThan）によりアクセスは {until} に終了します。',
-  'thread.expiry_retry': 'IAM の条件（DateLessThan）によりアクセスは {until} に終了しました。ステートメントの削除が遅れています: {problem}。{at} に再試行 {attempt}/{attempts}。',
+  'thread.revoke_retry':
+    'IAM からのアクセス削除が遅れています: {problem}。{at} に再試行 {attempt}/{attempts}。それまでも IAM の条件（DateLessThan）によりアクセスは {until} に終了します。',
+  'thread.expiry_retry':
+    'IAM の条件（DateLessThan）によりアクセスは {until} に終了しました。ステートメントの削除が遅れています: {problem}。{at} に再試行 {attempt}/{attempts}。',
   'thread.expiry_warning': '{requester} の {node} へのアクセスはあと {left} で終了します。',
   'thread.ended': '{node} へのアクセスが終了しました。{sessions}。',
   'thread.revoked': '{by} が {node} へのアクセスを取り消しました。{sessions}。',
@@ -169,13 +182,17 @@ export const ja: Record<MessageKey, string> = {
   'dm.timed_out': '{node} への申請 {id} は誰も判断しないままタイムアウトしました。',
   'dm.failed': '{node} への申請 {id} は承認されましたが、アクセスを付与できませんでした: {reason}',
   'dm.failed_approver': '{id}: {requester} の {node} へのアクセスは承認されましたが、付与できませんでした: {reason}',
-  'dm.grant_slow': '{id}: {requester} の {node} へのアクセスは承認済みですが、IAM が {age} の間付与を受け付けていません（{problem}）。jitbot は再試行を続けます: {at} に再試行 {attempt}/{attempts}。',
-  'dm.revoke_slow': '{id}: {requester} の {node} へのアクセスを取り消し中ですが、IAM が {age} の間削除を受け付けていません（{problem}）。jitbot は再試行を続けます。いずれにしても IAM の条件（DateLessThan）によりアクセスは {until} に終了します。',
-  'alert.revoke_stuck': '🚨 {id}: jitbot は {requester} の {node} へのアクセスを IAM から削除できません（{problem}、{since} から {failures} 回）。{interval} ごとに再試行を続けます。IAM の条件（DateLessThan）によりアクセスは {until} に終了します。jitbot の IAM 権限と AWS の状態を確認してください。',
+  'dm.grant_slow':
+    '{id}: {requester} の {node} へのアクセスは承認済みですが、IAM が {age} の間付与を受け付けていません（{problem}）。jitbot は再試行を続けます: {at} に再試行 {attempt}/{attempts}。',
+  'dm.revoke_slow':
+    '{id}: {requester} の {node} へのアクセスを取り消し中ですが、IAM が {age} の間削除を受け付けていません（{problem}）。jitbot は再試行を続けます。いずれにしても IAM の条件（DateLessThan）によりアクセスは {until} に終了します。',
+  'alert.revoke_stuck':
+    '🚨 {id}: jitbot は {requester} の {node} へのアクセスを IAM から削除できません（{problem}、{since} から {failures} 回）。{interval} ごとに再試行を続けます。IAM の条件（DateLessThan）によりアクセスは {until} に終了します。jitbot の IAM 権限と AWS の状態を確認してください。',
   'dm.expiry_warning': '{node}（{id}）へのアクセスはあと {left} で終了します。',
   'dm.ended': '{node}（{id}）へのアクセスは終了しました。',
   'dm.revoked': '{node}（{id}）へのアクセスは {by} により取り消されました。',
-  'dm.level_approved': '{id}: レベル {level} が {by} により承認されました。レベル {next}（{approvers}）の承認待ちです。',
+  'dm.level_approved':
+    '{id}: レベル {level} が {by} により承認されました。レベル {next}（{approvers}）の承認待ちです。',
   reminder: 'リマインダー: {requester} の {node} への申請 {id} が {approvers} の判断を {age} 待っています。',
 
   'error.internal': 'システム側でエラーが発生しました（{ref}）。変更は行われていません。もう一度お試しください。',
@@ -184,10 +201,13 @@ export const ja: Record<MessageKey, string> = {
   'inbound.not_ready': 'jitbot は起動中です。少し待ってからもう一度お試しください。',
   'inbound.working': '処理中です。まもなく結果をお知らせします。',
   'inbound.replayed': '{time} に送信された操作への応答前に jitbot が再起動しました。応答:\n{text}',
-  'inbound.wrong_command': '{command} は jitbot のコマンドではありません。{expected} を使ってください（例: {expected} help）。',
+  'inbound.wrong_command':
+    '{command} は jitbot のコマンドではありません。{expected} を使ってください（例: {expected} help）。',
   'inbound.other_organisation': 'jitbot は自組織のメンバーだけが利用できます。',
-  'inbound.decide_usage': '文字で判断するには approve {example} [コメント] または reject {example} [コメント] と書いてください。',
-  'inbound.could_not_dm': 'jitbot から回答のダイレクトメッセージを送れませんでした。ボットからのメッセージを受け取れるか確認して、もう一度お試しください。',
+  'inbound.decide_usage':
+    '文字で判断するには approve {example} [コメント] または reject {example} [コメント] と書いてください。',
+  'inbound.could_not_dm':
+    'jitbot から回答のダイレクトメッセージを送れませんでした。ボットからのメッセージを受け取れるか確認して、もう一度お試しください。',
 
   'iam.problem.throttled': 'IAM のスロットリング',
   'iam.problem.unavailable': 'IAM が利用不可',

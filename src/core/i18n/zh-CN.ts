@@ -127,7 +127,8 @@ export const zhCN: Record<MessageKey, string> = {
   'card.action.revoke': '撤销',
   'card.confirm.title': '批准 {id}？',
   'card.confirm.text': '{requester} 将获得 {node} 的 Session Manager 访问权限，时长 {duration}。',
-  'card.confirm.partial': '你的批准计入第 {level}/{levels} 级（目前 {count}/{required}）。所有级别都批准后，{requester} 才会获得 {node} 的访问权限。',
+  'card.confirm.partial':
+    '你的批准计入第 {level}/{levels} 级（目前 {count}/{required}）。所有级别都批准后，{requester} 才会获得 {node} 的访问权限。',
   'card.confirm.yes': '批准',
   'card.confirm.no': '取消',
   'card.comment.label': '备注（可选）',
@@ -147,8 +148,10 @@ export const zhCN: Record<MessageKey, string> = {
   'thread.dry_run': '演练模式：未配置 AWS 账号。jitbot 本应执行：{detail}',
   'thread.failed': '未能授予访问权限：{reason}',
   'thread.grant_retry': '授予访问权限被延迟：{problem}。将于 {at} 进行第 {attempt}/{attempts} 次尝试。',
-  'thread.revoke_retry': '从 IAM 中移除访问权限被延迟：{problem}。将于 {at} 进行第 {attempt}/{attempts} 次尝试。在此之前，IAM 条件（DateLessThan）仍会在 {until} 结束此访问。',
-  'thread.expiry_retry': 'IAM 条件（DateLessThan）已于 {until} 结束访问；移除策略语句被延迟：{problem}。将于 {at} 进行第 {attempt}/{attempts} 次尝试。',
+  'thread.revoke_retry':
+    '从 IAM 中移除访问权限被延迟：{problem}。将于 {at} 进行第 {attempt}/{attempts} 次尝试。在此之前，IAM 条件（DateLessThan）仍会在 {until} 结束此访问。',
+  'thread.expiry_retry':
+    'IAM 条件（DateLessThan）已于 {until} 结束访问；移除策略语句被延迟：{problem}。将于 {at} 进行第 {attempt}/{attempts} 次尝试。',
   'thread.expiry_warning': '{requester} 对 {node} 的访问权限将在 {left} 后结束。',
   'thread.ended': '{node} 的访问已结束，{sessions}。',
   'thread.revoked': '{by} 撤销了 {node} 的访问权限，{sessions}。',
@@ -166,9 +169,12 @@ export const zhCN: Record<MessageKey, string> = {
   'dm.timed_out': '你对 {node} 的申请 {id} 无人审批，已超时。',
   'dm.failed': '你对 {node} 的申请 {id} 已获批准，但未能授予访问权限：{reason}',
   'dm.failed_approver': '{id}：{requester} 对 {node} 的访问已获批准，但未能授予：{reason}',
-  'dm.grant_slow': '{id}：{requester} 对 {node} 的访问已获批准，但 IAM 已有 {age} 未接受授权（{problem}）。jitbot 会继续重试：将于 {at} 进行第 {attempt}/{attempts} 次尝试。',
-  'dm.revoke_slow': '{id}：正在撤销 {requester} 对 {node} 的访问，但 IAM 已有 {age} 未接受移除（{problem}）。jitbot 会继续重试；无论如何，IAM 条件（DateLessThan）都会在 {until} 结束此访问。',
-  'alert.revoke_stuck': '🚨 {id}：jitbot 无法从 IAM 中移除 {requester} 对 {node} 的访问权限（{problem}；自 {since} 起已尝试 {failures} 次）。jitbot 会每隔 {interval} 继续重试；IAM 条件（DateLessThan）会在 {until} 结束此访问。请检查 jitbot 的 IAM 权限和 AWS 服务状态。',
+  'dm.grant_slow':
+    '{id}：{requester} 对 {node} 的访问已获批准，但 IAM 已有 {age} 未接受授权（{problem}）。jitbot 会继续重试：将于 {at} 进行第 {attempt}/{attempts} 次尝试。',
+  'dm.revoke_slow':
+    '{id}：正在撤销 {requester} 对 {node} 的访问，但 IAM 已有 {age} 未接受移除（{problem}）。jitbot 会继续重试；无论如何，IAM 条件（DateLessThan）都会在 {until} 结束此访问。',
+  'alert.revoke_stuck':
+    '🚨 {id}：jitbot 无法从 IAM 中移除 {requester} 对 {node} 的访问权限（{problem}；自 {since} 起已尝试 {failures} 次）。jitbot 会每隔 {interval} 继续重试；IAM 条件（DateLessThan）会在 {until} 结束此访问。请检查 jitbot 的 IAM 权限和 AWS 服务状态。',
   'dm.expiry_warning': '你对 {node}（{id}）的访问权限将在 {left} 后结束。',
   'dm.ended': '你对 {node}（{id}）的访问权限已结束。',
   'dm.revoked': '你对 {node}（{id}）的访问权限已被 {by} 撤销。',

@@ -24,7 +24,11 @@ interface ConsoleRef {
   messageId: string;
 }
 
-const CHANNEL_IDS: Record<Channel, string> = { requests: 'requests', ops: 'ops-approvals', security: 'security-approvals' };
+const CHANNEL_IDS: Record<Channel, string> = {
+  requests: 'requests',
+  ops: 'ops-approvals',
+  security: 'security-approvals',
+};
 const personId = (person: Person): string => (person === 'named' ? 'NamedApprover' : person);
 
 function cardText(card: ConsoleCard): string {
@@ -53,8 +57,16 @@ const consoleDriver: ConformanceDriver<ConsoleRef> = {
   signed: false,
   async start(boot) {
     const adapter = new ConsoleAdapter({
-      users: PEOPLE.map((person) => ({ userId: personId(person), displayName: person[0]!.toUpperCase() + person.slice(1), description: person })),
-      channels: CHANNELS.map((channel) => ({ id: CHANNEL_IDS[channel], name: CHANNEL_IDS[channel], private: channel !== 'requests' })),
+      users: PEOPLE.map((person) => ({
+        userId: personId(person),
+        displayName: person[0]!.toUpperCase() + person.slice(1),
+        description: person,
+      })),
+      channels: CHANNELS.map((channel) => ({
+        id: CHANNEL_IDS[channel],
+        name: CHANNEL_IDS[channel],
+        private: channel !== 'requests',
+      })),
       views: { listRequests: async () => [], listAudit: async () => [] },
       newId: randomUUID,
       now: Date.now,
@@ -89,7 +101,11 @@ const consoleDriver: ConformanceDriver<ConsoleRef> = {
 
     const session: PlatformSession<ConsoleRef> = {
       command: (as, channel, text) =>
-        post('command', { user: personId(as), channel: CHANNEL_IDS[channel], text: `/jit ${text}`, deliveryId: randomUUID() }, as),
+        post(
+          'command',
+          { user: personId(as), channel: CHANNEL_IDS[channel], text: `/jit ${text}`, deliveryId: randomUUID() },
+          as,
+        ),
       click: (as, card, action, comment) =>
         post(
           'action',
@@ -129,7 +145,9 @@ const consoleDriver: ConformanceDriver<ConsoleRef> = {
         return (root?.thread ?? []).map((reply) => shown(reply.text));
       },
       async channelPosts(channel) {
-        return (await messagesIn(channel)).filter((m) => !m.card && m.author.kind === 'bot').map((m) => shown(m.text ?? ''));
+        return (await messagesIn(channel))
+          .filter((m) => !m.card && m.author.kind === 'bot')
+          .map((m) => shown(m.text ?? ''));
       },
       async dms(person) {
         return (await state(person)).dms.flatMap((dm) => dm.messages.map((m) => shown(m.text ?? '')));

@@ -46,9 +46,18 @@ describe('bootstrap and page', () => {
   });
 
   test('requests and audit views are served read-only as they are listed', async () => {
-    console_ = await startConsole({ requests: [{ id: 'JIT-1', status: 'pending' }], audit: [{ seq: 1, action: 'created' }] });
-    expect(await console_.get('/console/api/requests')).toEqual({ status: 200, body: { items: [{ id: 'JIT-1', status: 'pending' }] } });
-    expect(await console_.get('/console/api/audit')).toEqual({ status: 200, body: { items: [{ seq: 1, action: 'created' }] } });
+    console_ = await startConsole({
+      requests: [{ id: 'JIT-1', status: 'pending' }],
+      audit: [{ seq: 1, action: 'created' }],
+    });
+    expect(await console_.get('/console/api/requests')).toEqual({
+      status: 200,
+      body: { items: [{ id: 'JIT-1', status: 'pending' }] },
+    });
+    expect(await console_.get('/console/api/audit')).toEqual({
+      status: 200,
+      body: { items: [{ seq: 1, action: 'created' }] },
+    });
     const write = await fetch(console_.server.url + '/console/api/requests', { method: 'POST' });
     expect(write.status).toBe(404);
   });
@@ -99,7 +108,9 @@ describe('commands', () => {
 
     expect(console_.events.map((e) => (e.kind === 'command' ? e.text : ''))).toEqual(['web-9 look', '']);
     const dana = await stateOf(console_, 'dana');
-    expect(dana.ephemerals).toEqual([expect.objectContaining({ kind: 'error', text: 'No node has the Name tag "web-9".' })]);
+    expect(dana.ephemerals).toEqual([
+      expect.objectContaining({ kind: 'error', text: 'No node has the Name tag "web-9".' }),
+    ]);
   });
 
   test('a browser retry with the same delivery id shows the message once and passes the id on for de-duplication', async () => {
@@ -178,7 +189,9 @@ describe('card actions', () => {
       },
     ]);
     const alice = await stateOf(console_, 'alice');
-    expect(alice.ephemerals).toEqual([expect.objectContaining({ conversationId: 'ops-approvers', text: 'Approved JIT-7K3Q2' })]);
+    expect(alice.ephemerals).toEqual([
+      expect.objectContaining({ conversationId: 'ops-approvers', text: 'Approved JIT-7K3Q2' }),
+    ]);
     expect((await stateOf(console_, 'bob')).ephemerals).toEqual([]);
   });
 
@@ -227,11 +240,22 @@ describe('what the core sends', () => {
     const ref = await console_.adapter.postCard({ platform: 'console', channelId: 'ops-approvers' }, sampleCard());
     expect(ref).toEqual({ platform: 'console', channelId: 'ops-approvers', messageId: expect.any(String) });
 
-    const decided = sampleCard({ version: 2, status: 'approved', statusText: '✅ Approved', actions: [], progress: undefined });
+    const decided = sampleCard({
+      version: 2,
+      status: 'approved',
+      statusText: '✅ Approved',
+      actions: [],
+      progress: undefined,
+    });
     await console_.adapter.updateCard(ref, decided);
     await console_.adapter.updateCard(ref, decided);
     const reply = await console_.adapter.replyInThread(ref, 'Alice approved: looks fine');
-    expect(reply).toEqual({ platform: 'console', channelId: 'ops-approvers', messageId: expect.any(String), threadId: ref.messageId });
+    expect(reply).toEqual({
+      platform: 'console',
+      channelId: 'ops-approvers',
+      messageId: expect.any(String),
+      threadId: ref.messageId,
+    });
     await console_.adapter.replyInThread(reply, 'Access granted until 16:03');
 
     for (const user of ['dana', 'alice', 'bob', 'carol']) {
@@ -241,14 +265,26 @@ describe('what the core sends', () => {
       const [message] = channel.messages;
       expect(message.id).toBe(ref.messageId);
       expect(message.author).toEqual({ kind: 'bot', displayName: 'jitbot' });
-      expect(message.card).toMatchObject({ requestId: 'JIT-7K3Q2', version: 2, status: 'approved', statusText: '✅ Approved', actions: [] });
-      expect(message.thread.map((r: any) => r.text)).toEqual(['Alice approved: looks fine', 'Access granted until 16:03']);
+      expect(message.card).toMatchObject({
+        requestId: 'JIT-7K3Q2',
+        version: 2,
+        status: 'approved',
+        statusText: '✅ Approved',
+        actions: [],
+      });
+      expect(message.thread.map((r: any) => r.text)).toEqual([
+        'Alice approved: looks fine',
+        'Access granted until 16:03',
+      ]);
     }
   });
 
   test('an update older than the card shown is ignored', async () => {
     console_ = await startConsole();
-    const ref = await console_.adapter.postCard({ platform: 'console', channelId: 'requests' }, sampleCard({ version: 3, statusText: 'v3' }));
+    const ref = await console_.adapter.postCard(
+      { platform: 'console', channelId: 'requests' },
+      sampleCard({ version: 3, statusText: 'v3' }),
+    );
     await console_.adapter.updateCard(ref, sampleCard({ version: 2, statusText: 'v2' }));
     const [message] = conversation(await stateOf(console_, 'dana'), 'requests').messages;
     expect(message.card.statusText).toBe('v3');
@@ -270,7 +306,9 @@ describe('what the core sends', () => {
 
   test('a card for a channel the console does not have fails loudly', async () => {
     console_ = await startConsole();
-    await expect(console_.adapter.postCard({ platform: 'console', channelId: 'random' }, sampleCard())).rejects.toThrow(/random/);
+    await expect(console_.adapter.postCard({ platform: 'console', channelId: 'random' }, sampleCard())).rejects.toThrow(
+      /random/,
+    );
     await expect(
       console_.adapter.updateCard({ platform: 'console', channelId: 'random', messageId: 'm1' }, sampleCard()),
     ).rejects.toThrow(/random/);
@@ -279,7 +317,11 @@ describe('what the core sends', () => {
   test('postMessage writes a plain channel message, mentioning a console user by name (others are not mentioned)', async () => {
     console_ = await startConsole();
     const dana = { platform: 'console' as const, userId: 'dana', displayName: 'Dana' };
-    const ref = await console_.adapter.postMessage({ platform: 'console', channelId: 'ops-approvers' }, 'JIT-7K3Q2: approved', { mention: dana });
+    const ref = await console_.adapter.postMessage(
+      { platform: 'console', channelId: 'ops-approvers' },
+      'JIT-7K3Q2: approved',
+      { mention: dana },
+    );
     await console_.adapter.postMessage({ platform: 'console', channelId: 'ops-approvers' }, 'JIT-7K3Q2: active', {
       mention: { platform: 'slack', userId: 'U024BE7LH', displayName: 'Dana' },
     });
@@ -290,7 +332,10 @@ describe('what the core sends', () => {
 
   test('notifyUser writes to that user’s DM, which no one else sees', async () => {
     console_ = await startConsole();
-    await console_.adapter.notifyUser({ platform: 'console', userId: 'dana', displayName: 'Dana' }, 'Your access to web-1 ends in 10 minutes.');
+    await console_.adapter.notifyUser(
+      { platform: 'console', userId: 'dana', displayName: 'Dana' },
+      'Your access to web-1 ends in 10 minutes.',
+    );
 
     const dana = await stateOf(console_, 'dana');
     expect(dana.dms).toHaveLength(1);
@@ -300,18 +345,25 @@ describe('what the core sends', () => {
     const bob = await stateOf(console_, 'bob');
     expect(bob.dms.map((d: any) => d.id)).toEqual(['dm:bob']);
     expect(bob.dms[0].messages).toEqual([]);
-    const action = await console_.post('/console/api/command', command('/jit list', { user: 'bob', channel: 'dm:dana' }));
+    const action = await console_.post(
+      '/console/api/command',
+      command('/jit list', { user: 'bob', channel: 'dm:dana' }),
+    );
     expect(action.status).toBe(400);
   });
 
   test('resolveUser gives the display name and a demo e-mail; capabilities are all on except e-mail lookup', async () => {
     console_ = await startConsole();
-    await expect(console_.adapter.resolveUser({ platform: 'console', userId: 'alice', displayName: 'x' })).resolves.toEqual({
+    await expect(
+      console_.adapter.resolveUser({ platform: 'console', userId: 'alice', displayName: 'x' }),
+    ).resolves.toEqual({
       userId: 'alice',
       displayName: 'Alice',
       email: 'alice@demo.jitbot.local',
     });
-    await expect(console_.adapter.resolveUser({ platform: 'console', userId: 'mallory', displayName: 'M' })).rejects.toThrow(/mallory/);
+    await expect(
+      console_.adapter.resolveUser({ platform: 'console', userId: 'mallory', displayName: 'M' }),
+    ).rejects.toThrow(/mallory/);
     expect(console_.adapter.platform).toBe('console');
     expect(console_.adapter.capabilities).toEqual({
       threads: true,
@@ -326,7 +378,9 @@ describe('what the core sends', () => {
 
   test('references for another platform are refused', async () => {
     console_ = await startConsole();
-    await expect(console_.adapter.postCard({ platform: 'slack', channelId: 'requests' }, sampleCard())).rejects.toThrow(/slack/);
+    await expect(console_.adapter.postCard({ platform: 'slack', channelId: 'requests' }, sampleCard())).rejects.toThrow(
+      /slack/,
+    );
   });
 });
 
@@ -398,9 +452,14 @@ describe('validation and hostile input', () => {
     const hostile = '/jit web-1 <script>alert(1)</script> <!channel> <img src=x onerror=alert(2)>';
     console_.replies.push({ kind: 'error', text: 'No node "<b>web-1</b>"' });
     await console_.post('/console/api/command', command(hostile));
-    await console_.adapter.postCard({ platform: 'console', channelId: 'requests' }, sampleCard({ reason: '<script>alert(3)</script> <!channel>' }));
+    await console_.adapter.postCard(
+      { platform: 'console', channelId: 'requests' },
+      sampleCard({ reason: '<script>alert(3)</script> <!channel>' }),
+    );
 
-    expect(console_.events[0]).toMatchObject({ text: 'web-1 <script>alert(1)</script> <!channel> <img src=x onerror=alert(2)>' });
+    expect(console_.events[0]).toMatchObject({
+      text: 'web-1 <script>alert(1)</script> <!channel> <img src=x onerror=alert(2)>',
+    });
     const response = await fetch(console_.server.url + '/console/api/state?user=dana');
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     const dana: any = await response.json();
@@ -416,7 +475,9 @@ describe('validation and hostile input', () => {
     expect(rebound.status).toBe(403);
     const page = await rawGet(console_.server.port, '/', { Host: 'attacker.example' });
     expect(page.status).toBe(403);
-    const local = await rawGet(console_.server.port, '/console/api/bootstrap', { Host: `localhost:${console_.server.port}` });
+    const local = await rawGet(console_.server.port, '/console/api/bootstrap', {
+      Host: `localhost:${console_.server.port}`,
+    });
     expect(local.status).toBe(200);
   });
 

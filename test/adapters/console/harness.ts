@@ -41,11 +41,14 @@ export async function startConsole(
   const events: InboundEvent[] = [];
   const replies: Reply[] = [];
   if (options.start !== false) {
-    await adapter.start(async (event) => {
-      events.push(event);
-      if (options.handlerError) throw options.handlerError;
-      return replies.shift() ?? { kind: 'info', text: 'ok' };
-    }, { locale: 'en' });
+    await adapter.start(
+      async (event) => {
+        events.push(event);
+        if (options.handlerError) throw options.handlerError;
+        return replies.shift() ?? { kind: 'info', text: 'ok' };
+      },
+      { locale: 'en' },
+    );
   }
   const server = await startHttpServer({ host: '127.0.0.1', port: 0, mounts: [adapter] });
   const request = async (path: string, init?: RequestInit) => {

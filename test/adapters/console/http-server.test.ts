@@ -1,4 +1,10 @@
-import { startHttpServer, jsonBody, type HttpLogger, type HttpMount, type RunningHttpServer } from '../../../src/http/server';
+import {
+  startHttpServer,
+  jsonBody,
+  type HttpLogger,
+  type HttpMount,
+  type RunningHttpServer,
+} from '../../../src/http/server';
 
 let server: RunningHttpServer | undefined;
 afterEach(async () => {
@@ -78,7 +84,11 @@ describe('startHttpServer', () => {
       expect(response.status).toBe(500);
       expect(await response.json()).toEqual({ error: 'internal error' });
     }
-    await fetch(server.url + '/echo', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"password":"p4ss"}' });
+    await fetch(server.url + '/echo', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"password":"p4ss"}',
+    });
     const logged = JSON.stringify(logger.lines);
     expect(logged).toContain('async failure');
     expect(logged).toContain('"path":"/boom"');

@@ -54,7 +54,8 @@ test('messages the workspace drops beyond its limit are deleted from the store',
   const ws = workspace();
   const kept = new KeptMessages(ws, adapterRecords(store, 'console'), { warn: () => undefined });
   kept.follow();
-  for (let i = 0; i < WORKSPACE_LIMITS.messagesPerConversation + 3; i++) ws.postMessage('ops', BOT_AUTHOR, { text: `n${i}` });
+  for (let i = 0; i < WORKSPACE_LIMITS.messagesPerConversation + 3; i++)
+    ws.postMessage('ops', BOT_AUTHOR, { text: `n${i}` });
   await kept.flush();
   const stored = await store.listRecords('adapter:console', { limit: 10_000 });
   expect(stored).toHaveLength(WORKSPACE_LIMITS.messagesPerConversation);

@@ -23,7 +23,15 @@ describe('console page sources', () => {
 
   test('the script never turns data into HTML', () => {
     const client = source('client.ts');
-    for (const sink of ['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'document.write', 'eval(', 'new Function', 'DOMParser']) {
+    for (const sink of [
+      'innerHTML',
+      'outerHTML',
+      'insertAdjacentHTML',
+      'document.write',
+      'eval(',
+      'new Function',
+      'DOMParser',
+    ]) {
       expect(client).not.toContain(sink);
     }
     // Text goes through textContent / text nodes, e.g. message text and card reason.
@@ -36,13 +44,24 @@ describe('console page sources', () => {
     expect(assets.html).not.toMatch(/\$\{/);
     expect(assets.html).not.toMatch(/<style[\s>]/);
     expect(assets.html.match(/<script[^>]*>/g)).toEqual([`<script src="${CONSOLE_ASSET_PATHS.script}">`]);
-    expect(assets.html.match(/<link[^>]+stylesheet[^>]*>/g)).toEqual([`<link rel="stylesheet" href="${CONSOLE_ASSET_PATHS.css}">`]);
+    expect(assets.html.match(/<link[^>]+stylesheet[^>]*>/g)).toEqual([
+      `<link rel="stylesheet" href="${CONSOLE_ASSET_PATHS.css}">`,
+    ]);
     expect(assets.html).not.toMatch(/https?:\/\//);
   });
 
   test('shows the local-only banner and the chat layout', () => {
     expect(assets.html).toContain('Local console — binds to 127.0.0.1 only, no authentication');
-    for (const id of ['user-select', 'channel-list', 'dm-list', 'messages', 'composer-input', 'thread-panel', 'requests-view', 'audit-view']) {
+    for (const id of [
+      'user-select',
+      'channel-list',
+      'dm-list',
+      'messages',
+      'composer-input',
+      'thread-panel',
+      'requests-view',
+      'audit-view',
+    ]) {
       expect(assets.html).toContain(`id="${id}"`);
     }
     expect(assets.script).toContain("new EventSource(API + '/events')");
@@ -58,7 +77,9 @@ describe('console page sources', () => {
   });
 
   test('a missing build is reported with what to run', () => {
-    expect(() => loadConsolePageAssets(['/nonexistent/page'])).toThrow('the console page is not built (looked in /nonexistent/page); run npm run build');
+    expect(() => loadConsolePageAssets(['/nonexistent/page'])).toThrow(
+      'the console page is not built (looked in /nonexistent/page); run npm run build',
+    );
   });
 });
 
@@ -83,17 +104,23 @@ describe('console page over HTTP', () => {
     expect(await response.text()).toBe(body());
   });
 
-  test.each([CONSOLE_ASSET_PATHS.css, CONSOLE_ASSET_PATHS.script])('%s answers only on loopback names', async (asset) => {
-    const status = (host: string) =>
-      new Promise<number>((resolve, reject) => {
-        const req = http.request({ host: '127.0.0.1', port: console_.server.port, path: asset, headers: { Host: host } }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
+  test.each([CONSOLE_ASSET_PATHS.css, CONSOLE_ASSET_PATHS.script])(
+    '%s answers only on loopback names',
+    async (asset) => {
+      const status = (host: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = http.request(
+            { host: '127.0.0.1', port: console_.server.port, path: asset, headers: { Host: host } },
+            (res) => {
+              res.resume();
+              res.on('end', () => resolve(res.statusCode ?? 0));
+            },
+          );
+          req.on('error', reject);
+          req.end();
         });
-        req.on('error', reject);
-        req.end();
-      });
-    expect(await status('attacker.example')).toBe(403);
-    expect(await status(`localhost:${console_.server.port}`)).toBe(200);
-  });
+      expect(await status('attacker.example')).toBe(403);
+      expect(await status(`localhost:${console_.server.port}`)).toBe(200);
+    },
+  );
 });

@@ -26,7 +26,15 @@ describe('renderCard', () => {
       reasonLabel: 'Reason',
       reason: 'fix nginx',
       progress: 'Level 1 of 1 · 0 of 1 approvals',
-      decisions: [{ verdict: 'approve', by: 'Alice', text: '✅ Alice approved (Level 1) at 14:03', comment: 'looks fine', at: 1_700_000_000_000 }],
+      decisions: [
+        {
+          verdict: 'approve',
+          by: 'Alice',
+          text: '✅ Alice approved (Level 1) at 14:03',
+          comment: 'looks fine',
+          at: 1_700_000_000_000,
+        },
+      ],
       notices: ['Dry run: no AWS change will be made.'],
       actions: card.actions,
       commentInput: { label: 'Comment', placeholder: 'Optional', maxLength: 20 },
@@ -35,7 +43,9 @@ describe('renderCard', () => {
   });
 
   test('leaves out optional parts that are absent', () => {
-    const rendered = renderCard(sampleCard({ progress: undefined, commentInput: undefined, footer: undefined, actions: [] }));
+    const rendered = renderCard(
+      sampleCard({ progress: undefined, commentInput: undefined, footer: undefined, actions: [] }),
+    );
     expect(rendered).not.toHaveProperty('progress');
     expect(rendered).not.toHaveProperty('commentInput');
     expect(rendered).not.toHaveProperty('footer');
@@ -68,7 +78,9 @@ describe('renderCard', () => {
   });
 
   test('keeps markup-like text as characters (the page never parses it)', () => {
-    expect(renderCard(sampleCard({ reason: '<script>x</script> <!channel> <@U123>' })).reason).toBe('<script>x</script> <!channel> <@U123>');
+    expect(renderCard(sampleCard({ reason: '<script>x</script> <!channel> <@U123>' })).reason).toBe(
+      '<script>x</script> <!channel> <@U123>',
+    );
   });
 });
 

@@ -25,7 +25,12 @@ let server: RunningHttpServer | undefined;
 let flow: CoreFlow | undefined;
 
 beforeEach(async () => {
-  fake = await FakeDingTalk.start({ users: [{ userid: 'manager4521', name: '张三' }, { userid: 'ops7', name: 'Li Si' }] });
+  fake = await FakeDingTalk.start({
+    users: [
+      { userid: 'manager4521', name: '张三' },
+      { userid: 'ops7', name: 'Li Si' },
+    ],
+  });
 });
 
 afterEach(async () => {
@@ -62,8 +67,13 @@ const settle = async () => {
   await flow?.core.outbox.idle();
 };
 const groupPosts = (channel: string) =>
-  fake.messages.filter((m) => m.kind === 'group' && m.to === channel).map((m) => ({ msgKey: m.msgKey, text: visibleText(String(m.msgParam.text ?? m.msgParam.content)) }));
-const dmsTo = (userId: string) => fake.messages.filter((m) => m.kind === 'direct' && (m.to as string[]).includes(userId)).map((m) => String(m.msgParam.content));
+  fake.messages
+    .filter((m) => m.kind === 'group' && m.to === channel)
+    .map((m) => ({ msgKey: m.msgKey, text: visibleText(String(m.msgParam.text ?? m.msgParam.content)) }));
+const dmsTo = (userId: string) =>
+  fake.messages
+    .filter((m) => m.kind === 'direct' && (m.to as string[]).includes(userId))
+    .map((m) => String(m.msgParam.content));
 const idIn = (text: string) => /JIT-[0-9A-Z]{5}/.exec(text)![0];
 
 test('degraded mode: the card is a markdown message saying how to decide; a typed "approve JIT-…" decides', async () => {
@@ -78,7 +88,10 @@ test('degraded mode: the card is a markdown message saying how to decide; a type
   });
   await startWithCore(dingtalk);
 
-  await fake.sendCallback(TOPIC_ROBOT_MESSAGE, robotMessage({ text: 'i-0b0b0b0b0b0b0b0b1 rerun the batch', userId: 'manager4521', group: REQUESTS }));
+  await fake.sendCallback(
+    TOPIC_ROBOT_MESSAGE,
+    robotMessage({ text: 'i-0b0b0b0b0b0b0b0b1 rerun the batch', userId: 'manager4521', group: REQUESTS }),
+  );
   await settle();
   const requestId = idIn(dmsTo('manager4521').at(-1)!);
   expect(fake.cards.size).toBe(0);
@@ -86,10 +99,15 @@ test('degraded mode: the card is a markdown message saying how to decide; a type
   expect(posted!.msgKey).toBe('sampleMarkdown');
   expect(posted!.text).toContain(`@jitbot approve ${requestId} …`);
 
-  await fake.sendCallback(TOPIC_ROBOT_MESSAGE, robotMessage({ text: `approve ${requestId.toLowerCase()} fine by me`, userId: 'ops7', group: OPS }));
+  await fake.sendCallback(
+    TOPIC_ROBOT_MESSAGE,
+    robotMessage({ text: `approve ${requestId.toLowerCase()} fine by me`, userId: 'ops7', group: OPS }),
+  );
   await settle();
   expect(dmsTo('ops7').at(-1)).toContain(`Recorded your approval of ${requestId}`);
-  const texts = groupPosts(OPS).map((p) => p.text).join('\n');
+  const texts = groupPosts(OPS)
+    .map((p) => p.text)
+    .join('\n');
   expect(texts).toContain('fine by me');
   // The redrawn card (new status) is posted again, now without the decide-by-text hints.
   const redrawn = groupPosts(OPS).filter((p) => p.msgKey === 'sampleMarkdown' && p.text.includes('Access active'));
@@ -99,12 +117,22 @@ test('degraded mode: the card is a markdown message saying how to decide; a type
 
 test('with a card template, a typed decision is still taken, and its answer comes by DM (a message has no card to show it on)', async () => {
   const dingtalk = makeAdapter({ cardTemplateId: 'tpl.schema' });
-  expect(dingtalk.capabilities).toMatchObject({ privateClickReply: true, privateCommandReply: false, cardInClickResponse: true });
+  expect(dingtalk.capabilities).toMatchObject({
+    privateClickReply: true,
+    privateCommandReply: false,
+    cardInClickResponse: true,
+  });
   await startWithCore(dingtalk);
-  await fake.sendCallback(TOPIC_ROBOT_MESSAGE, robotMessage({ text: 'i-0b0b0b0b0b0b0b0b1 rerun the batch', userId: 'manager4521', group: REQUESTS }));
+  await fake.sendCallback(
+    TOPIC_ROBOT_MESSAGE,
+    robotMessage({ text: 'i-0b0b0b0b0b0b0b0b1 rerun the batch', userId: 'manager4521', group: REQUESTS }),
+  );
   await settle();
   const requestId = idIn(dmsTo('manager4521').at(-1)!);
-  await fake.sendCallback(TOPIC_ROBOT_MESSAGE, robotMessage({ text: `reject ${requestId} not now`, userId: 'ops7', group: OPS }));
+  await fake.sendCallback(
+    TOPIC_ROBOT_MESSAGE,
+    robotMessage({ text: `reject ${requestId} not now`, userId: 'ops7', group: OPS }),
+  );
   await settle();
   expect(dmsTo('ops7')).toEqual([expect.stringContaining(`Recorded your rejection of ${requestId}`)]);
   expect([...fake.cards.values()][0]!.cardParamMap.status).toBe('rejected');
@@ -112,9 +140,15 @@ test('with a card template, a typed decision is still taken, and its answer come
 
 test('a card post retried after DingTalk already created the card updates that card instead of failing', async () => {
   const dingtalk = makeAdapter({ cardTemplateId: 'tpl.schema' });
-  const card = buildCard(makeRequest({ requester: { ...makeRequest().requester, platform: 'dingtalk', userId: 'manager4521' } }), CONTEXT);
+  const card = buildCard(
+    makeRequest({ requester: { ...makeRequest().requester, platform: 'dingtalk', userId: 'manager4521' } }),
+    CONTEXT,
+  );
   const first = await dingtalk.postCard({ platform: 'dingtalk', channelId: OPS }, card);
-  const again = await dingtalk.postCard({ platform: 'dingtalk', channelId: OPS }, { ...card, version: card.version + 1, statusText: 'redrawn' });
+  const again = await dingtalk.postCard(
+    { platform: 'dingtalk', channelId: OPS },
+    { ...card, version: card.version + 1, statusText: 'redrawn' },
+  );
   expect(again).toEqual(first);
   expect(fake.cards.size).toBe(1);
   expect(fake.cards.get(first.messageId)!.cardParamMap.statusText).toBe('redrawn');
@@ -124,7 +158,10 @@ test('when DingTalk refuses the DM with an answer, a short public note in the gr
   const dingtalk = makeAdapter();
   await dingtalk.start(async () => ({ kind: 'info', text: 'Submitted JIT-7K3Q2 (private detail)' }), { locale: 'en' });
   // "ghost" is no user DingTalk knows, so the one-to-one message is refused.
-  await fake.sendCallback(TOPIC_ROBOT_MESSAGE, robotMessage({ text: 'web-1 x', userId: 'ghost', nick: 'Ghost', group: REQUESTS }));
+  await fake.sendCallback(
+    TOPIC_ROBOT_MESSAGE,
+    robotMessage({ text: 'web-1 x', userId: 'ghost', nick: 'Ghost', group: REQUESTS }),
+  );
   await settle();
   const notes = groupPosts(REQUESTS);
   expect(notes).toHaveLength(1);
@@ -142,7 +179,9 @@ test('HTTP mode: no Stream connection; a signed robot message is handled and ans
   const response = await fetch(url + DINGTALK_EVENTS_PATH, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', timestamp, sign: dingTalkSign(timestamp, FAKE_CLIENT_SECRET) },
-    body: JSON.stringify(robotMessage({ text: 'i-0b0b0b0b0b0b0b0b1 rerun the batch', userId: 'manager4521', group: REQUESTS })),
+    body: JSON.stringify(
+      robotMessage({ text: 'i-0b0b0b0b0b0b0b0b1 rerun the batch', userId: 'manager4521', group: REQUESTS }),
+    ),
   });
   expect(response.status).toBe(200);
   await settle();
@@ -151,7 +190,10 @@ test('HTTP mode: no Stream connection; a signed robot message is handled and ans
   expect(fake.cards.size).toBe(0);
   expect(groupPosts(OPS).at(-1)!.text).toContain(`@jitbot approve ${requestId} …`);
 
-  const unsigned = await fetch(url + DINGTALK_EVENTS_PATH, { method: 'POST', body: JSON.stringify(robotMessage({ text: 'x y' })) });
+  const unsigned = await fetch(url + DINGTALK_EVENTS_PATH, {
+    method: 'POST',
+    body: JSON.stringify(robotMessage({ text: 'x y' })),
+  });
   expect(unsigned.status).toBe(401);
 });
 
@@ -173,9 +215,19 @@ test('a click the core answers late: the ack says "working" within the deadline,
     },
     { locale: 'en' },
   );
-  const ack = await fake.sendCallback(TOPIC_CARD_CALLBACK, cardCallback({ requestId: 'JIT-7K3Q2', channelId: OPS, action: 'approve', userId: 'ops7', comment: 'ok' }));
-  expect(visibleText(ack.data.response.userPrivateData.cardParamMap.note)).toBe('Working on it; the answer follows in a moment.');
-  expect(events[0]).toMatchObject({ kind: 'action', action: 'approve', comment: 'ok', actor: { userId: 'ops7', displayName: 'Li Si' } });
+  const ack = await fake.sendCallback(
+    TOPIC_CARD_CALLBACK,
+    cardCallback({ requestId: 'JIT-7K3Q2', channelId: OPS, action: 'approve', userId: 'ops7', comment: 'ok' }),
+  );
+  expect(visibleText(ack.data.response.userPrivateData.cardParamMap.note)).toBe(
+    'Working on it; the answer follows in a moment.',
+  );
+  expect(events[0]).toMatchObject({
+    kind: 'action',
+    action: 'approve',
+    comment: 'ok',
+    actor: { userId: 'ops7', displayName: 'Li Si' },
+  });
   release({ kind: 'info', text: 'Recorded your approval of JIT-7K3Q2.' });
   await settle();
   expect(dmsTo('ops7')).toEqual(['Recorded your approval of JIT-7K3Q2.']);
@@ -193,7 +245,9 @@ test('a handler failure leaves the robot message un-acked, so DingTalk redeliver
     { locale: 'en' },
   );
   const message = robotMessage({ text: 'web-1 x', userId: 'manager4521' });
-  await expect(fake.sendCallback(TOPIC_ROBOT_MESSAGE, message, { messageId: 'frame-1', timeoutMs: 300 })).rejects.toThrow(/timed out/);
+  await expect(
+    fake.sendCallback(TOPIC_ROBOT_MESSAGE, message, { messageId: 'frame-1', timeoutMs: 300 }),
+  ).rejects.toThrow(/timed out/);
   const ack = await fake.sendCallback(TOPIC_ROBOT_MESSAGE, message, { messageId: 'frame-1' });
   expect(ack.code).toBe(200);
   await settle();

@@ -1,4 +1,9 @@
-import { CARD_CAPS, renderCardMarkdown, renderCardParams, renderDegradedCard } from '../../../adapters/dingtalk/card-params';
+import {
+  CARD_CAPS,
+  renderCardMarkdown,
+  renderCardParams,
+  renderDegradedCard,
+} from '../../../adapters/dingtalk/card-params';
 import { escapeMarkdown } from '../../../adapters/dingtalk/dingtalk-text';
 import templateJson from '../../../adapters/dingtalk/card-template.json';
 import { buildCard, type CardContext } from '../../../src/core/card-builder';
@@ -9,7 +14,8 @@ import { visibleText } from './dingtalk-payloads';
 const context: CardContext = { locale: 'en', timeZone: 'UTC', dryRun: true, cardTags: ['Name', 'env'] };
 const card = (overrides: Partial<JitRequest> = {}) => buildCard(makeRequest(overrides), context);
 
-const HOSTILE = '@all @张三 <script>alert(1)</script> [bank](https://evil.example) **bold** # heading\n> quote `code` <font color=red>x</font> ![img](https://evil.example/a.png) | a | b |';
+const HOSTILE =
+  '@all @张三 <script>alert(1)</script> [bank](https://evil.example) **bold** # heading\n> quote `code` <font color=red>x</font> ![img](https://evil.example/a.png) | a | b |';
 const CJK_256 = '紧急修复'.repeat(64);
 
 /** The markdown with every backslash escape and word joiner undone: what a reader sees as text. */
@@ -40,16 +46,41 @@ test('a pending card: every template variable is a string, buttons Approve and R
 test('after the decision the card loses its buttons and its comment box', () => {
   const decided = card({
     status: 'rejected',
-    decisions: [{ by: { platform: 'dingtalk', userId: 'ops7', displayName: 'Li Si' }, roles: ['ops-approvers'], level: 0, verdict: 'reject', comment: 'not today', at: FIXTURE_NOW }],
+    decisions: [
+      {
+        by: { platform: 'dingtalk', userId: 'ops7', displayName: 'Li Si' },
+        roles: ['ops-approvers'],
+        level: 0,
+        verdict: 'reject',
+        comment: 'not today',
+        at: FIXTURE_NOW,
+      },
+    ],
   });
   const params = renderCardParams(decided);
-  expect(params).toMatchObject({ status: 'rejected', canApprove: 'false', canReject: 'false', canRevoke: 'false', showComment: 'false', commentLabel: '' });
+  expect(params).toMatchObject({
+    status: 'rejected',
+    canApprove: 'false',
+    canReject: 'false',
+    canRevoke: 'false',
+    showComment: 'false',
+    commentLabel: '',
+  });
   expect(visible(params.markdown)).toContain('“not today”');
 });
 
 test('an active grant offers Revoke only', () => {
   const params = renderCardParams(
-    card({ status: 'active', grant: { grantId: 'JIT-7K3Q2', startsAt: FIXTURE_NOW, expiresAt: FIXTURE_NOW + 7_200_000, dryRun: true, summary: 'dry run' } }),
+    card({
+      status: 'active',
+      grant: {
+        grantId: 'JIT-7K3Q2',
+        startsAt: FIXTURE_NOW,
+        expiresAt: FIXTURE_NOW + 7_200_000,
+        dryRun: true,
+        summary: 'dry run',
+      },
+    }),
   );
   expect(params).toMatchObject({ canApprove: 'false', canReject: 'false', canRevoke: 'true', revokeLabel: 'Revoke' });
 });
@@ -57,8 +88,21 @@ test('an active grant offers Revoke only', () => {
 test('hostile input stays literal text: no mention, link, image, HTML, heading, quote or table', () => {
   const request = makeRequest({ reason: HOSTILE });
   request.requester = { ...request.requester, displayName: '@all <b>Boss</b>' };
-  request.target = { ...request.target, name: '[web](https://x.example)', tags: { Name: '[web](https://x.example)', env: '**prod**' } };
-  request.decisions = [{ by: { platform: 'dingtalk', userId: 'u1', displayName: '@all Bob' }, roles: [], level: 0, verdict: 'approve', comment: HOSTILE, at: FIXTURE_NOW }];
+  request.target = {
+    ...request.target,
+    name: '[web](https://x.example)',
+    tags: { Name: '[web](https://x.example)', env: '**prod**' },
+  };
+  request.decisions = [
+    {
+      by: { platform: 'dingtalk', userId: 'u1', displayName: '@all Bob' },
+      roles: [],
+      level: 0,
+      verdict: 'approve',
+      comment: HOSTILE,
+      at: FIXTURE_NOW,
+    },
+  ];
   const { markdown } = renderCardParams(buildCard(request, context));
 
   // No raw markup survives: every markup character anyone typed is a character reference, and no "<" reaches the renderer.
@@ -67,10 +111,15 @@ test('hostile input stays literal text: no mention, link, image, HTML, heading, 
   expect(markdown).not.toMatch(/\*\*(?:bold|prod)\*\*/);
   expect(markdown).not.toMatch(/^(?!####\s)#/m);
   expect(markdown).not.toMatch(/@(?!\u2060)/);
-  expect(markdown.split('\n').filter((line) => line.startsWith('>'))).toEqual([expect.stringMatching(/^> ⚠️ /), expect.stringMatching(/^> “/)]);
+  expect(markdown.split('\n').filter((line) => line.startsWith('>'))).toEqual([
+    expect.stringMatching(/^> ⚠️ /),
+    expect.stringMatching(/^> “/),
+  ]);
   // …and a reader still sees exactly what was typed.
   const seen = visible(markdown);
-  expect(seen).toContain('@all @张三 <script>alert(1)</script> [bank](https://evil.example) **bold** # heading\n> quote `code` <font color=red>x</font>');
+  expect(seen).toContain(
+    '@all @张三 <script>alert(1)</script> [bank](https://evil.example) **bold** # heading\n> quote `code` <font color=red>x</font>',
+  );
   expect(seen).toContain('**Requester:** @all <b>Boss</b>');
 });
 
@@ -101,7 +150,11 @@ test('degraded mode: the markdown plus the typed commands that decide, only whil
 });
 
 test('the shipped template declares every variable the renderer fills, and its buttons send what the callback reads', () => {
-  interface Node { componentName: string; props: Record<string, any>; children?: Node[] }
+  interface Node {
+    componentName: string;
+    props: Record<string, any>;
+    children?: Node[];
+  }
   const editor = JSON.parse((templateJson as { editorData: string }).editorData) as {
     variableList: { name: string; private: boolean }[];
     localList: { name: string }[];
@@ -121,9 +174,15 @@ test('the shipped template declares every variable the renderer fills, and its b
   expect(buttons.map((b) => b.id)).toEqual(['approve', 'reject', 'revoke']);
   for (const button of buttons) {
     expect(button.actionType).toBe('request');
-    const params = Object.fromEntries((button.params as any[]).map((p) => [p.name, p.type === 'fixed' ? p.value : `$${p.variable}`]));
+    const params = Object.fromEntries(
+      (button.params as any[]).map((p) => [p.name, p.type === 'fixed' ? p.value : `$${p.variable}`]),
+    );
     expect(params).toEqual({ action: button.id, requestId: '$requestId', comment: `$${commentVariable}` });
     const [flag] = button.visible.condition.conditions;
-    expect(flag).toMatchObject({ op: 'equal', value: 'true', variable: `can${button.id[0].toUpperCase()}${button.id.slice(1)}` });
+    expect(flag).toMatchObject({
+      op: 'equal',
+      value: 'true',
+      variable: `can${button.id[0].toUpperCase()}${button.id.slice(1)}`,
+    });
   }
 });

@@ -20,7 +20,12 @@ const warningsOf = (config: unknown) =>
 
 test('the client id alone, with the secret from DINGTALK_CLIENT_SECRET: Stream mode, no template', () => {
   const loaded = load(withDingTalk({ clientId: 'dingabc', corpId: 'dingcorp' }), ENV);
-  expect(loaded.adapters.dingtalk).toEqual({ clientId: 'dingabc', clientSecret: 'dingtalk-secret-value', corpId: 'dingcorp', mode: 'stream' });
+  expect(loaded.adapters.dingtalk).toEqual({
+    clientId: 'dingabc',
+    clientSecret: 'dingtalk-secret-value',
+    corpId: 'dingcorp',
+    mode: 'stream',
+  });
 });
 
 test('every key', () => {
@@ -36,7 +41,10 @@ test('every key', () => {
     apiUrl: 'http://127.0.0.1:9000',
     oapiUrl: 'http://127.0.0.1:9001',
   };
-  expect(load(withDingTalk(section), { ...ENV, MY_DT_SECRET: 'other' }).adapters.dingtalk).toEqual({ ...section, clientSecret: 'other' });
+  expect(load(withDingTalk(section), { ...ENV, MY_DT_SECRET: 'other' }).adapters.dingtalk).toEqual({
+    ...section,
+    clientSecret: 'other',
+  });
 });
 
 test('a missing client id, an unknown mode and an inline secret are each reported, without the secret', () => {
@@ -62,5 +70,7 @@ test('warnings: no corpId; a card template in HTTP mode, where clicks cannot arr
     expect.stringMatching(/^adapters\.dingtalk\.corpId: without corpId/),
     expect.stringMatching(/^adapters\.dingtalk\.cardTemplateId: card clicks arrive only over Stream/),
   ]);
-  expect(warningsOf(withDingTalk({ clientId: 'dingabc', corpId: 'dingcorp', cardTemplateId: 'abc.schema' }))).toEqual([]);
+  expect(warningsOf(withDingTalk({ clientId: 'dingabc', corpId: 'dingcorp', cardTemplateId: 'abc.schema' }))).toEqual(
+    [],
+  );
 });

@@ -3,14 +3,28 @@ import { DingTalkAdapter } from '../../../adapters/dingtalk/dingtalk-adapter';
 import { TOPIC_CARD_CALLBACK, TOPIC_ROBOT_MESSAGE } from '../../../adapters/dingtalk/stream-client';
 import { CARD_ACTION_IDS, type CardActionId } from '../../../src/core/card';
 import { adapterOptionsFor, FakeDingTalk, type FakeCard, type StreamAck } from '../../support/fake-dingtalk';
-import { EVERYONE, PEOPLE, runChatConformance, type CardView, type Channel, type ConformanceDriver, type Person, type Sent, type Shown } from '../../support/chat-conformance';
+import {
+  EVERYONE,
+  PEOPLE,
+  runChatConformance,
+  type CardView,
+  type Channel,
+  type ConformanceDriver,
+  type Person,
+  type Sent,
+  type Shown,
+} from '../../support/chat-conformance';
 import { cardCallback, robotMessage, visibleText } from './dingtalk-payloads';
 
 // The chat conformance suite, unchanged, over DingTalk's Stream mode: commands are robot messages (@jitbot in a
 // group), clicks are card callbacks, both sent as CALLBACK frames by the fake gateway. What a person is told
 // privately is the note in the click's ack (the card's private data) and the robot's DMs.
 
-const CHANNEL_IDS: Record<Channel, string> = { requests: 'cidRequests==', ops: 'cidOps+Approvers==', security: 'cidSecurity/Leads==' };
+const CHANNEL_IDS: Record<Channel, string> = {
+  requests: 'cidRequests==',
+  ops: 'cidOps+Approvers==',
+  security: 'cidSecurity/Leads==',
+};
 
 function personId(person: Person): string {
   // `named` must mix upper and lower case; DingTalk userids are the org's own strings.
@@ -33,13 +47,17 @@ const driver: ConformanceDriver<FakeCard> = {
   channelId: (channel) => CHANNEL_IDS[channel],
   signed: false,
   async start(boot) {
-    const fake = await FakeDingTalk.start({ users: PEOPLE.map((person) => ({ userid: personId(person), name: displayName(person) })) });
+    const fake = await FakeDingTalk.start({
+      users: PEOPLE.map((person) => ({ userid: personId(person), name: displayName(person) })),
+    });
     const adapter = new DingTalkAdapter(adapterOptionsFor(fake, { cardTemplateId: 'jitbot-approval.schema' }));
     await boot(adapter);
     let last: Frame | undefined;
 
     const dmsTo = (person: Person) =>
-      fake.messages.filter((m) => m.kind === 'direct' && (m.to as string[]).includes(personId(person))).map((m) => String(m.msgParam.content ?? m.msgParam.text));
+      fake.messages
+        .filter((m) => m.kind === 'direct' && (m.to as string[]).includes(personId(person)))
+        .map((m) => String(m.msgParam.content ?? m.msgParam.text));
 
     /** Sends a frame; the person's answers are the ack's note (clicks) and the DMs that followed. */
     async function send(frame: Frame): Promise<Sent> {
@@ -91,7 +109,8 @@ const driver: ConformanceDriver<FakeCard> = {
           .filter((card) => card.openSpaceId === `dtv1.card//IM_GROUP.${CHANNEL_IDS[channel]}`)
           .map((card): CardView<FakeCard> => {
             const data = card.cardParamMap;
-            const flag = (action: CardActionId) => data[`can${action.charAt(0).toUpperCase()}${action.slice(1)}`] === 'true';
+            const flag = (action: CardActionId) =>
+              data[`can${action.charAt(0).toUpperCase()}${action.slice(1)}`] === 'true';
             return {
               ref: card,
               channel,
@@ -104,7 +123,9 @@ const driver: ConformanceDriver<FakeCard> = {
             };
           }),
       channelPosts: async (channel) =>
-        fake.messages.filter((m) => m.kind === 'group' && m.to === CHANNEL_IDS[channel]).map((m) => shown(visibleText(String(m.msgParam.text ?? m.msgParam.content)))),
+        fake.messages
+          .filter((m) => m.kind === 'group' && m.to === CHANNEL_IDS[channel])
+          .map((m) => shown(visibleText(String(m.msgParam.text ?? m.msgParam.content)))),
       dms: async (person) => dmsTo(person).map(shown),
       idle: () => adapter.idle(),
       close: () => fake.close(),

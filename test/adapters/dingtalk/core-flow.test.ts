@@ -40,7 +40,9 @@ beforeAll(async () => {
       groups: ['developers'],
     });
   });
-  adapter = new DingTalkAdapter(adapterOptionsFor(fake, { cardTemplateId: 'jitbot-approval.schema', clickDeadlineMs: 10_000 }));
+  adapter = new DingTalkAdapter(
+    adapterOptionsFor(fake, { cardTemplateId: 'jitbot-approval.schema', clickDeadlineMs: 10_000 }),
+  );
   flow = await startCoreFlow({ config, adapter, owner: 'dingtalk-e2e' });
 });
 
@@ -52,9 +54,17 @@ afterAll(async () => {
 const settle = () => flow.settle();
 
 /** `@jitbot <text>` in a group (or a DM); resolves with the DM the person got back. */
-async function ask(userId: string, text: string, group: string | undefined = REQUESTS, msgId?: string): Promise<string> {
+async function ask(
+  userId: string,
+  text: string,
+  group: string | undefined = REQUESTS,
+  msgId?: string,
+): Promise<string> {
   const before = dmsTo(userId).length;
-  const ack = await fake.sendCallback(TOPIC_ROBOT_MESSAGE, robotMessage({ text, userId, group, ...(msgId && { msgId }) }));
+  const ack = await fake.sendCallback(
+    TOPIC_ROBOT_MESSAGE,
+    robotMessage({ text, userId, group, ...(msgId && { msgId }) }),
+  );
   expect(ack.code).toBe(200);
   await settle();
   const dms = dmsTo(userId);
@@ -63,10 +73,21 @@ async function ask(userId: string, text: string, group: string | undefined = REQ
 }
 
 /** Clicks a button on the card in `channel`; resolves with the private note in the ack. */
-async function click(userId: string, channel: string, requestId: string, action: string, comment?: string, messageId?: string): Promise<string> {
-  const ack = await fake.sendCallback(TOPIC_CARD_CALLBACK, cardCallback({ requestId, channelId: channel, action, userId, ...(comment !== undefined && { comment }) }), {
-    ...(messageId && { messageId }),
-  });
+async function click(
+  userId: string,
+  channel: string,
+  requestId: string,
+  action: string,
+  comment?: string,
+  messageId?: string,
+): Promise<string> {
+  const ack = await fake.sendCallback(
+    TOPIC_CARD_CALLBACK,
+    cardCallback({ requestId, channelId: channel, action, userId, ...(comment !== undefined && { comment }) }),
+    {
+      ...(messageId && { messageId }),
+    },
+  );
   await settle();
   return noteIn(ack);
 }
@@ -77,11 +98,15 @@ function noteIn(ack: StreamAck): string {
 }
 
 function dmsTo(userId: string): string[] {
-  return fake.messages.filter((m) => m.kind === 'direct' && (m.to as string[]).includes(userId)).map((m) => m.msgParam.content ?? m.msgParam.text);
+  return fake.messages
+    .filter((m) => m.kind === 'direct' && (m.to as string[]).includes(userId))
+    .map((m) => m.msgParam.content ?? m.msgParam.text);
 }
 
 function groupPosts(channel: string): string[] {
-  return fake.messages.filter((m) => m.kind === 'group' && m.to === channel).map((m) => visibleText(m.msgParam.text ?? m.msgParam.content));
+  return fake.messages
+    .filter((m) => m.kind === 'group' && m.to === channel)
+    .map((m) => visibleText(m.msgParam.text ?? m.msgParam.content));
 }
 
 function card(channel: string, requestId: string): FakeCard {
@@ -90,7 +115,10 @@ function card(channel: string, requestId: string): FakeCard {
   return found;
 }
 
-const buttons = (c: FakeCard) => (['approve', 'reject', 'revoke'] as const).filter((a) => c.cardParamMap[`can${a[0]!.toUpperCase()}${a.slice(1)}`] === 'true');
+const buttons = (c: FakeCard) =>
+  (['approve', 'reject', 'revoke'] as const).filter(
+    (a) => c.cardParamMap[`can${a[0]!.toUpperCase()}${a.slice(1)}`] === 'true',
+  );
 const visible = visibleText;
 
 function idIn(text: string): string {
@@ -107,7 +135,11 @@ test('two levels in two groups: @jitbot request, approve with comments by card c
   expect(groupPosts(REQUESTS)).toEqual([]);
 
   const opsCard = card(OPS, requestId);
-  expect(opsCard).toMatchObject({ cardTemplateId: 'jitbot-approval.schema', openSpaceId: `dtv1.card//IM_GROUP.${OPS}`, callbackType: 'STREAM' });
+  expect(opsCard).toMatchObject({
+    cardTemplateId: 'jitbot-approval.schema',
+    openSpaceId: `dtv1.card//IM_GROUP.${OPS}`,
+    callbackType: 'STREAM',
+  });
   expect(visible(opsCard.cardParamMap.markdown!)).toContain('web-1 (i-0123456789abcdef0)');
   expect(visible(opsCard.cardParamMap.markdown!)).toContain('张三');
   expect(buttons(opsCard)).toEqual(['approve', 'reject']);
@@ -116,7 +148,9 @@ test('two levels in two groups: @jitbot request, approve with comments by card c
   // sec1 is Level 2's approver: not yet, and not from the Level 1 group.
   expect(await click('sec1', OPS, requestId, 'approve')).toMatch(/not an approver|does not speak/);
 
-  expect(await click('ops7', OPS, requestId, 'approve', 'checked the change ticket')).toContain(`Recorded your approval of ${requestId}`);
+  expect(await click('ops7', OPS, requestId, 'approve', 'checked the change ticket')).toContain(
+    `Recorded your approval of ${requestId}`,
+  );
   const securityCard = card(SEC, requestId);
   expect(visible(securityCard.cardParamMap.markdown!)).toContain('Level 2 of 2');
   expect(card(OPS, requestId).cardParamMap.statusText).toContain('Waiting for Level 2 of 2');
@@ -126,7 +160,9 @@ test('two levels in two groups: @jitbot request, approve with comments by card c
   expect(groupPosts(OPS).join('\n')).toContain(requestId);
   expect(groupPosts(OPS).join('\n')).toContain('checked the change ticket');
 
-  expect(await click('sec1', SEC, requestId, 'approve', 'ok for 2h')).toContain(`Recorded your approval of ${requestId}`);
+  expect(await click('sec1', SEC, requestId, 'approve', 'ok for 2h')).toContain(
+    `Recorded your approval of ${requestId}`,
+  );
   const finalCard = card(SEC, requestId);
   expect(finalCard.cardParamMap.statusText).toMatch(/Access active until/);
   expect(buttons(finalCard)).toEqual(['revoke']);
@@ -139,11 +175,18 @@ test('reject with a comment: the card loses its buttons and shows the comment; a
   const grantsBefore = flow.granter.granted;
   const requestId = idIn(await ask('manager4521', 'i-0b0b0b0b0b0b0b0b1 rerun the batch'));
   const putsBefore = fake.callsTo('/v1.0/card/instances').length;
-  const ack = await fake.sendCallback(TOPIC_CARD_CALLBACK, cardCallback({ requestId, channelId: OPS, action: 'reject', userId: 'ops7', comment: 'use the scheduler instead' }));
+  const ack = await fake.sendCallback(
+    TOPIC_CARD_CALLBACK,
+    cardCallback({ requestId, channelId: OPS, action: 'reject', userId: 'ops7', comment: 'use the scheduler instead' }),
+  );
   await settle();
   expect(noteIn(ack)).toContain(`Recorded your rejection of ${requestId}`);
   // The ack itself redraws the card for everyone; the outbox's redraw of the same version is then skipped.
-  expect(ack.data.response.cardData.cardParamMap).toMatchObject({ status: 'rejected', canApprove: 'false', canReject: 'false' });
+  expect(ack.data.response.cardData.cardParamMap).toMatchObject({
+    status: 'rejected',
+    canApprove: 'false',
+    canReject: 'false',
+  });
   expect(fake.callsTo('/v1.0/card/instances').length).toBe(putsBefore);
   const rejected = card(OPS, requestId);
   expect(buttons(rejected)).toEqual([]);
@@ -160,7 +203,9 @@ test('twenty approvers click at once: one grant, nineteen private refusals', asy
   const requestId = idIn(await ask('manager4521', 'i-0b0b0b0b0b0b0b0b1 investigate the disk'));
   const before = flow.granter.granted;
   const acks = await Promise.all(
-    RACERS.map((userId) => fake.sendCallback(TOPIC_CARD_CALLBACK, cardCallback({ requestId, channelId: OPS, action: 'approve', userId }))),
+    RACERS.map((userId) =>
+      fake.sendCallback(TOPIC_CARD_CALLBACK, cardCallback({ requestId, channelId: OPS, action: 'approve', userId })),
+    ),
   );
   await settle();
   const notes = acks.map(noteIn);
@@ -175,7 +220,10 @@ test('a redelivered robot message (same msgId) and a redelivered click (same Str
   const cardsBefore = fake.cards.size;
   const dmsBefore = dmsTo('manager4521').length;
   const requestId = idIn(await ask('manager4521', 'i-0b0b0b0b0b0b0b0b1 rotate logs', REQUESTS, msgId));
-  const ack = await fake.sendCallback(TOPIC_ROBOT_MESSAGE, robotMessage({ text: 'i-0b0b0b0b0b0b0b0b1 rotate logs', userId: 'manager4521', group: REQUESTS, msgId }));
+  const ack = await fake.sendCallback(
+    TOPIC_ROBOT_MESSAGE,
+    robotMessage({ text: 'i-0b0b0b0b0b0b0b0b1 rotate logs', userId: 'manager4521', group: REQUESTS, msgId }),
+  );
   expect(ack.code).toBe(200);
   await settle();
   expect(fake.cards.size).toBe(cardsBefore + 1);
@@ -209,12 +257,19 @@ test('a hostile reason reaches the card as inert text', async () => {
 
 test('someone from another org is refused by DM and nothing is created', async () => {
   const cardsBefore = fake.cards.size;
-  await fake.sendCallback(TOPIC_ROBOT_MESSAGE, robotMessage({ text: 'web-1 let me in', userId: 'outsider', corpId: 'dingOTHER', group: REQUESTS }));
+  await fake.sendCallback(
+    TOPIC_ROBOT_MESSAGE,
+    robotMessage({ text: 'web-1 let me in', userId: 'outsider', corpId: 'dingOTHER', group: REQUESTS }),
+  );
   await settle();
   expect(dmsTo('outsider').at(-1)).toContain('organisation only');
   expect(fake.cards.size).toBe(cardsBefore);
 });
 
 test('resolveUser gives the name and the email (personal, else enterprise)', async () => {
-  expect(await adapter.resolveUser({ platform: 'dingtalk', userId: 'ops7', displayName: 'x' })).toEqual({ userId: 'ops7', displayName: 'Li Si', email: 'lisi@example.cn' });
+  expect(await adapter.resolveUser({ platform: 'dingtalk', userId: 'ops7', displayName: 'x' })).toEqual({
+    userId: 'ops7',
+    displayName: 'Li Si',
+    email: 'lisi@example.cn',
+  });
 });

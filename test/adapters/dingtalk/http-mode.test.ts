@@ -48,7 +48,11 @@ function post(body: unknown, headers: { timestamp?: string; sign?: string } = {}
   const timestamp = headers.timestamp ?? String(now);
   return fetch(server.url + DINGTALK_EVENTS_PATH, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', timestamp, sign: headers.sign ?? dingTalkSign(timestamp, FAKE_CLIENT_SECRET) },
+    headers: {
+      'Content-Type': 'application/json',
+      timestamp,
+      sign: headers.sign ?? dingTalkSign(timestamp, FAKE_CLIENT_SECRET),
+    },
     body: JSON.stringify(body),
   });
 }
@@ -56,7 +60,13 @@ function post(body: unknown, headers: { timestamp?: string; sign?: string } = {}
 test('the signature is base64 HMAC-SHA256 over "timestamp\\nsecret", keyed by the app secret', () => {
   // Worked example, computed independently: printf '1700000000000\nsecret' | openssl dgst -sha256 -hmac secret -binary | base64
   expect(dingTalkSign('1700000000000', 'secret')).toBe('OuzzJR5+xZ4/EYwqtNt6sMYZQMTa/HEGvc9miJe7XzY=');
-  expect(checkDingTalkSignature({ timestamp: '1700000000000', sign: dingTalkSign('1700000000000', 'secret') }, 'secret', 1700000000000 + HOUR)).toEqual({ ok: true });
+  expect(
+    checkDingTalkSignature(
+      { timestamp: '1700000000000', sign: dingTalkSign('1700000000000', 'secret') },
+      'secret',
+      1700000000000 + HOUR,
+    ),
+  ).toEqual({ ok: true });
 });
 
 test('a correctly signed message is handed over and answered 200', async () => {

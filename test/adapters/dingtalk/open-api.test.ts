@@ -44,7 +44,10 @@ test('one access token serves many calls, in the header for api and the query fo
   await client.sendGroupMessage('cidGroup1', 'sampleText', { content: 'hello' });
   await client.getUser('manager4521');
   expect(fake.callsTo('/v1.0/oauth2/accessToken')).toHaveLength(1);
-  expect(fake.callsTo('/v1.0/oauth2/accessToken')[0]!.body).toEqual({ appKey: FAKE_CLIENT_ID, appSecret: FAKE_CLIENT_SECRET });
+  expect(fake.callsTo('/v1.0/oauth2/accessToken')[0]!.body).toEqual({
+    appKey: FAKE_CLIENT_ID,
+    appSecret: FAKE_CLIENT_SECRET,
+  });
   const token = fake.callsTo('/v1.0/robot/groupMessages/send')[0]!.token;
   expect(token).toMatch(/^fake-access-token-/);
   expect(fake.callsTo('/topapi/v2/user/get')[0]!.token).toBe(token);
@@ -73,7 +76,12 @@ test('a card is created and delivered to a group by the robot, with string value
 });
 
 test('a card for one person goes to their chat with the robot', async () => {
-  await api().createAndDeliverCard({ cardTemplateId: 't', outTrackId: 'o1', space: { kind: 'direct', userId: 'ops7' }, cardParamMap: {} });
+  await api().createAndDeliverCard({
+    cardTemplateId: 't',
+    outTrackId: 'o1',
+    space: { kind: 'direct', userId: 'ops7' },
+    cardParamMap: {},
+  });
   expect(fake.cards.get('o1')!.openSpaceId).toBe('dtv1.card//IM_ROBOT.ops7');
 });
 
@@ -89,14 +97,21 @@ test('group and one-to-one robot messages carry the robot code and the message a
 });
 
 test('a one-to-one message to someone DingTalk does not know is refused for good (ChatRefused)', async () => {
-  const error = await api().sendDirectMessage(['ghost'], 'sampleText', { content: 'x' }).catch((e: unknown) => e);
+  const error = await api()
+    .sendDirectMessage(['ghost'], 'sampleText', { content: 'x' })
+    .catch((e: unknown) => e);
   expect(error).toBeInstanceOf(ChatRefused);
   expect(error).toMatchObject({ code: 'invalidStaffId' });
 });
 
 test('user look-up: the personal email, else the enterprise one, else none', async () => {
   const client = api();
-  expect(await client.getUser('manager4521')).toEqual({ userId: 'manager4521', name: '张三', email: 'zhang@example.cn', unionId: 'union-manager4521' });
+  expect(await client.getUser('manager4521')).toEqual({
+    userId: 'manager4521',
+    name: '张三',
+    email: 'zhang@example.cn',
+    unionId: 'union-manager4521',
+  });
   expect(await client.getUser('ops7')).toMatchObject({ email: 'lisi@corp.example.cn' });
   expect(await client.getUser('noemail')).not.toHaveProperty('email');
   const unknown = await client.getUser('ghost').catch((e: unknown) => e);
@@ -104,21 +119,26 @@ test('user look-up: the personal email, else the enterprise one, else none', asy
   expect(unknown).toMatchObject({ code: '60121' });
 });
 
-test.each(['http429', 'qps403', 'oapi'] as const)('a call refused over the rate limit (%s) waits and is sent again, and happens once', async (style) => {
-  const client = api();
-  const path = style === 'oapi' ? '/topapi/v2/user/get' : '/v1.0/robot/groupMessages/send';
-  fake.rateLimit(path, 2, style);
-  if (style === 'oapi') await client.getUser('ops7');
-  else await client.sendGroupMessage('cidOps==', 'sampleText', { content: 'once' });
-  expect(fake.callsTo(path)).toHaveLength(3);
-  if (style !== 'oapi') expect(fake.messages).toHaveLength(1);
-  // 429 answers say Retry-After: 0; the others wait with doubling jittered backoff.
-  expect(waits).toEqual(style === 'http429' ? [0, 0] : [100, 200]);
-});
+test.each(['http429', 'qps403', 'oapi'] as const)(
+  'a call refused over the rate limit (%s) waits and is sent again, and happens once',
+  async (style) => {
+    const client = api();
+    const path = style === 'oapi' ? '/topapi/v2/user/get' : '/v1.0/robot/groupMessages/send';
+    fake.rateLimit(path, 2, style);
+    if (style === 'oapi') await client.getUser('ops7');
+    else await client.sendGroupMessage('cidOps==', 'sampleText', { content: 'once' });
+    expect(fake.callsTo(path)).toHaveLength(3);
+    if (style !== 'oapi') expect(fake.messages).toHaveLength(1);
+    // 429 answers say Retry-After: 0; the others wait with doubling jittered backoff.
+    expect(waits).toEqual(style === 'http429' ? [0, 0] : [100, 200]);
+  },
+);
 
 test('a rate limit that does not lift fails as a transient error after the last retry', async () => {
   fake.rateLimit('/v1.0/robot/groupMessages/send', 10, 'qps403');
-  const error = await api().sendGroupMessage('cidOps==', 'sampleText', { content: 'x' }).catch((e: unknown) => e);
+  const error = await api()
+    .sendGroupMessage('cidOps==', 'sampleText', { content: 'x' })
+    .catch((e: unknown) => e);
   expect(error).toBeInstanceOf(DingTalkApiError);
   expect(error).not.toBeInstanceOf(ChatRefused);
   expect(error).toMatchObject({ code: 'RateLimited' });
@@ -138,15 +158,19 @@ test('an expired token is refreshed and the call sent once more', async () => {
 
 test('a server error is not retried (DingTalk may have carried it out) and is not permanent', async () => {
   fake.failOnce('/v1.0/card/instances', 503);
-  const error = await api().updateCard('nope', {}).catch((e: unknown) => e);
+  const error = await api()
+    .updateCard('nope', {})
+    .catch((e: unknown) => e);
   expect(error).toBeInstanceOf(DingTalkApiError);
   expect(error).not.toBeInstanceOf(ChatRefused);
   expect(error).toMatchObject({ status: 503 });
   expect(fake.callsTo('/v1.0/card/instances')).toHaveLength(1);
 });
 
-test('a refusal (4xx) is a ChatRefused with DingTalk\'s code, and says what DingTalk said', async () => {
-  const error = await api().updateCard('no-such-card', { a: 'b' }).catch((e: unknown) => e);
+test("a refusal (4xx) is a ChatRefused with DingTalk's code, and says what DingTalk said", async () => {
+  const error = await api()
+    .updateCard('no-such-card', { a: 'b' })
+    .catch((e: unknown) => e);
   expect(error).toBeInstanceOf(ChatRefused);
   expect(error).toMatchObject({ code: 'param.cardNotExist' });
   expect((error as Error).message).toMatch(/card instance not found/);

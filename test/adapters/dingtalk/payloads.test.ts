@@ -13,11 +13,19 @@ import { FAKE_CORP_ID } from '../../support/fake-dingtalk';
 import { cardCallback, robotMessage, type CardClickInput, type RobotMessageInput } from './dingtalk-payloads';
 
 const ctx: TranslateContext = { corpId: FAKE_CORP_ID, robotName: 'jitbot' };
-const translateMessage = (input: RobotMessageInput, context = ctx) => translateRobotMessage(robotMessageSchema.parse(robotMessage(input)), context);
-const translateClick = (input: CardClickInput, context = ctx) => translateCardCallback(cardCallbackSchema.parse(cardCallback(input)), 'card:m1', context);
+const translateMessage = (input: RobotMessageInput, context = ctx) =>
+  translateRobotMessage(robotMessageSchema.parse(robotMessage(input)), context);
+const translateClick = (input: CardClickInput, context = ctx) =>
+  translateCardCallback(cardCallbackSchema.parse(cardCallback(input)), 'card:m1', context);
 
 test('@jitbot in a group: a command from corp userid, in the group, the mention gone, delivery id from msgId', () => {
-  const result = translateMessage({ text: 'web-prod-1 fix nginx for 2h', group: 'cidOps+/=', userId: 'manager4521', nick: '张三', msgId: 'msgA1' });
+  const result = translateMessage({
+    text: 'web-prod-1 fix nginx for 2h',
+    group: 'cidOps+/=',
+    userId: 'manager4521',
+    nick: '张三',
+    msgId: 'msgA1',
+  });
   expect(result).toEqual({
     kind: 'event',
     event: {
@@ -31,9 +39,12 @@ test('@jitbot in a group: a command from corp userid, in the group, the mention 
   });
 });
 
-test('a DM to the robot is a command in the person\'s dm: channel; the encrypted senderId is never used', () => {
+test("a DM to the robot is a command in the person's dm: channel; the encrypted senderId is never used", () => {
   const result = translateMessage({ text: 'list', userId: 'ops7' });
-  expect(result).toMatchObject({ kind: 'event', event: { kind: 'command', channel: { channelId: 'dm:ops7' }, actor: { userId: 'ops7' }, text: 'list' } });
+  expect(result).toMatchObject({
+    kind: 'event',
+    event: { kind: 'command', channel: { channelId: 'dm:ops7' }, actor: { userId: 'ops7' }, text: 'list' },
+  });
   expect(JSON.stringify(result)).not.toContain('LWCP');
   expect(conversationOf('dm:ops7')).toEqual({ kind: 'direct', userId: 'ops7' });
   expect(conversationOf('cidOps')).toEqual({ kind: 'group', openConversationId: 'cidOps' });
@@ -49,9 +60,17 @@ test('mentions inside the reason stay in the text as typed; a leftover robot men
 test('degraded mode: "approve JIT-… comment" typed to the robot is a decision; Chinese verbs and sloppy ids work', () => {
   expect(translateMessage({ text: 'approve jit-7k3q2 looks fine @Bob', group: 'cidOps' })).toMatchObject({
     kind: 'event',
-    event: { kind: 'action', action: 'approve', requestId: 'JIT-7K3Q2', comment: 'looks fine @Bob', channel: { channelId: 'cidOps' } },
+    event: {
+      kind: 'action',
+      action: 'approve',
+      requestId: 'JIT-7K3Q2',
+      comment: 'looks fine @Bob',
+      channel: { channelId: 'cidOps' },
+    },
   });
-  expect(translateMessage({ text: '拒绝 7K3Q2', group: 'cidOps' })).toMatchObject({ event: { kind: 'action', action: 'reject', requestId: 'JIT-7K3Q2' } });
+  expect(translateMessage({ text: '拒绝 7K3Q2', group: 'cidOps' })).toMatchObject({
+    event: { kind: 'action', action: 'reject', requestId: 'JIT-7K3Q2' },
+  });
   const noComment = translateMessage({ text: 'Reject JIT-7K3Q2', group: 'cidOps' });
   expect(noComment.kind === 'event' && noComment.event).not.toHaveProperty('comment');
   expect(translateMessage({ text: 'approve soon', group: 'cidOps' })).toMatchObject({
@@ -68,9 +87,14 @@ test('senders from another org are refused (told so by DM); without a userid the
     key: 'inbound.other_organisation',
     event: { actor: { userId: 'manager4521' } },
   });
-  expect(translateMessage({ text: 'web-1 x', corpId: 'dingOTHER' }, { robotName: 'jitbot' })).toMatchObject({ kind: 'event' });
+  expect(translateMessage({ text: 'web-1 x', corpId: 'dingOTHER' }, { robotName: 'jitbot' })).toMatchObject({
+    kind: 'event',
+  });
   const external = robotMessageSchema.parse({ ...robotMessage({ text: 'web-1 x' }), senderStaffId: undefined });
-  expect(translateRobotMessage(external, ctx)).toMatchObject({ kind: 'ignore', why: expect.stringContaining('userid') });
+  expect(translateRobotMessage(external, ctx)).toMatchObject({
+    kind: 'ignore',
+    why: expect.stringContaining('userid'),
+  });
 });
 
 test('pictures and other message types are ignored', () => {
@@ -79,7 +103,13 @@ test('pictures and other message types are ignored', () => {
 });
 
 test('a card click: verdict and request id from the button parameters, the comment from the input, channel from the card', () => {
-  const result = translateClick({ requestId: 'JIT-7K3Q2', channelId: 'cidOps+/=', action: 'reject', userId: 'ops7', comment: '  not now  ' });
+  const result = translateClick({
+    requestId: 'JIT-7K3Q2',
+    channelId: 'cidOps+/=',
+    action: 'reject',
+    userId: 'ops7',
+    comment: '  not now  ',
+  });
   expect(result).toEqual({
     kind: 'event',
     event: {
@@ -94,22 +124,37 @@ test('a card click: verdict and request id from the button parameters, the comme
       message: { platform: 'dingtalk', channelId: 'cidOps+/=', messageId: outTrackIdFor('JIT-7K3Q2', 'cidOps+/=') },
     },
   });
-  expect(translateClick({ requestId: 'JIT-7K3Q2', channelId: 'cidOps', action: 'approve', comment: 'ok', asForm: true })).toMatchObject({ event: { comment: 'ok' } });
+  expect(
+    translateClick({ requestId: 'JIT-7K3Q2', channelId: 'cidOps', action: 'approve', comment: 'ok', asForm: true }),
+  ).toMatchObject({ event: { comment: 'ok' } });
   const blank = translateClick({ requestId: 'JIT-7K3Q2', channelId: 'cidOps', action: 'approve', comment: '   ' });
   expect(blank.kind === 'event' && blank.event).not.toHaveProperty('comment');
 });
 
-test('clicks that are not jitbot\'s, from another org, or identified by unionId are not taken as decisions', () => {
-  expect(translateClick({ requestId: 'JIT-7K3Q2', channelId: 'cidOps', action: 'delete' })).toMatchObject({ kind: 'ignore' });
-  expect(translateClick({ requestId: 'JIT-7K3Q2', channelId: 'cidOps', action: 'approve', corpId: 'dingOTHER' })).toMatchObject({
+test("clicks that are not jitbot's, from another org, or identified by unionId are not taken as decisions", () => {
+  expect(translateClick({ requestId: 'JIT-7K3Q2', channelId: 'cidOps', action: 'delete' })).toMatchObject({
+    kind: 'ignore',
+  });
+  expect(
+    translateClick({ requestId: 'JIT-7K3Q2', channelId: 'cidOps', action: 'approve', corpId: 'dingOTHER' }),
+  ).toMatchObject({
     kind: 'refuse',
     key: 'inbound.other_organisation',
   });
-  const byUnion = cardCallbackSchema.parse({ ...cardCallback({ requestId: 'JIT-7K3Q2', channelId: 'cidOps', action: 'approve' }), userIdType: 2 });
+  const byUnion = cardCallbackSchema.parse({
+    ...cardCallback({ requestId: 'JIT-7K3Q2', channelId: 'cidOps', action: 'approve' }),
+    userIdType: 2,
+  });
   expect(translateCardCallback(byUnion, 'card:m2', ctx)).toMatchObject({ kind: 'ignore' });
-  const foreign = cardCallbackSchema.parse({ ...cardCallback({ requestId: 'JIT-7K3Q2', channelId: 'cidOps', action: 'approve' }), outTrackId: 'someone-elses-card' });
+  const foreign = cardCallbackSchema.parse({
+    ...cardCallback({ requestId: 'JIT-7K3Q2', channelId: 'cidOps', action: 'approve' }),
+    outTrackId: 'someone-elses-card',
+  });
   expect(translateCardCallback(foreign, 'card:m3', ctx)).toMatchObject({ kind: 'ignore' });
-  const garbled = cardCallbackSchema.parse({ ...cardCallback({ requestId: 'JIT-7K3Q2', channelId: 'cidOps', action: 'approve' }), content: '{not json' });
+  const garbled = cardCallbackSchema.parse({
+    ...cardCallback({ requestId: 'JIT-7K3Q2', channelId: 'cidOps', action: 'approve' }),
+    content: '{not json',
+  });
   expect(translateCardCallback(garbled, 'card:m4', ctx)).toMatchObject({ kind: 'ignore' });
 });
 

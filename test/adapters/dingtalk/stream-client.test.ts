@@ -47,7 +47,10 @@ function startClient(overrides: Partial<StreamClientOptions> = {}): DingTalkStre
 test('start opens one connection with the client id, secret and the CALLBACK topics', async () => {
   await startClient().start();
   expect(fake.callsTo('/v1.0/gateway/connections/open')).toHaveLength(1);
-  expect(fake.callsTo('/v1.0/gateway/connections/open')[0]!.body).toMatchObject({ clientId: FAKE_CLIENT_ID, clientSecret: FAKE_CLIENT_SECRET });
+  expect(fake.callsTo('/v1.0/gateway/connections/open')[0]!.body).toMatchObject({
+    clientId: FAKE_CLIENT_ID,
+    clientSecret: FAKE_CLIENT_SECRET,
+  });
   expect(fake.tickets[0]!.subscriptions).toEqual([
     { type: 'CALLBACK', topic: TOPIC_ROBOT_MESSAGE },
     { type: 'CALLBACK', topic: TOPIC_CARD_CALLBACK },
@@ -72,7 +75,7 @@ test('a SYSTEM ping is echoed with its headers and data', async () => {
   expect(pong.data).toHaveProperty('opaque');
 });
 
-test('a CALLBACK is acked by its messageId with the handler\'s answer, only after the handler has finished', async () => {
+test("a CALLBACK is acked by its messageId with the handler's answer, only after the handler has finished", async () => {
   let release!: () => void;
   const handled = new Promise<void>((resolve) => (release = resolve));
   let finished = false;
@@ -97,7 +100,11 @@ test('a CALLBACK is acked by its messageId with the handler\'s answer, only afte
     message: 'OK',
     data: { response: { cardData: { cardParamMap: { status: 'approved' } } } },
   });
-  expect(received[0]).toEqual({ topic: TOPIC_CARD_CALLBACK, messageId: 'msg-1', data: JSON.stringify({ outTrackId: 'JIT-7K3Q2' }) });
+  expect(received[0]).toEqual({
+    topic: TOPIC_CARD_CALLBACK,
+    messageId: 'msg-1',
+    data: JSON.stringify({ outTrackId: 'JIT-7K3Q2' }),
+  });
 });
 
 test('a CALLBACK whose handler fails is not acked, so DingTalk redelivers it', async () => {
@@ -109,7 +116,9 @@ test('a CALLBACK whose handler fails is not acked, so DingTalk redelivers it', a
       return 'SUCCESS';
     },
   }).start();
-  await expect(fake.sendCallback(TOPIC_ROBOT_MESSAGE, { msgId: 'm' }, { messageId: 'msg-2', timeoutMs: 300 })).rejects.toThrow(/timed out/);
+  await expect(
+    fake.sendCallback(TOPIC_ROBOT_MESSAGE, { msgId: 'm' }, { messageId: 'msg-2', timeoutMs: 300 }),
+  ).rejects.toThrow(/timed out/);
   await client!.idle();
   expect(fake.acks).toEqual([]);
   // The redelivery (same messageId) is handled and acked.
@@ -124,7 +133,10 @@ test('the fake drops the socket five times within ten seconds: one connection at
 
   for (let drop = 1; drop <= 5; drop++) {
     fake.dropSockets();
-    await fake.waitFor(() => fake.tickets.length === drop + 1 && fake.openSockets === 1 && client!.connected, `reconnect ${drop}`);
+    await fake.waitFor(
+      () => fake.tickets.length === drop + 1 && fake.openSockets === 1 && client!.connected,
+      `reconnect ${drop}`,
+    );
   }
 
   expect(fake.maxOpenSockets).toBe(1);
@@ -163,12 +175,21 @@ test('a connection that stayed up long enough resets the backoff', async () => {
   const delays: number[] = [];
   await startClient({ random: () => 1, now: () => now, onReconnectScheduled: (delay) => delays.push(delay) }).start();
   fake.dropSockets();
-  await fake.waitFor(() => fake.tickets.length === 2 && fake.openSockets === 1 && client!.connected, 'the first reconnect');
+  await fake.waitFor(
+    () => fake.tickets.length === 2 && fake.openSockets === 1 && client!.connected,
+    'the first reconnect',
+  );
   fake.dropSockets();
-  await fake.waitFor(() => fake.tickets.length === 3 && fake.openSockets === 1 && client!.connected, 'the second reconnect');
+  await fake.waitFor(
+    () => fake.tickets.length === 3 && fake.openSockets === 1 && client!.connected,
+    'the second reconnect',
+  );
   now += 60_000;
   fake.dropSockets();
-  await fake.waitFor(() => fake.tickets.length === 4 && fake.openSockets === 1 && client!.connected, 'the third reconnect');
+  await fake.waitFor(
+    () => fake.tickets.length === 4 && fake.openSockets === 1 && client!.connected,
+    'the third reconnect',
+  );
   expect(delays).toEqual([20, 40, 20]);
 });
 
@@ -185,7 +206,10 @@ test('a SYSTEM disconnect notice lets the handler in progress ack, then reconnec
   fake.sendDisconnectNotice();
   release();
   expect((await acked).headers.messageId).toBe('before-disconnect');
-  await fake.waitFor(() => fake.tickets.length === 2 && fake.openSockets === 1 && client!.connected, 'the new connection');
+  await fake.waitFor(
+    () => fake.tickets.length === 2 && fake.openSockets === 1 && client!.connected,
+    'the new connection',
+  );
   expect(fake.maxOpenSockets).toBe(1);
 });
 

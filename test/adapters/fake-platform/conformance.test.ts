@@ -1,12 +1,23 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import express from 'express';
 import { CardVersions, renderedDigest } from '../../../adapters/shared/card-versions';
-import { InboundDispatcher, type AnswerInResponseOutcome, type Translation } from '../../../adapters/shared/inbound-dispatcher';
+import {
+  InboundDispatcher,
+  type AnswerInResponseOutcome,
+  type Translation,
+} from '../../../adapters/shared/inbound-dispatcher';
 import { renderPlainText } from '../../../adapters/shared/plain-text';
 import { isCardActionId, type ApprovalCard, type CardActionId } from '../../../src/core/card';
 import type { ChannelRef, MessageRef, UserRef } from '../../../src/core/model';
 import type { HttpMount } from '../../../src/http/server';
-import type { ChatAdapter, ChatCapabilities, InboundContext, InboundHandler, PostMessageOptions, ResolvedUser } from '../../../src/ports/chat';
+import type {
+  ChatAdapter,
+  ChatCapabilities,
+  InboundContext,
+  InboundHandler,
+  PostMessageOptions,
+  ResolvedUser,
+} from '../../../src/ports/chat';
 import {
   CHANNELS,
   PEOPLE,
@@ -71,8 +82,10 @@ class FakeWorld {
 }
 
 function requireRenderable(card: FakeCard): void {
-  if (card.lines.length > CARD_LIMITS.lines || card.buttons.length > CARD_LIMITS.buttons) throw new Error('fake platform: card too large');
-  for (const line of card.lines) if (line.length > CARD_LIMITS.line) throw new Error(`fake platform: a line of ${line.length} characters`);
+  if (card.lines.length > CARD_LIMITS.lines || card.buttons.length > CARD_LIMITS.buttons)
+    throw new Error('fake platform: card too large');
+  for (const line of card.lines)
+    if (line.length > CARD_LIMITS.line) throw new Error(`fake platform: a line of ${line.length} characters`);
 }
 
 const dmConversation = (userId: string) => `dm_${userId}`;
@@ -112,7 +125,8 @@ function render(card: ApprovalCard): FakeCard {
       ...(card.footer ? [card.footer] : []),
     ].map(line),
     buttons: card.actions.map((a) => ({ id: a.id, label: a.label })),
-    ...(card.commentInput && card.actions.length > 0 && { input: { label: card.commentInput.label, maxLength: card.commentInput.maxLength } }),
+    ...(card.commentInput &&
+      card.actions.length > 0 && { input: { label: card.commentInput.label, maxLength: card.commentInput.maxLength } }),
   };
 }
 
@@ -145,7 +159,8 @@ class FakePlatformAdapter implements ChatAdapter, HttpMount {
       const raw = typeof req.body === 'string' ? req.body : '';
       const outcome = await this.dispatcher.answerInResponse({
         deadlineMs: 2500,
-        verify: () => (signatureHolds(raw, req.get('x-fake-signature')) ? { ok: true } : { ok: false, reason: 'bad signature' }),
+        verify: () =>
+          signatureHolds(raw, req.get('x-fake-signature')) ? { ok: true } : { ok: false, reason: 'bad signature' },
         translate: () => this.translate(raw),
       });
       this.answer(res, outcome);
@@ -166,7 +181,8 @@ class FakePlatformAdapter implements ChatAdapter, HttpMount {
       actor: { platform: this.platform, userId: delivery.user, displayName: user?.name ?? delivery.user },
       channel: { platform: this.platform, channelId: delivery.conversation },
     };
-    if (delivery.type === 'command') return { kind: 'event', event: { ...base, kind: 'command', text: delivery.text ?? '' } };
+    if (delivery.type === 'command')
+      return { kind: 'event', event: { ...base, kind: 'command', text: delivery.text ?? '' } };
     if (!isCardActionId(delivery.action) || !delivery.requestId || !delivery.messageId) return { kind: 'ignore' };
     return {
       kind: 'event',
@@ -232,7 +248,9 @@ class FakePlatformAdapter implements ChatAdapter, HttpMount {
 
   async updateCard(message: MessageRef, card: ApprovalCard): Promise<void> {
     const rendered = render(card);
-    await this.versions.update(message.messageId, rendered.version, renderedDigest(rendered), async () => this.world.update(message.messageId, rendered));
+    await this.versions.update(message.messageId, rendered.version, renderedDigest(rendered), async () =>
+      this.world.update(message.messageId, rendered),
+    );
   }
 
   async replyInThread(): Promise<MessageRef> {
@@ -241,7 +259,10 @@ class FakePlatformAdapter implements ChatAdapter, HttpMount {
 
   async postMessage(channel: ChannelRef, text: string, options: PostMessageOptions = {}): Promise<MessageRef> {
     const mention = options.mention?.platform === this.platform ? options.mention.userId : undefined;
-    const message = this.world.post(channel.channelId, { text: renderPlainText(text, 4000), ...(mention && { mention }) });
+    const message = this.world.post(channel.channelId, {
+      text: renderPlainText(text, 4000),
+      ...(mention && { mention }),
+    });
     return { platform: this.platform, channelId: channel.channelId, messageId: message.id };
   }
 
@@ -280,7 +301,11 @@ const fakeDriver: ConformanceDriver<FakeRef> = {
   signed: true,
   async start(boot) {
     const world = new FakeWorld();
-    for (const person of PEOPLE) world.users.set(personId(person), { name: person[0]!.toUpperCase() + person.slice(1), email: `${person}@example.com` });
+    for (const person of PEOPLE)
+      world.users.set(personId(person), {
+        name: person[0]!.toUpperCase() + person.slice(1),
+        email: `${person}@example.com`,
+      });
     const adapter = new FakePlatformAdapter(world);
     const { url } = await boot(adapter);
     let last: { body: string; as: Person } | undefined;
@@ -288,7 +313,11 @@ const fakeDriver: ConformanceDriver<FakeRef> = {
     /** Posts a delivery; the private answer is the response's toast, plus the DMs the person got meanwhile. */
     async function deliver(body: string, as: Person, secret?: string) {
       const dmsBefore = world.in(dmConversation(personId(as))).length;
-      const response = await fetch(url + EVENTS_PATH, { method: 'POST', headers: { 'X-Fake-Signature': sign(body, secret) }, body });
+      const response = await fetch(url + EVENTS_PATH, {
+        method: 'POST',
+        headers: { 'X-Fake-Signature': sign(body, secret) },
+        body,
+      });
       const answer = (await response.json()) as { toast?: string; card?: FakeCard };
       if (response.ok && answer.card) {
         const { messageId } = JSON.parse(body) as Delivery;
@@ -299,7 +328,10 @@ const fakeDriver: ConformanceDriver<FakeRef> = {
         status: response.status,
         answers: async () => [
           ...(answer.toast ? [answer.toast] : []),
-          ...world.in(dmConversation(personId(as))).slice(dmsBefore).map((m) => m.text ?? ''),
+          ...world
+            .in(dmConversation(personId(as)))
+            .slice(dmsBefore)
+            .map((m) => m.text ?? ''),
         ],
       };
     }
@@ -308,11 +340,15 @@ const fakeDriver: ConformanceDriver<FakeRef> = {
       last = { body, as };
       return deliver(body, as);
     };
-    const shown = (message: WorldMessage): Shown => ({ text: message.text ?? '', mentions: message.mention ? [message.mention] : [] });
+    const shown = (message: WorldMessage): Shown => ({
+      text: message.text ?? '',
+      mentions: message.mention ? [message.mention] : [],
+    });
     const channelOf = (conversation: string) => CHANNELS.find((c) => CONVERSATIONS[c] === conversation)!;
 
     return {
-      command: (as, channel, text) => send({ type: 'command', user: personId(as), conversation: CONVERSATIONS[channel], text }, as),
+      command: (as, channel, text) =>
+        send({ type: 'command', user: personId(as), conversation: CONVERSATIONS[channel], text }, as),
       click: (as, card, action, comment) =>
         send(
           {
@@ -331,7 +367,17 @@ const fakeDriver: ConformanceDriver<FakeRef> = {
         return deliver(last.body, last.as);
       },
       forgedCommand: (as, channel, text) =>
-        deliver(JSON.stringify({ id: randomUUID(), type: 'command', user: personId(as), conversation: CONVERSATIONS[channel], text }), as, 'wrong-secret'),
+        deliver(
+          JSON.stringify({
+            id: randomUUID(),
+            type: 'command',
+            user: personId(as),
+            conversation: CONVERSATIONS[channel],
+            text,
+          }),
+          as,
+          'wrong-secret',
+        ),
       cards: async (channel) =>
         world.in(CONVERSATIONS[channel]).flatMap((message): CardView<FakeRef>[] =>
           message.card
@@ -348,7 +394,11 @@ const fakeDriver: ConformanceDriver<FakeRef> = {
               ]
             : [],
         ),
-      channelPosts: async (channel) => world.in(CONVERSATIONS[channel]).filter((m) => !m.card).map(shown),
+      channelPosts: async (channel) =>
+        world
+          .in(CONVERSATIONS[channel])
+          .filter((m) => !m.card)
+          .map(shown),
       dms: async (person) => world.in(dmConversation(personId(person))).map(shown),
       idle: () => adapter.idle(),
       close: async () => undefined,

@@ -15,7 +15,15 @@ import {
   type Sent,
   type Shown,
 } from '../../support/chat-conformance';
-import { BOT_MENTION, cardActionEnvelope, encryptedBody, ENCRYPT_KEY, httpModeOptions, messageEnvelope, signatureHeaders } from './feishu-requests';
+import {
+  BOT_MENTION,
+  cardActionEnvelope,
+  encryptedBody,
+  ENCRYPT_KEY,
+  httpModeOptions,
+  messageEnvelope,
+  signatureHeaders,
+} from './feishu-requests';
 
 // Feishu against the chat conformance suite, over HTTP callbacks signed and encrypted as Feishu sends them, with
 // the fake Feishu as the Open API. Commands are group messages that @mention the bot; the answer is the bot's
@@ -39,7 +47,8 @@ function cardTexts(value: unknown): string[] {
   const object = value as Record<string, unknown>;
   if (object.tag === 'plain_text' && typeof object.content === 'string') return [withoutJoiners(object.content)];
   // Markdown would notify and format: jitbot's cards have none, and a person would not read its raw text.
-  if (object.tag === 'markdown' || object.tag === 'lark_md') throw new Error('a card holds markdown: text people typed could become markup');
+  if (object.tag === 'markdown' || object.tag === 'lark_md')
+    throw new Error('a card holds markdown: text people typed could become markup');
   return Object.values(object).flatMap(cardTexts);
 }
 
@@ -70,12 +79,16 @@ function readPost(message: FakeFeishuMessage): Shown {
 }
 
 function buttonsOf(card: unknown): CardActionId[] {
-  const names = (JSON.stringify(card).match(/"tag":"button","name":"(\w+)"/g) ?? []).map((m) => /"name":"(\w+)"/.exec(m)![1]!);
+  const names = (JSON.stringify(card).match(/"tag":"button","name":"(\w+)"/g) ?? []).map(
+    (m) => /"name":"(\w+)"/.exec(m)![1]!,
+  );
   return names.filter((name): name is CardActionId => isCardActionId(name));
 }
 
 function requestIdOf(message: FakeFeishuMessage): string | undefined {
-  return message.msgType === 'interactive' ? /JIT-[0-9A-Z]{5}/.exec(message.content?.header?.title?.content ?? '')?.[0] : undefined;
+  return message.msgType === 'interactive'
+    ? /JIT-[0-9A-Z]{5}/.exec(message.content?.header?.title?.content ?? '')?.[0]
+    : undefined;
 }
 
 // ── the driver ──────────────────────────────────────────────────────────────────────────────────────────
@@ -93,7 +106,12 @@ const feishuDriver: ConformanceDriver<FeishuRef> = {
   async start(boot) {
     const fake = await FakeFeishu.start({
       chats: CHANNELS.map((channel) => CHANNEL_IDS[channel]),
-      users: PEOPLE.map((person) => ({ openId: openId(person), unionId: personId(person), name: person[0]!.toUpperCase() + person.slice(1), email: `${person}@example.com` })),
+      users: PEOPLE.map((person) => ({
+        openId: openId(person),
+        unionId: personId(person),
+        name: person[0]!.toUpperCase() + person.slice(1),
+        email: `${person}@example.com`,
+      })),
     });
     const adapter = new FeishuAdapter(
       httpModeOptions(fake, {
@@ -106,7 +124,12 @@ const feishuDriver: ConformanceDriver<FeishuRef> = {
     let last: { body: string; read: (json: any) => Promise<string[]>; apply?: (json: any) => void } | undefined;
 
     /** Posts a signed, encrypted callback, as Feishu does (a retry is signed afresh). */
-    async function deliver(body: string, read: (json: any) => Promise<string[]>, encryptKey = ENCRYPT_KEY, onAnswer?: (json: any) => void): Promise<Sent> {
+    async function deliver(
+      body: string,
+      read: (json: any) => Promise<string[]>,
+      encryptKey = ENCRYPT_KEY,
+      onAnswer?: (json: any) => void,
+    ): Promise<Sent> {
       const response = await fetch(url + FEISHU_EVENTS_PATH, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...signatureHeaders(body, { encryptKey }) },
@@ -150,7 +173,10 @@ const feishuDriver: ConformanceDriver<FeishuRef> = {
           const toast = json?.toast as { type: string; content: string } | undefined;
           if (toast && toast.type !== 'info') return [withoutJoiners(toast.content)];
           // Past the deadline the toast only says "working…"; the answer follows by DM.
-          return fake.chatMessages(`oc_dm_${personId(as)}`).slice(dmsBefore).map((m) => readPost(m).text);
+          return fake
+            .chatMessages(`oc_dm_${personId(as)}`)
+            .slice(dmsBefore)
+            .map((m) => readPost(m).text);
         };
         const apply = (json: any) => fake.applyCallbackAnswer(card.ref.messageId, json);
         last = { body, read, apply };
@@ -165,7 +191,8 @@ const feishuDriver: ConformanceDriver<FeishuRef> = {
         return fake.chatMessages(CHANNEL_IDS[channel]).flatMap((message): CardView<FeishuRef>[] => {
           const requestId = requestIdOf(message);
           if (!requestId) return [];
-          if (Buffer.byteLength(JSON.stringify(message.content)) > 30 * 1024) throw new Error(`Feishu would refuse card ${message.messageId}: over 30 KB`);
+          if (Buffer.byteLength(JSON.stringify(message.content)) > 30 * 1024)
+            throw new Error(`Feishu would refuse card ${message.messageId}: over 30 KB`);
           return [
             {
               ref: { chatId: message.chatId, messageId: message.messageId },
@@ -180,7 +207,11 @@ const feishuDriver: ConformanceDriver<FeishuRef> = {
         });
       },
       threadReplies: async (card) => fake.replies(card.ref.messageId).map(readPost),
-      channelPosts: async (channel) => fake.chatMessages(CHANNEL_IDS[channel]).filter((m) => m.msgType === 'post').map(readPost),
+      channelPosts: async (channel) =>
+        fake
+          .chatMessages(CHANNEL_IDS[channel])
+          .filter((m) => m.msgType === 'post')
+          .map(readPost),
       dms: async (person) => fake.chatMessages(`oc_dm_${personId(person)}`).map(readPost),
       idle: () => adapter.idle(),
       close: () => fake.close(),

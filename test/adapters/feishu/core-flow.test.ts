@@ -16,7 +16,12 @@ import {
 // The Feishu adapter in HTTP mode in front of the real core (assemble from src/app.ts, in-memory store, dry-run
 // grants), driven with signed, encrypted callbacks as Feishu sends them; the fake Feishu shows what people see.
 
-const person = (name: string, extra: Partial<Person> = {}): Person => ({ openId: `ou_${name}`, unionId: `on_${name}`, name, ...extra });
+const person = (name: string, extra: Partial<Person> = {}): Person => ({
+  openId: `ou_${name}`,
+  unionId: `on_${name}`,
+  name,
+  ...extra,
+});
 const DANA = person('dana');
 const ALICE = person('alice');
 const BOB = person('bob');
@@ -33,7 +38,12 @@ beforeAll(async () => {
   const everyone = [DANA, ALICE, BOB, ADMIN, ...RACERS];
   fake = await FakeFeishu.start({
     chats: ['oc_requests', 'oc_ops', 'oc_sec'],
-    users: everyone.map((p) => ({ openId: p.openId, unionId: p.unionId, name: `${p.name![0]!.toUpperCase()}${p.name!.slice(1)} F`, email: `${p.name}@example.com` })),
+    users: everyone.map((p) => ({
+      openId: p.openId,
+      unionId: p.unionId,
+      name: `${p.name![0]!.toUpperCase()}${p.name!.slice(1)} F`,
+      email: `${p.name}@example.com`,
+    })),
   });
   const config = testConfig((c) => {
     c.roles['ops-approvers']!.channels.feishu = 'oc_ops';
@@ -60,14 +70,24 @@ const settle = () => flow.settle();
 
 async function post(envelope: object): Promise<{ status: number; json: any }> {
   const body = encryptedBody(envelope);
-  const response = await fetch(flow.url + FEISHU_EVENTS_PATH, { method: 'POST', headers: { 'content-type': 'application/json', ...signatureHeaders(body) }, body });
+  const response = await fetch(flow.url + FEISHU_EVENTS_PATH, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...signatureHeaders(body) },
+    body,
+  });
   return { status: response.status, json: await response.json() };
 }
 
 /** `@jitbot <text>` typed by `who` in a group; returns the text of jitbot's reply to that message. */
 async function jit(who: Person, text: string, chatId = 'oc_requests', eventId?: string): Promise<string> {
   const messageId = fake.userMessage(chatId, `@_user_1 ${text}`);
-  const envelope = messageEnvelope(`@_user_1 ${text}`, { sender: who, chatId, messageId, mentions: [BOT_MENTION], ...(eventId && { eventId }) });
+  const envelope = messageEnvelope(`@_user_1 ${text}`, {
+    sender: who,
+    chatId,
+    messageId,
+    mentions: [BOT_MENTION],
+    ...(eventId && { eventId }),
+  });
   expect(await post(envelope)).toEqual({ status: 200, json: {} });
   await settle();
   const replies = fake.messages.filter((m) => m.parentId === messageId);
@@ -76,7 +96,13 @@ async function jit(who: Person, text: string, chatId = 'oc_requests', eventId?: 
 }
 
 /** Clicks a button on a card as `who`; returns the toast. */
-async function click(who: Person, card: FakeFeishuMessage, action: string, comment?: string, eventId?: string): Promise<{ type: string; content: string }> {
+async function click(
+  who: Person,
+  card: FakeFeishuMessage,
+  action: string,
+  comment?: string,
+  eventId?: string,
+): Promise<{ type: string; content: string }> {
   const envelope = cardActionEnvelope(action, requestIdOf(card), {
     operator: who,
     messageId: card.messageId,
@@ -92,7 +118,11 @@ async function click(who: Person, card: FakeFeishuMessage, action: string, comme
   return json.toast;
 }
 
-const replyText = (m: FakeFeishuMessage): string => (m.content.zh_cn.content as { text: string }[][]).flat().map((e) => e.text).join('');
+const replyText = (m: FakeFeishuMessage): string =>
+  (m.content.zh_cn.content as { text: string }[][])
+    .flat()
+    .map((e) => e.text)
+    .join('');
 const requestIdOf = (card: FakeFeishuMessage): string => /JIT-[0-9A-Z]{5}/.exec(card.content.header.title.content)![0];
 function idIn(text: string): string {
   const match = /JIT-[0-9A-Z]{5}/.exec(text);
@@ -100,12 +130,16 @@ function idIn(text: string): string {
   return match[0];
 }
 function cardFor(chatId: string, requestId: string): FakeFeishuMessage {
-  const card = fake.chatMessages(chatId).find((m) => m.msgType === 'interactive' && m.content.header.title.content.startsWith(requestId));
+  const card = fake
+    .chatMessages(chatId)
+    .find((m) => m.msgType === 'interactive' && m.content.header.title.content.startsWith(requestId));
   if (!card) throw new Error(`no card for ${requestId} in ${chatId}`);
   return card;
 }
 function buttons(card: FakeFeishuMessage): string[] {
-  return (JSON.stringify(card.content).match(/"tag":"button","name":"(\w+)"/g) ?? []).map((m) => /"name":"(\w+)"/.exec(m)![1]!);
+  return (JSON.stringify(card.content).match(/"tag":"button","name":"(\w+)"/g) ?? []).map(
+    (m) => /"name":"(\w+)"/.exec(m)![1]!,
+  );
 }
 const threadTexts = (card: FakeFeishuMessage): string[] => fake.replies(card.messageId).map(replyText);
 
@@ -123,7 +157,10 @@ test('two levels in two groups: approve with comments, then the grant; thread re
 
   expect((await click(BOB, opsCard, 'approve')).type).toBe('error');
   const approved = await click(ALICE, opsCard, 'approve', 'checked the change ticket');
-  expect(approved).toEqual({ type: 'success', content: expect.stringContaining(`Recorded your approval of ${requestId}`) });
+  expect(approved).toEqual({
+    type: 'success',
+    content: expect.stringContaining(`Recorded your approval of ${requestId}`),
+  });
 
   const securityCard = cardFor('oc_sec', requestId);
   expect(buttons(securityCard)).toEqual(['approve', 'reject']);
@@ -131,7 +168,9 @@ test('two levels in two groups: approve with comments, then the grant; thread re
   expect(threadTexts(opsCard).join('\n')).toContain('checked the change ticket');
   expect(fake.replies(opsCard.messageId).every((m) => m.threadId !== undefined)).toBe(true);
 
-  expect((await click(BOB, securityCard, 'approve', 'ok for 2h')).content).toContain(`Recorded your approval of ${requestId}`);
+  expect((await click(BOB, securityCard, 'approve', 'ok for 2h')).content).toContain(
+    `Recorded your approval of ${requestId}`,
+  );
   const finalCard = cardFor('oc_sec', requestId);
   expect(finalCard.content.header.template).toBe('green');
   expect(buttons(finalCard)).toEqual(['revoke']);
@@ -143,9 +182,14 @@ test('reject with a comment: the card loses its buttons; a late click gets an er
   const before = flow.granter.granted;
   const requestId = idIn(await jit(DANA, 'i-0b0b0b0b0b0b0b0b1 rerun the batch'));
   const card = cardFor('oc_ops', requestId);
-  expect((await click(ALICE, card, 'reject', 'use the scheduler instead')).content).toContain(`Recorded your rejection of ${requestId}`);
+  expect((await click(ALICE, card, 'reject', 'use the scheduler instead')).content).toContain(
+    `Recorded your rejection of ${requestId}`,
+  );
   // The redrawn card comes back in the click's response, within Feishu's 3 seconds.
-  expect(lastAnswer.card).toMatchObject({ type: 'raw', data: { schema: '2.0', config: { update_multi: true }, header: { template: 'red' } } });
+  expect(lastAnswer.card).toMatchObject({
+    type: 'raw',
+    data: { schema: '2.0', config: { update_multi: true }, header: { template: 'red' } },
+  });
   const rejected = cardFor('oc_ops', requestId);
   expect(rejected.content.header.template).toBe('red');
   expect(buttons(rejected)).toEqual([]);
@@ -163,7 +207,9 @@ test('twenty approvers click at once: one grant, nineteen error toasts', async (
   const before = flow.granter.granted;
   const toasts = await Promise.all(RACERS.map((racer) => click(racer, card, 'approve')));
   expect(toasts.filter((t) => t.type === 'success')).toHaveLength(1);
-  expect(toasts.filter((t) => t.type === 'error' && t.content.includes(`${requestId} was already approved by`))).toHaveLength(19);
+  expect(
+    toasts.filter((t) => t.type === 'error' && t.content.includes(`${requestId} was already approved by`)),
+  ).toHaveLength(19);
   expect(flow.granter.granted - before).toBe(1);
   expect(buttons(cardFor('oc_ops', requestId))).toEqual(['revoke']);
 });
@@ -172,7 +218,17 @@ test('a redelivered message and a redelivered click change nothing the second ti
   const cardsBefore = fake.chatMessages('oc_ops').length;
   await jit(DANA, 'web-2 rotate logs', 'oc_requests', 'ev_redelivered');
   const messageId = fake.userMessage('oc_requests', '@_user_1 web-2 rotate logs');
-  expect(await post(messageEnvelope('@_user_1 web-2 rotate logs', { sender: DANA, chatId: 'oc_requests', messageId, mentions: [BOT_MENTION], eventId: 'ev_redelivered' }))).toEqual({ status: 200, json: {} });
+  expect(
+    await post(
+      messageEnvelope('@_user_1 web-2 rotate logs', {
+        sender: DANA,
+        chatId: 'oc_requests',
+        messageId,
+        mentions: [BOT_MENTION],
+        eventId: 'ev_redelivered',
+      }),
+    ),
+  ).toEqual({ status: 200, json: {} });
   await settle();
   expect(fake.chatMessages('oc_ops')).toHaveLength(cardsBefore + 1);
   expect(fake.messages.filter((m) => m.parentId === messageId)).toEqual([]);
@@ -191,11 +247,17 @@ test('a hostile reason stays plain text on the card', async () => {
   const json = JSON.stringify(card.content);
   expect(json).not.toMatch(/"tag":"(markdown|lark_md)"/);
   expect(json).not.toMatch(/<at |@all/);
-  expect(json.replace(/\\u2060|\u2060/g, '')).toContain('fix <at user_id=\\"all\\"></at> @all **now** <script>x</script> [x](https://evil.example)');
+  expect(json.replace(/\\u2060|\u2060/g, '')).toContain(
+    'fix <at user_id=\\"all\\"></at> @all **now** <script>x</script> [x](https://evil.example)',
+  );
 });
 
 test('an admin maps a group with @jitbot /jit admin map-channel', async () => {
   expect(await jit(ALICE, '/jit admin map-channel ops-approvers', 'oc_requests')).toContain('Only admins');
-  expect(await jit(ADMIN, '/jit admin map-channel ops-approvers', 'oc_requests')).toBe('This channel now speaks for ops-approvers.');
-  expect(await jit(ADMIN, 'admin unmap-channel', 'oc_requests')).toBe('This channel no longer speaks for ops-approvers.');
+  expect(await jit(ADMIN, '/jit admin map-channel ops-approvers', 'oc_requests')).toBe(
+    'This channel now speaks for ops-approvers.',
+  );
+  expect(await jit(ADMIN, 'admin unmap-channel', 'oc_requests')).toBe(
+    'This channel no longer speaks for ops-approvers.',
+  );
 });

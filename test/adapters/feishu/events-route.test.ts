@@ -47,7 +47,11 @@ beforeEach(async () => {
 afterEach(() => server.close());
 
 async function post(body: string, headers: Record<string, string>): Promise<{ status: number; json: any }> {
-  const response = await fetch(server.url + FEISHU_EVENTS_PATH, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const response = await fetch(server.url + FEISHU_EVENTS_PATH, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
   return { status: response.status, json: await response.json() };
 }
 
@@ -58,8 +62,17 @@ test('url_verification: answered with the challenge (encrypted, unsigned, our to
 });
 
 test('url_verification with another token, or encrypted with another key, is refused', async () => {
-  expect((await post(encryptedBody({ challenge: 'x', token: 'other', type: 'url_verification' }), {})).status).toBe(401);
-  expect((await post(encryptedBody({ challenge: 'x', token: VERIFICATION_TOKEN, type: 'url_verification' }, 'other-key'), {})).status).toBe(401);
+  expect((await post(encryptedBody({ challenge: 'x', token: 'other', type: 'url_verification' }), {})).status).toBe(
+    401,
+  );
+  expect(
+    (
+      await post(
+        encryptedBody({ challenge: 'x', token: VERIFICATION_TOKEN, type: 'url_verification' }, 'other-key'),
+        {},
+      )
+    ).status,
+  ).toBe(401);
 });
 
 test('a signed, encrypted event reaches receive decrypted; a card callback gets its answer in the response', async () => {
@@ -69,7 +82,10 @@ test('a signed, encrypted event reaches receive decrypted; a card callback gets 
 
   const click = cardActionEnvelope('approve', 'JIT-7K3Q2', { comment: 'ok' });
   const clickBody = encryptedBody(click);
-  expect(await post(clickBody, signatureHeaders(clickBody))).toEqual({ status: 200, json: { toast: { type: 'success', content: 'ok' } } });
+  expect(await post(clickBody, signatureHeaders(clickBody))).toEqual({
+    status: 200,
+    json: { toast: { type: 'success', content: 'ok' } },
+  });
   expect(received).toEqual([event, click]);
 });
 
@@ -111,11 +127,22 @@ test('checkFeishuCallback refuses when a secret is missing, and names each refus
     signature: headers['x-lark-signature'],
   });
   const secrets = { encryptKey: ENCRYPT_KEY, verificationToken: VERIFICATION_TOKEN };
-  expect(checkFeishuCallback(request(signatureHeaders(body)), { ...secrets, encryptKey: '' }, Date.now())).toEqual({ ok: false, reason: 'no_secret' });
-  expect(checkFeishuCallback(request(signatureHeaders(body)), { ...secrets, verificationToken: '' }, Date.now())).toEqual({ ok: false, reason: 'no_secret' });
-  expect(checkFeishuCallback(request(signatureHeaders(body, { timestamp: 1 })), secrets, Date.now())).toEqual({ ok: false, reason: 'stale_timestamp' });
+  expect(checkFeishuCallback(request(signatureHeaders(body)), { ...secrets, encryptKey: '' }, Date.now())).toEqual({
+    ok: false,
+    reason: 'no_secret',
+  });
+  expect(
+    checkFeishuCallback(request(signatureHeaders(body)), { ...secrets, verificationToken: '' }, Date.now()),
+  ).toEqual({ ok: false, reason: 'no_secret' });
+  expect(checkFeishuCallback(request(signatureHeaders(body, { timestamp: 1 })), secrets, Date.now())).toEqual({
+    ok: false,
+    reason: 'stale_timestamp',
+  });
   const garbage = JSON.stringify({ encrypt: 'bm90IGVuY3J5cHRlZCBhdCBhbGwgYnV0IGxvbmcgZW5vdWdoIQ==' });
-  expect(checkFeishuCallback(request(signatureHeaders(garbage), garbage), secrets, Date.now())).toEqual({ ok: false, reason: 'undecryptable' });
+  expect(checkFeishuCallback(request(signatureHeaders(garbage), garbage), secrets, Date.now())).toEqual({
+    ok: false,
+    reason: 'undecryptable',
+  });
   expect(decryptEnvelope(encrypt({ a: 1 }), ENCRYPT_KEY)).toEqual({ a: 1 });
   expect(decryptEnvelope(encrypt({ a: 1 }), 'other')).toBeUndefined();
 });

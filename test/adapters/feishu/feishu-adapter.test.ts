@@ -27,8 +27,17 @@ afterEach(async () => {
   await fake.close();
 });
 
-async function start(handler: (event: InboundEvent) => Promise<Reply>, options: { clickDeadlineMs?: number } = {}): Promise<FeishuAdapter> {
-  adapter = new FeishuAdapter({ mode: 'websocket', appId: FAKE_APP_ID, appSecret: FAKE_APP_SECRET, domain: fake.url, ...options });
+async function start(
+  handler: (event: InboundEvent) => Promise<Reply>,
+  options: { clickDeadlineMs?: number } = {},
+): Promise<FeishuAdapter> {
+  adapter = new FeishuAdapter({
+    mode: 'websocket',
+    appId: FAKE_APP_ID,
+    appSecret: FAKE_APP_SECRET,
+    domain: fake.url,
+    ...options,
+  });
   await adapter.start(
     async (event) => {
       events.push(event);
@@ -42,16 +51,27 @@ async function start(handler: (event: InboundEvent) => Promise<Reply>, options: 
 test('a click over the long connection is answered with a toast, as the person it names (by name from the contact API)', async () => {
   await start(async () => ({ kind: 'info', text: 'Recorded your approval of JIT-7K3Q2.' }));
   const ack = await fake.pushEvent(cardActionEnvelope('approve', 'JIT-7K3Q2', { operator: ALICE, comment: 'fine' }));
-  expect(ack).toMatchObject({ code: 200, data: { toast: { type: 'success', content: 'Recorded your approval of JIT-7K3Q2.' } } });
+  expect(ack).toMatchObject({
+    code: 200,
+    data: { toast: { type: 'success', content: 'Recorded your approval of JIT-7K3Q2.' } },
+  });
   expect(events).toEqual([
-    expect.objectContaining({ kind: 'action', actor: { platform: 'feishu', userId: ALICE.unionId, displayName: 'Alice Ops' }, comment: 'fine' }),
+    expect.objectContaining({
+      kind: 'action',
+      actor: { platform: 'feishu', userId: ALICE.unionId, displayName: 'Alice Ops' },
+      comment: 'fine',
+    }),
   ]);
 });
 
 test('a card callback pushed again with the same callback token is handled once, even under another event id', async () => {
   await start(async () => ({ kind: 'info', text: 'Recorded your approval of JIT-7K3Q2.' }));
-  const first = await fake.pushEvent(cardActionEnvelope('approve', 'JIT-7K3Q2', { operator: ALICE, eventId: 'ev_1', callbackToken: 'c-same' }));
-  const again = await fake.pushEvent(cardActionEnvelope('approve', 'JIT-7K3Q2', { operator: ALICE, eventId: 'ev_2', callbackToken: 'c-same' }));
+  const first = await fake.pushEvent(
+    cardActionEnvelope('approve', 'JIT-7K3Q2', { operator: ALICE, eventId: 'ev_1', callbackToken: 'c-same' }),
+  );
+  const again = await fake.pushEvent(
+    cardActionEnvelope('approve', 'JIT-7K3Q2', { operator: ALICE, eventId: 'ev_2', callbackToken: 'c-same' }),
+  );
   expect(first.data.toast.type).toBe('success');
   expect(again).toMatchObject({ code: 200, data: {} });
   expect(events).toHaveLength(1);
@@ -66,7 +86,9 @@ test('a refusal is an error toast', async () => {
 test('a command is acknowledged at once and answered with a reply to the message', async () => {
   await start(async () => ({ kind: 'info', text: 'Submitted JIT-7K3Q2.' }));
   const messageId = fake.userMessage('oc_approvers', '@_user_1 web-1 fix nginx');
-  const ack = await fake.pushEvent(messageEnvelope('@_user_1 web-1 fix nginx', { chatId: 'oc_approvers', messageId, mentions: [BOT_MENTION] }));
+  const ack = await fake.pushEvent(
+    messageEnvelope('@_user_1 web-1 fix nginx', { chatId: 'oc_approvers', messageId, mentions: [BOT_MENTION] }),
+  );
   expect(ack.code).toBe(200);
   const reply = await fake.waitFor(() => fake.messages.find((m) => m.parentId === messageId), 'the answer');
   expect(reply.content.zh_cn.content[0][0].text).toBe('Submitted JIT-7K3Q2.');
@@ -91,12 +113,21 @@ test('a click the core answers too late gets a "working" toast in time, and the 
 });
 
 test('http mode needs the Encrypt Key and the Verification Token', () => {
-  expect(() => new FeishuAdapter({ mode: 'http', appId: FAKE_APP_ID, appSecret: FAKE_APP_SECRET, domain: fake.url, verificationToken: 'x' })).toThrow(
-    /http mode needs the Encrypt Key and the Verification Token/,
-  );
+  expect(
+    () =>
+      new FeishuAdapter({
+        mode: 'http',
+        appId: FAKE_APP_ID,
+        appSecret: FAKE_APP_SECRET,
+        domain: fake.url,
+        verificationToken: 'x',
+      }),
+  ).toThrow(/http mode needs the Encrypt Key and the Verification Token/);
 });
 
 test('a wrong App Secret stops start-up with a clear message', async () => {
   adapter = new FeishuAdapter({ mode: 'websocket', appId: FAKE_APP_ID, appSecret: 'wrong', domain: fake.url });
-  await expect(adapter.start(async () => ({ kind: 'none' }), { locale: 'en' })).rejects.toThrow(/Feishu refused the app .*check adapters\.feishu\.appId and FEISHU_APP_SECRET/);
+  await expect(adapter.start(async () => ({ kind: 'none' }), { locale: 'en' })).rejects.toThrow(
+    /Feishu refused the app .*check adapters\.feishu\.appId and FEISHU_APP_SECRET/,
+  );
 });

@@ -63,7 +63,14 @@ export const DANA: Person = { openId: 'ou_dana', unionId: 'on_dana', userId: 'da
 export const ALICE: Person = { openId: 'ou_alice', unionId: 'on_alice', userId: 'alice', name: 'Alice' };
 
 function header(eventType: string, eventId: string, token: string) {
-  return { event_id: eventId, token, create_time: String(Date.now()), event_type: eventType, tenant_key: TENANT_KEY, app_id: APP_ID };
+  return {
+    event_id: eventId,
+    token,
+    create_time: String(Date.now()),
+    event_type: eventType,
+    tenant_key: TENANT_KEY,
+    app_id: APP_ID,
+  };
 }
 
 export interface MessageOptions {
@@ -85,10 +92,18 @@ export function messageEnvelope(text: string, options: MessageOptions = {}) {
   const chatType = options.chatType ?? 'group';
   return {
     schema: '2.0',
-    header: header('im.message.receive_v1', options.eventId ?? `ev_${randomUUID()}`, options.token ?? VERIFICATION_TOKEN),
+    header: header(
+      'im.message.receive_v1',
+      options.eventId ?? `ev_${randomUUID()}`,
+      options.token ?? VERIFICATION_TOKEN,
+    ),
     event: {
       sender: {
-        sender_id: { open_id: sender.openId, union_id: sender.unionId, ...(sender.userId && { user_id: sender.userId }) },
+        sender_id: {
+          open_id: sender.openId,
+          union_id: sender.unionId,
+          ...(sender.userId && { user_id: sender.userId }),
+        },
         sender_type: options.senderType ?? 'user',
         tenant_key: TENANT_KEY,
       },
@@ -131,7 +146,12 @@ export function cardActionEnvelope(action: string, requestId: string, options: C
     schema: '2.0',
     header: header('card.action.trigger', options.eventId ?? `ev_${randomUUID()}`, options.token ?? VERIFICATION_TOKEN),
     event: {
-      operator: { tenant_key: TENANT_KEY, open_id: operator.openId, union_id: operator.unionId, ...(operator.userId && { user_id: operator.userId }) },
+      operator: {
+        tenant_key: TENANT_KEY,
+        open_id: operator.openId,
+        union_id: operator.unionId,
+        ...(operator.userId && { user_id: operator.userId }),
+      },
       token: options.callbackToken ?? `c-${randomUUID().replace(/-/g, '')}`,
       action: {
         value: { action, requestId },

@@ -1,7 +1,12 @@
 import { renderFeishuCard } from '../../../adapters/feishu/card-json';
 import { feishuEventDispatcher, type CardCallbackAnswer } from '../../../adapters/feishu/dispatcher';
 import { connectLongConnection, type LongConnection } from '../../../adapters/feishu/long-connection';
-import { actionFromCallback, cardActionSchema, commandFromMessage, messageEventSchema } from '../../../adapters/feishu/payloads';
+import {
+  actionFromCallback,
+  cardActionSchema,
+  commandFromMessage,
+  messageEventSchema,
+} from '../../../adapters/feishu/payloads';
 import { buildCard } from '../../../src/core/card-builder';
 import { silentLogger } from '../../../src/http/middleware';
 import type { InboundEvent } from '../../../src/ports/chat';
@@ -17,7 +22,9 @@ let fake: FakeFeishu;
 let connection: LongConnection | undefined;
 let events: InboundEvent[];
 
-const redrawn = renderFeishuCard(buildCard(makeRequest({ status: 'rejected' }), { locale: 'en', timeZone: 'UTC', dryRun: true, cardTags: [] }));
+const redrawn = renderFeishuCard(
+  buildCard(makeRequest({ status: 'rejected' }), { locale: 'en', timeZone: 'UTC', dryRun: true, cardTags: [] }),
+);
 
 beforeEach(async () => {
   fake = await FakeFeishu.start();
@@ -45,19 +52,43 @@ function connect(appSecret = FAKE_APP_SECRET) {
     },
     silentLogger,
   );
-  return connectLongConnection({ appId: FAKE_APP_ID, appSecret, domain: fake.url, logger: silentLogger, dispatcher, connectTimeoutMs: 5000 });
+  return connectLongConnection({
+    appId: FAKE_APP_ID,
+    appSecret,
+    domain: fake.url,
+    logger: silentLogger,
+    dispatcher,
+    connectTimeoutMs: 5000,
+  });
 }
 
 test('a card click over the socket is answered with the toast and the redrawn card', async () => {
   connection = await connect();
-  expect(fake.callsTo('POST', '/callback/ws/endpoint')[0]!.body).toEqual({ AppID: FAKE_APP_ID, AppSecret: FAKE_APP_SECRET });
+  expect(fake.callsTo('POST', '/callback/ws/endpoint')[0]!.body).toEqual({
+    AppID: FAKE_APP_ID,
+    AppSecret: FAKE_APP_SECRET,
+  });
   expect(fake.openSockets).toBe(1);
 
-  const ack = await fake.pushEvent(cardActionEnvelope('approve', 'JIT-7K3Q2', { comment: 'ok', eventId: 'ev_ws_1' }), 'frame-1');
+  const ack = await fake.pushEvent(
+    cardActionEnvelope('approve', 'JIT-7K3Q2', { comment: 'ok', eventId: 'ev_ws_1' }),
+    'frame-1',
+  );
   expect(ack.code).toBe(200);
-  expect(ack.data).toEqual({ toast: { type: 'success', content: 'Approved JIT-7K3Q2' }, card: { type: 'raw', data: redrawn } });
+  expect(ack.data).toEqual({
+    toast: { type: 'success', content: 'Approved JIT-7K3Q2' },
+    card: { type: 'raw', data: redrawn },
+  });
   expect(ack.headers).toMatchObject({ type: 'event', message_id: 'frame-1', biz_rt: expect.any(String) });
-  expect(events).toEqual([expect.objectContaining({ kind: 'action', action: 'approve', requestId: 'JIT-7K3Q2', comment: 'ok', deliveryId: 'ev_ws_1' })]);
+  expect(events).toEqual([
+    expect.objectContaining({
+      kind: 'action',
+      action: 'approve',
+      requestId: 'JIT-7K3Q2',
+      comment: 'ok',
+      deliveryId: 'ev_ws_1',
+    }),
+  ]);
 });
 
 test('a message event over the socket reaches the translation and is acknowledged', async () => {
@@ -72,7 +103,12 @@ test('a wrong app secret stops start-up with a clear message', async () => {
 });
 
 test('an App ID of the wrong shape is refused before connecting', async () => {
-  const dispatcher = feishuEventDispatcher({ message: async () => undefined, cardAction: async () => undefined }, silentLogger);
-  await expect(connectLongConnection({ appId: 'jitbot', appSecret: 'x', domain: fake.url, logger: silentLogger, dispatcher })).rejects.toThrow(/cli_ and 16 hex digits/);
+  const dispatcher = feishuEventDispatcher(
+    { message: async () => undefined, cardAction: async () => undefined },
+    silentLogger,
+  );
+  await expect(
+    connectLongConnection({ appId: 'jitbot', appSecret: 'x', domain: fake.url, logger: silentLogger, dispatcher }),
+  ).rejects.toThrow(/cli_ and 16 hex digits/);
   expect(fake.calls).toEqual([]);
 });

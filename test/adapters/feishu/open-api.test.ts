@@ -2,14 +2,26 @@ import { FeishuApiError, FeishuOpenApi, feishuBaseUrl } from '../../../adapters/
 import { ChatRefused } from '../../../src/ports/chat';
 import { buildCard, type CardContext } from '../../../src/core/card-builder';
 import { silentLogger } from '../../../src/http/middleware';
-import { FAKE_APP_ID, FAKE_APP_SECRET, FAKE_BOT_OPEN_ID, FAKE_TENANT_TOKEN, FakeFeishu } from '../../support/fake-feishu';
+import {
+  FAKE_APP_ID,
+  FAKE_APP_SECRET,
+  FAKE_BOT_OPEN_ID,
+  FAKE_TENANT_TOKEN,
+  FakeFeishu,
+} from '../../support/fake-feishu';
 import { makeRequest } from '../../support/fixtures';
 
 // The outbound side through the official SDK Client, pointed at the fake Feishu: what actually goes over the wire.
 
 const context: CardContext = { locale: 'en', timeZone: 'UTC', dryRun: true, cardTags: ['Name'] };
 const card = (overrides: Parameters<typeof makeRequest>[0] = {}) =>
-  buildCard(makeRequest({ requester: { platform: 'feishu', userId: 'on_dana', displayName: 'Dana', groups: [] }, ...overrides }), context);
+  buildCard(
+    makeRequest({
+      requester: { platform: 'feishu', userId: 'on_dana', displayName: 'Dana', groups: [] },
+      ...overrides,
+    }),
+    context,
+  );
 
 let fake: FakeFeishu;
 let api: FeishuOpenApi;
@@ -42,18 +54,29 @@ test('every call, the tenant token included, goes to the configured base; the to
   const tokenCalls = fake.callsTo('POST', '/open-apis/auth/v3/tenant_access_token/internal');
   expect(tokenCalls).toHaveLength(1);
   expect(tokenCalls[0]!.body).toEqual({ app_id: FAKE_APP_ID, app_secret: FAKE_APP_SECRET });
-  expect(fake.calls.filter((c) => !c.path.includes('tenant_access_token')).map((c) => c.token)).toEqual([FAKE_TENANT_TOKEN, FAKE_TENANT_TOKEN]);
+  expect(fake.calls.filter((c) => !c.path.includes('tenant_access_token')).map((c) => c.token)).toEqual([
+    FAKE_TENANT_TOKEN,
+    FAKE_TENANT_TOKEN,
+  ]);
 });
 
 test('a card is posted as an interactive JSON 2.0 card (content a JSON string) with a uuid', async () => {
   const posted = await api.postCard('oc_approvers', card());
   const [create] = fake.callsTo('POST', '/open-apis/im/v1/messages');
   expect(create!.query).toEqual({ receive_id_type: 'chat_id' });
-  expect(create!.body).toMatchObject({ receive_id: 'oc_approvers', msg_type: 'interactive', uuid: expect.stringMatching(/^[0-9a-f]{32}$/) });
+  expect(create!.body).toMatchObject({
+    receive_id: 'oc_approvers',
+    msg_type: 'interactive',
+    uuid: expect.stringMatching(/^[0-9a-f]{32}$/),
+  });
   expect(typeof create!.body.content).toBe('string');
   const message = fake.message(posted.messageId)!;
   expect(posted.chatId).toBe('oc_approvers');
-  expect(message.content).toMatchObject({ schema: '2.0', config: { update_multi: true }, header: { template: 'orange' } });
+  expect(message.content).toMatchObject({
+    schema: '2.0',
+    config: { update_multi: true },
+    header: { template: 'orange' },
+  });
 });
 
 test('posting the same card twice (a retry) shows it once: the uuid is the same', async () => {
@@ -65,7 +88,21 @@ test('posting the same card twice (a retry) shows it once: the uuid is the same'
 
 test('a card is redrawn in place with PATCH', async () => {
   const posted = await api.postCard('oc_approvers', card());
-  await api.updateCard(posted.messageId, card({ status: 'rejected', decisions: [{ by: { platform: 'feishu', userId: 'on_bob', displayName: 'Bob' }, roles: [], level: 0, verdict: 'reject', at: 1 }] }));
+  await api.updateCard(
+    posted.messageId,
+    card({
+      status: 'rejected',
+      decisions: [
+        {
+          by: { platform: 'feishu', userId: 'on_bob', displayName: 'Bob' },
+          roles: [],
+          level: 0,
+          verdict: 'reject',
+          at: 1,
+        },
+      ],
+    }),
+  );
   const message = fake.message(posted.messageId)!;
   expect(message.history).toHaveLength(2);
   expect(message.content.header.template).toBe('red');
@@ -96,7 +133,11 @@ test('a DM goes to the person by union_id', async () => {
 });
 
 test('the contact API gives the name and email (falling back to the enterprise email), cached', async () => {
-  expect(await api.user('on_dana')).toEqual({ userId: 'on_dana', displayName: 'Dana Developer', email: 'dana@example.com' });
+  expect(await api.user('on_dana')).toEqual({
+    userId: 'on_dana',
+    displayName: 'Dana Developer',
+    email: 'dana@example.com',
+  });
   expect(await api.user('on_bob')).toEqual({ userId: 'on_bob', displayName: 'Bob', email: 'bob@corp.example' });
   await api.user('on_dana');
   expect(fake.callsTo('GET', /^\/open-apis\/contact\/v3\/users\//).map((c) => [c.path, c.query.user_id_type])).toEqual([
@@ -126,14 +167,22 @@ test('permanent errors are ChatRefused (bot not in the chat); server errors are 
   const refused = await api.postCard('oc_elsewhere', card()).catch((e: unknown) => e);
   expect(refused).toBeInstanceOf(ChatRefused);
   expect(refused).toMatchObject({ code: '230002' });
-  expect((refused as Error).message).toBe('Feishu message create failed: code 230002: Bot/User can NOT be out of the chat.');
+  expect((refused as Error).message).toBe(
+    'Feishu message create failed: code 230002: Bot/User can NOT be out of the chat.',
+  );
 
   fake.failOnce('POST /open-apis/im/v1/messages', 503, 1000, 'internal error');
   const outage = await api.postCard('oc_approvers', card()).catch((e: unknown) => e);
   expect(outage).toBeInstanceOf(FeishuApiError);
   expect(outage).toMatchObject({ status: 503, code: 1000 });
 
-  const wrongSecret = new FeishuOpenApi({ appId: FAKE_APP_ID, appSecret: 'not-the-secret', domain: fake.url, logger: silentLogger, now: Date.now });
+  const wrongSecret = new FeishuOpenApi({
+    appId: FAKE_APP_ID,
+    appSecret: 'not-the-secret',
+    domain: fake.url,
+    logger: silentLogger,
+    now: Date.now,
+  });
   const error = (await wrongSecret.postCard('oc_approvers', card()).catch((e: unknown) => e)) as Error;
   expect(error).toBeInstanceOf(ChatRefused);
   expect(error).toMatchObject({ code: '10014' });
@@ -151,7 +200,11 @@ test('domain: feishu, lark or a base URL', () => {
 test('a plain channel message can @mention a person: their open_id in this app comes from the contact API', async () => {
   const posted = await api.postText('oc_approvers', 'JIT-7K3Q2 was approved', 'on_dana');
   const [paragraph] = fake.message(posted.messageId)!.content.zh_cn.content;
-  expect(paragraph).toEqual([{ tag: 'at', user_id: 'ou_dana' }, { tag: 'text', text: ' ' }, { tag: 'text', text: 'JIT-7K3Q2 was approved' }]);
+  expect(paragraph).toEqual([
+    { tag: 'at', user_id: 'ou_dana' },
+    { tag: 'text', text: ' ' },
+    { tag: 'text', text: 'JIT-7K3Q2 was approved' },
+  ]);
   const plain = await api.postText('oc_approvers', 'no mention');
   expect(fake.message(plain.messageId)!.content.zh_cn.content).toEqual([[{ tag: 'text', text: 'no mention' }]]);
 });

@@ -31,7 +31,10 @@ async function flattened(envelope: object): Promise<Record<string, unknown>> {
   return seen;
 }
 
-async function command(text: string, options: Parameters<typeof messageEnvelope>[1] = {}): Promise<TranslatedCommand | Untranslated> {
+async function command(
+  text: string,
+  options: Parameters<typeof messageEnvelope>[1] = {},
+): Promise<TranslatedCommand | Untranslated> {
   const envelope = messageEnvelope(text, options);
   return commandFromMessage(messageEventSchema.parse(await flattened(envelope)), BOT_OPEN_ID);
 }
@@ -43,7 +46,11 @@ async function click(...args: Parameters<typeof cardActionEnvelope>): Promise<Tr
 const textOf = (result: TranslatedCommand | Untranslated) => ('event' in result ? result.event.text : result);
 
 test('a group message mentioning the bot becomes a command from the sender (union_id), answered in reply to it', async () => {
-  const result = await command('@_user_1 web-prod-1 fix nginx for 2h', { mentions: [BOT_MENTION], eventId: 'ev_1', messageId: 'om_1' });
+  const result = await command('@_user_1 web-prod-1 fix nginx for 2h', {
+    mentions: [BOT_MENTION],
+    eventId: 'ev_1',
+    messageId: 'om_1',
+  });
   expect(result).toEqual({
     event: {
       kind: 'command',
@@ -58,7 +65,9 @@ test('a group message mentioning the bot becomes a command from the sender (unio
 });
 
 test('a leading /jit is optional, in groups and DMs alike', async () => {
-  expect(textOf(await command('@_user_1 /jit web-prod-1 fix nginx for 2h', { mentions: [BOT_MENTION] }))).toBe('web-prod-1 fix nginx for 2h');
+  expect(textOf(await command('@_user_1 /jit web-prod-1 fix nginx for 2h', { mentions: [BOT_MENTION] }))).toBe(
+    'web-prod-1 fix nginx for 2h',
+  );
   expect(textOf(await command('/jit web-prod-1 fix nginx', { chatType: 'p2p' }))).toBe('web-prod-1 fix nginx');
   expect(textOf(await command('web-prod-1 fix nginx', { chatType: 'p2p' }))).toBe('web-prod-1 fix nginx');
   expect(textOf(await command('/jitter x', { chatType: 'p2p' }))).toBe('/jitter x');
@@ -81,16 +90,28 @@ test('the bot mentioned later in the text is removed wherever it is', async () =
 
 test('ignored: group messages not mentioning the bot, bots, non-text messages, unreadable content', async () => {
   expect(await command('web-1 fix', {})).toEqual({ ignored: 'a group message that does not mention the bot' });
-  expect(await command('@_user_1 web-1', { mentions: [{ key: '@_user_1', person: ALICE }] })).toEqual({ ignored: 'a group message that does not mention the bot' });
-  expect(await command('@_user_1 web-1', { mentions: [BOT_MENTION], senderType: 'app' })).toEqual({ ignored: 'not sent by a person' });
+  expect(await command('@_user_1 web-1', { mentions: [{ key: '@_user_1', person: ALICE }] })).toEqual({
+    ignored: 'a group message that does not mention the bot',
+  });
+  expect(await command('@_user_1 web-1', { mentions: [BOT_MENTION], senderType: 'app' })).toEqual({
+    ignored: 'not sent by a person',
+  });
   expect(await command('x', { chatType: 'p2p', messageType: 'image' })).toEqual({ ignored: 'a image message' });
   const broken = messageEnvelope('x', { chatType: 'p2p' });
   broken.event.message.content = 'not json';
-  expect(commandFromMessage(messageEventSchema.parse(await flattened(broken)), BOT_OPEN_ID)).toEqual({ ignored: 'unreadable message content' });
+  expect(commandFromMessage(messageEventSchema.parse(await flattened(broken)), BOT_OPEN_ID)).toEqual({
+    ignored: 'unreadable message content',
+  });
 });
 
 test('a click becomes an action by the operator, with the comment from form_value and the card it was on', async () => {
-  const result = await click('approve', 'JIT-7K3Q2', { eventId: 'ev_c', callbackToken: 'c-tok', comment: '  looks fine ', messageId: 'om_card', chatId: 'oc_approvers' });
+  const result = await click('approve', 'JIT-7K3Q2', {
+    eventId: 'ev_c',
+    callbackToken: 'c-tok',
+    comment: '  looks fine ',
+    messageId: 'om_card',
+    chatId: 'oc_approvers',
+  });
   expect(result).toEqual({
     event: {
       kind: 'action',

@@ -29,10 +29,23 @@ beforeAll(async () => {
   file.adapters = { feishu: { appId: FAKE_APP_ID, domain: fake.url } };
   file.roles['ops-approvers'].members.push(`feishu:${ALICE.unionId}`);
   file.roles['ops-approvers'].channels.feishu = 'oc_ops';
-  file.identities.push({ match: { email: 'dana@example.com' }, principal: { kind: 'iam-user', arn: 'arn:aws-cn:iam::111122223333:user/dana' }, groups: ['developers'] });
-  const config = parseConfigText(stringify(file), 'jitbot.yaml', { env: { FEISHU_APP_SECRET: FAKE_APP_SECRET }, adapters: ADAPTERS });
+  file.identities.push({
+    match: { email: 'dana@example.com' },
+    principal: { kind: 'iam-user', arn: 'arn:aws-cn:iam::111122223333:user/dana' },
+    groups: ['developers'],
+  });
+  const config = parseConfigText(stringify(file), 'jitbot.yaml', {
+    env: { FEISHU_APP_SECRET: FAKE_APP_SECRET },
+    adapters: ADAPTERS,
+  });
   config.store = { kind: 'embedded', inMemory: true };
-  running = await startJitbot({ config, logger: pino({ level: 'silent' }), port: 0, sweepIntervalMs: 0, recoveryIntervalMs: 0 });
+  running = await startJitbot({
+    config,
+    logger: pino({ level: 'silent' }),
+    port: 0,
+    sweepIntervalMs: 0,
+    recoveryIntervalMs: 0,
+  });
 });
 
 afterAll(async () => {
@@ -43,14 +56,40 @@ afterAll(async () => {
 test('a request by @mention and its approval, over the long connection opened at start-up', async () => {
   expect(fake.openSockets).toBe(1);
   const messageId = fake.userMessage('oc_requests', '@_user_1 /jit web-1 fix nginx for 2h');
-  await fake.pushEvent(messageEnvelope('@_user_1 /jit web-1 fix nginx for 2h', { sender: DANA, chatId: 'oc_requests', messageId, mentions: [BOT_MENTION] }));
-  const answer = await fake.waitFor(() => fake.messages.find((m) => m.parentId === messageId), 'the answer to the request');
+  await fake.pushEvent(
+    messageEnvelope('@_user_1 /jit web-1 fix nginx for 2h', {
+      sender: DANA,
+      chatId: 'oc_requests',
+      messageId,
+      mentions: [BOT_MENTION],
+    }),
+  );
+  const answer = await fake.waitFor(
+    () => fake.messages.find((m) => m.parentId === messageId),
+    'the answer to the request',
+  );
   const requestId = /JIT-[0-9A-Z]{5}/.exec(answer.content.zh_cn.content[0][0].text)![0];
-  const card = await fake.waitFor(() => fake.chatMessages('oc_ops').find((m) => m.msgType === 'interactive'), 'the approval card');
+  const card = await fake.waitFor(
+    () => fake.chatMessages('oc_ops').find((m) => m.msgType === 'interactive'),
+    'the approval card',
+  );
   expect(card.content.header.title.content).toContain(requestId);
 
-  const ack = await fake.pushEvent(cardActionEnvelope('approve', requestId, { operator: ALICE, messageId: card.messageId, chatId: 'oc_ops', comment: 'ok' }));
-  expect(ack.data.toast).toEqual({ type: 'success', content: expect.stringContaining(`Recorded your approval of ${requestId}`) });
-  expect(ack.data.card).toMatchObject({ type: 'raw', data: { schema: '2.0', header: { title: { content: expect.stringContaining(requestId) } } } });
+  const ack = await fake.pushEvent(
+    cardActionEnvelope('approve', requestId, {
+      operator: ALICE,
+      messageId: card.messageId,
+      chatId: 'oc_ops',
+      comment: 'ok',
+    }),
+  );
+  expect(ack.data.toast).toEqual({
+    type: 'success',
+    content: expect.stringContaining(`Recorded your approval of ${requestId}`),
+  });
+  expect(ack.data.card).toMatchObject({
+    type: 'raw',
+    data: { schema: '2.0', header: { title: { content: expect.stringContaining(requestId) } } },
+  });
   await fake.waitFor(() => fake.chatMessages('oc_dm_on_dana').length > 0, 'the DM to the requester');
 });

@@ -28,7 +28,10 @@ describe('shownParts', () => {
     const reject: CardAction = { id: 'reject', label: 'Reject', style: 'danger' };
     const unknown = { id: 'launch', label: 'Launch', style: 'default' } as unknown as CardAction;
     const counts = { notices: 5, fields: 5, decisions: 5 };
-    const withButtons = shownParts(sampleCard({ actions: [approve, unknown, { ...approve, label: 'Again' }, reject] }), counts);
+    const withButtons = shownParts(
+      sampleCard({ actions: [approve, unknown, { ...approve, label: 'Again' }, reject] }),
+      counts,
+    );
     expect(withButtons.actions).toEqual([approve, reject]);
     expect(withButtons.commentInput).toEqual({ label: 'Comment', placeholder: 'Optional', maxLength: 20 });
 

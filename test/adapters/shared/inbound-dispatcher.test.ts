@@ -84,7 +84,10 @@ let core: (event: InboundEvent) => Promise<Reply>;
 let dms: { user: UserRef; text: string; lastSeenIn: ChannelRef }[];
 let logged: { level: string; obj: object; msg: string }[];
 
-function dispatcher(capabilities: Partial<ChatCapabilities> = {}, enrich?: (event: InboundEvent) => Promise<InboundEvent>): InboundDispatcher {
+function dispatcher(
+  capabilities: Partial<ChatCapabilities> = {},
+  enrich?: (event: InboundEvent) => Promise<InboundEvent>,
+): InboundDispatcher {
   const log = (level: string) => (obj: object, msg: string) => logged.push({ level, obj, msg });
   const made = new InboundDispatcher({
     platform: 'console',
@@ -134,16 +137,26 @@ describe('verification and translation', () => {
   test('a delivery that fails verification is refused before it is even read', async () => {
     const inbound = dispatcher();
     const translate = jest.fn(() => ({ kind: 'event', event: command() }) as Translation);
-    const outcome = await inbound.answerInResponse({ verify: () => ({ ok: false, reason: 'bad signature' }), translate, deadlineMs: 2_500 });
+    const outcome = await inbound.answerInResponse({
+      verify: () => ({ ok: false, reason: 'bad signature' }),
+      translate,
+      deadlineMs: 2_500,
+    });
     expect(outcome).toEqual({ outcome: 'refused', reason: 'bad signature' });
     expect(translate).not.toHaveBeenCalled();
     expect(handled).toEqual([]);
-    expect(logged).toContainEqual({ level: 'warn', obj: { platform: 'console', reason: 'bad signature' }, msg: 'inbound request refused: verification failed' });
+    expect(logged).toContainEqual({
+      level: 'warn',
+      obj: { platform: 'console', reason: 'bad signature' },
+      msg: 'inbound request refused: verification failed',
+    });
   });
 
-  test('handshakes, ignored and invalid deliveries are the transport\'s to answer; the core sees none of them', async () => {
+  test("handshakes, ignored and invalid deliveries are the transport's to answer; the core sees none of them", async () => {
     const inbound = dispatcher();
-    expect(await inbound.ackThenAnswer(ackDelivery({ kind: 'handshake', response: { challenge: 'c' } }).delivery)).toEqual({
+    expect(
+      await inbound.ackThenAnswer(ackDelivery({ kind: 'handshake', response: { challenge: 'c' } }).delivery),
+    ).toEqual({
       outcome: 'handshake',
       response: { challenge: 'c' },
     });
@@ -157,7 +170,7 @@ describe('verification and translation', () => {
     expect(handled).toEqual([]);
   });
 
-  test('a refusal is answered in the person\'s language without reaching the core', async () => {
+  test("a refusal is answered in the person's language without reaching the core", async () => {
     const inbound = dispatcher();
     const { delivery, answers } = ackDelivery({
       kind: 'refuse',
@@ -168,7 +181,9 @@ describe('verification and translation', () => {
     expect(await inbound.ackThenAnswer(delivery)).toEqual({ outcome: 'acknowledged' });
     await inbound.idle();
     expect(handled).toEqual([]);
-    expect(answers).toEqual([{ kind: 'error', text: t('ja', 'inbound.wrong_command', { command: '/other', expected: '/jit' }) }]);
+    expect(answers).toEqual([
+      { kind: 'error', text: t('ja', 'inbound.wrong_command', { command: '/other', expected: '/jit' }) },
+    ]);
   });
 });
 
@@ -193,7 +208,9 @@ describe('ack-then-answer (Slack)', () => {
   test('enrichment runs after the acknowledgement and a failing look-up keeps the event as it came', async () => {
     const lookUp = deferred<InboundEvent>();
     const inbound = dispatcher({}, () => lookUp.promise);
-    expect(await inbound.ackThenAnswer(ackDelivery({ kind: 'event', event: command() }).delivery)).toEqual({ outcome: 'acknowledged' });
+    expect(await inbound.ackThenAnswer(ackDelivery({ kind: 'event', event: command() }).delivery)).toEqual({
+      outcome: 'acknowledged',
+    });
     expect(handled).toEqual([]);
     lookUp.resolve({ ...command(), actor: { ...dana, displayName: 'Dana D.' } });
     await inbound.idle();
@@ -246,7 +263,7 @@ describe('ack-then-answer (Slack)', () => {
     expect(handled).toHaveLength(2);
   });
 
-  test('a failing core is reported in the workspace language, or the person\'s when the platform says it', async () => {
+  test("a failing core is reported in the workspace language, or the person's when the platform says it", async () => {
     const inbound = dispatcher();
     inbound.start(
       async () => {
@@ -278,14 +295,21 @@ describe('ack-then-answer (Slack)', () => {
 
   test('a reply channel that fails is logged without the error details reaching anyone', async () => {
     const inbound = dispatcher();
-    const { delivery } = ackDelivery({ kind: 'event', event: command() }, {
-      answer: async () => {
-        throw new Error('response_url answered HTTP 404');
+    const { delivery } = ackDelivery(
+      { kind: 'event', event: command() },
+      {
+        answer: async () => {
+          throw new Error('response_url answered HTTP 404');
+        },
       },
-    });
+    );
     await inbound.ackThenAnswer(delivery);
     await inbound.idle();
-    expect(logged).toContainEqual({ level: 'warn', obj: { platform: 'console', err: 'response_url answered HTTP 404' }, msg: 'could not answer the person' });
+    expect(logged).toContainEqual({
+      level: 'warn',
+      obj: { platform: 'console', err: 'response_url answered HTTP 404' },
+      msg: 'could not answer the person',
+    });
   });
 });
 
@@ -294,7 +318,11 @@ describe('answer-in-response (Feishu, Teams, DingTalk card callbacks)', () => {
     const inbound = dispatcher();
     core = async () => ({ kind: 'info', text: 'Recorded your approval', card: CARD });
     const outcome = await inbound.answerInResponse(inResponse({ kind: 'event', event: click() }));
-    expect(outcome).toEqual({ outcome: 'answered', reply: { kind: 'info', text: 'Recorded your approval', card: CARD }, failed: false });
+    expect(outcome).toEqual({
+      outcome: 'answered',
+      reply: { kind: 'info', text: 'Recorded your approval', card: CARD },
+      failed: false,
+    });
     expect(timers.armed).toEqual([]);
     await inbound.idle();
     expect(dms).toEqual([]);
@@ -316,7 +344,7 @@ describe('answer-in-response (Feishu, Teams, DingTalk card callbacks)', () => {
     expect(dms).toEqual([{ user: dana, text: 'JIT-7K3Q2 was already approved by Bob', lastSeenIn: click().channel }]);
   });
 
-  test('deadline hit with a late route of the adapter\'s own: it gets the Reply instead of a DM', async () => {
+  test("deadline hit with a late route of the adapter's own: it gets the Reply instead of a DM", async () => {
     const inbound = dispatcher();
     const reply = deferred<Reply>();
     core = () => reply.promise;
@@ -345,7 +373,11 @@ describe('answer-in-response (Feishu, Teams, DingTalk card callbacks)', () => {
     const again = inbound.answerInResponse(inResponse({ kind: 'event', event: click() }));
     await flush();
     reply.resolve({ kind: 'info', text: 'Recorded', card: CARD });
-    expect(await again).toEqual({ outcome: 'answered', reply: { kind: 'info', text: 'Recorded', card: CARD }, failed: false });
+    expect(await again).toEqual({
+      outcome: 'answered',
+      reply: { kind: 'info', text: 'Recorded', card: CARD },
+      failed: false,
+    });
     await inbound.idle();
     expect(handled).toHaveLength(1);
     expect(dms).toHaveLength(1);
@@ -407,17 +439,23 @@ describe('bounded work', () => {
     let working = 0;
     let most = 0;
     const gates: (() => void)[] = [];
-    inbound.start(async (event) => {
-      working++;
-      most = Math.max(most, working);
-      await new Promise<void>((resolve) => gates.push(resolve));
-      working--;
-      return { kind: 'info', text: `done ${event.deliveryId}` };
-    }, { locale: 'en' });
+    inbound.start(
+      async (event) => {
+        working++;
+        most = Math.max(most, working);
+        await new Promise<void>((resolve) => gates.push(resolve));
+        working--;
+        return { kind: 'info', text: `done ${event.deliveryId}` };
+      },
+      { locale: 'en' },
+    );
     const answers: Reply[] = [];
     const outcomes = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
-        inbound.ackThenAnswer({ translate: () => ({ kind: 'event', event: command({ deliveryId: `burst-${i}` }) }), answer: async (reply) => void answers.push(reply) }),
+        inbound.ackThenAnswer({
+          translate: () => ({ kind: 'event', event: command({ deliveryId: `burst-${i}` }) }),
+          answer: async (reply) => void answers.push(reply),
+        }),
       ),
     );
     expect(outcomes.every((o) => o.outcome === 'acknowledged')).toBe(true);
@@ -529,7 +567,14 @@ describe('durable intake', () => {
 
   test('refusals the adapter answers itself are not stored', async () => {
     const inbound = withIntake();
-    await inbound.ackThenAnswer(ackDelivery({ kind: 'refuse', event: command(), key: 'inbound.wrong_command', params: { command: '/x', expected: '/jit' } }).delivery);
+    await inbound.ackThenAnswer(
+      ackDelivery({
+        kind: 'refuse',
+        event: command(),
+        key: 'inbound.wrong_command',
+        params: { command: '/x', expected: '/jit' },
+      }).delivery,
+    );
     await inbound.idle();
     expect(stored).toEqual([]);
   });

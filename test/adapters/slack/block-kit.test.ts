@@ -15,17 +15,21 @@ function textObjects(value: unknown, path = '$'): { path: string; type: string; 
   if (Array.isArray(value)) return value.flatMap((item, i) => textObjects(item, `${path}[${i}]`));
   if (value === null || typeof value !== 'object') return [];
   const object = value as Record<string, unknown>;
-  const own = (object.type === 'plain_text' || object.type === 'mrkdwn') && typeof object.text === 'string'
-    ? [{ path, type: object.type, text: object.text }]
-    : [];
+  const own =
+    (object.type === 'plain_text' || object.type === 'mrkdwn') && typeof object.text === 'string'
+      ? [{ path, type: object.type, text: object.text }]
+      : [];
   return [...own, ...Object.entries(object).flatMap(([key, child]) => textObjects(child, `${path}.${key}`))];
 }
 
 function richTexts(blocks: Block[]): string[] {
-  return blocks.flatMap((block) => (block.type === 'rich_text' ? block.elements.flatMap((section) => section.elements.map((e) => e.text)) : []));
+  return blocks.flatMap((block) =>
+    block.type === 'rich_text' ? block.elements.flatMap((section) => section.elements.map((e) => e.text)) : [],
+  );
 }
 
-const ofType = <T extends Block['type']>(blocks: Block[], type: T) => blocks.filter((b): b is Extract<Block, { type: T }> => b.type === type);
+const ofType = <T extends Block['type']>(blocks: Block[], type: T) =>
+  blocks.filter((b): b is Extract<Block, { type: T }> => b.type === type);
 
 test('a pending card: the whole message', () => {
   expect(renderBlockKit(card())).toMatchSnapshot();
@@ -35,11 +39,21 @@ test('a pending card shows the request, the node by Name and id, and Approve/Rej
   const { text, blocks } = renderBlockKit(card());
   expect(text).toBe('JIT-7K3Q2 · web-1 — ⏳ Waiting for Level 1 of 1: ops-approvers');
   expect(blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: 'JIT-7K3Q2 · web-1', emoji: true } });
-  expect(blocks[1]).toEqual({ type: 'section', text: { type: 'plain_text', text: '⏳ Waiting for Level 1 of 1: ops-approvers', emoji: true } });
-  expect(blocks[2]).toEqual({ type: 'context', elements: [{ type: 'plain_text', text: 'Level 1 of 1 · 0 of 1 approvals', emoji: true }] });
+  expect(blocks[1]).toEqual({
+    type: 'section',
+    text: { type: 'plain_text', text: '⏳ Waiting for Level 1 of 1: ops-approvers', emoji: true },
+  });
+  expect(blocks[2]).toEqual({
+    type: 'context',
+    elements: [{ type: 'plain_text', text: 'Level 1 of 1 · 0 of 1 approvals', emoji: true }],
+  });
 
-  const fields = ofType(blocks, 'section').flatMap((s) => s.fields ?? []).map((f) => f.text);
-  const pairs = Object.fromEntries(Array.from({ length: fields.length / 2 }, (_, i) => [fields[2 * i], fields[2 * i + 1]]));
+  const fields = ofType(blocks, 'section')
+    .flatMap((s) => s.fields ?? [])
+    .map((f) => f.text);
+  const pairs = Object.fromEntries(
+    Array.from({ length: fields.length / 2 }, (_, i) => [fields[2 * i], fields[2 * i + 1]]),
+  );
   expect(pairs).toMatchObject({
     '*Requester*': 'Alice',
     '*Node*': 'web-1 (i-0123456789abcdef0)',
@@ -76,7 +90,16 @@ test('whatever a person typed stays plain text: no mentions, links or formatting
   const request = makeRequest({ reason: HOSTILE });
   request.requester = { ...request.requester, displayName: '<!everyone> *Boss*' };
   request.target = { ...request.target, name: '<@U0ADMIN>', tags: { Name: '<https://x.example|web>', env: '*prod*' } };
-  request.decisions = [{ by: { platform: 'slack', userId: 'U1', displayName: '@here Bob' }, roles: [], level: 0, verdict: 'approve', comment: HOSTILE, at: FIXTURE_NOW }];
+  request.decisions = [
+    {
+      by: { platform: 'slack', userId: 'U1', displayName: '@here Bob' },
+      roles: [],
+      level: 0,
+      verdict: 'approve',
+      comment: HOSTILE,
+      at: FIXTURE_NOW,
+    },
+  ];
   const { text, blocks } = renderBlockKit(buildCard(request, context));
 
   // Nothing typed by a person is in a mrkdwn object: those hold only our bold labels.
@@ -86,7 +109,9 @@ test('whatever a person typed stays plain text: no mentions, links or formatting
   }
   // The reason and the comment are shown verbatim as rich text, which Slack never parses.
   expect(richTexts(blocks)).toEqual(expect.arrayContaining([`\n${HOSTILE}`, `\n“${HOSTILE}”`]));
-  const plain = textObjects(blocks).filter((o) => o.type === 'plain_text').map((o) => o.text);
+  const plain = textObjects(blocks)
+    .filter((o) => o.type === 'plain_text')
+    .map((o) => o.text);
   expect(plain).toEqual(expect.arrayContaining(['<!everyone> *Boss*', '<https://x.example|web>']));
   // The notification fallback is mrkdwn: escaped, with the special mentions broken.
   expect(text).not.toMatch(/[<>]/);
@@ -98,7 +123,16 @@ test('whatever a person typed stays plain text: no mentions, links or formatting
 test('after a decision the card has no buttons and no comment box, and shows who decided', () => {
   const request = makeRequest({
     status: 'rejected',
-    decisions: [{ by: { platform: 'slack', userId: 'U_BOB', displayName: 'Bob' }, roles: ['ops-approvers'], level: 0, verdict: 'reject', comment: 'not during the freeze', at: FIXTURE_NOW }],
+    decisions: [
+      {
+        by: { platform: 'slack', userId: 'U_BOB', displayName: 'Bob' },
+        roles: ['ops-approvers'],
+        level: 0,
+        verdict: 'reject',
+        comment: 'not during the freeze',
+        at: FIXTURE_NOW,
+      },
+    ],
   });
   const { blocks } = renderBlockKit(buildCard(request, context));
   expect(ofType(blocks, 'actions')).toEqual([]);
@@ -110,7 +144,13 @@ test('after a decision the card has no buttons and no comment box, and shows who
 test('an active card offers only Revoke', () => {
   const request = makeRequest({
     status: 'active',
-    grant: { grantId: 'JIT-7K3Q2', startsAt: FIXTURE_NOW, expiresAt: FIXTURE_NOW + 7_200_000, dryRun: true, summary: 'dry run' },
+    grant: {
+      grantId: 'JIT-7K3Q2',
+      startsAt: FIXTURE_NOW,
+      expiresAt: FIXTURE_NOW + 7_200_000,
+      dryRun: true,
+      summary: 'dry run',
+    },
   });
   const [actions] = ofType(renderBlockKit(buildCard(request, context)).blocks, 'actions');
   expect(actions!.elements.map((b) => [b.action_id, b.style, b.value])).toEqual([['revoke', 'danger', 'JIT-7K3Q2']]);
@@ -126,9 +166,20 @@ test("Slack's limits hold however large the card", () => {
     progress: long(5000),
     fields: Array.from({ length: 100 }, (_, i) => ({ label: `label ${i} ${long(3000)}`, value: long(5000) })),
     reason: long(10_000),
-    decisions: Array.from({ length: 100 }, (_, i) => ({ ...base.decisions[0], by: { platform: 'slack' as const, userId: `U${i}`, displayName: `P${i}` }, verdict: 'approve' as const, text: long(3000), comment: long(3000), at: i })),
+    decisions: Array.from({ length: 100 }, (_, i) => ({
+      ...base.decisions[0],
+      by: { platform: 'slack' as const, userId: `U${i}`, displayName: `P${i}` },
+      verdict: 'approve' as const,
+      text: long(3000),
+      comment: long(3000),
+      at: i,
+    })),
     notices: Array.from({ length: 100 }, () => long(5000)),
-    actions: base.actions.map((a) => ({ ...a, label: long(500), ...(a.confirm && { confirm: { title: long(500), text: long(5000), confirm: long(100), deny: long(100) } }) })),
+    actions: base.actions.map((a) => ({
+      ...a,
+      label: long(500),
+      ...(a.confirm && { confirm: { title: long(500), text: long(5000), confirm: long(100), deny: long(100) } }),
+    })),
     commentInput: { label: long(5000), placeholder: long(500), maxLength: 100_000 },
     footer: long(5000),
   };
@@ -145,7 +196,8 @@ test("Slack's limits hold however large the card", () => {
     expect((section.fields ?? []).length).toBeLessThanOrEqual(L.fieldsPerSection);
     for (const field of section.fields ?? []) expect(field.text.length).toBeLessThanOrEqual(L.fieldText);
   }
-  for (const ctx of ofType(blocks, 'context')) for (const e of ctx.elements) expect(e.text.length).toBeLessThanOrEqual(L.contextText);
+  for (const ctx of ofType(blocks, 'context'))
+    for (const e of ctx.elements) expect(e.text.length).toBeLessThanOrEqual(L.contextText);
   const input = ofType(blocks, 'input')[0]!;
   expect(input.label.text.length).toBeLessThanOrEqual(L.inputLabel);
   expect(input.element.placeholder.text.length).toBeLessThanOrEqual(L.inputPlaceholder);

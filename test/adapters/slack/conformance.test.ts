@@ -35,13 +35,18 @@ interface TextObject {
 
 /** Mentions Slack would notify in mrkdwn: `<@U…>`, `<!here>`, `<!channel>`, `<!everyone>`, `<!subteam^…>`. */
 function mrkdwnMentions(text: string): string[] {
-  return [...text.matchAll(/<([@!])([^|>]+)(?:\|[^>]*)?>/g)].map(([, sigil, target]) => (sigil === '@' ? target! : EVERYONE));
+  return [...text.matchAll(/<([@!])([^|>]+)(?:\|[^>]*)?>/g)].map(([, sigil, target]) =>
+    sigil === '@' ? target! : EVERYONE,
+  );
 }
 
 /** mrkdwn as read: links and mentions by their label, formatting markers gone, entities decoded. */
 function readMrkdwn(text: string): string {
   return text
-    .replace(/<([@!#]?)([^|>]+)(?:\|([^>]*))?>/g, (_m, sigil: string, target: string, label?: string) => label ?? `${sigil === '!' ? '@' : sigil}${target}`)
+    .replace(
+      /<([@!#]?)([^|>]+)(?:\|([^>]*))?>/g,
+      (_m, sigil: string, target: string, label?: string) => label ?? `${sigil === '!' ? '@' : sigil}${target}`,
+    )
     .replace(/(^|\s)[*_~]([^*_~\n]+)[*_~](?=\s|$)/g, '$1$2')
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
@@ -50,7 +55,9 @@ function readMrkdwn(text: string): string {
 
 function readText(object: TextObject | undefined): Shown {
   if (!object) return { text: '', mentions: [] };
-  return object.type === 'mrkdwn' ? { text: readMrkdwn(object.text), mentions: mrkdwnMentions(object.text) } : { text: object.text, mentions: [] };
+  return object.type === 'mrkdwn'
+    ? { text: readMrkdwn(object.text), mentions: mrkdwnMentions(object.text) }
+    : { text: object.text, mentions: [] };
 }
 
 /** What a message shows: its blocks when it has them (the top-level text is then only the notification). */
@@ -66,14 +73,18 @@ function readMessage(message: { text?: string; blocks?: any[] }): Shown {
         parts.push(...(block.elements as TextObject[]).map(readText));
         break;
       case 'rich_text':
-        for (const section of block.elements) parts.push({ text: section.elements.map((e: { text: string }) => e.text).join(''), mentions: [] });
+        for (const section of block.elements)
+          parts.push({ text: section.elements.map((e: { text: string }) => e.text).join(''), mentions: [] });
         break;
     }
   }
   // The notification text notifies too.
   const notification = message.text ? mrkdwnMentions(message.text) : [];
   if (!message.blocks?.length) parts.push(readText({ type: 'mrkdwn', text: message.text ?? '' }));
-  return { text: parts.map((p) => p.text).join('\n'), mentions: [...new Set([...parts.flatMap((p) => p.mentions), ...notification])] };
+  return {
+    text: parts.map((p) => p.text).join('\n'),
+    mentions: [...new Set([...parts.flatMap((p) => p.mentions), ...notification])],
+  };
 }
 
 /** Throws when Slack would refuse the message (limits of the blocks this card uses). */
@@ -85,7 +96,8 @@ function requireValidBlockKit(message: FakeMessage): void {
   };
   if (blocks.length > L.blocksPerMessage) problem(`${blocks.length} blocks`);
   const within = (object: TextObject | undefined, max: number, where: string) => {
-    if (object && (object.text.length === 0 || object.text.length > max)) problem(`${where} text of ${object.text.length} characters`);
+    if (object && (object.text.length === 0 || object.text.length > max))
+      problem(`${where} text of ${object.text.length} characters`);
   };
   for (const block of blocks) {
     if (block.type === 'header') within(block.text, L.headerText, 'header');
@@ -118,15 +130,29 @@ const slackDriver: ConformanceDriver<SlackRef> = {
   signed: true,
   async start(boot) {
     const fake = await FakeSlack.start({
-      users: PEOPLE.map((person) => ({ id: personId(person), name: person, realName: person[0]!.toUpperCase() + person.slice(1), email: `${person}@example.com` })),
-      channels: CHANNELS.map((channel) => ({ id: CHANNEL_IDS[channel], name: channel, isPrivate: channel !== 'requests', isMember: true })),
+      users: PEOPLE.map((person) => ({
+        id: personId(person),
+        name: person,
+        realName: person[0]!.toUpperCase() + person.slice(1),
+        email: `${person}@example.com`,
+      })),
+      channels: CHANNELS.map((channel) => ({
+        id: CHANNEL_IDS[channel],
+        name: channel,
+        isPrivate: channel !== 'requests',
+        isMember: true,
+      })),
     });
     const adapter = new SlackAdapter({ botToken: FAKE_BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl: fake.apiUrl });
     const { url } = await boot(adapter);
     let last: { body: string; responseId: string; retries: number } | undefined;
 
     /** Posts a signed delivery; the private answer is what jitbot sent to its response_url. */
-    async function deliver(body: string, responseId: string, options: { retryNum?: number; secret?: string } = {}): Promise<Sent> {
+    async function deliver(
+      body: string,
+      responseId: string,
+      options: { retryNum?: number; secret?: string } = {},
+    ): Promise<Sent> {
       const response = await postSigned(url, body, options);
       await response.body?.cancel();
       return {
@@ -138,7 +164,12 @@ const slackDriver: ConformanceDriver<SlackRef> = {
     const session: PlatformSession<SlackRef> = {
       command(as, channel, text) {
         const responseId = randomUUID();
-        const body = slashCommandBody({ text, userId: personId(as), channelId: CHANNEL_IDS[channel], responseUrl: fake.responseUrl(responseId) });
+        const body = slashCommandBody({
+          text,
+          userId: personId(as),
+          channelId: CHANNEL_IDS[channel],
+          responseUrl: fake.responseUrl(responseId),
+        });
         last = { body, responseId, retries: 0 };
         return deliver(body, responseId);
       },
@@ -163,7 +194,12 @@ const slackDriver: ConformanceDriver<SlackRef> = {
       },
       forgedCommand(as, channel, text) {
         const responseId = randomUUID();
-        const body = slashCommandBody({ text, userId: personId(as), channelId: CHANNEL_IDS[channel], responseUrl: fake.responseUrl(responseId) });
+        const body = slashCommandBody({
+          text,
+          userId: personId(as),
+          channelId: CHANNEL_IDS[channel],
+          responseUrl: fake.responseUrl(responseId),
+        });
         return deliver(body, responseId, { secret: 'not-the-signing-secret' });
       },
       async cards(channel) {
@@ -188,7 +224,11 @@ const slackDriver: ConformanceDriver<SlackRef> = {
         });
       },
       threadReplies: async (card) => fake.threadReplies(card.ref.channelId, card.ref.ts).map(readMessage),
-      channelPosts: async (channel) => fake.channelMessages(CHANNEL_IDS[channel]).filter((m) => !requestIdOf(m)).map(readMessage),
+      channelPosts: async (channel) =>
+        fake
+          .channelMessages(CHANNEL_IDS[channel])
+          .filter((m) => !requestIdOf(m))
+          .map(readMessage),
       dms: async (person) => fake.channelMessages(`D_${personId(person)}`).map(readMessage),
       idle: () => adapter.idle(),
       close: () => fake.close(),

@@ -71,7 +71,12 @@ async function jit(userId: string, text: string, channelId = 'C_REQUESTS'): Prom
 }
 
 /** Clicks a card button as `userId`; returns the ephemeral reply's text. */
-async function click(userId: string, card: FakeMessage, action: 'approve' | 'reject' | 'revoke', comment?: string): Promise<string> {
+async function click(
+  userId: string,
+  card: FakeMessage,
+  action: 'approve' | 'reject' | 'revoke',
+  comment?: string,
+): Promise<string> {
   const responseId = randomUUID();
   expect((await postSigned(flow.url, clickBody(userId, card, action, responseId, comment))).status).toBe(200);
   await settle();
@@ -114,9 +119,12 @@ function cardFor(channel: string, requestId: string): FakeMessage {
 }
 
 const buttons = (card: FakeMessage): string[] =>
-  (card.blocks ?? []).filter((b) => b.type === 'actions').flatMap((b) => b.elements.map((e: { action_id: string }) => e.action_id));
+  (card.blocks ?? [])
+    .filter((b) => b.type === 'actions')
+    .flatMap((b) => b.elements.map((e: { action_id: string }) => e.action_id));
 const plainTexts = (card: FakeMessage): string[] => JSON.stringify(card.blocks).match(/"text":"[^"]*"/g) ?? [];
-const threadTexts = (card: FakeMessage): string[] => fake.threadReplies(card.channel, card.ts).map((m) => m.blocks![0].text.text);
+const threadTexts = (card: FakeMessage): string[] =>
+  fake.threadReplies(card.channel, card.ts).map((m) => m.blocks![0].text.text);
 
 test('two levels in two channels: approve with comments, then the grant', async () => {
   const submitted = await jit('U_DANA', 'web-1 fix nginx for 2h');
@@ -132,7 +140,9 @@ test('two levels in two channels: approve with comments, then the grant', async 
   // Bob is Level 2's approver: not yet, and not from the Level 1 channel.
   expect(await click('U_BOB', opsCard, 'approve')).toMatch(/not an approver|does not speak/);
 
-  expect(await click('U_ALICE', opsCard, 'approve', 'checked the change ticket')).toContain(`Recorded your approval of ${requestId}`);
+  expect(await click('U_ALICE', opsCard, 'approve', 'checked the change ticket')).toContain(
+    `Recorded your approval of ${requestId}`,
+  );
   const securityCard = cardFor('C_SEC', requestId);
   expect(JSON.stringify(securityCard.blocks)).toContain('Level 2 of 2');
   expect(threadTexts(opsCard).join('\n')).toContain('checked the change ticket');
@@ -141,7 +151,9 @@ test('two levels in two channels: approve with comments, then the grant', async 
   expect(buttons(cardFor('C_OPS', requestId))).toEqual([]);
   expect(buttons(securityCard)).toEqual(['approve', 'reject']);
 
-  expect(await click('U_BOB', securityCard, 'approve', 'ok for 2h')).toContain(`Recorded your approval of ${requestId}`);
+  expect(await click('U_BOB', securityCard, 'approve', 'ok for 2h')).toContain(
+    `Recorded your approval of ${requestId}`,
+  );
   const finalCard = cardFor('C_SEC', requestId);
   expect(finalCard.blocks![1].text.text).toMatch(/Access active until/);
   expect(buttons(finalCard)).toEqual(['revoke']);
@@ -150,7 +162,12 @@ test('two levels in two channels: approve with comments, then the grant', async 
   expect(threadTexts(finalCard).join('\n')).toContain('aws ssm start-session --target i-0123456789abcdef0');
 
   // The requester hears about it in a DM.
-  expect(fake.channelMessages('D_U_DANA').map((m) => m.blocks![0].text.text).join('\n')).toContain(`Your request ${requestId}`);
+  expect(
+    fake
+      .channelMessages('D_U_DANA')
+      .map((m) => m.blocks![0].text.text)
+      .join('\n'),
+  ).toContain(`Your request ${requestId}`);
 });
 
 test('reject with a comment: the card loses its buttons and shows the comment; a second click is refused', async () => {
@@ -159,7 +176,9 @@ test('reject with a comment: the card loses its buttons and shows the comment; a
   const card = cardFor('C_OPS', requestId);
   expect(buttons(card)).toEqual(['approve', 'reject']);
 
-  expect(await click('U_ALICE', card, 'reject', 'use the scheduler instead')).toContain(`Recorded your rejection of ${requestId}`);
+  expect(await click('U_ALICE', card, 'reject', 'use the scheduler instead')).toContain(
+    `Recorded your rejection of ${requestId}`,
+  );
   const rejected = cardFor('C_OPS', requestId);
   expect(buttons(rejected)).toEqual([]);
   expect(rejected.blocks!.some((b) => b.type === 'input')).toBe(false);
@@ -178,7 +197,9 @@ test('twenty approvers click at once: one grant, nineteen ephemeral refusals', a
   const before = flow.granter.granted;
 
   const ids = RACERS.map(() => randomUUID());
-  const responses = await Promise.all(RACERS.map((userId, i) => postSigned(flow.url, clickBody(userId, card, 'approve', ids[i]!))));
+  const responses = await Promise.all(
+    RACERS.map((userId, i) => postSigned(flow.url, clickBody(userId, card, 'approve', ids[i]!))),
+  );
   expect(responses.map((r) => r.status)).toEqual(RACERS.map(() => 200));
   await settle();
 
@@ -192,7 +213,13 @@ test('twenty approvers click at once: one grant, nineteen ephemeral refusals', a
 
 test('a redelivered command changes nothing the second time', async () => {
   const responseId = randomUUID();
-  const body = slashCommandBody({ text: 'web-2 rotate logs', userId: 'U_DANA', channelId: 'C_REQUESTS', responseUrl: fake.responseUrl(responseId), triggerId: '1736931600.42.retry' });
+  const body = slashCommandBody({
+    text: 'web-2 rotate logs',
+    userId: 'U_DANA',
+    channelId: 'C_REQUESTS',
+    responseUrl: fake.responseUrl(responseId),
+    triggerId: '1736931600.42.retry',
+  });
   const cardsBefore = fake.channelMessages('C_OPS').length;
   expect((await postSigned(flow.url, body)).status).toBe(200);
   expect((await postSigned(flow.url, body, { retryNum: 1 })).status).toBe(200);
@@ -204,16 +231,26 @@ test('a redelivered command changes nothing the second time', async () => {
 test('an admin maps a channel only once the bot is a member of it', async () => {
   expect(await jit('U_ADMIN', 'admin map-channel ops-approvers', 'C_NOT_INVITED')).toContain('Invite me first');
   expect(await jit('U_ALICE', 'admin map-channel ops-approvers', 'C_ONCALL')).toContain('Only admins');
-  expect(await jit('U_ADMIN', 'admin map-channel ops-approvers', 'C_ONCALL')).toBe('This channel now speaks for ops-approvers.');
+  expect(await jit('U_ADMIN', 'admin map-channel ops-approvers', 'C_ONCALL')).toBe(
+    'This channel now speaks for ops-approvers.',
+  );
   expect(await jit('U_ADMIN', 'admin channels')).toContain('slack C_ONCALL → ops-approvers (runtime)');
-  expect(await jit('U_ADMIN', 'admin unmap-channel', 'C_ONCALL')).toBe('This channel no longer speaks for ops-approvers.');
+  expect(await jit('U_ADMIN', 'admin unmap-channel', 'C_ONCALL')).toBe(
+    'This channel no longer speaks for ops-approvers.',
+  );
 });
 
 describe('Slack input that is not a plain /jit command (issue 9)', () => {
   test('another slash command is refused with a clear message and creates nothing', async () => {
     const before = await flow.store.listRecentRequests(100);
     const responseId = randomUUID();
-    const body = slashCommandBody({ text: 'web-1 fix nginx', userId: 'U_DANA', channelId: 'C_REQUESTS', responseUrl: fake.responseUrl(responseId), command: '/other' });
+    const body = slashCommandBody({
+      text: 'web-1 fix nginx',
+      userId: 'U_DANA',
+      channelId: 'C_REQUESTS',
+      responseUrl: fake.responseUrl(responseId),
+      command: '/other',
+    });
     expect((await postSigned(flow.url, body)).status).toBe(200);
     await settle();
     expect(onlyReply(responseId)).toBe('/other is not a jitbot command; use /jit, e.g. /jit help.');
@@ -222,12 +259,30 @@ describe('Slack input that is not a plain /jit command (issue 9)', () => {
 
   test('a slash command or a click sent as JSON is refused with 415 and creates nothing', async () => {
     const before = await flow.store.listRecentRequests(100);
-    const command = JSON.stringify(Object.fromEntries(new URLSearchParams(slashCommandBody({ text: 'web-1 fix nginx', userId: 'U_DANA', channelId: 'C_REQUESTS', responseUrl: fake.responseUrl() }))));
+    const command = JSON.stringify(
+      Object.fromEntries(
+        new URLSearchParams(
+          slashCommandBody({
+            text: 'web-1 fix nginx',
+            userId: 'U_DANA',
+            channelId: 'C_REQUESTS',
+            responseUrl: fake.responseUrl(),
+          }),
+        ),
+      ),
+    );
     const asJson = await postSigned(flow.url, command, { contentType: 'application/json' });
     expect(asJson.status).toBe(415);
     expect(asJson.headers.get('x-slack-no-retry')).toBe('1');
     const clickJson = JSON.stringify(
-      blockActionsPayload({ userId: 'U_ALICE', channelId: 'C_OPS', messageTs: '1736931600.000101', action: 'approve', requestId: 'JIT-7K3Q2', responseUrl: fake.responseUrl() }),
+      blockActionsPayload({
+        userId: 'U_ALICE',
+        channelId: 'C_OPS',
+        messageTs: '1736931600.000101',
+        action: 'approve',
+        requestId: 'JIT-7K3Q2',
+        responseUrl: fake.responseUrl(),
+      }),
     );
     expect((await postSigned(flow.url, clickJson, { contentType: 'application/json' })).status).toBe(415);
     expect((await postSigned(flow.url, 'text=web-1', { contentType: 'text/plain' })).status).toBe(415);
@@ -235,24 +290,35 @@ describe('Slack input that is not a plain /jit command (issue 9)', () => {
     expect(await flow.store.listRecentRequests(100)).toEqual(before);
   });
 
-  test.each([4_000, 10_000, 100_000])('a %i-character command gets the same "keep it to 256" answer', async (length) => {
-    const before = await flow.store.listRecentRequests(100);
-    const reason = 'x'.repeat(length - 'web-1 '.length);
-    expect(await jit('U_DANA', `web-1 ${reason}`)).toMatch(new RegExp(`^The reason is ${reason.length} characters; keep it to 256\\.\n`));
-    expect(await flow.store.listRecentRequests(100)).toEqual(before);
-  });
+  test.each([4_000, 10_000, 100_000])(
+    'a %i-character command gets the same "keep it to 256" answer',
+    async (length) => {
+      const before = await flow.store.listRecentRequests(100);
+      const reason = 'x'.repeat(length - 'web-1 '.length);
+      expect(await jit('U_DANA', `web-1 ${reason}`)).toMatch(
+        new RegExp(`^The reason is ${reason.length} characters; keep it to 256\\.\n`),
+      );
+      expect(await flow.store.listRecentRequests(100)).toEqual(before);
+    },
+  );
 });
 
 test('a named approver with a mixed-case Slack id revokes from the card', async () => {
   const requestId = idIn(await jit('U_DANA', 'i-0b0b0b0b0b0b0b0b1 rotate the certificates'));
-  expect(await click('U_ALICE', cardFor('C_OPS', requestId), 'approve')).toContain(`Recorded your approval of ${requestId}`);
+  expect(await click('U_ALICE', cardFor('C_OPS', requestId), 'approve')).toContain(
+    `Recorded your approval of ${requestId}`,
+  );
   const active = cardFor('C_OPS', requestId);
   expect(buttons(active)).toEqual(['revoke']);
 
-  expect(await click(NAMED_APPROVER, active, 'revoke')).toBe(`Revoking ${requestId}; live sessions on batch (i-0b0b0b0b0b0b0b0b1) will be ended.`);
+  expect(await click(NAMED_APPROVER, active, 'revoke')).toBe(
+    `Revoking ${requestId}; live sessions on batch (i-0b0b0b0b0b0b0b0b1) will be ended.`,
+  );
   const revoked = cardFor('C_OPS', requestId);
   expect(revoked.blocks![1].text.text).toMatch(/^⛔ Revoked by Kim Named at /);
   expect(buttons(revoked)).toEqual([]);
   expect(JSON.stringify(revoked.blocks)).not.toContain('Expires');
-  expect(threadTexts(revoked).join('\n')).toContain('Kim Named revoked access to batch (i-0b0b0b0b0b0b0b0b1); 0 live sessions terminated.');
+  expect(threadTexts(revoked).join('\n')).toContain(
+    'Kim Named revoked access to batch (i-0b0b0b0b0b0b0b0b1); 0 live sessions terminated.',
+  );
 });

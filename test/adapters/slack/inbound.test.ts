@@ -26,10 +26,13 @@ beforeEach(async () => {
   server = await startHttpServer({ host: '127.0.0.1', port: 0, mounts: [adapter] });
   events = [];
   nextReply = async () => ({ kind: 'info', text: 'done' });
-  await adapter.start(async (event) => {
-    events.push(event);
-    return nextReply(event);
-  }, { locale: 'en' });
+  await adapter.start(
+    async (event) => {
+      events.push(event);
+      return nextReply(event);
+    },
+    { locale: 'en' },
+  );
 });
 
 afterEach(async () => {
@@ -68,9 +71,18 @@ test('a slash command is acknowledged before the core answers; the reply then ar
   expect(fake.responsesTo('cmd-1')).toEqual([]);
 
   release({ kind: 'info', text: 'Submitted JIT-7K3Q2' });
-  const [answer] = await fake.waitFor(() => fake.responsesTo('cmd-1').length > 0 && fake.responsesTo('cmd-1'), 'the reply');
-  expect(answer!.body).toMatchObject({ response_type: 'ephemeral', replace_original: false, text: 'Submitted JIT-7K3Q2' });
-  expect(answer!.body.blocks).toEqual([{ type: 'section', text: { type: 'plain_text', text: 'Submitted JIT-7K3Q2', emoji: true } }]);
+  const [answer] = await fake.waitFor(
+    () => fake.responsesTo('cmd-1').length > 0 && fake.responsesTo('cmd-1'),
+    'the reply',
+  );
+  expect(answer!.body).toMatchObject({
+    response_type: 'ephemeral',
+    replace_original: false,
+    text: 'Submitted JIT-7K3Q2',
+  });
+  expect(answer!.body.blocks).toEqual([
+    { type: 'section', text: { type: 'plain_text', text: 'Submitted JIT-7K3Q2', emoji: true } },
+  ]);
 
   const event = events[0] as CommandEvent;
   expect(event).toMatchObject({
@@ -98,8 +110,15 @@ test('a button click with a typed comment becomes an ActionEvent; a refusal is s
   const response = await postSigned(server.url, body);
   expect(response.status).toBe(200);
 
-  const [answer] = await fake.waitFor(() => fake.responsesTo('click-1').length > 0 && fake.responsesTo('click-1'), 'the reply');
-  expect(answer!.body).toMatchObject({ response_type: 'ephemeral', replace_original: false, text: 'JIT-7K3Q2 was already approved by Bob' });
+  const [answer] = await fake.waitFor(
+    () => fake.responsesTo('click-1').length > 0 && fake.responsesTo('click-1'),
+    'the reply',
+  );
+  expect(answer!.body).toMatchObject({
+    response_type: 'ephemeral',
+    replace_original: false,
+    text: 'JIT-7K3Q2 was already approved by Bob',
+  });
   const event = events[0] as ActionEvent;
   expect(event).toMatchObject({
     kind: 'action',
@@ -157,20 +176,32 @@ describe('requests that are not from Slack are refused and reach nothing', () =>
   });
 
   test('timestamp more than five minutes old, even with a valid signature', async () => {
-    await refused(await postSigned(server.url, command('web-1 fix'), { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 }));
+    await refused(
+      await postSigned(server.url, command('web-1 fix'), { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 }),
+    );
   });
 
   test('timestamp more than five minutes ahead', async () => {
-    await refused(await postSigned(server.url, command('web-1 fix'), { timestamp: Math.floor(Date.now() / 1000) + 6 * 60 }));
+    await refused(
+      await postSigned(server.url, command('web-1 fix'), { timestamp: Math.floor(Date.now() / 1000) + 6 * 60 }),
+    );
   });
 
   test('a body that is not UTF-8', async () => {
     const timestamp = Math.floor(Date.now() / 1000);
     const bytes = Buffer.concat([Buffer.from('command=%2Fjit&text='), Buffer.from([0xff, 0xfe])]);
-    const signature = 'v0=' + createHmac('sha256', SIGNING_SECRET).update(Buffer.concat([Buffer.from(`v0:${timestamp}:`), bytes])).digest('hex');
+    const signature =
+      'v0=' +
+      createHmac('sha256', SIGNING_SECRET)
+        .update(Buffer.concat([Buffer.from(`v0:${timestamp}:`), bytes]))
+        .digest('hex');
     const response = await fetch(`${server.url}/slack/events`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Slack-Request-Timestamp': String(timestamp), 'X-Slack-Signature': signature },
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        'X-Slack-Request-Timestamp': String(timestamp),
+        'X-Slack-Signature': signature,
+      },
       body: bytes,
     });
     await refused(response);
@@ -223,7 +254,10 @@ test('a body that is neither a form nor JSON is refused with 415 and reaches not
 
 test('an unreadable slash command is refused with 400, naming the field but not its value', async () => {
   const fields = Object.fromEntries(new URLSearchParams(command('web-1 fix')));
-  const response = await postSigned(server.url, new URLSearchParams({ ...fields, response_url: 'not a url' }).toString());
+  const response = await postSigned(
+    server.url,
+    new URLSearchParams({ ...fields, response_url: 'not a url' }).toString(),
+  );
   expect(response.status).toBe(400);
   expect(((await response.json()) as { error: string }).error).toBe('unreadable slash command (response_url)');
   expect(events).toEqual([]);
@@ -258,7 +292,10 @@ test('a handler failure gives the person a short message, not the error', async 
     throw new Error('table jitbot not found (secret detail)');
   };
   await postSigned(server.url, command('web-1 fix', { responseId: 'fail-1' }));
-  const [answer] = await fake.waitFor(() => fake.responsesTo('fail-1').length > 0 && fake.responsesTo('fail-1'), 'the reply');
+  const [answer] = await fake.waitFor(
+    () => fake.responsesTo('fail-1').length > 0 && fake.responsesTo('fail-1'),
+    'the reply',
+  );
   expect(answer!.body.text).toBe(t('en', 'inbound.failed'));
 });
 
@@ -273,7 +310,10 @@ test('a reply of kind none sends nothing', async () => {
 test('before start (or after stop) a command is answered with "still starting"', async () => {
   await adapter.stop();
   await postSigned(server.url, command('web-1 fix', { responseId: 'early' }));
-  const [answer] = await fake.waitFor(() => fake.responsesTo('early').length > 0 && fake.responsesTo('early'), 'the reply');
+  const [answer] = await fake.waitFor(
+    () => fake.responsesTo('early').length > 0 && fake.responsesTo('early'),
+    'the reply',
+  );
   expect(answer!.body.text).toBe(t('en', 'inbound.not_ready'));
   expect(events).toEqual([]);
 });

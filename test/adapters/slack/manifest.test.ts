@@ -9,12 +9,22 @@ const manifest = parse(readFileSync(path.join(__dirname, '../../../adapters/slac
 const eventsUrl = `https://YOUR-HOST${SLACK_EVENTS_PATH}`;
 
 test('/jit and interactivity both point at the one events URL', () => {
-  expect(manifest.features.slash_commands).toEqual([expect.objectContaining({ command: '/jit', url: eventsUrl, should_escape: false })]);
+  expect(manifest.features.slash_commands).toEqual([
+    expect.objectContaining({ command: '/jit', url: eventsUrl, should_escape: false }),
+  ]);
   expect(manifest.settings.interactivity).toEqual({ is_enabled: true, request_url: eventsUrl });
 });
 
 test('only the scopes jitbot uses', () => {
-  expect(manifest.oauth_config.scopes.bot).toEqual(['commands', 'chat:write', 'im:write', 'users:read', 'users:read.email', 'channels:read', 'groups:read']);
+  expect(manifest.oauth_config.scopes.bot).toEqual([
+    'commands',
+    'chat:write',
+    'im:write',
+    'users:read',
+    'users:read.email',
+    'channels:read',
+    'groups:read',
+  ]);
   expect(manifest.oauth_config.scopes.user).toBeUndefined();
   expect(manifest.settings.event_subscriptions).toBeUndefined();
 });

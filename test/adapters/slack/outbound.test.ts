@@ -25,7 +25,12 @@ beforeEach(async () => {
     ],
   });
   now = FIXTURE_NOW;
-  adapter = new SlackAdapter({ botToken: FAKE_BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl: fake.apiUrl, now: () => now });
+  adapter = new SlackAdapter({
+    botToken: FAKE_BOT_TOKEN,
+    signingSecret: SIGNING_SECRET,
+    apiUrl: fake.apiUrl,
+    now: () => now,
+  });
 });
 
 afterEach(async () => {
@@ -38,7 +43,10 @@ test('postCard posts the Block Kit card with the bot token and returns channel +
   const [call] = fake.callsTo('chat.postMessage');
   expect(call!.token).toBe(FAKE_BOT_TOKEN);
   expect(call!.args).toMatchObject({ channel: 'C_OPS', text: expect.stringContaining('JIT-7K3Q2') });
-  expect(call!.args.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: 'JIT-7K3Q2 · web-1', emoji: true } });
+  expect(call!.args.blocks[0]).toEqual({
+    type: 'header',
+    text: { type: 'plain_text', text: 'JIT-7K3Q2 · web-1', emoji: true },
+  });
   expect(ref).toEqual({ platform: 'slack', channelId: 'C_OPS', messageId: fake.channelMessages('C_OPS')[0]!.ts });
 });
 
@@ -48,7 +56,15 @@ test('updateCard redraws the message in place; older or identical redraws are sk
     card({
       version,
       status: 'rejected',
-      decisions: [{ by: { platform: 'slack', userId: 'U_BOB', displayName: 'Bob' }, roles: [], level: 0, verdict: 'reject', at: FIXTURE_NOW }],
+      decisions: [
+        {
+          by: { platform: 'slack', userId: 'U_BOB', displayName: 'Bob' },
+          roles: [],
+          level: 0,
+          verdict: 'reject',
+          at: FIXTURE_NOW,
+        },
+      ],
     });
 
   // Two redraws racing, the newer first: the older one must not overwrite it.
@@ -86,15 +102,21 @@ test('a permanent Slack error is a ChatRefused carrying its code; an outage or a
   const refused = await adapter.postCard(slack('C_SEC'), card()).catch((error: unknown) => error);
   expect(refused).toBeInstanceOf(ChatRefused);
   expect(refused).toMatchObject({ code: 'not_in_channel', message: 'Slack refused the call: not_in_channel' });
-  await expect(adapter.replyInThread({ platform: 'slack', channelId: 'C_OPS', messageId: '9.000' }, 'hello')).rejects.toMatchObject({
+  await expect(
+    adapter.replyInThread({ platform: 'slack', channelId: 'C_OPS', messageId: '9.000' }, 'hello'),
+  ).rejects.toMatchObject({
     name: 'ChatRefused',
     code: 'thread_not_found',
   });
-  await expect(adapter.updateCard({ platform: 'slack', channelId: 'C_OPS', messageId: '1.000' }, card())).rejects.toMatchObject({
+  await expect(
+    adapter.updateCard({ platform: 'slack', channelId: 'C_OPS', messageId: '1.000' }, card()),
+  ).rejects.toMatchObject({
     name: 'ChatRefused',
     code: 'message_not_found',
   });
-  await expect(adapter.notifyUser({ platform: 'slack', userId: 'U_NOBODY', displayName: '?' }, 'hi')).rejects.toBeInstanceOf(ChatRefused);
+  await expect(
+    adapter.notifyUser({ platform: 'slack', userId: 'U_NOBODY', displayName: '?' }, 'hi'),
+  ).rejects.toBeInstanceOf(ChatRefused);
 
   fake.failOnce('chat.postMessage', 503);
   const outage = await adapter.postCard(slack('C_OPS'), card()).catch((error: unknown) => error);
@@ -121,7 +143,9 @@ test('replyInThread posts plain text under the card; typed text cannot mention o
   const [posted] = fake.threadReplies('C_OPS', ref.messageId);
   expect(reply).toEqual({ platform: 'slack', channelId: 'C_OPS', messageId: posted!.ts, threadId: ref.messageId });
   expect(posted!.blocks).toEqual([{ type: 'section', text: { type: 'plain_text', text, emoji: true } }]);
-  expect(posted!.text).toBe('✅ Bob approved at Level 1 — &lt;!channel&gt; @\u2060here see &lt;https://evil.example|docs&gt; *now*');
+  expect(posted!.text).toBe(
+    '✅ Bob approved at Level 1 — &lt;!channel&gt; @\u2060here see &lt;https://evil.example|docs&gt; *now*',
+  );
 
   // Replying to a reply stays in the same thread.
   await adapter.replyInThread(reply, 'second');
@@ -134,7 +158,10 @@ test('notifyUser opens the DM once and posts there', async () => {
   await adapter.notifyUser(dana, 'Your access ends in 10m.');
   expect(fake.callsTo('conversations.open')).toHaveLength(1);
   expect(fake.callsTo('conversations.open')[0]!.args).toMatchObject({ users: 'U_DANA' });
-  expect(fake.channelMessages('D_U_DANA').map((m) => m.text)).toEqual(['Your request JIT-7K3Q2 was approved.', 'Your access ends in 10m.']);
+  expect(fake.channelMessages('D_U_DANA').map((m) => m.text)).toEqual([
+    'Your request JIT-7K3Q2 was approved.',
+    'Your access ends in 10m.',
+  ]);
 });
 
 test('resolveUser reads the email and name from users.info and caches them for ten minutes', async () => {

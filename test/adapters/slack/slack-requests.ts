@@ -85,7 +85,12 @@ export function blockActionsPayload(input: BlockActionInput): Record<string, unk
   const actionTs = input.actionTs ?? `${(Date.now() / 1000).toFixed(6)}`;
   return {
     type: 'block_actions',
-    user: { id: input.userId, username: input.userName ?? input.userId.toLowerCase(), name: input.userName ?? input.userId.toLowerCase(), team_id: FAKE_TEAM_ID },
+    user: {
+      id: input.userId,
+      username: input.userName ?? input.userId.toLowerCase(),
+      name: input.userName ?? input.userId.toLowerCase(),
+      team_id: FAKE_TEAM_ID,
+    },
     api_app_id: 'A_FAKE',
     token: 'legacy-verification-token',
     container: { type: 'message', message_ts: input.messageTs, channel_id: input.channelId, is_ephemeral: false },
@@ -96,7 +101,10 @@ export function blockActionsPayload(input: BlockActionInput): Record<string, unk
     channel: { id: input.channelId, name: input.channelId.toLowerCase() },
     message: { type: 'message', ts: input.messageTs, bot_id: 'B_JITBOT', text: 'card', blocks: [] },
     state: {
-      values: input.comment === undefined ? {} : { jit_comment: { comment: { type: 'plain_text_input', value: input.comment } } },
+      values:
+        input.comment === undefined
+          ? {}
+          : { jit_comment: { comment: { type: 'plain_text_input', value: input.comment } } },
     },
     response_url: input.responseUrl,
     actions: [

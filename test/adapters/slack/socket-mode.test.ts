@@ -12,14 +12,27 @@ let events: InboundEvent[];
 let nextReply: () => Promise<Reply>;
 
 beforeEach(async () => {
-  fake = await FakeSlack.start({ users: [{ id: 'U_DANA', name: 'dana', displayName: 'Dana' }, { id: 'U_ALICE', name: 'alice', realName: 'Alice' }] });
-  adapter = new SlackAdapter({ botToken: FAKE_BOT_TOKEN, signingSecret: SIGNING_SECRET, appToken: FAKE_APP_TOKEN, apiUrl: fake.apiUrl });
+  fake = await FakeSlack.start({
+    users: [
+      { id: 'U_DANA', name: 'dana', displayName: 'Dana' },
+      { id: 'U_ALICE', name: 'alice', realName: 'Alice' },
+    ],
+  });
+  adapter = new SlackAdapter({
+    botToken: FAKE_BOT_TOKEN,
+    signingSecret: SIGNING_SECRET,
+    appToken: FAKE_APP_TOKEN,
+    apiUrl: fake.apiUrl,
+  });
   events = [];
   nextReply = async () => ({ kind: 'info', text: 'done' });
-  await adapter.start(async (event) => {
-    events.push(event);
-    return nextReply();
-  }, { locale: 'en' });
+  await adapter.start(
+    async (event) => {
+      events.push(event);
+      return nextReply();
+    },
+    { locale: 'en' },
+  );
 });
 
 afterEach(async () => {
@@ -35,8 +48,14 @@ test('start connects with the app token and nothing else', async () => {
 
 test('a slash command envelope is acknowledged at once; the reply goes to its response_url', async () => {
   let release!: () => void;
-  nextReply = () => new Promise<Reply>((resolve) => (release = () => resolve({ kind: 'info', text: 'Submitted JIT-7K3Q2' })));
-  const fields = slashCommandFields({ text: 'web-1 fix nginx', userId: 'U_DANA', channelId: 'C_REQUESTS', responseUrl: fake.responseUrl('sock-1') });
+  nextReply = () =>
+    new Promise<Reply>((resolve) => (release = () => resolve({ kind: 'info', text: 'Submitted JIT-7K3Q2' })));
+  const fields = slashCommandFields({
+    text: 'web-1 fix nginx',
+    userId: 'U_DANA',
+    channelId: 'C_REQUESTS',
+    responseUrl: fake.responseUrl('sock-1'),
+  });
 
   const ack = await fake.sendEnvelope('slash_commands', fields);
   expect(ack.payload ?? {}).toEqual({});
@@ -44,9 +63,20 @@ test('a slash command envelope is acknowledged at once; the reply goes to its re
   expect(fake.responsesTo('sock-1')).toEqual([]);
 
   release();
-  const [answer] = await fake.waitFor(() => fake.responsesTo('sock-1').length > 0 && fake.responsesTo('sock-1'), 'the reply');
-  expect(answer!.body).toMatchObject({ response_type: 'ephemeral', replace_original: false, text: 'Submitted JIT-7K3Q2' });
-  expect(events[0] as CommandEvent).toMatchObject({ kind: 'command', text: 'web-1 fix nginx', actor: { userId: 'U_DANA', displayName: 'Dana' } });
+  const [answer] = await fake.waitFor(
+    () => fake.responsesTo('sock-1').length > 0 && fake.responsesTo('sock-1'),
+    'the reply',
+  );
+  expect(answer!.body).toMatchObject({
+    response_type: 'ephemeral',
+    replace_original: false,
+    text: 'Submitted JIT-7K3Q2',
+  });
+  expect(events[0] as CommandEvent).toMatchObject({
+    kind: 'command',
+    text: 'web-1 fix nginx',
+    actor: { userId: 'U_DANA', displayName: 'Dana' },
+  });
 });
 
 test('a button click envelope becomes an ActionEvent with the typed comment; a redelivery keeps its id', async () => {
@@ -65,12 +95,22 @@ test('a button click envelope becomes an ActionEvent with the typed comment; a r
   await fake.sendEnvelope('interactive', payload, { retryAttempt: 1 });
   await adapter.idle();
   expect(events).toHaveLength(2);
-  expect(events[0] as ActionEvent).toMatchObject({ kind: 'action', action: 'reject', requestId: 'JIT-7K3Q2', comment: 'not now', actor: { userId: 'U_ALICE' } });
+  expect(events[0] as ActionEvent).toMatchObject({
+    kind: 'action',
+    action: 'reject',
+    requestId: 'JIT-7K3Q2',
+    comment: 'not now',
+    actor: { userId: 'U_ALICE' },
+  });
   expect(events[1]!.deliveryId).toBe(events[0]!.deliveryId);
 });
 
 test('events are acknowledged and ignored', async () => {
-  await fake.sendEnvelope('events_api', { type: 'event_callback', event_id: 'Ev1', event: { type: 'app_home_opened', user: 'U_DANA' } });
+  await fake.sendEnvelope('events_api', {
+    type: 'event_callback',
+    event_id: 'Ev1',
+    event: { type: 'app_home_opened', user: 'U_DANA' },
+  });
   await adapter.idle();
   expect(events).toEqual([]);
 });
@@ -79,7 +119,11 @@ test('in Socket Mode no HTTP route is mounted', async () => {
   const server = await startHttpServer({ host: '127.0.0.1', port: 0, mounts: [adapter] });
   try {
     const body = slashCommandBody({ text: 'x', userId: 'U_DANA', channelId: 'C', responseUrl: fake.responseUrl() });
-    const response = await fetch(`${server.url}/slack/events`, { method: 'POST', body, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    const response = await fetch(`${server.url}/slack/events`, {
+      method: 'POST',
+      body,
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
     expect(response.status).toBe(404);
   } finally {
     await server.close();
@@ -92,7 +136,12 @@ test('stop closes the socket', async () => {
 });
 
 test('start refuses an app token Slack does not accept', async () => {
-  const wrong = new SlackAdapter({ botToken: FAKE_BOT_TOKEN, signingSecret: SIGNING_SECRET, appToken: 'xapp-wrong', apiUrl: fake.apiUrl });
+  const wrong = new SlackAdapter({
+    botToken: FAKE_BOT_TOKEN,
+    signingSecret: SIGNING_SECRET,
+    appToken: 'xapp-wrong',
+    apiUrl: fake.apiUrl,
+  });
   await expect(wrong.start(async () => ({ kind: 'none' }), { locale: 'en' })).rejects.toThrow(/invalid_auth/);
   await wrong.stop();
 });

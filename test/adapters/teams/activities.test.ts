@@ -1,5 +1,11 @@
 import { activitySchema, channelIdOf, translateActivity } from '../../../adapters/teams/activities';
-import { APPROVERS_CHANNEL, BOT_ACCOUNT_ID, cardActionActivity, messageActivity, type FakeMember } from '../../support/fake-teams';
+import {
+  APPROVERS_CHANNEL,
+  BOT_ACCOUNT_ID,
+  cardActionActivity,
+  messageActivity,
+  type FakeMember,
+} from '../../support/fake-teams';
 
 // Activities as Teams sends them, read into neutral events.
 
@@ -29,22 +35,35 @@ test('a channel message that @mentions the bot is a command; the mention is remo
 test('the delivery id is the activity id within its conversation: the same id in another channel is another delivery', () => {
   const here = translate(messageActivity({ ...from, id: '1700000000123' }, 'list'));
   const again = translate(messageActivity({ ...from, id: '1700000000123' }, 'list'));
-  const elsewhere = translate(messageActivity({ ...from, id: '1700000000123', conversationId: '19:other@thread.tacv2' }, 'list'));
+  const elsewhere = translate(
+    messageActivity({ ...from, id: '1700000000123', conversationId: '19:other@thread.tacv2' }, 'list'),
+  );
   const ids = [here, again, elsewhere].map((t) => (t.kind === 'ignored' ? '' : t.event.deliveryId));
   expect(ids[0]).toBe(ids[1]);
   expect(ids[2]).not.toBe(ids[0]);
 });
 
 test('in a channel thread the channel is the conversation before ";messageid="', () => {
-  const translation = translate(messageActivity({ ...from, conversationId: `${APPROVERS_CHANNEL};messageid=1700000000000` }, 'list'));
-  expect(translation).toMatchObject({ kind: 'command', origin: { conversationId: APPROVERS_CHANNEL }, event: { channel: { channelId: APPROVERS_CHANNEL } } });
+  const translation = translate(
+    messageActivity({ ...from, conversationId: `${APPROVERS_CHANNEL};messageid=1700000000000` }, 'list'),
+  );
+  expect(translation).toMatchObject({
+    kind: 'command',
+    origin: { conversationId: APPROVERS_CHANNEL },
+    event: { channel: { channelId: APPROVERS_CHANNEL } },
+  });
   expect(channelIdOf('a:1xyz')).toBe('a:1xyz');
 });
 
 test('in the 1:1 chat no mention is needed; a leading /jit is tolerated', () => {
   const personal = { ...from, conversationId: 'a:personal-alice', conversationType: 'personal' as const };
-  expect(translate(messageActivity(personal, 'list'))).toMatchObject({ kind: 'command', event: { text: 'list', channel: { channelId: 'a:personal-alice' } } });
-  expect(translate(messageActivity(personal, '/jit status JIT-7K3Q2'))).toMatchObject({ event: { text: 'status JIT-7K3Q2' } });
+  expect(translate(messageActivity(personal, 'list'))).toMatchObject({
+    kind: 'command',
+    event: { text: 'list', channel: { channelId: 'a:personal-alice' } },
+  });
+  expect(translate(messageActivity(personal, '/jit status JIT-7K3Q2'))).toMatchObject({
+    event: { text: 'status JIT-7K3Q2' },
+  });
 });
 
 test('a channel message that does not mention the bot is ignored', () => {
@@ -52,13 +71,15 @@ test('a channel message that does not mention the bot is ignored', () => {
 });
 
 test('other mentions in the reason stay as plain "@Name" text, and HTML entities become the characters typed', () => {
-  expect(translate(messageActivity(from, 'web-1 <b>x</b> &amp; y'))).toMatchObject({ event: { text: 'web-1 <b>x</b> &amp; y' } });
+  expect(translate(messageActivity(from, 'web-1 <b>x</b> &amp; y'))).toMatchObject({
+    event: { text: 'web-1 <b>x</b> &amp; y' },
+  });
   const activity = messageActivity(from, 'web-1 ask <at>Bob</at> about &lt;script&gt; &amp; logs', { encoded: true });
   activity.entities.push({ type: 'mention', text: '<at>Bob</at>', mentioned: { id: '29:bob', name: 'Bob' } });
   expect(translate(activity)).toMatchObject({ event: { text: 'web-1 ask @Bob about <script> & logs' } });
 });
 
-test('the bot mention is removed wherever it is, and only the bot\'s', () => {
+test("the bot mention is removed wherever it is, and only the bot's", () => {
   const activity = messageActivity(from, '', { mention: false });
   activity.text = 'please <at>jitbot</at> web-1 check <at>jitbot ops</at>';
   activity.entities = [
@@ -69,7 +90,14 @@ test('the bot mention is removed wherever it is, and only the bot\'s', () => {
 });
 
 test('an Action.Execute click carries the verdict (verb), the request id and the typed comment; the clicked card is the reply-to id', () => {
-  const translation = translate(cardActionActivity(from, { verb: 'reject', requestId: ' JIT-7K3Q2 ', comment: '  not now  ', cardActivityId: '1700000000123' }));
+  const translation = translate(
+    cardActionActivity(from, {
+      verb: 'reject',
+      requestId: ' JIT-7K3Q2 ',
+      comment: '  not now  ',
+      cardActivityId: '1700000000123',
+    }),
+  );
   expect(translation).toMatchObject({
     kind: 'action',
     event: {
@@ -83,11 +111,15 @@ test('an Action.Execute click carries the verdict (verb), the request id and the
   });
 });
 
-test('an empty comment is no comment; another app\'s verbs and other invokes are ignored', () => {
+test("an empty comment is no comment; another app's verbs and other invokes are ignored", () => {
   const click = translate(cardActionActivity(from, { verb: 'approve', requestId: 'JIT-7K3Q2', comment: '   ' }));
   expect(click.kind === 'action' && click.event.comment).toBeUndefined();
-  expect(translate(cardActionActivity(from, { verb: 'delete-everything', requestId: 'JIT-7K3Q2' }))).toMatchObject({ kind: 'ignored' });
-  expect(translate({ ...cardActionActivity(from, { verb: 'approve', requestId: 'JIT-7K3Q2' }), name: 'task/fetch' })).toMatchObject({ kind: 'ignored' });
+  expect(translate(cardActionActivity(from, { verb: 'delete-everything', requestId: 'JIT-7K3Q2' }))).toMatchObject({
+    kind: 'ignored',
+  });
+  expect(
+    translate({ ...cardActionActivity(from, { verb: 'approve', requestId: 'JIT-7K3Q2' }), name: 'task/fetch' }),
+  ).toMatchObject({ kind: 'ignored' });
   expect(translate({ ...messageActivity(from, 'x'), type: 'conversationUpdate' })).toMatchObject({ kind: 'ignored' });
 });
 

@@ -1,4 +1,9 @@
-import { CARD_CAPS, renderAdaptiveCard, type AdaptiveCard, type CardElement } from '../../../adapters/teams/adaptive-card';
+import {
+  CARD_CAPS,
+  renderAdaptiveCard,
+  type AdaptiveCard,
+  type CardElement,
+} from '../../../adapters/teams/adaptive-card';
 import { cardResponse, messageResponse } from '../../../adapters/teams/invoke-response';
 import { markdownText, messageText } from '../../../adapters/teams/teams-text';
 import type { ApprovalCard } from '../../../src/core/card';
@@ -9,7 +14,8 @@ import { FIXTURE_NOW, makeRequest } from '../../support/fixtures';
 const context: CardContext = { locale: 'en', timeZone: 'UTC', dryRun: true, cardTags: ['Name', 'env'] };
 const card = (overrides: Partial<JitRequest> = {}) => buildCard(makeRequest(overrides), context);
 
-const HOSTILE = '<at>Everyone</at> @General **bold** _it_ [bank login](https://evil.example) https://evil.example <script>alert(1)</script> {{DATE(2017-02-14T06:08:39Z, SHORT)}} # head\n- item';
+const HOSTILE =
+  '<at>Everyone</at> @General **bold** _it_ [bank login](https://evil.example) https://evil.example <script>alert(1)</script> {{DATE(2017-02-14T06:08:39Z, SHORT)}} # head\n- item';
 const CJK_256 = '漢'.repeat(256);
 
 const ofType = <T extends CardElement['type']>(rendered: AdaptiveCard, type: T) =>
@@ -39,7 +45,14 @@ test('a pending card is version 1.5 with the request, a comment box and Approve/
   });
   expect(runs(rendered)).toEqual(expect.arrayContaining(['fix nginx']));
   expect(ofType(rendered, 'Input.Text')).toEqual([
-    { type: 'Input.Text', id: 'comment', label: expect.any(String), placeholder: expect.any(String), isMultiline: true, maxLength: 500 },
+    {
+      type: 'Input.Text',
+      id: 'comment',
+      label: expect.any(String),
+      placeholder: expect.any(String),
+      isMultiline: true,
+      maxLength: 500,
+    },
   ]);
   expect(rendered.actions).toEqual([
     { type: 'Action.Execute', verb: 'approve', title: 'Approve', data: { requestId: 'JIT-7K3Q2' }, style: 'positive' },
@@ -50,8 +63,21 @@ test('a pending card is version 1.5 with the request, a comment box and Approve/
 test('whatever a person typed stays those characters: no mention, link, markup, date function or script', () => {
   const request = makeRequest({ reason: HOSTILE });
   request.requester = { ...request.requester, displayName: '<at>Boss</at> **Boss**' };
-  request.target = { ...request.target, name: '[web](https://x.example)', tags: { Name: '[web](https://x.example)', env: '_prod_' } };
-  request.decisions = [{ by: { platform: 'teams', userId: 'b0b', displayName: '<at>Bob</at>' }, roles: [], level: 0, verdict: 'approve', comment: HOSTILE, at: FIXTURE_NOW }];
+  request.target = {
+    ...request.target,
+    name: '[web](https://x.example)',
+    tags: { Name: '[web](https://x.example)', env: '_prod_' },
+  };
+  request.decisions = [
+    {
+      by: { platform: 'teams', userId: 'b0b', displayName: '<at>Bob</at>' },
+      roles: [],
+      level: 0,
+      verdict: 'approve',
+      comment: HOSTILE,
+      at: FIXTURE_NOW,
+    },
+  ];
   const rendered = renderAdaptiveCard(buildCard(request, context));
   const json = JSON.stringify(rendered);
 
@@ -79,7 +105,16 @@ test('after a decision the card has no buttons and no comment box, and shows who
   const rendered = renderAdaptiveCard(
     card({
       status: 'rejected',
-      decisions: [{ by: { platform: 'teams', userId: 'b0b', displayName: 'Bob' }, roles: ['ops-approvers'], level: 0, verdict: 'reject', comment: 'not during the freeze', at: FIXTURE_NOW }],
+      decisions: [
+        {
+          by: { platform: 'teams', userId: 'b0b', displayName: 'Bob' },
+          roles: ['ops-approvers'],
+          level: 0,
+          verdict: 'reject',
+          comment: 'not during the freeze',
+          at: FIXTURE_NOW,
+        },
+      ],
     }),
   );
   expect(rendered.actions).toBeUndefined();
@@ -90,9 +125,20 @@ test('after a decision the card has no buttons and no comment box, and shows who
 
 test('an active card offers only Revoke', () => {
   const rendered = renderAdaptiveCard(
-    card({ status: 'active', grant: { grantId: 'JIT-7K3Q2', startsAt: FIXTURE_NOW, expiresAt: FIXTURE_NOW + 7_200_000, dryRun: true, summary: 'dry run' } }),
+    card({
+      status: 'active',
+      grant: {
+        grantId: 'JIT-7K3Q2',
+        startsAt: FIXTURE_NOW,
+        expiresAt: FIXTURE_NOW + 7_200_000,
+        dryRun: true,
+        summary: 'dry run',
+      },
+    }),
   );
-  expect(rendered.actions).toEqual([{ type: 'Action.Execute', verb: 'revoke', title: 'Revoke', data: { requestId: 'JIT-7K3Q2' }, style: 'destructive' }]);
+  expect(rendered.actions).toEqual([
+    { type: 'Action.Execute', verb: 'revoke', title: 'Revoke', data: { requestId: 'JIT-7K3Q2' }, style: 'destructive' },
+  ]);
 });
 
 test('the caps hold however large the card, and the buttons stay', () => {
@@ -104,7 +150,13 @@ test('the caps hold however large the card, and the buttons stay', () => {
     statusText: long(5000),
     fields: Array.from({ length: 100 }, (_, i) => ({ label: `label ${i}`, value: long(5000) })),
     reason: long(10_000),
-    decisions: Array.from({ length: 100 }, (_, i) => ({ by: { platform: 'teams' as const, userId: `u${i}`, displayName: `P${i}` }, verdict: 'approve' as const, text: long(3000), comment: long(3000), at: i })),
+    decisions: Array.from({ length: 100 }, (_, i) => ({
+      by: { platform: 'teams' as const, userId: `u${i}`, displayName: `P${i}` },
+      verdict: 'approve' as const,
+      text: long(3000),
+      comment: long(3000),
+      at: i,
+    })),
     notices: Array.from({ length: 100 }, () => long(5000)),
     commentInput: { label: long(5000), placeholder: long(500), maxLength: 100_000 },
   };
@@ -118,9 +170,17 @@ test('the caps hold however large the card, and the buttons stay', () => {
 });
 
 test('invoke responses: the redrawn card for the clicker with the answer on top, or a message that leaves the card alone', () => {
-  expect(cardResponse(card())).toEqual({ statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: renderAdaptiveCard(card()) });
+  expect(cardResponse(card())).toEqual({
+    statusCode: 200,
+    type: 'application/vnd.microsoft.card.adaptive',
+    value: renderAdaptiveCard(card()),
+  });
   const withAnswer = cardResponse(card(), 'Recorded your approval of JIT-7K3Q2; *done*');
-  expect((withAnswer.value as AdaptiveCard).body[0]).toMatchObject({ type: 'TextBlock', id: 'jitbot-answer', text: 'Recorded your approval of JIT-7K3Q2; \\*done\\*' });
+  expect((withAnswer.value as AdaptiveCard).body[0]).toMatchObject({
+    type: 'TextBlock',
+    id: 'jitbot-answer',
+    text: 'Recorded your approval of JIT-7K3Q2; \\*done\\*',
+  });
   expect((withAnswer.value as AdaptiveCard).body.slice(1)).toEqual(renderAdaptiveCard(card()).body);
   expect(messageResponse('JIT-7K3Q2 is no longer pending')).toEqual({
     statusCode: 200,

@@ -13,7 +13,13 @@ import {
   type Sent,
   type Shown,
 } from '../../support/chat-conformance';
-import { cardActionActivity, FakeTeams, messageActivity, type FakeActivity, type FakeMember } from '../../support/fake-teams';
+import {
+  cardActionActivity,
+  FakeTeams,
+  messageActivity,
+  type FakeActivity,
+  type FakeMember,
+} from '../../support/fake-teams';
 import { fakeSettings } from './teams-setup';
 
 // Teams against the chat conformance suite: activities signed as the Bot Connector signs them, posted to jitbot's
@@ -24,9 +30,15 @@ import { fakeSettings } from './teams-setup';
 // invoke response is not applied to the fake's message: in Teams it replaces only the clicker's view, and
 // everyone's card changes by the update (PUT) the outbox sends.
 
-const CHANNEL_IDS: Record<Channel, string> = { requests: '19:requests@thread.tacv2', ops: '19:ops@thread.tacv2', security: '19:security@thread.tacv2' };
+const CHANNEL_IDS: Record<Channel, string> = {
+  requests: '19:requests@thread.tacv2',
+  ops: '19:ops@thread.tacv2',
+  security: '19:security@thread.tacv2',
+};
 const personId = (person: Person): string =>
-  person === 'named' ? 'AbCdEf00-0000-4000-8000-00000000beef' : `${(PEOPLE.indexOf(person) + 1).toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`;
+  person === 'named'
+    ? 'AbCdEf00-0000-4000-8000-00000000beef'
+    : `${(PEOPLE.indexOf(person) + 1).toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`;
 const memberOf = (person: Person): FakeMember => ({
   id: `29:${person}`,
   aadObjectId: personId(person),
@@ -45,13 +57,21 @@ function readMarkdown(text: string): string {
 
 /** A message's text as read: markdown, then the HTML entities Teams decodes; a blank line is a line break. */
 function readMessageText(text: string): string {
-  return readMarkdown(text).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/\n\n/g, '\n');
+  return readMarkdown(text)
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&')
+    .replace(/\n\n/g, '\n');
 }
 
 function mentionsIn(entities: unknown): string[] {
   if (!Array.isArray(entities)) return [];
   return entities
-    .filter((e): e is { type: string; mentioned: { id: string } } => e?.type === 'mention' && typeof e.mentioned?.id === 'string')
+    .filter(
+      (e): e is { type: string; mentioned: { id: string } } =>
+        e?.type === 'mention' && typeof e.mentioned?.id === 'string',
+    )
     .map((e) => (/^19:|@thread/.test(e.mentioned.id) ? EVERYONE : e.mentioned.id));
 }
 
@@ -59,8 +79,10 @@ function readCardBody(body: any[]): string {
   const lines: string[] = [];
   for (const element of body) {
     if (element.type === 'TextBlock') lines.push(readMarkdown(element.text));
-    if (element.type === 'FactSet') for (const fact of element.facts) lines.push(`${readMarkdown(fact.title)}: ${readMarkdown(fact.value)}`);
-    if (element.type === 'RichTextBlock') lines.push(element.inlines.map((run: { text: string }) => run.text.replace(WORD_JOINER, '')).join(''));
+    if (element.type === 'FactSet')
+      for (const fact of element.facts) lines.push(`${readMarkdown(fact.title)}: ${readMarkdown(fact.value)}`);
+    if (element.type === 'RichTextBlock')
+      lines.push(element.inlines.map((run: { text: string }) => run.text.replace(WORD_JOINER, '')).join(''));
   }
   return lines.join('\n');
 }
@@ -78,15 +100,20 @@ function requireValidCard(activity: FakeActivity): void {
     throw new Error(`Teams would not show ${activity.id} as an Adaptive Card 1.5`);
   }
   for (const element of card.content.body) {
-    if (!['TextBlock', 'FactSet', 'RichTextBlock', 'Input.Text'].includes(element.type)) throw new Error(`unexpected element ${element.type}`);
+    if (!['TextBlock', 'FactSet', 'RichTextBlock', 'Input.Text'].includes(element.type))
+      throw new Error(`unexpected element ${element.type}`);
   }
-  if (Buffer.byteLength(JSON.stringify(card.content)) > 28_000) throw new Error(`card ${activity.id} is over Teams' size limit`);
+  if (Buffer.byteLength(JSON.stringify(card.content)) > 28_000)
+    throw new Error(`card ${activity.id} is over Teams' size limit`);
 }
 
 /** What the clicker reads in an invoke response: the message, or the answer on top of the redrawn card. */
 function readInvokeResponse(body: any): string[] {
   if (body?.type === 'application/vnd.microsoft.activity.message') return [String(body.value)];
-  const answer = body?.type === 'application/vnd.microsoft.card.adaptive' ? body.value.body.find((e: { id?: string }) => e.id === 'jitbot-answer') : undefined;
+  const answer =
+    body?.type === 'application/vnd.microsoft.card.adaptive'
+      ? body.value.body.find((e: { id?: string }) => e.id === 'jitbot-answer')
+      : undefined;
   return answer ? [readMarkdown(answer.text)] : [];
 }
 
@@ -116,10 +143,19 @@ const teamsDriver: ConformanceDriver<FakeActivity> = {
       const response = await teams.deliver(endpoint, activity, token);
       return {
         status: response.status,
-        answers: async () => [...readInvokeResponse(response.body), ...dmsOf(as).slice(dmsBefore).map((dm) => readActivity(dm).text)],
+        answers: async () => [
+          ...readInvokeResponse(response.body),
+          ...dmsOf(as)
+            .slice(dmsBefore)
+            .map((dm) => readActivity(dm).text),
+        ],
       };
     }
-    const from = (as: Person, conversationId: string) => ({ member: memberOf(as), serviceUrl: teams.serviceUrl, conversationId });
+    const from = (as: Person, conversationId: string) => ({
+      member: memberOf(as),
+      serviceUrl: teams.serviceUrl,
+      conversationId,
+    });
 
     const session: PlatformSession<FakeActivity> = {
       command(as, channel, text) {
@@ -142,10 +178,15 @@ const teamsDriver: ConformanceDriver<FakeActivity> = {
         return deliver(last.activity, last.as);
       },
       async forgedCommand(as, channel, text) {
-        return deliver(messageActivity(from(as, CHANNEL_IDS[channel]), text), as, await teams.sign({ key: teams.foreignKey }));
+        return deliver(
+          messageActivity(from(as, CHANNEL_IDS[channel]), text),
+          as,
+          await teams.sign({ key: teams.foreignKey }),
+        );
       },
       async cards(channel) {
-        return teams.postedIn(CHANNEL_IDS[channel])
+        return teams
+          .postedIn(CHANNEL_IDS[channel])
           .filter((a) => a.conversationId === CHANNEL_IDS[channel] && a.attachments)
           .map((activity): CardView<FakeActivity> => {
             requireValidCard(activity);
@@ -164,8 +205,12 @@ const teamsDriver: ConformanceDriver<FakeActivity> = {
             };
           });
       },
-      threadReplies: async (card) => teams.activities.filter((a) => a.conversationId === `${card.ref.conversationId};messageid=${card.ref.id}`).map(readActivity),
-      channelPosts: async (channel) => teams.activities.filter((a) => a.conversationId === CHANNEL_IDS[channel] && !a.attachments).map(readActivity),
+      threadReplies: async (card) =>
+        teams.activities
+          .filter((a) => a.conversationId === `${card.ref.conversationId};messageid=${card.ref.id}`)
+          .map(readActivity),
+      channelPosts: async (channel) =>
+        teams.activities.filter((a) => a.conversationId === CHANNEL_IDS[channel] && !a.attachments).map(readActivity),
       dms: async (person) => dmsOf(person).map(readActivity),
       idle: () => adapter.idle(),
       close: () => teams.stop(),

@@ -1,5 +1,11 @@
 import { TeamsAdapter, TEAMS_MESSAGES_PATH } from '../../../adapters/teams/teams-adapter';
-import { cardActionActivity, FakeTeams, messageActivity, type FakeActivity, type FakeMember } from '../../support/fake-teams';
+import {
+  cardActionActivity,
+  FakeTeams,
+  messageActivity,
+  type FakeActivity,
+  type FakeMember,
+} from '../../support/fake-teams';
 import { startCoreFlow, type CoreFlow } from '../../support/core-flow';
 import { testConfig } from '../../support/harness';
 import { fakeSettings } from './teams-setup';
@@ -35,10 +41,16 @@ beforeAll(async () => {
   const config = testConfig((c) => {
     c.roles['ops-approvers']!.channels.teams = OPS;
     // Alice by Entra object id, the racers too; Bob by email (from the member look-up).
-    c.roles['ops-approvers']!.members.push(`teams:${alice.aadObjectId}`, ...racers.map((r) => `teams:${r.aadObjectId}`));
+    c.roles['ops-approvers']!.members.push(
+      `teams:${alice.aadObjectId}`,
+      ...racers.map((r) => `teams:${r.aadObjectId}`),
+    );
     c.roles['security-leads']!.channels.teams = SEC;
     c.roles['security-leads']!.members.push('bob@example.com');
-    for (const [who, user] of [[dana, 'dana'], [alice, 'alice']] as const) {
+    for (const [who, user] of [
+      [dana, 'dana'],
+      [alice, 'alice'],
+    ] as const) {
       c.identities.push({
         match: { platform: 'teams', userId: who.aadObjectId },
         principal: { kind: 'iam-user', arn: `arn:aws-cn:iam::111122223333:user/${user}` },
@@ -62,7 +74,10 @@ const settle = () => flow.settle();
 /** `@jitbot <text>` in a channel; returns what the bot then said to the person in their 1:1 chat. */
 async function jit(who: FakeMember, text: string, conversationId = REQUESTS): Promise<string> {
   const before = dmsTo(who).length;
-  const response = await teams.deliver(endpoint, messageActivity({ member: who, serviceUrl: teams.serviceUrl, conversationId }, text));
+  const response = await teams.deliver(
+    endpoint,
+    messageActivity({ member: who, serviceUrl: teams.serviceUrl, conversationId }, text),
+  );
   expect(response.status).toBe(200);
   await settle();
   const dms = dmsTo(who).slice(before);
@@ -92,17 +107,27 @@ const requestIdOf = (card: FakeActivity): string => /JIT-[0-9A-Z]{5}/.exec(conte
 const verbs = (card: FakeActivity | { actions?: { verb: string }[] }): string[] =>
   ('attachments' in card ? content(card as FakeActivity) : card).actions?.map((a: { verb: string }) => a.verb) ?? [];
 const statusLine = (card: FakeActivity): string => content(card).body[1].text;
-const decodeTeamsText = (text: string) => text.replace(/\\([\\*_[\]`~])/g, '$1').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').replace(/\u2060/g, '');
+const decodeTeamsText = (text: string) =>
+  text
+    .replace(/\\([\\*_[\]`~])/g, '$1')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&')
+    .replace(/\u2060/g, '');
 
 function cardFor(channel: string, requestId: string): FakeActivity {
-  const card = teams.activities.find((a) => a.conversationId === channel && content(a)?.body?.[0]?.text?.startsWith(requestId));
+  const card = teams.activities.find(
+    (a) => a.conversationId === channel && content(a)?.body?.[0]?.text?.startsWith(requestId),
+  );
   if (!card) throw new Error(`no card for ${requestId} in ${channel}`);
   return card;
 }
 
 /** The replies in a channel card's reply chain. */
 const threadTexts = (card: FakeActivity): string[] =>
-  teams.activities.filter((a) => a.conversationId === `${card.conversationId};messageid=${card.id}`).map((a) => decodeTeamsText(a.text ?? ''));
+  teams.activities
+    .filter((a) => a.conversationId === `${card.conversationId};messageid=${card.id}`)
+    .map((a) => decodeTeamsText(a.text ?? ''));
 
 function idIn(text: string): string {
   const match = /JIT-[0-9A-Z]{5}/.exec(text);
@@ -132,13 +157,20 @@ test('two levels in two channels: approve with comments, updates for everyone, r
   const approved = await click(alice, opsCard, 'approve', 'checked the change ticket');
   expect(approved).toMatchObject({ statusCode: 200, type: 'application/vnd.microsoft.card.adaptive' });
   const [answer, ...redrawn] = approved.value.body;
-  expect(answer).toMatchObject({ id: 'jitbot-answer', text: expect.stringContaining(`Recorded your approval of ${requestId}`) });
+  expect(answer).toMatchObject({
+    id: 'jitbot-answer',
+    text: expect.stringContaining(`Recorded your approval of ${requestId}`),
+  });
   expect(redrawn[1].text).toContain('Waiting for Level 2 of 2');
   expect(verbs(approved.value)).toEqual([]);
   expect(opsCard.history.length).toBeGreaterThan(1);
   expect(statusLine(opsCard)).toContain('Waiting for Level 2 of 2');
   expect(content(opsCard)).toEqual({ ...approved.value, body: redrawn });
-  expect(teams.connectorCalls.some((c) => c.method === 'PUT' && c.path === `/v3/conversations/${OPS}/activities/${opsCard.id}`)).toBe(true);
+  expect(
+    teams.connectorCalls.some(
+      (c) => c.method === 'PUT' && c.path === `/v3/conversations/${OPS}/activities/${opsCard.id}`,
+    ),
+  ).toBe(true);
   expect(threadTexts(opsCard).join('\n')).toContain('checked the change ticket');
 
   const securityCard = cardFor(SEC, requestId);
@@ -157,9 +189,17 @@ test('two levels in two channels: approve with comments, updates for everyone, r
   expect(threadTexts(securityCard).join('\n')).toContain('aws ssm start-session --target i-0123456789abcdef0');
 
   // The requester hears about it in the 1:1 chat, opened proactively with their app-scoped id.
-  expect(dmsTo(dana).map((m) => decodeTeamsText(m.text!)).join('\n')).toContain(`Your request ${requestId}`);
+  expect(
+    dmsTo(dana)
+      .map((m) => decodeTeamsText(m.text!))
+      .join('\n'),
+  ).toContain(`Your request ${requestId}`);
   const created = teams.connectorCalls.find((c) => c.method === 'POST' && c.path === '/v3/conversations');
-  expect(created?.body).toMatchObject({ isGroup: false, members: [{ id: dana.id }], bot: { id: expect.stringMatching(/^28:/) } });
+  expect(created?.body).toMatchObject({
+    isGroup: false,
+    members: [{ id: dana.id }],
+    bot: { id: expect.stringMatching(/^28:/) },
+  });
   // Every call carried the bot's token, and none went to the configured (unreachable) connector.
   expect(teams.connectorCalls.every((c) => c.token?.startsWith('fake-bot-token-') && c.status < 400)).toBe(true);
 });
@@ -198,13 +238,21 @@ test('twenty approvers click at once: one grant, nineteen refusals, each told pr
   const before = flow.granter.granted;
   const responses = await Promise.all(
     racers.map((racer) =>
-      teams.deliver(endpoint, cardActionActivity({ member: racer, serviceUrl: teams.serviceUrl, conversationId: OPS }, { verb: 'approve', requestId, cardActivityId: card.id })),
+      teams.deliver(
+        endpoint,
+        cardActionActivity(
+          { member: racer, serviceUrl: teams.serviceUrl, conversationId: OPS },
+          { verb: 'approve', requestId, cardActivityId: card.id },
+        ),
+      ),
     ),
   );
   await settle();
   expect(responses.map((r) => r.status)).toEqual(racers.map(() => 200));
   // What each racer read: the invoke response, or (had the core taken longer than Teams waits) their 1:1 chat.
-  const answers = responses.map((response, i) => [privateAnswer(response.body), ...dmsTo(racers[i]!).map((m) => decodeTeamsText(m.text!))].join('\n'));
+  const answers = responses.map((response, i) =>
+    [privateAnswer(response.body), ...dmsTo(racers[i]!).map((m) => decodeTeamsText(m.text!))].join('\n'),
+  );
   expect(answers.filter((a) => a.includes(`Recorded your approval of ${requestId}`))).toHaveLength(1);
   expect(answers.filter((a) => a.includes(`${requestId} was already approved`))).toHaveLength(19);
   expect(flow.granter.granted - before).toBe(1);
@@ -218,7 +266,10 @@ function privateAnswer(body: any): string {
 }
 
 test('a redelivered command changes nothing the second time', async () => {
-  const activity = messageActivity({ member: dana, serviceUrl: teams.serviceUrl, conversationId: REQUESTS }, 'web-2 rotate logs');
+  const activity = messageActivity(
+    { member: dana, serviceUrl: teams.serviceUrl, conversationId: REQUESTS },
+    'web-2 rotate logs',
+  );
   const cards = () => teams.postedIn(OPS).filter((a) => a.attachments).length;
   const before = cards();
   expect((await teams.deliver(endpoint, activity)).status).toBe(200);
@@ -228,7 +279,12 @@ test('a redelivered command changes nothing the second time', async () => {
 });
 
 test('in the 1:1 chat a command needs no mention, and the answer comes in that chat', async () => {
-  const personal = { member: dana, serviceUrl: teams.serviceUrl, conversationId: 'a:personal-1', conversationType: 'personal' as const };
+  const personal = {
+    member: dana,
+    serviceUrl: teams.serviceUrl,
+    conversationId: 'a:personal-1',
+    conversationType: 'personal' as const,
+  };
   const before = dmsTo(dana).length;
   expect((await teams.deliver(endpoint, messageActivity(personal, 'help'))).status).toBe(200);
   await settle();

@@ -1,11 +1,23 @@
 import type { Reply } from '../../../src/ports/chat';
-import { FAKE_APP_ID, FAKE_ISSUER, UNENDORSED_KID, cardActionActivity, messageActivity, type FakeMember } from '../../support/fake-teams';
+import {
+  FAKE_APP_ID,
+  FAKE_ISSUER,
+  UNENDORSED_KID,
+  cardActionActivity,
+  messageActivity,
+  type FakeMember,
+} from '../../support/fake-teams';
 import { startTeamsRig, type TeamsRig } from './teams-setup';
 
 // The messaging endpoint refuses, with 401 and before reading anything, whatever the Bot Connector did not sign
 // for this bot; what it did sign reaches the core once, however often Teams resends it.
 
-const alice: FakeMember = { id: '29:alice', aadObjectId: 'a11ce000-0000-0000-0000-000000000001', name: 'Alice', email: 'alice@example.com' };
+const alice: FakeMember = {
+  id: '29:alice',
+  aadObjectId: 'a11ce000-0000-0000-0000-000000000001',
+  name: 'Alice',
+  email: 'alice@example.com',
+};
 
 let rig: TeamsRig;
 let teams: TeamsRig['teams'];
@@ -45,12 +57,32 @@ test('a correctly signed command is accepted (200 at once) and reaches the core 
 describe('refused with 401 and nothing handed over', () => {
   const cases: [string, () => Promise<string | null>, string][] = [
     ['no Authorization header (an unsigned activity)', async () => null, 'no bearer token'],
-    ['a token signed by a key the metadata does not list', () => teams.sign({ key: teams.foreignKey }), 'signature verification failed'],
-    ['a token for another bot (wrong audience)', () => teams.sign({ audience: '99999999-0000-0000-0000-000000000000' }), '"aud"'],
-    ['a token from another issuer', () => teams.sign({ issuer: 'https://login.microsoftonline.com/evil/v2.0' }), '"iss"'],
-    ['a token for another service URL (wrong serviceurl claim)', () => teams.sign({ serviceUrl: 'https://smba.trafficmanager.net/emea/' }), 'serviceurl claim'],
+    [
+      'a token signed by a key the metadata does not list',
+      () => teams.sign({ key: teams.foreignKey }),
+      'signature verification failed',
+    ],
+    [
+      'a token for another bot (wrong audience)',
+      () => teams.sign({ audience: '99999999-0000-0000-0000-000000000000' }),
+      '"aud"',
+    ],
+    [
+      'a token from another issuer',
+      () => teams.sign({ issuer: 'https://login.microsoftonline.com/evil/v2.0' }),
+      '"iss"',
+    ],
+    [
+      'a token for another service URL (wrong serviceurl claim)',
+      () => teams.sign({ serviceUrl: 'https://smba.trafficmanager.net/emea/' }),
+      'serviceurl claim',
+    ],
     ['an expired token (beyond the 5 minutes of skew)', () => teams.sign({ expiresIn: -600 }), '"exp"'],
-    ['a token whose key is not endorsed for msteams', () => teams.sign({ kid: UNENDORSED_KID }), 'not endorsed for msteams'],
+    [
+      'a token whose key is not endorsed for msteams',
+      () => teams.sign({ kid: UNENDORSED_KID }),
+      'not endorsed for msteams',
+    ],
     ['a token with an unsigned header (alg none)', async () => unsignedToken(), 'algorithm none'],
     ['a garbage bearer', async () => 'not-a-jwt', 'unreadable token'],
     ['an RS384 token (only RS256 is accepted)', () => teams.sign({ alg: 'RS384' }), 'algorithm RS384'],
@@ -69,7 +101,11 @@ describe('refused with 401 and nothing handed over', () => {
 
   test('a valid token replayed with an activity naming another service URL', async () => {
     const token = await teams.sign();
-    const response = await teams.deliver(endpoint, { ...command(), serviceUrl: 'https://attacker.example/connector/' }, token);
+    const response = await teams.deliver(
+      endpoint,
+      { ...command(), serviceUrl: 'https://attacker.example/connector/' },
+      token,
+    );
     expect(response.status).toBe(401);
     await rig.adapter.idle();
     expect(received()).toHaveLength(0);
@@ -84,7 +120,10 @@ describe('refused with 401 and nothing handed over', () => {
 });
 
 test('a signed activity from another tenant is acknowledged and ignored', async () => {
-  const activity = messageActivity({ member: alice, serviceUrl: teams.serviceUrl, tenantId: '00000000-0000-0000-0000-000000000bad' }, 'web-1 x');
+  const activity = messageActivity(
+    { member: alice, serviceUrl: teams.serviceUrl, tenantId: '00000000-0000-0000-0000-000000000bad' },
+    'web-1 x',
+  );
   const response = await teams.deliver(endpoint, activity);
   expect(response.status).toBe(200);
   await rig.adapter.idle();
@@ -106,7 +145,11 @@ test('a resent invoke joins the first delivery and gets the same answer; the cor
   release();
   const answers = await Promise.all([first, resend]);
   expect(answers.map((a) => a.status)).toEqual([200, 200]);
-  expect(answers[0]!.body).toEqual({ statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: 'JIT-7K3Q2 was already approved by Bob' });
+  expect(answers[0]!.body).toEqual({
+    statusCode: 200,
+    type: 'application/vnd.microsoft.activity.message',
+    value: 'JIT-7K3Q2 was already approved by Bob',
+  });
   expect(answers[1]!.body).toEqual(answers[0]!.body);
 
   // Teams' later retry gets the remembered answer, not a second decision.
@@ -137,7 +180,10 @@ test('the keys are read once and reused', async () => {
 });
 
 function click() {
-  return cardActionActivity({ member: alice, serviceUrl: teams.serviceUrl }, { verb: 'approve', requestId: 'JIT-7K3Q2', cardActivityId: '1700000000001' });
+  return cardActionActivity(
+    { member: alice, serviceUrl: teams.serviceUrl },
+    { verb: 'approve', requestId: 'JIT-7K3Q2', cardActivityId: '1700000000001' },
+  );
 }
 
 function unsignedToken(): string {

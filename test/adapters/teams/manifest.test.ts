@@ -21,7 +21,7 @@ test('the bot is the app, in team, group chat and personal scopes, with no place
   expect(manifest.description.full.length).toBeLessThanOrEqual(4000);
 });
 
-test('every listed command is one jitbot understands, within Teams\' limits', () => {
+test("every listed command is one jitbot understands, within Teams' limits", () => {
   const commands = manifest.bots[0].commandLists[0].commands as { title: string; description: string }[];
   expect(commands.length).toBeLessThanOrEqual(10);
   for (const { title, description } of commands) {

@@ -6,16 +6,37 @@ import { join } from 'node:path';
 import { TeamsAdapter } from '../../../adapters/teams/teams-adapter';
 import { buildCard } from '../../../src/core/card-builder';
 import { ChatRefused } from '../../../src/ports/chat';
-import { APPROVERS_CHANNEL, FAKE_APP_ID, FAKE_TENANT_ID, type FakeTeams, messageActivity, type FakeMember } from '../../support/fake-teams';
+import {
+  APPROVERS_CHANNEL,
+  FAKE_APP_ID,
+  FAKE_TENANT_ID,
+  type FakeTeams,
+  messageActivity,
+  type FakeMember,
+} from '../../support/fake-teams';
 import { makeRequest } from '../../support/fixtures';
 import { fakeSettings, startTeamsRig, type TeamsRig } from './teams-setup';
 
 // What the adapter sends to the Bot Connector, asserted on the fake's recorded calls.
 
-const alice: FakeMember = { id: '29:alice', aadObjectId: 'a11ce000-0000-0000-0000-000000000001', name: 'Alice Ops', email: 'alice@example.com', userPrincipalName: 'alice@contoso.onmicrosoft.com' };
-const guest: FakeMember = { id: '29:guest', aadObjectId: '9e570000-0000-0000-0000-000000000009', name: 'Gus Guest', userPrincipalName: 'gus_example.com#EXT#@contoso.onmicrosoft.com' };
+const alice: FakeMember = {
+  id: '29:alice',
+  aadObjectId: 'a11ce000-0000-0000-0000-000000000001',
+  name: 'Alice Ops',
+  email: 'alice@example.com',
+  userPrincipalName: 'alice@contoso.onmicrosoft.com',
+};
+const guest: FakeMember = {
+  id: '29:guest',
+  aadObjectId: '9e570000-0000-0000-0000-000000000009',
+  name: 'Gus Guest',
+  userPrincipalName: 'gus_example.com#EXT#@contoso.onmicrosoft.com',
+};
 const GROUP_CHAT = '19:groupchat01@thread.v2';
-const cardOf = (version = 1) => ({ ...buildCard(makeRequest(), { locale: 'en', timeZone: 'UTC', dryRun: true, cardTags: [] }), version });
+const cardOf = (version = 1) => ({
+  ...buildCard(makeRequest(), { locale: 'en', timeZone: 'UTC', dryRun: true, cardTags: [] }),
+  version,
+});
 const aliceRef = { platform: 'teams' as const, userId: alice.aadObjectId, displayName: 'Alice' };
 
 let rig: TeamsRig;
@@ -42,7 +63,10 @@ test('a card is posted as an Adaptive Card attachment, updated by PUT on its id,
   expect(ref).toEqual({ platform: 'teams', channelId: APPROVERS_CHANNEL, messageId: expect.any(String) });
   const [post] = teams.connectorCalls;
   expect(post).toMatchObject({ method: 'POST', path: `/v3/conversations/${APPROVERS_CHANNEL}/activities` });
-  expect(post!.body).toMatchObject({ type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', content: { version: '1.5' } }] });
+  expect(post!.body).toMatchObject({
+    type: 'message',
+    attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', content: { version: '1.5' } }],
+  });
 
   await rig.adapter.updateCard(ref, cardOf(1));
   expect(teams.connectorCalls).toHaveLength(1);
@@ -56,7 +80,7 @@ test('a card is posted as an Adaptive Card attachment, updated by PUT on its id,
   expect(teams.activity(ref.messageId)!.attachments![0].content.actions).toBeUndefined();
 });
 
-test('a thread reply goes in the card\'s reply chain in a channel, and quotes the card in a chat', async () => {
+test("a thread reply goes in the card's reply chain in a channel, and quotes the card in a chat", async () => {
   const inChannel = await rig.adapter.postCard({ platform: 'teams', channelId: APPROVERS_CHANNEL }, cardOf());
   const reply = await rig.adapter.replyInThread(inChannel, 'Alice approved: *looks fine* <at>Everyone</at>');
   expect(reply).toMatchObject({ platform: 'teams', channelId: APPROVERS_CHANNEL, threadId: inChannel.messageId });
@@ -65,17 +89,28 @@ test('a thread reply goes in the card\'s reply chain in a channel, and quotes th
   expect(threaded.text).toBe('Alice approved: \\*looks fine\\* &lt;\u2060at&gt;Everyone&lt;/\u2060at&gt;');
   // A reply to a reply stays in the same chain.
   const second = await rig.adapter.replyInThread(reply, 'and again');
-  expect(teams.activity(second.messageId)!.conversationId).toBe(`${APPROVERS_CHANNEL};messageid=${inChannel.messageId}`);
+  expect(teams.activity(second.messageId)!.conversationId).toBe(
+    `${APPROVERS_CHANNEL};messageid=${inChannel.messageId}`,
+  );
 
   const inChat = await rig.adapter.postCard({ platform: 'teams', channelId: GROUP_CHAT }, cardOf());
   const chatReply = await rig.adapter.replyInThread(inChat, 'noted');
-  expect(teams.activity(chatReply.messageId)).toMatchObject({ conversationId: GROUP_CHAT, replyToId: inChat.messageId });
+  expect(teams.activity(chatReply.messageId)).toMatchObject({
+    conversationId: GROUP_CHAT,
+    replyToId: inChat.messageId,
+  });
 });
 
 test('members are looked up in the conversation they were seen in: Entra object id, name, email (else the UPN)', async () => {
   const lastSeen = { platform: 'teams' as const, channelId: APPROVERS_CHANNEL };
-  expect(await rig.adapter.resolveUser(aliceRef, lastSeen)).toEqual({ userId: alice.aadObjectId, displayName: 'Alice Ops', email: 'alice@example.com' });
-  expect(teams.connectorCalls.map((c) => `${c.method} ${c.path}`)).toEqual([`GET /v3/conversations/${APPROVERS_CHANNEL}/members/${alice.aadObjectId}`]);
+  expect(await rig.adapter.resolveUser(aliceRef, lastSeen)).toEqual({
+    userId: alice.aadObjectId,
+    displayName: 'Alice Ops',
+    email: 'alice@example.com',
+  });
+  expect(teams.connectorCalls.map((c) => `${c.method} ${c.path}`)).toEqual([
+    `GET /v3/conversations/${APPROVERS_CHANNEL}/members/${alice.aadObjectId}`,
+  ]);
   // Cached: no second look-up.
   await rig.adapter.resolveUser(aliceRef, lastSeen);
   expect(teams.connectorCalls).toHaveLength(1);
@@ -87,7 +122,7 @@ test('members are looked up in the conversation they were seen in: Entra object 
   await expect(rig.adapter.resolveUser(stranger)).rejects.toThrow(/within a conversation/);
 });
 
-test('a DM opens the 1:1 chat with the person\'s app-scoped id once, then posts in it', async () => {
+test("a DM opens the 1:1 chat with the person's app-scoped id once, then posts in it", async () => {
   const lastSeen = { platform: 'teams' as const, channelId: APPROVERS_CHANNEL };
   await rig.adapter.notifyUser(aliceRef, 'Your request JIT-7K3Q2 was approved', lastSeen);
   await rig.adapter.notifyUser(aliceRef, 'Access ends in 10 minutes', lastSeen);
@@ -101,7 +136,10 @@ test('a DM opens the 1:1 chat with the person\'s app-scoped id once, then posts 
     channelData: { tenant: { id: FAKE_TENANT_ID } },
   });
   const chat = teams.personalChats.get('29:alice')!;
-  expect(teams.postedIn(chat).map((a) => a.text)).toEqual(['Your request JIT-7K3Q2 was approved', 'Access ends in 10 minutes']);
+  expect(teams.postedIn(chat).map((a) => a.text)).toEqual([
+    'Your request JIT-7K3Q2 was approved',
+    'Access ends in 10 minutes',
+  ]);
 });
 
 test('a person who wrote to the bot is DMed without a look-up: the activity gave their ids and the service URL', async () => {
@@ -111,20 +149,28 @@ test('a person who wrote to the bot is DMed without a look-up: the activity gave
   await rig.adapter.idle();
   teams.connectorCalls.length = 0;
   await rig.adapter.notifyUser({ platform: 'teams', userId: bob.aadObjectId, displayName: 'Bob' }, 'hello');
-  expect(teams.connectorCalls.map((c) => c.method + ' ' + c.path.replace(/a:personal-\d+/, 'a:…'))).toEqual(['POST /v3/conversations/a:…/activities']);
+  expect(teams.connectorCalls.map((c) => c.method + ' ' + c.path.replace(/a:personal-\d+/, 'a:…'))).toEqual([
+    'POST /v3/conversations/a:…/activities',
+  ]);
 });
 
 test('a channel message can mention a person, by their app-scoped id when known', async () => {
-  const ref = await rig.adapter.postMessage({ platform: 'teams', channelId: APPROVERS_CHANNEL }, 'JIT-7K3Q2 was approved', {
-    mention: { platform: 'teams', userId: alice.aadObjectId, displayName: 'Alice <b>Ops</b>' },
-  });
+  const ref = await rig.adapter.postMessage(
+    { platform: 'teams', channelId: APPROVERS_CHANNEL },
+    'JIT-7K3Q2 was approved',
+    {
+      mention: { platform: 'teams', userId: alice.aadObjectId, displayName: 'Alice <b>Ops</b>' },
+    },
+  );
   const posted = teams.connectorCalls.find((c) => c.method === 'POST')!;
   expect(posted.body.text).toBe('<at>Alice bOps/b</at> JIT-7K3Q2 was approved');
-  expect(posted.body.entities).toEqual([{ type: 'mention', text: '<at>Alice bOps/b</at>', mentioned: { id: '29:alice', name: 'Alice bOps/b' } }]);
+  expect(posted.body.entities).toEqual([
+    { type: 'mention', text: '<at>Alice bOps/b</at>', mentioned: { id: '29:alice', name: 'Alice bOps/b' } },
+  ]);
   expect(ref.messageId).toEqual(expect.any(String));
 });
 
-test('connector errors: permanent ones are ChatRefused with the connector\'s code, others retryable; the token never shows', async () => {
+test("connector errors: permanent ones are ChatRefused with the connector's code, others retryable; the token never shows", async () => {
   const channel = { platform: 'teams' as const, channelId: APPROVERS_CHANNEL };
   teams.failNext('/activities', 403);
   const refused = await failure(rig.adapter.postCard(channel, cardOf()));
@@ -139,7 +185,7 @@ test('connector errors: permanent ones are ChatRefused with the connector\'s cod
   }
 });
 
-test('the bot\'s token is fetched once with the client secret and reused until it nears expiry', async () => {
+test("the bot's token is fetched once with the client secret and reused until it nears expiry", async () => {
   const before = teams.tokenRequests.length;
   await rig.adapter.postCard({ platform: 'teams', channelId: APPROVERS_CHANNEL }, cardOf());
   await rig.adapter.postCard({ platform: 'teams', channelId: APPROVERS_CHANNEL }, cardOf());
@@ -153,7 +199,9 @@ test('the bot\'s token is fetched once with the client secret and reused until i
 });
 
 test('a wrong client secret stops start-up with a clear message that does not contain the secret', async () => {
-  const adapter = new TeamsAdapter(fakeSettings(teams, { credential: { kind: 'secret', secret: 'wrong-secret-value' } }));
+  const adapter = new TeamsAdapter(
+    fakeSettings(teams, { credential: { kind: 'secret', secret: 'wrong-secret-value' } }),
+  );
   const error = await failure(adapter.start(async () => ({ kind: 'none' }), { locale: 'en' }));
   expect(error.message).toMatch(/refused the bot's credential \(invalid_client\)/);
   expect(error.message).not.toContain('wrong-secret-value');
@@ -161,28 +209,57 @@ test('a wrong client secret stops start-up with a clear message that does not co
 
 test('an empty app id or secret is a configuration error, never "auth off"', () => {
   expect(() => new TeamsAdapter(fakeSettings(teams, { appId: '' }))).toThrow(/appId is empty/);
-  expect(() => new TeamsAdapter(fakeSettings(teams, { credential: { kind: 'secret', secret: '' } }))).toThrow(/appPassword is empty/);
-  expect(() => new TeamsAdapter(fakeSettings(teams, { tenantId: 'common' }))).toThrow(/tenantId must be the Entra tenant id/);
+  expect(() => new TeamsAdapter(fakeSettings(teams, { credential: { kind: 'secret', secret: '' } }))).toThrow(
+    /appPassword is empty/,
+  );
+  expect(() => new TeamsAdapter(fakeSettings(teams, { tenantId: 'common' }))).toThrow(
+    /tenantId must be the Entra tenant id/,
+  );
 });
 
 test('a certificate credential signs a client assertion the token endpoint verifies with the registered certificate', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'jitbot-cert-'));
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=jitbot-test'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=jitbot-test',
+      ],
+      { stdio: 'ignore' },
+    );
     const certificatePem = readFileSync(join(dir, 'cert.pem'), 'utf8');
     const privateKeyPem = readFileSync(join(dir, 'key.pem'), 'utf8');
     expect(new X509Certificate(certificatePem).subject).toContain('jitbot-test');
     teams.registeredCertificate = certificatePem;
-    const adapter = new TeamsAdapter(fakeSettings(teams, { credential: { kind: 'certificate', privateKeyPem, certificatePem } }));
+    const adapter = new TeamsAdapter(
+      fakeSettings(teams, { credential: { kind: 'certificate', privateKeyPem, certificatePem } }),
+    );
     await adapter.start(async () => ({ kind: 'none' }), { locale: 'en' });
     const request = teams.tokenRequests[teams.tokenRequests.length - 1]!;
     expect(request.assertionValid).toBe(true);
     expect(request.form.client_secret).toBeUndefined();
 
     // A key that is not the certificate's is refused.
-    const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    }) as string;
     createPrivateKey(otherKey);
-    const impostor = new TeamsAdapter(fakeSettings(teams, { credential: { kind: 'certificate', privateKeyPem: otherKey, certificatePem } }));
+    const impostor = new TeamsAdapter(
+      fakeSettings(teams, { credential: { kind: 'certificate', privateKeyPem: otherKey, certificatePem } }),
+    );
     await expect(impostor.start(async () => ({ kind: 'none' }), { locale: 'en' })).rejects.toThrow(/invalid_client/);
     await adapter.stop();
   } finally {
@@ -200,7 +277,7 @@ async function failure(promise: Promise<unknown>): Promise<Error> {
   throw new Error('expected a failure');
 }
 
-test('the bot being added to a team teaches it the tenant\'s Bot Connector: cards then go there, not to the configured one', async () => {
+test("the bot being added to a team teaches it the tenant's Bot Connector: cards then go there, not to the configured one", async () => {
   const added = await startTeamsRig({ settings: { serviceUrl: 'http://127.0.0.1:9/unreachable/' } });
   try {
     const channel = { platform: 'teams' as const, channelId: APPROVERS_CHANNEL };

@@ -39,11 +39,14 @@ export function fakeSettings(teams: FakeTeams, overrides: Partial<TeamsSettings>
   };
 }
 
-export async function startTeamsRig(options: { settings?: Partial<TeamsSettings>; handler?: InboundHandler } = {}): Promise<TeamsRig> {
+export async function startTeamsRig(
+  options: { settings?: Partial<TeamsSettings>; handler?: InboundHandler } = {},
+): Promise<TeamsRig> {
   const teams = new FakeTeams();
   await teams.start();
   const logs: LogLine[] = [];
-  const log = (level: LogLine['level']) => (fields: object, msg?: string) => void logs.push({ level, fields: fields as Record<string, unknown>, msg: msg ?? '' });
+  const log = (level: LogLine['level']) => (fields: object, msg?: string) =>
+    void logs.push({ level, fields: fields as Record<string, unknown>, msg: msg ?? '' });
   const logger: HttpLogger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
   const adapter = new TeamsAdapter(fakeSettings(teams, options.settings), { logger });
   const server = await startHttpServer({ host: '127.0.0.1', port: 0, mounts: [adapter] });

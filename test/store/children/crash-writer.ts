@@ -48,7 +48,8 @@ async function main(): Promise<void> {
     });
     // Every third request stays active with an empty outbox; the others end.
     request = await save(request, { outbox: [] });
-    if (i % 3 !== 0) await save(request, { status: 'ended', endedAt: at + HOUR, outbox: [{ id: 'e4', kind: 'updateCards' }] });
+    if (i % 3 !== 0)
+      await save(request, { status: 'ended', endedAt: at + HOUR, outbox: [{ id: 'e4', kind: 'updateCards' }] });
   }
 }
 
