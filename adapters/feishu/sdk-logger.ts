@@ -1,4 +1,5 @@
 import type { HttpLogger } from '../../src/http/server';
+import { sdkLogLine as line } from '../shared/sdk-log-line';
 
 // The Feishu SDK logs through this bridge into jitbot's logger. It logs whole request configs and responses on
 // failure (the token request's config holds the app secret), so only strings and Error messages pass; objects
@@ -13,11 +14,6 @@ export interface FeishuSdkLogger {
 }
 
 export function feishuSdkLogger(logger: HttpLogger, name: string): FeishuSdkLogger {
-  const line = (msg: unknown[]) =>
-    msg
-      .flat()
-      .map((part) => (typeof part === 'string' ? part : part instanceof Error ? part.message : '[details omitted]'))
-      .join(' ');
   return {
     error: (...msg) => logger.error({ sdk: name }, line(msg)),
     warn: (...msg) => logger.warn({ sdk: name }, line(msg)),

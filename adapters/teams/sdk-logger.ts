@@ -1,4 +1,5 @@
 import type { HttpLogger } from '../../src/http/server';
+import { sdkLogLine } from '../shared/sdk-log-line';
 
 // The Teams SDK logs through its own ILogger (a console logger by default). This one sends what it says to
 // jitbot's log instead, as strings only: the SDK's arguments can be request configs carrying the bot's token.
@@ -18,9 +19,7 @@ export interface SdkLogger {
 
 export function teamsSdkLogger(logger: HttpLogger, name = 'teams-sdk'): SdkLogger {
   const write = (level: LogLevel, msg: unknown[]) => {
-    const text = msg
-      .map((part) => (part instanceof Error ? part.message : typeof part === 'string' ? part : '[object]'))
-      .join(' ');
+    const text = sdkLogLine(msg);
     if (level === 'error') logger.error({ sdk: name }, text);
     else if (level === 'warn') logger.warn({ sdk: name }, text);
     else logger.debug({ sdk: name }, text);
