@@ -14,8 +14,9 @@ import {
 
 // DingTalk's inbound side, shared by Stream and HTTP: reads a delivery into a neutral event and hands it to the
 // shared dispatcher in answer-in-response mode.
-// - A robot message is acknowledged (Stream ack / HTTP 200) only once the core has handled it, so DingTalk
-//   redelivers it if jitbot fails or stops half-way; the message's msgId is its delivery id. The answer goes to
+// - A robot message is acknowledged (Stream ack / HTTP 200) only once the core has handled it and, with the
+//   durable intake, once it is stored (or known already), so DingTalk redelivers it if jitbot fails, cannot store
+//   it, or stops half-way; the message's msgId is its delivery id. The answer goes to
 //   the person by DM: DingTalk has no private reply in a group.
 // - A card click is answered inside its Stream ack: the card's public data redrawn (Reply.card) and a note for
 //   the clicker in the card's private data. If the core misses the deadline, the ack carries "working…" and the
@@ -77,6 +78,9 @@ export class DingTalkInbound extends DispatchingInbound {
     const text = outcome.reply.text;
     if (text && outcome.reply.kind !== 'none') await this.dispatcher.dm(event, text);
     if (outcome.failed) throw new RobotMessageFailed('the core could not handle the robot message');
+    // The core's handler never throws (a store failure is an error reply), so the intake's receipt decides: an
+    // event that was neither stored nor known stays un-acked, and DingTalk's redelivery is stored (or a duplicate).
+    if (outcome.intake === 'not-stored') throw new RobotMessageFailed('the robot message could not be stored');
   }
 
   /** A card click (Stream CALLBACK data, with the frame's messageId). Resolves with the ack's content. */

@@ -87,8 +87,9 @@ export type AnswerInResponseOutcome =
    * Put `reply` in the response (toast, invoke response, callback ack; `reply.card` when present). Its text is
    * already removed when the platform cannot show it privately: then it went to the person by DM.
    * `failed`: the core failed or is not running; `reply` says so in the person's language.
+   * `intake`: what the durable intake did with the event (absent without one, or for a refusal).
    */
-  | { outcome: 'answered'; reply: Reply; failed: boolean }
+  | { outcome: 'answered'; reply: Reply; failed: boolean; intake?: IntakeReceipt }
   /** The deadline passed: answer with `text` ("working…") or empty; the Reply follows through `late`. */
   | { outcome: 'pending'; text: string };
 
@@ -97,6 +98,13 @@ export interface InboundLogger {
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
 }
+
+/**
+ * What the durable intake did with an event: `stored` it, knew it already (`duplicate`), or could not store it
+ * (`not-stored`: the store failed and the handler was given the event instead, so it may or may not be stored).
+ * A platform that redelivers until acknowledged leaves a `not-stored` event un-acknowledged.
+ */
+export type IntakeReceipt = 'stored' | 'duplicate' | 'not-stored';
 
 /** Starts a timer; returns a function that cancels it. */
 export type StartTimer = (ms: number, fire: () => void) => () => void;
@@ -124,6 +132,8 @@ interface Handled {
   failed: boolean;
   /** Processed from the durable intake: tell it once the person has the answer. */
   stored?: boolean;
+  /** What the durable intake did with the event, when there is one. */
+  intake?: IntakeReceipt;
 }
 
 /** A delivery the core was given: `received` settles once it may be acknowledged, `handled` once answered. */
@@ -138,8 +148,8 @@ const realTimer: StartTimer = (ms, fire) => {
   return () => clearTimeout(timer);
 };
 
-/** What storing an event said: stored durably, received before, or not stored (no intake, or it failed). */
-type Receipt = 'stored' | 'duplicate' | 'unclaimed';
+/** What storing an event said: the intake's receipt, or `unclaimed` (no intake, a refusal, not started). */
+type Receipt = IntakeReceipt | 'unclaimed';
 
 export class InboundDispatcher {
   private handler: InboundHandler | undefined;
@@ -241,7 +251,12 @@ export class InboundDispatcher {
     // The text goes by DM (once, even if a redelivery joined); the response keeps the card, if any.
     if (!joined) this.track(this.dm(event, inTime.reply.text).then(() => this.answered(event, inTime)));
     const { text: _sentByDm, ...rest } = inTime.reply;
-    return { outcome: 'answered', reply: { ...rest, kind: rest.card ? rest.kind : 'none' }, failed: inTime.failed };
+    return {
+      outcome: 'answered',
+      reply: { ...rest, kind: rest.card ? rest.kind : 'none' },
+      failed: inTime.failed,
+      ...(inTime.intake && { intake: inTime.intake }),
+    };
   }
 
   private async verifyAndTranslate(
@@ -291,7 +306,8 @@ export class InboundDispatcher {
         return { reply: { kind: 'error', text: this.say(event, translation.key, translation.params) }, failed: false };
       }
       const receipt = await received;
-      if (receipt === 'duplicate') return { reply: { kind: 'none' }, failed: false };
+      const intakeSaid = receipt === 'unclaimed' ? {} : { intake: receipt };
+      if (receipt === 'duplicate') return { reply: { kind: 'none' }, failed: false, ...intakeSaid };
       const handler = this.handler;
       const intake = this.intake;
       if (!handler) return { reply: { kind: 'error', text: this.say(event, 'inbound.not_ready') }, failed: true };
@@ -300,14 +316,14 @@ export class InboundDispatcher {
           const enriched = this.options.enrich ? await this.options.enrich(event).catch(() => event) : event;
           // A stored event is the intake's to process (and mark processed); otherwise the handler claims it.
           if (receipt === 'stored' && intake)
-            return { reply: await intake.process(enriched), failed: false, stored: true };
-          return { reply: await handler(enriched), failed: false };
+            return { reply: await intake.process(enriched), failed: false, stored: true, ...intakeSaid };
+          return { reply: await handler(enriched), failed: false, ...intakeSaid };
         } catch (error) {
           this.options.logger.error(
             { err: error, platform: this.options.platform, deliveryId: event.deliveryId },
             'inbound event handler failed',
           );
-          return { reply: { kind: 'error', text: this.say(event, 'inbound.failed') }, failed: true };
+          return { reply: { kind: 'error', text: this.say(event, 'inbound.failed') }, failed: true, ...intakeSaid };
         }
       });
     })();
@@ -319,6 +335,7 @@ export class InboundDispatcher {
   /**
    * Stores the event through the durable intake. A store that fails here must not cost the person their event:
    * it is handled the old way (the handler claims it), and if the store is really down that fails and says so.
+   * The outcome says `not-stored`, so a platform that redelivers until acknowledged can withhold the ack.
    */
   private async receive(event: InboundEvent): Promise<Receipt> {
     const intake = this.intake;
@@ -330,7 +347,7 @@ export class InboundDispatcher {
         { err: error, platform: this.options.platform, deliveryId: event.deliveryId },
         'could not store an inbound event before acknowledging it',
       );
-      return 'unclaimed';
+      return 'not-stored';
     }
   }
 

@@ -39,6 +39,8 @@ export async function startCoreFlow(options: {
   config: JitbotConfig;
   adapter: AdapterUnderTest;
   owner: string;
+  /** Start the adapter with the core's durable intake (store first, then acknowledge), as src/app.ts does. */
+  intake?: boolean;
 }): Promise<CoreFlow> {
   const { config, adapter } = options;
   const opened = await openStore({ embedded: { inMemory: true } });
@@ -53,7 +55,10 @@ export async function startCoreFlow(options: {
     logger: pino({ level: 'silent' }),
     owner: options.owner,
   });
-  await adapter.start(core.service.handle, { locale: config.locale });
+  await adapter.start(core.service.handle, {
+    locale: config.locale,
+    ...(options.intake && { intake: core.service.intake }),
+  });
   const server = await startHttpServer({ host: '127.0.0.1', port: 0, mounts: [adapter] });
   return {
     core,

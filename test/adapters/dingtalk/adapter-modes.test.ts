@@ -48,7 +48,7 @@ function makeAdapter(overrides: Partial<DingTalkAdapterOptions> = {}): DingTalkA
   return adapter;
 }
 
-async function startWithCore(dingtalk: DingTalkAdapter): Promise<CoreFlow> {
+async function startWithCore(dingtalk: DingTalkAdapter, options: { intake?: boolean } = {}): Promise<CoreFlow> {
   const config = testConfig((c) => {
     c.roles['ops-approvers']!.channels.dingtalk = OPS;
     c.roles['ops-approvers']!.members.push('dingtalk:ops7');
@@ -58,7 +58,7 @@ async function startWithCore(dingtalk: DingTalkAdapter): Promise<CoreFlow> {
       groups: ['developers'],
     });
   });
-  flow = await startCoreFlow({ config, adapter: dingtalk, owner: 'dingtalk-modes' });
+  flow = await startCoreFlow({ config, adapter: dingtalk, owner: 'dingtalk-modes', ...options });
   return flow;
 }
 
@@ -253,6 +253,60 @@ test('a handler failure leaves the robot message un-acked, so DingTalk redeliver
   await settle();
   // The person heard that it failed; the redelivery then did the work and answered.
   expect(dmsTo('manager4521')).toEqual(['jitbot could not process this; the details are in its log.', 'ok']);
+});
+
+test('with the real core and its durable intake, a robot message that could not be stored is not acked; the redelivery is processed once', async () => {
+  const dingtalk = makeAdapter();
+  const { store } = await startWithCore(dingtalk, { intake: true });
+  const recordInboundEvent = jest.spyOn(store, 'recordInboundEvent').mockRejectedValue(new Error('store unavailable'));
+  const message = robotMessage({
+    text: 'i-0b0b0b0b0b0b0b0b1 rerun the batch',
+    userId: 'manager4521',
+    group: REQUESTS,
+    msgId: 'msg-store-down',
+  });
+  await expect(
+    fake.sendCallback(TOPIC_ROBOT_MESSAGE, message, { messageId: 'frame-1', timeoutMs: 500 }),
+  ).rejects.toThrow(/timed out/);
+  await settle();
+  // Tried by the intake and then by the handler's fallback: nothing stored, nothing requested.
+  expect(recordInboundEvent).toHaveBeenCalledTimes(2);
+  expect(groupPosts(OPS)).toEqual([]);
+
+  recordInboundEvent.mockRestore();
+  const ack = await fake.sendCallback(TOPIC_ROBOT_MESSAGE, message, { messageId: 'frame-1' });
+  expect(ack.code).toBe(200);
+  await settle();
+  const again = await fake.sendCallback(TOPIC_ROBOT_MESSAGE, message, { messageId: 'frame-1' });
+  expect(again.code).toBe(200);
+  await settle();
+  const requests = await store.listRequestsByRequester('dingtalk', 'manager4521', 10);
+  expect(requests).toHaveLength(1);
+  expect(groupPosts(OPS)).toHaveLength(1);
+  expect(dmsTo('manager4521').at(-1)).toContain(requests[0]!.id);
+});
+
+test('in HTTP mode a robot message that could not be stored is answered 500, so DingTalk retries it', async () => {
+  const dingtalk = makeAdapter({ mode: 'http' });
+  const { store, url } = await startWithCore(dingtalk, { intake: true });
+  jest.spyOn(store, 'recordInboundEvent').mockRejectedValueOnce(new Error('store unavailable'));
+  const post = () => {
+    const timestamp = String(Date.now());
+    return fetch(url + DINGTALK_EVENTS_PATH, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', timestamp, sign: dingTalkSign(timestamp, FAKE_CLIENT_SECRET) },
+      body: JSON.stringify(
+        robotMessage({ text: 'i-0b0b0b0b0b0b0b0b1 rerun', userId: 'manager4521', group: REQUESTS, msgId: 'm-http' }),
+      ),
+    });
+  };
+  expect((await post()).status).toBe(500);
+  await settle();
+  // The handler's own store attempt worked this time: the request exists; the retry is a duplicate, acked.
+  expect(await store.listRequestsByRequester('dingtalk', 'manager4521', 10)).toHaveLength(1);
+  expect((await post()).status).toBe(200);
+  await settle();
+  expect(await store.listRequestsByRequester('dingtalk', 'manager4521', 10)).toHaveLength(1);
 });
 
 test('start refuses credentials DingTalk does not accept, without echoing the secret', async () => {

@@ -565,6 +565,24 @@ describe('durable intake', () => {
     expect(logged.map((l) => l.msg)).toContain('could not store an inbound event before acknowledging it');
   });
 
+  test('answer-in-response says what the intake did: stored, duplicate, or not stored (the store failed)', async () => {
+    const inbound = withIntake();
+    const first = await inbound.answerInResponse(inResponse({ kind: 'event', event: command() }));
+    expect(first).toMatchObject({ outcome: 'answered', failed: false, intake: 'stored' });
+    await inbound.idle();
+    const again = await inbound.answerInResponse(inResponse({ kind: 'event', event: command() }));
+    expect(again).toMatchObject({ outcome: 'answered', failed: false, intake: 'duplicate' });
+    receiving = async () => {
+      throw new Error('disk full');
+    };
+    // The handler still answers (the fallback), but the outcome says the event was not stored.
+    const unstored = await inbound.answerInResponse(
+      inResponse({ kind: 'event', event: command({ deliveryId: 'd-2' }) }),
+    );
+    expect(unstored).toMatchObject({ outcome: 'answered', failed: false, intake: 'not-stored' });
+    expect(handled.map((e) => e.deliveryId)).toEqual(['d-2']);
+  });
+
   test('refusals the adapter answers itself are not stored', async () => {
     const inbound = withIntake();
     await inbound.ackThenAnswer(
