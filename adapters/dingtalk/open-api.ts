@@ -264,10 +264,15 @@ export class DingTalkOpenApi {
     if (response.status === 429 || /QpsLimit|FlowControl|Throttl/i.test(code)) {
       return { kind: 'rate_limited', ...retryAfter(response) };
     }
-    if (response.status === 401 || /InvalidAuthentication|token/i.test(code)) return { kind: 'bad_token' };
+    // Only these mean the token itself is bad. A 403 `Forbidden.AccessDenied.AccessTokenPermissionDenied` is a
+    // permission the app lacks: a fresh token cannot help, so it is a refusal that names the permission.
+    if (response.status === 401 || code === 'InvalidAuthentication') return { kind: 'bad_token' };
     if (!response.ok) {
       const message = typeof parsed?.message === 'string' ? parsed.message : '';
-      const described = `DingTalk refused ${path} (HTTP ${response.status} ${code || 'no code'}${message ? `: ${message}` : ''})`;
+      const scopes = requiredScopes(parsed);
+      const described =
+        `DingTalk refused ${path} (HTTP ${response.status} ${code || 'no code'}${message ? `: ${message}` : ''})` +
+        (scopes ? `; the app needs the permission ${scopes}` : '');
       if (response.status >= 400 && response.status < 500)
         return { kind: 'error', error: new ChatRefused(described, code || `HTTP ${response.status}`) };
       return {
@@ -341,6 +346,15 @@ export class DingTalkOpenApi {
       return body.accessToken;
     }
   }
+}
+
+/** The permissions a 403 says are missing (`accessdenieddetail.requiredScopes`), when DingTalk lists them. */
+function requiredScopes(body: unknown): string | undefined {
+  const detail = (body as { accessdenieddetail?: { requiredScopes?: unknown } } | undefined)?.accessdenieddetail;
+  const scopes = Array.isArray(detail?.requiredScopes)
+    ? detail.requiredScopes.filter((scope): scope is string => typeof scope === 'string')
+    : [];
+  return scopes.length > 0 ? scopes.join(', ') : undefined;
 }
 
 function retryAfter(response: Response): { retryAfterMs?: number } {

@@ -176,6 +176,27 @@ test("a refusal (4xx) is a ChatRefused with DingTalk's code, and says what DingT
   expect((error as Error).message).toMatch(/card instance not found/);
 });
 
+test('a permission the app lacks (403 AccessTokenPermissionDenied) is refused for good, naming it; the token is kept', async () => {
+  const client = api();
+  await client.sendGroupMessage('cidOps==', 'sampleText', { content: 'one' });
+  fake.failOnce('/v1.0/robot/oToMessages/batchSend', 403, {
+    code: 'Forbidden.AccessDenied.AccessTokenPermissionDenied',
+    requestid: 'req-1',
+    message:
+      '没有调用该接口的权限，接口权限申请参考：https://open.dingtalk.com/document/orgapp-server/add-api-permission',
+    accessdenieddetail: { requiredScopes: ['qyapi_robot_sendmsg'] },
+  });
+  const error = await client.sendDirectMessage(['ops7'], 'sampleText', { content: 'x' }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(ChatRefused);
+  expect(error).toMatchObject({ code: 'Forbidden.AccessDenied.AccessTokenPermissionDenied' });
+  expect((error as Error).message).toMatch(/HTTP 403 Forbidden\.AccessDenied\.AccessTokenPermissionDenied/);
+  expect((error as Error).message).toMatch(/needs the permission qyapi_robot_sendmsg/);
+  // Not mistaken for a bad token: no refresh, no second attempt.
+  expect(fake.callsTo('/v1.0/robot/oToMessages/batchSend')).toHaveLength(1);
+  expect(fake.callsTo('/v1.0/oauth2/accessToken')).toHaveLength(1);
+  expect(fake.messages).toHaveLength(1);
+});
+
 test('wrong app credentials are reported without the secret', async () => {
   const client = api({ clientSecret: 'not-the-secret' });
   const error = await client.checkCredentials().catch((e: unknown) => e);
