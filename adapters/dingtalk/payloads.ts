@@ -3,7 +3,7 @@ import { isCardActionId } from '../../src/core/card';
 import type { ChannelRef, MessageRef, UserRef } from '../../src/core/model';
 import { normaliseRequestId } from '../../src/core/request-id';
 import type { ActionEvent, CommandEvent } from '../../src/ports/chat';
-import type { Translation } from '../shared/inbound-dispatcher';
+import type { InboundLogger, Translation } from '../shared/inbound-dispatcher';
 
 // What DingTalk sends, as far as jitbot reads it, and its translation into neutral events. Pure functions.
 //
@@ -52,6 +52,8 @@ export interface TranslateContext {
   corpId?: string;
   /** The robot's name as people @-mention it (stripped if DingTalk left the mention in the text). */
   robotName?: string;
+  /** Where a suspicious delivery (a click whose two request ids differ) is reported. */
+  logger?: Pick<InboundLogger, 'warn'>;
 }
 
 const DIRECT_PREFIX = 'dm:';
@@ -146,8 +148,18 @@ export function translateCardCallback(callback: CardCallback, deliveryId: string
   const action = params.action;
   if (typeof action !== 'string' || !isCardActionId(action)) return { kind: 'ignore', why: 'not a jitbot button' };
   const card = parseOutTrackId(callback.outTrackId);
-  const requestId = (typeof params.requestId === 'string' && normaliseRequestId(params.requestId)) || card?.requestId;
-  if (!card || !requestId) return { kind: 'ignore', why: 'not a jitbot card' };
+  if (!card) return { kind: 'ignore', why: 'not a jitbot card' };
+  // The button's requestId and the card's own (in outTrackId) must agree: a click that names another request than
+  // the card it came from is not taken as a decision on either.
+  const named = typeof params.requestId === 'string' && params.requestId.trim() !== '' ? params.requestId : undefined;
+  if (named !== undefined && normaliseRequestId(named) !== card.requestId) {
+    ctx.logger?.warn(
+      { platform: 'dingtalk', deliveryId, cardRequestId: card.requestId, buttonRequestId: named.slice(0, 40) },
+      'card click ignored: its request id differs from the card it came from',
+    );
+    return { kind: 'ignore', why: 'the click names another request than its card' };
+  }
+  const requestId = card.requestId;
   // A unionId is not the org's userid: jitbot would misname the clicker, so it does not guess.
   if (String(callback.userIdType ?? '1') !== '1')
     return { kind: 'ignore', why: 'callback identifies the user by unionId' };

@@ -158,6 +158,47 @@ test("clicks that are not jitbot's, from another org, or identified by unionId a
   expect(translateCardCallback(garbled, 'card:m4', ctx)).toMatchObject({ kind: 'ignore' });
 });
 
+test('a click whose button names another request than its card is ignored (no decision) and logged at warn', () => {
+  const warned: { obj: object; msg: string }[] = [];
+  const logger = { warn: (obj: object, msg: string) => void warned.push({ obj, msg }) };
+  const mismatched = cardCallbackSchema.parse({
+    ...cardCallback({ requestId: 'JIT-7K3Q2', channelId: 'cidOps', action: 'approve' }),
+    content: JSON.stringify({
+      cardPrivateData: { actionIds: ['approve'], params: { action: 'approve', requestId: 'JIT-9ZZZZ' } },
+    }),
+  });
+  expect(translateCardCallback(mismatched, 'card:m5', { ...ctx, logger })).toMatchObject({ kind: 'ignore' });
+  expect(warned).toEqual([
+    {
+      obj: { platform: 'dingtalk', deliveryId: 'card:m5', cardRequestId: 'JIT-7K3Q2', buttonRequestId: 'JIT-9ZZZZ' },
+      msg: 'card click ignored: its request id differs from the card it came from',
+    },
+  ]);
+  // The same id written differently (lower case) is the same request; no id on the button uses the card's.
+  expect(
+    translateClick({ requestId: 'JIT-7K3Q2', channelId: 'cidOps', action: 'approve' }, { ...ctx, logger }),
+  ).toMatchObject({ kind: 'event', event: { requestId: 'JIT-7K3Q2' } });
+  const lower = cardCallbackSchema.parse({
+    ...cardCallback({ requestId: 'JIT-7K3Q2', channelId: 'cidOps', action: 'approve' }),
+    content: JSON.stringify({
+      cardPrivateData: { actionIds: ['approve'], params: { action: 'approve', requestId: 'jit-7k3q2' } },
+    }),
+  });
+  expect(translateCardCallback(lower, 'card:m6', ctx)).toMatchObject({
+    kind: 'event',
+    event: { requestId: 'JIT-7K3Q2' },
+  });
+  const noId = cardCallbackSchema.parse({
+    ...cardCallback({ requestId: 'JIT-7K3Q2', channelId: 'cidOps', action: 'reject' }),
+    content: JSON.stringify({ cardPrivateData: { actionIds: ['reject'], params: { action: 'reject' } } }),
+  });
+  expect(translateCardCallback(noId, 'card:m7', ctx)).toMatchObject({
+    kind: 'event',
+    event: { requestId: 'JIT-7K3Q2' },
+  });
+  expect(warned).toHaveLength(1);
+});
+
 test('outTrackId: one per request and channel, stable, and read back', () => {
   const a = outTrackIdFor('JIT-7K3Q2', 'cidOps+/=');
   expect(a).toBe(outTrackIdFor('JIT-7K3Q2', 'cidOps+/='));
