@@ -171,21 +171,46 @@ export class DingTalkOpenApi {
     });
   }
 
-  /** A message from the robot in each person's one-to-one chat with it. */
+  /**
+   * A message from the robot in each person's one-to-one chat with it. DingTalk answers 200 even when it held the
+   * message back from some people for flow control (`flowControlledStaffIdList`): those did not get it, so it is
+   * sent to them again after a backoff, like any rate-limited call, and is a retryable RateLimited error if they
+   * stay held back.
+   */
   async sendDirectMessage(
     userIds: string[],
     msgKey: RobotMessageKey,
     msgParam: Record<string, unknown>,
   ): Promise<void> {
-    const result = (await this.call('api', 'POST', '/v1.0/robot/oToMessages/batchSend', {
-      robotCode: this.robotCode,
-      userIds,
-      msgKey,
-      msgParam: JSON.stringify(msgParam),
-    })) as { invalidStaffIdList?: unknown[] } | undefined;
-    const invalid = result?.invalidStaffIdList ?? [];
-    if (invalid.length > 0) {
-      throw new ChatRefused(`DingTalk has no user ${invalid.join(', ')} to message`, 'invalidStaffId');
+    let recipients = userIds;
+    for (let attempt = 0; ; attempt++) {
+      const result = (await this.call('api', 'POST', '/v1.0/robot/oToMessages/batchSend', {
+        robotCode: this.robotCode,
+        userIds: recipients,
+        msgKey,
+        msgParam: JSON.stringify(msgParam),
+      })) as { invalidStaffIdList?: unknown[]; flowControlledStaffIdList?: unknown[] } | undefined;
+      const invalid = result?.invalidStaffIdList ?? [];
+      if (invalid.length > 0) {
+        throw new ChatRefused(`DingTalk has no user ${invalid.join(', ')} to message`, 'invalidStaffId');
+      }
+      const held = (result?.flowControlledStaffIdList ?? []).filter((id): id is string => typeof id === 'string');
+      if (held.length === 0) return;
+      if (attempt >= this.retry.retries) {
+        throw new DingTalkApiError(
+          `DingTalk kept holding back the message to ${held.length} person(s) for flow control`,
+          429,
+          'RateLimited',
+          false,
+        );
+      }
+      recipients = held;
+      const delay = this.backoff(attempt);
+      this.options.logger.warn(
+        { path: '/v1.0/robot/oToMessages/batchSend', delayMs: delay, attempt, heldBack: held.length },
+        'dingtalk flow control held a message back; waiting before sending it again',
+      );
+      await this.sleep(delay);
     }
   }
 
@@ -225,8 +250,7 @@ export class DingTalkOpenApi {
           if (attempt >= this.retry.retries) {
             throw new DingTalkApiError(`DingTalk kept refusing ${path} over its rate limit`, 429, 'RateLimited', false);
           }
-          const ceiling = Math.min(this.retry.maxDelayMs, this.retry.initialDelayMs * 2 ** attempt);
-          const delay = outcome.retryAfterMs ?? Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
+          const delay = outcome.retryAfterMs ?? this.backoff(attempt);
           this.options.logger.warn(
             { path, delayMs: delay, attempt },
             'dingtalk rate limit; waiting before sending again',
@@ -235,6 +259,12 @@ export class DingTalkOpenApi {
         }
       }
     }
+  }
+
+  /** Jittered doubling: between half and all of initialDelayMs × 2^attempt, capped at maxDelayMs. */
+  private backoff(attempt: number): number {
+    const ceiling = Math.min(this.retry.maxDelayMs, this.retry.initialDelayMs * 2 ** attempt);
+    return Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
   }
 
   private async send(

@@ -101,6 +101,8 @@ export class FakeDingTalk extends FakePlatformServer {
   private opensInFlight = 0;
   private readonly rateLimits = new Map<string, { count: number; style: 'http429' | 'qps403' | 'oapi' }>();
   private readonly failures = new Map<string, { status: number; body: any }>();
+  /** userid → how many more one-to-one messages to them flow control holds back. */
+  private readonly flowControlled = new Map<string, number>();
   private readonly validTickets = new Set<string>();
   private tokenSeq = 0;
   private readonly expiredTokens = new Set<string>();
@@ -133,6 +135,14 @@ export class FakeDingTalk extends FakePlatformServer {
   /** The next call to `path` fails with this status and body. */
   failOnce(path: string, status: number, body: any = { code: 'ServiceUnavailable', message: 'try later' }): void {
     this.failures.set(path, { status, body });
+  }
+
+  /**
+   * The next `count` one-to-one messages to `userId` are held back as DingTalk's flow control does: answered 200,
+   * the person listed in `flowControlledStaffIdList`, and nothing delivered to them.
+   */
+  flowControl(userId: string, count = 1): void {
+    this.flowControlled.set(userId, count);
   }
 
   /** Every access token handed out so far stops working, as when DingTalk's two hours are up. */
@@ -347,23 +357,26 @@ export class FakeDingTalk extends FakePlatformServer {
         });
         answer(200, { processQueryKey: randomUUID() });
         return;
-      case 'POST /v1.0/robot/oToMessages/batchSend':
+      case 'POST /v1.0/robot/oToMessages/batchSend': {
         if (body.robotCode !== FAKE_ROBOT_CODE || !Array.isArray(body.userIds) || body.userIds.length === 0) {
           answer(400, { code: 'invalidParameter.userIds', message: 'userIds missing' });
           return;
         }
-        this.messages.push({
-          kind: 'direct',
-          to: body.userIds,
-          msgKey: body.msgKey,
-          msgParam: tryParse(body.msgParam),
+        const heldBack = body.userIds.filter((id: string) => {
+          const left = this.flowControlled.get(id) ?? 0;
+          if (left > 0) this.flowControlled.set(id, left - 1);
+          return left > 0;
         });
+        const delivered = body.userIds.filter((id: string) => !heldBack.includes(id));
+        if (delivered.length > 0)
+          this.messages.push({ kind: 'direct', to: delivered, msgKey: body.msgKey, msgParam: tryParse(body.msgParam) });
         answer(200, {
           processQueryKey: randomUUID(),
           invalidStaffIdList: body.userIds.filter((id: string) => !this.users.has(id)),
-          flowControlledStaffIdList: [],
+          flowControlledStaffIdList: heldBack,
         });
         return;
+      }
       case 'POST /topapi/v2/user/get': {
         const user = this.users.get(body.userid);
         if (!user) {

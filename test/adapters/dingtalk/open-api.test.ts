@@ -104,6 +104,30 @@ test('a one-to-one message to someone DingTalk does not know is refused for good
   expect(error).toMatchObject({ code: 'invalidStaffId' });
 });
 
+test('a one-to-one message held back by flow control is sent again to those held back, after a backoff, once', async () => {
+  fake.flowControl('ops7', 2);
+  await api().sendDirectMessage(['manager4521', 'ops7'], 'sampleText', { content: 'hello' });
+  expect(fake.callsTo('/v1.0/robot/oToMessages/batchSend').map((c) => c.body.userIds)).toEqual([
+    ['manager4521', 'ops7'],
+    ['ops7'],
+    ['ops7'],
+  ]);
+  expect(fake.messages.map((m) => m.to)).toEqual([['manager4521'], ['ops7']]);
+  expect(waits).toEqual([100, 200]);
+});
+
+test('flow control that does not lift is a retryable RateLimited error (the outbox backs off), not a success', async () => {
+  fake.flowControl('ops7', 10);
+  const error = await api()
+    .sendDirectMessage(['ops7'], 'sampleText', { content: 'x' })
+    .catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(DingTalkApiError);
+  expect(error).not.toBeInstanceOf(ChatRefused);
+  expect(error).toMatchObject({ code: 'RateLimited', status: 429, permanent: false });
+  expect(fake.callsTo('/v1.0/robot/oToMessages/batchSend')).toHaveLength(4);
+  expect(fake.messages).toEqual([]);
+});
+
 test('user look-up: the personal email, else the enterprise one, else none', async () => {
   const client = api();
   expect(await client.getUser('manager4521')).toEqual({
