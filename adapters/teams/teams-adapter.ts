@@ -103,6 +103,7 @@ export class TeamsAdapter implements ChatAdapter, HttpMount {
         issuer: endpoints.issuer,
         openIdMetadataUrl: endpoints.openIdMetadataUrl,
         now: this.now,
+        logger: this.logger,
       }),
       tenantId: settings.tenantId,
       capabilities: this.capabilities,

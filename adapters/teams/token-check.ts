@@ -15,6 +15,8 @@ const CLOCK_TOLERANCE_SECONDS = 300;
 /** Keys are re-read at least daily, and on an unknown key id at most this often. */
 const KEYS_MAX_AGE_MS = 24 * 60 * 60_000;
 const UNKNOWN_KID_REFRESH_MS = 5 * 60_000;
+/** After a failed read, the keys held are used and the read is tried again after this long (not on every request). */
+const RETRY_AFTER_FAILURE_MS = 60_000;
 const FETCH_TIMEOUT_MS = 10_000;
 
 export interface TokenCheckOptions {
@@ -23,6 +25,8 @@ export interface TokenCheckOptions {
   openIdMetadataUrl: string;
   /** Epoch milliseconds (tests move the clock). */
   now?: () => number;
+  /** Told when the keys could not be re-read and the ones held are kept. */
+  logger?: { warn(fields: object, message: string): void };
 }
 
 /** The parts of an activity the check reads. */
@@ -41,6 +45,8 @@ interface EndorsedKey extends JWK {
 export class BotConnectorTokenCheck {
   private keys: EndorsedKey[] = [];
   private fetchedAt = Number.NEGATIVE_INFINITY;
+  private attemptedAt = Number.NEGATIVE_INFINITY;
+  private failedAt = Number.NEGATIVE_INFINITY;
   private loading: Promise<void> | undefined;
   private readonly now: () => number;
 
@@ -99,25 +105,50 @@ export class BotConnectorTokenCheck {
   }
 
   private async key(kid: string): Promise<EndorsedKey | undefined> {
-    const age = this.now() - this.fetchedAt;
-    if (age > KEYS_MAX_AGE_MS) await this.refresh();
-    let key = this.keys.find((k) => k.kid === kid);
-    if (!key && this.now() - this.fetchedAt > UNKNOWN_KID_REFRESH_MS) {
-      await this.refresh();
-      key = this.keys.find((k) => k.kid === kid);
+    if (this.keys.length === 0) {
+      await this.refresh(); // nothing to check against: a failure refuses the request
+    } else if (this.now() - this.fetchedAt > KEYS_MAX_AGE_MS && this.now() - this.failedAt > RETRY_AFTER_FAILURE_MS) {
+      await this.refreshKeepingKeys();
+    }
+    let key = this.findKey(kid);
+    if (!key && this.now() - this.attemptedAt > UNKNOWN_KID_REFRESH_MS) {
+      await this.refreshKeepingKeys();
+      key = this.findKey(kid);
     }
     return key;
   }
 
-  /** One fetch at a time; a failed fetch keeps the keys read before. */
+  private findKey(kid: string): EndorsedKey | undefined {
+    return this.keys.find((k) => k.kid === kid);
+  }
+
+  /** With keys held, a failed read is only a warning: they stay in use, and the read is retried a minute later. */
+  private async refreshKeepingKeys(): Promise<void> {
+    try {
+      await this.refresh();
+    } catch (error) {
+      this.options.logger?.warn(
+        { platform: 'teams', err: describe(error), keysHeld: this.keys.length },
+        'could not re-read the Bot Connector signing keys; using the ones held and trying again in a minute',
+      );
+    }
+  }
+
+  /** One fetch at a time. A failed fetch keeps the keys read before, and throws. */
   private refresh(): Promise<void> {
-    this.loading ??= this.load().finally(() => {
-      this.loading = undefined;
-    });
+    this.loading ??= this.load()
+      .catch((error: unknown) => {
+        this.failedAt = this.now();
+        throw error;
+      })
+      .finally(() => {
+        this.loading = undefined;
+      });
     return this.loading;
   }
 
   private async load(): Promise<void> {
+    this.attemptedAt = this.now();
     const metadata = await getJson(this.options.openIdMetadataUrl);
     const jwksUri = (metadata as { jwks_uri?: unknown }).jwks_uri;
     if (typeof jwksUri !== 'string') throw new Error('the OpenID metadata has no jwks_uri');

@@ -64,6 +64,8 @@ export interface SignOptions {
   kid?: string;
   key?: KeyObject;
   alg?: 'RS256' | 'RS384';
+  /** When the token is issued, epoch milliseconds (default: now); for a check whose clock was moved. */
+  at?: number;
 }
 
 export class FakeTeams {
@@ -74,6 +76,8 @@ export class FakeTeams {
   /** 1:1 conversations created, by the member's `29:` id. */
   readonly personalChats = new Map<string, string>();
   metadataFetches = 0;
+  /** While set, the OpenID metadata answers HTTP 503 (an outage of the key endpoint). */
+  metadataDown = false;
   /** The certificate (PEM) the app registered, when it signs in with one. */
   registeredCertificate: string | undefined;
   private readonly issuedTokens = new Set<string>();
@@ -134,7 +138,7 @@ export class FakeTeams {
 
   /** A Bot Connector token for an activity, signed like the real one unless options say otherwise. */
   async sign(options: SignOptions = {}): Promise<string> {
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor((options.at ?? Date.now()) / 1000);
     const expiresIn = options.expiresIn ?? 3600;
     return new SignJWT({ serviceurl: options.serviceUrl ?? this.serviceUrl })
       .setProtectedHeader({ alg: options.alg ?? 'RS256', kid: options.kid ?? ENDORSED_KID, typ: 'JWT' })
@@ -183,6 +187,7 @@ export class FakeTeams {
     const raw = (await readBody(req)).toString('utf8');
     if (req.method === 'GET' && url.pathname === '/v1/.well-known/openidconfiguration') {
       this.metadataFetches++;
+      if (this.metadataDown) return send(res, 503, { error: 'temporarily unavailable' });
       return send(res, 200, {
         issuer: FAKE_ISSUER,
         jwks_uri: `${this.base}/v1/.well-known/keys`,
