@@ -64,6 +64,15 @@ export function normaliseTeamsSection(section: TeamsSection, context: AdapterNor
       context.secret('appPassword', section.appPassword ?? '${TEAMS_APP_PASSWORD}', { required: true }) ?? '';
     credential = { kind: 'secret', secret };
   }
+  if (section.cloud === 'china' && section.serviceUrl === undefined) {
+    context.warning(
+      'serviceUrl',
+      "cloud: china without serviceUrl: 21Vianet's Bot Connector has no known default, so until a first verified " +
+        'activity names it (someone writes to the bot, clicks a card or adds it), cards, updates and DMs go to the ' +
+        'public default and fail. jitbot keeps the address it learns across restarts in its store; set serviceUrl to ' +
+        'the serviceUrl your activities carry (logged as "teams service URL learned") to send before that',
+    );
+  }
   return {
     appId: section.appId.toLowerCase(),
     tenantId: section.tenantId.toLowerCase(),

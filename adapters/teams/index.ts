@@ -9,6 +9,10 @@ export const teamsModule = defineAdapterModule({
   create: (settings, deps) => {
     // Loaded here, not at the top: the platform's SDK costs tens of MB, paid only when the adapter is enabled.
     const { TeamsAdapter } = require('./teams-adapter') as typeof import('./teams-adapter');
-    return new TeamsAdapter(settings, { logger: deps.logger, now: () => deps.clock.now() });
+    return new TeamsAdapter(settings, {
+      logger: deps.logger,
+      now: () => deps.clock.now(),
+      ...(deps.records && { records: deps.records }),
+    });
   },
 });

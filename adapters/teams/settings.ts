@@ -39,7 +39,8 @@ export interface TeamsEndpoints {
 
 const CLOUDS: Record<TeamsCloud, { sdk: CloudEnvironment; serviceUrl: string }> = {
   public: { sdk: PUBLIC, serviceUrl: 'https://smba.trafficmanager.net/teams' },
-  // Unverified for 21Vianet: the service URL of the first verified activity replaces it, and `serviceUrl` overrides it.
+  // Not 21Vianet's: the config warns when `serviceUrl` is not set for it, and the service URL of the first verified
+  // activity replaces it (kept across restarts, see service-url.ts).
   china: { sdk: CHINA, serviceUrl: 'https://smba.trafficmanager.net/teams' },
 };
 

@@ -4,6 +4,7 @@ import type { ApprovalCard } from '../../src/core/card';
 import type { ChannelRef, MessageRef, UserRef } from '../../src/core/model';
 import { silentLogger } from '../../src/http/middleware';
 import type { HttpLogger, HttpMount } from '../../src/http/server';
+import type { AdapterRecords } from '../../src/ports/adapter-module';
 import type {
   ChatAdapter,
   ChatCapabilities,
@@ -19,7 +20,8 @@ import { AppTokenSource, TokenRefused } from './app-token';
 import { TeamsConnector, type ActivityBody, type TeamsMember } from './connector';
 import { TeamsInbound } from './inbound';
 import { mountTeamsMessages } from './messages-route';
-import { stripTrailingSlash, teamsEndpoints, teamsSettingsProblems, type TeamsSettings } from './settings';
+import { KnownServiceUrl } from './service-url';
+import { teamsEndpoints, teamsSettingsProblems, type TeamsSettings } from './settings';
 import { fitText, messageText } from './teams-text';
 import { BotConnectorTokenCheck } from './token-check';
 
@@ -29,6 +31,8 @@ export interface TeamsAdapterOptions {
   logger?: HttpLogger;
   /** Epoch milliseconds (token expiry, caches). */
   now?: () => number;
+  /** Durable state: the Bot Connector's service URL learned from verified traffic is kept here across restarts. */
+  records?: AdapterRecords;
 }
 
 const MESSAGE_MAX = 12_000;
@@ -72,7 +76,7 @@ export class TeamsAdapter implements ChatAdapter, HttpMount {
   private readonly cards = new CardVersions();
   private readonly people = new LRUCache<string, Person>({ max: 10_000 });
   /** The tenant's Bot Connector: configured (or the cloud's default) until a verified activity names its own. */
-  private serviceUrl: string;
+  private readonly knownServiceUrl: KnownServiceUrl;
 
   constructor(
     private readonly settings: TeamsSettings,
@@ -83,7 +87,11 @@ export class TeamsAdapter implements ChatAdapter, HttpMount {
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
     const endpoints = teamsEndpoints(settings);
-    this.serviceUrl = endpoints.serviceUrl;
+    this.knownServiceUrl = new KnownServiceUrl(endpoints.serviceUrl, {
+      ...(options.records && { records: options.records }),
+      logger: this.logger,
+      now: this.now,
+    });
     this.tokens = new AppTokenSource({
       appId: settings.appId,
       credential: settings.credential,
@@ -108,9 +116,7 @@ export class TeamsAdapter implements ChatAdapter, HttpMount {
       tenantId: settings.tenantId,
       capabilities: this.capabilities,
       logger: this.logger,
-      serviceUrlSeen: (serviceUrl) => {
-        this.serviceUrl = stripTrailingSlash(serviceUrl);
-      },
+      serviceUrlSeen: (serviceUrl) => this.knownServiceUrl.seen(serviceUrl),
       seen: (origin, actor) => this.seen(origin, actor),
       notifyUser: (user, text, lastSeenIn) => this.notifyUser(user, text, lastSeenIn),
     });
@@ -125,6 +131,7 @@ export class TeamsAdapter implements ChatAdapter, HttpMount {
 
   async start(onEvent: InboundHandler, context: InboundContext): Promise<void> {
     await this.checkCredential();
+    await this.knownServiceUrl.load();
     this.inbound.start(onEvent, context);
   }
 
@@ -133,8 +140,13 @@ export class TeamsAdapter implements ChatAdapter, HttpMount {
   }
 
   /** Resolves when every activity received so far has been handled and answered (tests, shutdown). */
-  idle(): Promise<void> {
-    return this.inbound.idle();
+  async idle(): Promise<void> {
+    await this.inbound.idle();
+    await this.knownServiceUrl.idle();
+  }
+
+  private get serviceUrl(): string {
+    return this.knownServiceUrl.value;
   }
 
   async postCard(channel: ChannelRef, card: ApprovalCard): Promise<MessageRef> {

@@ -229,6 +229,18 @@ describe('teams', () => {
     });
   });
 
+  test('Teams operated by 21Vianet without serviceUrl: a warning saying what happens until and after a restart', () => {
+    const warnings = (config: unknown) =>
+      checkConfigText(stringify(config), { env, adapters: ADAPTERS }).warnings.map(
+        (warning) => `${warning.path}: ${warning.message}`,
+      );
+    expect(warnings(withTeams({ cloud: 'china' }))).toEqual([
+      expect.stringMatching(/^adapters\.teams\.serviceUrl: cloud: china without serviceUrl: .*across restarts/),
+    ]);
+    expect(warnings(withTeams({ cloud: 'china', serviceUrl: 'https://connector.example.cn/teams/' }))).toEqual([]);
+    expect(warnings(withTeams({}))).toEqual([]);
+  });
+
   test('no app id, a tenant that is not a GUID, no password: each is a problem, never "auth off"', () => {
     const config = withTeams({ tenantId: 'common' });
     delete config.adapters.teams.appId;

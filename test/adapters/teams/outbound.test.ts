@@ -3,9 +3,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { teamsEndpoints } from '../../../adapters/teams/settings';
 import { TeamsAdapter } from '../../../adapters/teams/teams-adapter';
 import { buildCard } from '../../../src/core/card-builder';
 import { ChatRefused } from '../../../src/ports/chat';
+import { adapterRecords } from '../../../src/services/adapter-records';
+import { openStore } from '../../../src/store/open-store';
 import {
   APPROVERS_CHANNEL,
   FAKE_APP_ID,
@@ -293,6 +296,67 @@ test("the bot being added to a team teaches it the tenant's Bot Connector: cards
   } finally {
     await added.close();
   }
+});
+
+test('the service URL learned from verified traffic is kept: a new adapter on the same records posts there at once', async () => {
+  const { store, close } = await openStore({ embedded: { inMemory: true } });
+  const records = adapterRecords(store, 'teams');
+  const unreachable = { serviceUrl: 'http://127.0.0.1:9/unreachable/' };
+  const first = await startTeamsRig({ settings: unreachable, records });
+  try {
+    const activity = messageActivity({ member: alice, serviceUrl: first.teams.serviceUrl }, 'help');
+    expect((await first.teams.deliver(first.endpoint, activity)).status).toBe(200);
+    await first.adapter.idle();
+    expect(first.logs.map((line) => line.msg)).toContain('teams service URL learned');
+
+    // A restart: a new adapter, configured with the unreachable connector, on the same records.
+    const restarted = new TeamsAdapter(fakeSettings(first.teams, unreachable), { records });
+    await restarted.start(async () => ({ kind: 'info', text: 'noted' }), { locale: 'en' });
+    try {
+      const channel = { platform: 'teams' as const, channelId: APPROVERS_CHANNEL };
+      const ref = await restarted.postCard(channel, cardOf());
+      expect(first.teams.activity(ref.messageId)?.conversationId).toBe(APPROVERS_CHANNEL);
+    } finally {
+      await restarted.stop();
+    }
+
+    // Without the records, a restarted adapter still uses the configured connector (what the warning says).
+    const forgetful = new TeamsAdapter(fakeSettings(first.teams, unreachable));
+    await forgetful.start(async () => ({ kind: 'info', text: 'noted' }), { locale: 'en' });
+    try {
+      await expect(forgetful.postCard({ platform: 'teams', channelId: APPROVERS_CHANNEL }, cardOf())).rejects.toThrow(
+        /Teams post failed/,
+      );
+    } finally {
+      await forgetful.stop();
+    }
+  } finally {
+    await first.close();
+    await close();
+  }
+});
+
+test('Teams operated by 21Vianet: its issuer, OpenID metadata, token scope and token URL', () => {
+  const endpoints = teamsEndpoints({
+    appId: FAKE_APP_ID,
+    tenantId: FAKE_TENANT_ID,
+    credential: { kind: 'secret', secret: 'x' },
+    cloud: 'china',
+  });
+  expect(endpoints).toMatchObject({
+    issuer: 'https://api.botframework.azure.cn',
+    openIdMetadataUrl: 'https://login.botframework.azure.cn/v1/.well-known/openidconfiguration',
+    scope: 'https://api.botframework.azure.cn/.default',
+    tokenUrl: `https://login.partner.microsoftonline.cn/${FAKE_TENANT_ID}/oauth2/v2.0/token`,
+  });
+  const overridden = teamsEndpoints({
+    appId: FAKE_APP_ID,
+    tenantId: FAKE_TENANT_ID,
+    credential: { kind: 'secret', secret: 'x' },
+    cloud: 'china',
+    serviceUrl: 'https://connector.example.cn/teams/',
+  });
+  expect(overridden.serviceUrl).toBe('https://connector.example.cn/teams');
 });
 
 test('a rate-limited post (429) is sent again after Retry-After: one card, not two; a lasting limit fails retryably', async () => {

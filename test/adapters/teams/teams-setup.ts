@@ -1,6 +1,7 @@
 import { TeamsAdapter, TEAMS_MESSAGES_PATH } from '../../../adapters/teams/teams-adapter';
 import type { TeamsSettings } from '../../../adapters/teams/settings';
 import type { HttpLogger } from '../../../src/http/server';
+import type { AdapterRecords } from '../../../src/ports/adapter-module';
 import { startHttpServer, type RunningHttpServer } from '../../../src/http/server';
 import type { InboundEvent, InboundHandler, Reply } from '../../../src/ports/chat';
 import { FAKE_APP_ID, FAKE_APP_SECRET, FAKE_TENANT_ID, FakeTeams } from '../../support/fake-teams';
@@ -40,7 +41,7 @@ export function fakeSettings(teams: FakeTeams, overrides: Partial<TeamsSettings>
 }
 
 export async function startTeamsRig(
-  options: { settings?: Partial<TeamsSettings>; handler?: InboundHandler } = {},
+  options: { settings?: Partial<TeamsSettings>; handler?: InboundHandler; records?: AdapterRecords } = {},
 ): Promise<TeamsRig> {
   const teams = new FakeTeams();
   await teams.start();
@@ -48,7 +49,10 @@ export async function startTeamsRig(
   const log = (level: LogLine['level']) => (fields: object, msg?: string) =>
     void logs.push({ level, fields: fields as Record<string, unknown>, msg: msg ?? '' });
   const logger: HttpLogger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
-  const adapter = new TeamsAdapter(fakeSettings(teams, options.settings), { logger });
+  const adapter = new TeamsAdapter(fakeSettings(teams, options.settings), {
+    logger,
+    ...(options.records && { records: options.records }),
+  });
   const server = await startHttpServer({ host: '127.0.0.1', port: 0, mounts: [adapter] });
   const rig: TeamsRig = {
     teams,
