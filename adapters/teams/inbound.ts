@@ -16,7 +16,8 @@ import type { BotConnectorTokenCheck } from './token-check';
 // - A card click (`adaptiveCard/action` invoke) is answered in the HTTP response, within Teams' 5 seconds: the
 //   redrawn card for the clicker with the core's answer on top, or a message when the click was refused; the card
 //   itself is then never replaced by an error. Teams resends an invoke it got no answer to; the answer is remembered for ten minutes by
-//   activity id, so a late resend gets the first answer instead of being handled again.
+//   activity id, so a late resend gets the first answer instead of being handled again. A resend this process
+//   has no answer for (after a restart, or on another replica) is a duplicate to the core, and is told so.
 
 /** Teams waits 5 s for an invoke response; what the core has not answered by then follows by DM. */
 export const INVOKE_DEADLINE_MS = 4_000;
@@ -93,16 +94,21 @@ export class TeamsInbound extends DispatchingInbound {
       translate: () => ({ kind: 'event', event }),
       deadlineMs: INVOKE_DEADLINE_MS,
     });
-    const answer = invokeAnswer(outcome);
+    const answer = invokeAnswer(outcome, () => this.dispatcher.say(event, 'inbound.already_handled'));
     if (outcome.outcome === 'answered' && !outcome.failed) this.answers.set(event.deliveryId, answer);
     return answer;
   }
 }
 
-function invokeAnswer(outcome: AnswerInResponseOutcome): TeamsHttpAnswer {
+/**
+ * An invoke is always answered with an invoke response: when the core has nothing to say (a resend it had seen
+ * already, e.g. after a restart or on another replica, where no answer was remembered), the clicker is told it was
+ * handled, rather than getting an empty body Teams shows as an error.
+ */
+function invokeAnswer(outcome: AnswerInResponseOutcome, alreadyHandled: () => string): TeamsHttpAnswer {
   switch (outcome.outcome) {
     case 'answered':
-      return { status: 200, body: clickResponse(outcome.reply) };
+      return { status: 200, body: clickResponse(outcome.reply) ?? messageResponse(alreadyHandled()) };
     case 'pending':
       return { status: 200, body: messageResponse(outcome.text) };
     case 'refused':

@@ -193,6 +193,7 @@ export const en = {
   'inbound.failed': 'jitbot could not process this; the details are in its log.',
   'inbound.not_ready': 'jitbot is still starting; try again in a moment.',
   'inbound.working': 'Working on it; the answer follows in a moment.',
+  'inbound.already_handled': 'This was already handled; the card shows where the request stands.',
   'inbound.replayed': 'jitbot restarted before it could answer what you sent at {time}. The answer:\n{text}',
   'inbound.wrong_command': '{command} is not a jitbot command; use {expected}, e.g. {expected} help.',
   'inbound.other_organisation': 'jitbot serves members of its own organisation only.',

@@ -200,6 +200,7 @@ export const ja: Record<MessageKey, string> = {
   'inbound.failed': 'jitbot はこれを処理できませんでした。詳細はログにあります。',
   'inbound.not_ready': 'jitbot は起動中です。少し待ってからもう一度お試しください。',
   'inbound.working': '処理中です。まもなく結果をお知らせします。',
+  'inbound.already_handled': 'この操作は処理済みです。申請の現在の状態はカードに表示されています。',
   'inbound.replayed': '{time} に送信された操作への応答前に jitbot が再起動しました。応答:\n{text}',
   'inbound.wrong_command':
     '{command} は jitbot のコマンドではありません。{expected} を使ってください（例: {expected} help）。',

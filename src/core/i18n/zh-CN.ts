@@ -186,6 +186,7 @@ export const zhCN: Record<MessageKey, string> = {
   'inbound.failed': 'jitbot 无法处理此操作，详情请查看其日志。',
   'inbound.not_ready': 'jitbot 正在启动，请稍后再试。',
   'inbound.working': '正在处理，结果稍后送达。',
+  'inbound.already_handled': '此操作已处理过；卡片显示请求的当前状态。',
   'inbound.replayed': 'jitbot 在回复您于 {time} 发送的操作之前重启了。回复如下：\n{text}',
   'inbound.wrong_command': '{command} 不是 jitbot 的命令；请使用 {expected}，例如 {expected} help。',
   'inbound.other_organisation': 'jitbot 只为本组织成员提供服务。',

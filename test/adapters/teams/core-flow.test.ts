@@ -8,6 +8,7 @@ import {
 } from '../../support/fake-teams';
 import { startCoreFlow, type CoreFlow } from '../../support/core-flow';
 import { testConfig } from '../../support/harness';
+import { startHttpServer } from '../../../src/http/server';
 import { fakeSettings } from './teams-setup';
 
 // The Teams adapter in front of the real core (assemble from src/app.ts, in-memory store, dry-run grants), driven
@@ -221,6 +222,38 @@ test('reject with a comment: the card loses its buttons and shows the comment; a
   expect(again.value).toContain(`${requestId} was already rejected`);
   expect(content(card)).toEqual(shown);
   expect(flow.granter.granted).toBe(grantsBefore);
+});
+
+test('a click resent to a replica that has no remembered answer is told it was handled, not given an empty body', async () => {
+  const requestId = idIn(await jit(dana, 'web-2 restart the worker'));
+  const card = cardFor(OPS, requestId);
+  const activity = cardActionActivity(
+    { member: alice, serviceUrl: teams.serviceUrl, conversationId: card.conversationId },
+    { verb: 'approve', requestId, cardActivityId: card.id },
+  );
+  const first = await teams.deliver(endpoint, activity);
+  expect(first.body.type).toBe('application/vnd.microsoft.card.adaptive');
+  await settle();
+
+  // Another replica (or this one after a restart): the core has seen the activity, the adapter never answered it.
+  const replica = new TeamsAdapter(fakeSettings(teams));
+  await replica.start(flow.core.service.handle, { locale: 'en' });
+  const server = await startHttpServer({ host: '127.0.0.1', port: 0, mounts: [replica] });
+  try {
+    const grantsBefore = flow.granter.granted;
+    const resent = await teams.deliver(`${server.url}${TEAMS_MESSAGES_PATH}`, activity);
+    expect(resent.status).toBe(200);
+    expect(resent.body).toEqual({
+      statusCode: 200,
+      type: 'application/vnd.microsoft.activity.message',
+      value: 'This was already handled; the card shows where the request stands.',
+    });
+    await replica.idle();
+    expect(flow.granter.granted).toBe(grantsBefore);
+  } finally {
+    await replica.stop();
+    await server.close();
+  }
 });
 
 test('self-approval is refused with a message for the clicker alone', async () => {
