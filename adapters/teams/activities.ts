@@ -137,8 +137,8 @@ function digest(text: string): string {
 }
 
 function actorOf(activity: TeamsActivity): UserRef | undefined {
-  // Kept as Teams sends it (lowercase in practice): member references in the config are compared exactly.
-  const objectId = activity.from.aadObjectId?.trim();
+  // Entra object ids are GUIDs, which ignore case: lower-cased here as in the config (the module's canonicalUserId).
+  const objectId = activity.from.aadObjectId?.trim().toLowerCase();
   if (!objectId) return undefined;
   return { platform: 'teams', userId: objectId, displayName: activity.from.name?.trim() || objectId };
 }

@@ -6,6 +6,8 @@ export const teamsModule = defineAdapterModule({
   name: 'teams',
   schema: teamsSectionSchema,
   normalise: normaliseTeamsSection,
+  // Entra object ids are GUIDs, which ignore case: `teams:<id>` in the config matches however it is written.
+  canonicalUserId: (userId) => userId.toLowerCase(),
   create: (settings, deps) => {
     // Loaded here, not at the top: the platform's SDK costs tens of MB, paid only when the adapter is enabled.
     const { TeamsAdapter } = require('./teams-adapter') as typeof import('./teams-adapter');

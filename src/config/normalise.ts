@@ -1,6 +1,6 @@
 import { partitionOf } from '../core/partition';
 import { parseDuration } from '../core/duration';
-import { canonicalMemberRef, findIdentityRule, parseMemberRef } from '../core/identity';
+import { type CanonicalUserId, canonicalMemberRef, findIdentityRule, parseMemberRef } from '../core/identity';
 import type { ApprovalLevel, Node, Platform } from '../core/model';
 import { PLATFORMS } from '../core/model';
 import type { Policy, TargetSelector } from '../core/policy-model';
@@ -113,6 +113,12 @@ function arnParts(arn: string): { partition: string; account: string } {
   return { partition, account };
 }
 
+/** Each platform's spelling of user ids, from its adapter module (ids of a platform without one stay as written). */
+function canonicalUserIds(modules: readonly AdapterModule[]): CanonicalUserId {
+  const byPlatform = new Map(modules.map((module) => [module.name, module.canonicalUserId?.bind(module)]));
+  return (platform, userId) => byPlatform.get(platform)?.(userId) ?? userId;
+}
+
 function principalArn(principal: PrincipalTemplate): string {
   return principal.kind === 'sso-permission-set' ? principal.permissionSetArn : principal.arn;
 }
@@ -123,11 +129,12 @@ export function normaliseConfig(file: JitbotFile, options: NormaliseOptions): No
   const aws = normaliseAws(file, env, check);
   const store = normaliseStore(file, aws, check);
   const inventory = normaliseInventory(file, aws, check);
-  const identities = normaliseIdentities(file, aws, check);
-  const roles = normaliseRoles(file, check);
-  const admins = file.admins.map((admin) => canonicalMemberRef(admin)!);
+  const userId = canonicalUserIds(options.adapters);
+  const identities = normaliseIdentities(file, aws, userId, check);
+  const roles = normaliseRoles(file, userId, check);
+  const admins = file.admins.map((admin) => canonicalMemberRef(admin, userId)!);
   const knownGroups = new Set(identities.flatMap((rule) => rule.groups));
-  const policies = normalisePolicies(file, { aws, roles, knownGroups, identities }, check);
+  const policies = normalisePolicies(file, { aws, roles, knownGroups, identities, userId }, check);
   const adapters = normaliseAdapters(file, options.adapters, env, check);
   const replicaId = normaliseReplicaId(file.server.replicaId, env, check);
 
@@ -311,7 +318,12 @@ function normaliseInventory(file: JitbotFile, aws: AwsConfig, check: Checker): J
 
 type FileMatch = JitbotFile['identities'][number]['match'];
 
-function normaliseMatch(match: FileMatch, path: ConfigPath, check: Checker): IdentityMatch | undefined {
+function normaliseMatch(
+  match: FileMatch,
+  path: ConfigPath,
+  userId: CanonicalUserId,
+  check: Checker,
+): IdentityMatch | undefined {
   if (!check.intact(path)) return undefined;
   const forms = [
     match.email !== undefined,
@@ -332,7 +344,7 @@ function normaliseMatch(match: FileMatch, path: ConfigPath, check: Checker): Ide
     check.problem([...path, 'userId'], 'required with platform: expected the chat user id');
     return undefined;
   }
-  return { platform: match.platform, userId: match.userId };
+  return { platform: match.platform, userId: userId(match.platform, match.userId) };
 }
 
 function matchKey(match: IdentityMatch): string {
@@ -343,14 +355,19 @@ function matchKey(match: IdentityMatch): string {
 
 const PER_PERSON_PLACEHOLDER = /\{(email|userId)\}/;
 
-function normaliseIdentities(file: JitbotFile, aws: AwsConfig, check: Checker): IdentityRule[] {
+function normaliseIdentities(
+  file: JitbotFile,
+  aws: AwsConfig,
+  userId: CanonicalUserId,
+  check: Checker,
+): IdentityRule[] {
   const seen = new Map<string, number>();
   const rules: IdentityRule[] = [];
   const accountIds = new Set(aws.accounts.map((account) => account.id));
   file.identities.forEach((entry, index) => {
     const path = ['identities', index];
     const principal: PrincipalTemplate = entry.principal;
-    const match = normaliseMatch(entry.match, [...path, 'match'], check);
+    const match = normaliseMatch(entry.match, [...path, 'match'], userId, check);
 
     const arnKey = principal.kind === 'sso-permission-set' ? 'permissionSetArn' : 'arn';
     const arn = arnParts(principalArn(principal));
@@ -391,7 +408,7 @@ function normaliseIdentities(file: JitbotFile, aws: AwsConfig, check: Checker): 
 
 // ── roles ────────────────────────────────────────────────────────────────────────────────────────────────
 
-function normaliseRoles(file: JitbotFile, check: Checker): Record<string, RoleConfig> {
+function normaliseRoles(file: JitbotFile, userId: CanonicalUserId, check: Checker): Record<string, RoleConfig> {
   const roles: Record<string, RoleConfig> = {};
   const channelOwner = new Map<string, string>();
   for (const [name, role] of Object.entries(file.roles)) {
@@ -417,7 +434,7 @@ function normaliseRoles(file: JitbotFile, check: Checker): Record<string, RoleCo
     }
     roles[name] = {
       ...(role.description !== undefined ? { description: role.description } : {}),
-      members: [...new Set(role.members.map((member) => canonicalMemberRef(member)!))],
+      members: [...new Set(role.members.map((member) => canonicalMemberRef(member, userId)!))],
       channels,
     };
   }
@@ -431,6 +448,7 @@ interface PolicyContext {
   roles: Record<string, RoleConfig>;
   knownGroups: Set<string>;
   identities: IdentityRule[];
+  userId: CanonicalUserId;
 }
 
 function normaliseTargets(
@@ -486,7 +504,7 @@ function normaliseLevels(
   return policy.levels.map((level, index) => {
     const levelPath = [...path, 'levels', index];
     const roles = level.roles ?? [];
-    const users = (level.users ?? []).map((user) => canonicalMemberRef(user)!);
+    const users = (level.users ?? []).map((user) => canonicalMemberRef(user, context.userId)!);
     if (roles.length === 0 && users.length === 0 && check.intact(levelPath)) {
       check.problem(levelPath, 'expected roles or users (or both): who may approve at this level');
     }

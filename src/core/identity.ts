@@ -27,11 +27,15 @@ export function parseMemberRef(text: string): MemberRef | undefined {
   return undefined;
 }
 
+/** How a platform spells its user ids (e.g. lower-cased where they ignore case); absent: as written. */
+export type CanonicalUserId = (platform: Platform, userId: string) => string;
+
 /** The canonical spelling of a member reference (emails lower-cased), or undefined when it is neither form. */
-export function canonicalMemberRef(text: string): string | undefined {
+export function canonicalMemberRef(text: string, canonicalUserId?: CanonicalUserId): string | undefined {
   const ref = parseMemberRef(text);
   if (!ref) return undefined;
-  return ref.kind === 'email' ? ref.email : `${ref.platform}:${ref.userId}`;
+  if (ref.kind === 'email') return ref.email;
+  return `${ref.platform}:${canonicalUserId ? canonicalUserId(ref.platform, ref.userId) : ref.userId}`;
 }
 
 type UserKey = Pick<ChatUser, 'platform' | 'userId' | 'email'>;

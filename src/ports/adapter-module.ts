@@ -73,6 +73,12 @@ export interface AdapterModule<Section extends z.ZodObject = z.ZodObject, Settin
   normalise(section: z.output<Section>, context: AdapterNormaliseContext): Settings;
   create(settings: Settings, deps: AdapterDeps): ChatAdapter;
   /**
+   * The one spelling of a user id on this platform, for platforms whose ids compare without regard to case (Teams'
+   * Entra object ids are GUIDs). Member references and identity rules in the config are stored in it, and the
+   * adapter reports actors in it. Absent: ids are exact.
+   */
+  canonicalUserId?(userId: string): string;
+  /**
    * Set on the one adapter jitbot falls back to: it is enabled when the config enables no other adapter, and its
    * `demoConfig` (YAML) is what jitbot runs when there is no config file at all.
    */

@@ -229,6 +229,25 @@ describe('teams', () => {
     });
   });
 
+  test('teams:<object id> is stored in lower case everywhere a person is named (Entra object ids ignore case); other platforms keep theirs', () => {
+    const upper = 'A11CE000-0000-0000-0000-0000000000CD';
+    const config = withTeams({});
+    config.roles.ops.members.push(`teams:${upper}`);
+    config.admins.push(`teams:${upper}`);
+    config.policies[0].levels[0].users = [`teams:${upper}`];
+    config.identities.push({
+      match: { platform: 'teams', userId: upper },
+      principal: { kind: 'iam-user', arn: 'arn:aws-cn:iam::111122223333:user/alice' },
+      groups: ['developers'],
+    });
+    const loaded = load(config, env);
+    const lower = `teams:${upper.toLowerCase()}`;
+    expect(loaded.roles.ops!.members).toEqual(['alice@example.cn', 'slack:U0BOB', lower]);
+    expect(loaded.admins).toContain(lower);
+    expect(loaded.policies[0]).toMatchObject({ levels: [{ users: [lower] }] });
+    expect(loaded.identities.at(-1)!.match).toEqual({ platform: 'teams', userId: upper.toLowerCase() });
+  });
+
   test('Teams operated by 21Vianet without serviceUrl: a warning saying what happens until and after a restart', () => {
     const warnings = (config: unknown) =>
       checkConfigText(stringify(config), { env, adapters: ADAPTERS }).warnings.map(

@@ -15,7 +15,7 @@ const from = { member: alice, serviceUrl: SERVICE_URL };
 
 const translate = (activity: object) => translateActivity(activitySchema.parse(activity));
 
-test('a channel message that @mentions the bot is a command; the mention is removed, the person is their Entra object id', () => {
+test('a channel message that @mentions the bot is a command; the mention is removed, the person is their Entra object id (lower-cased: GUIDs ignore case)', () => {
   const translation = translate(messageActivity(from, 'web-prod-1 fix nginx for 2h'));
   expect(translation).toMatchObject({
     kind: 'command',
@@ -23,7 +23,7 @@ test('a channel message that @mentions the bot is a command; the mention is remo
     event: {
       kind: 'command',
       platform: 'teams',
-      actor: { platform: 'teams', userId: 'A11CE000-0000-0000-0000-000000000001', displayName: 'Alice' },
+      actor: { platform: 'teams', userId: 'a11ce000-0000-0000-0000-000000000001', displayName: 'Alice' },
       channel: { platform: 'teams', channelId: APPROVERS_CHANNEL },
       locale: 'en-US',
       text: 'web-prod-1 fix nginx for 2h',
