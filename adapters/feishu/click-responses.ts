@@ -5,6 +5,8 @@ import { LRUCache } from 'lru-cache';
 // response never carries a card older than one already drawn, and a PATCH of a message whose card was just given
 // in a response waits until that response has had time to reach Feishu. Real time, not the injected clock: this
 // is about the network.
+// A card given in a response does not count as drawn: it may never reach Feishu (the response is late or lost),
+// so the outbox's PATCH of the same version is still sent, after the settle time, and leaves no live buttons.
 
 /** How long after a response card a PATCH of the same message waits: Feishu applies responses within this. */
 export const RESPONSE_SETTLE_MS = 1000;

@@ -104,10 +104,9 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
       notifyUser: (user, text) => this.notifyUser(user, text),
       cardForResponse: (messageId, card) => {
         if (messageId === undefined || !this.responses.mayAnswerWith(messageId, card.version)) return undefined;
-        const rendered = renderFeishuCard(card);
-        // The click's response redraws the card: a later PATCH of the same version is not needed.
-        this.cards.posted(messageId, card.version, digest(rendered));
-        return rendered;
+        // Not noted as drawn: nothing says Feishu got the response (it may come after 3 s, or be lost), so the
+        // outbox's PATCH of this same version still goes out, after the settle time, and makes sure of it.
+        return renderFeishuCard(card);
       },
       ...(options.clickDeadlineMs !== undefined && { clickDeadlineMs: options.clickDeadlineMs }),
     });

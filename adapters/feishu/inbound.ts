@@ -31,7 +31,7 @@ export interface FeishuInboundOptions {
   answerCommand(messageId: string, text: string): Promise<void>;
   /** A DM to the person: late click answers. */
   notifyUser(user: UserRef, text: string, lastSeenIn: ChannelRef): Promise<void>;
-  /** The redrawn card for the click's response (noted as shown on that message), or undefined when stale. */
+  /** The redrawn card for the click's response, or undefined when something newer is shown already. */
   cardForResponse(messageId: string | undefined, card: ApprovalCard): unknown;
   clickDeadlineMs?: number;
 }

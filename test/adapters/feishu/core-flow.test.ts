@@ -201,6 +201,21 @@ test('reject with a comment: the card loses its buttons; a late click gets an er
   expect(flow.granter.granted).toBe(before);
 });
 
+test("a click whose response never reaches Feishu: the outbox's PATCH still takes the buttons off", async () => {
+  const requestId = idIn(await jit(DANA, 'i-0b0b0b0b0b0b0b0b1 look at the lost response'));
+  const card = cardFor('oc_ops', requestId);
+  // The response (toast and redrawn card) is lost on the way: the fake is not told of it.
+  const { status, json } = await post(
+    cardActionEnvelope('reject', requestId, { operator: ALICE, messageId: card.messageId, chatId: card.chatId }),
+  );
+  expect(status).toBe(200);
+  expect(json.card.data.header.template).toBe('red');
+  await settle();
+  const shown = cardFor('oc_ops', requestId);
+  expect(shown.content.header.template).toBe('red');
+  expect(buttons(shown)).toEqual([]);
+});
+
 test('twenty approvers click at once: one grant, nineteen error toasts', async () => {
   const requestId = idIn(await jit(DANA, 'i-0b0b0b0b0b0b0b0b1 investigate the disk'));
   const card = cardFor('oc_ops', requestId);
