@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { ApprovalCard } from '../../src/core/card';
 import type { ChannelRef, UserRef } from '../../src/core/model';
-import type { ChatCapabilities, Reply } from '../../src/ports/chat';
+import type { ActionEvent, ChatCapabilities, Reply } from '../../src/ports/chat';
 import { DispatchingInbound, withDisplayName } from '../shared/dispatching-inbound';
 import type { AnswerInResponseOutcome, InboundLogger, Translation } from '../shared/inbound-dispatcher';
 import type { CardCallbackAnswer, FeishuEventHandlers } from './dispatcher';
@@ -13,7 +13,8 @@ import { actionFromCallback, cardActionSchema, commandFromMessage, messageEventS
 // - a message (a command) is acknowledged at once (ack-then-answer); the answer is a reply to the message;
 // - a card click is answered inside the response (answer-in-response, 2.5 s of Feishu's 3): a toast with the
 //   core's reply and the redrawn card. Past the deadline Feishu gets a "working…" toast and the reply goes by DM.
-// The core claims event ids; a redelivered card callback is also recognised here by its token.
+// The core claims event ids; a card callback redelivered under another event id is recognised by its token and
+// given the first delivery's id.
 
 /** Answer a click within this, leaving room in Feishu's 3 seconds for the network. */
 export const CLICK_DEADLINE_MS = 2500;
@@ -37,7 +38,8 @@ export interface FeishuInboundOptions {
 }
 
 export class FeishuInbound extends DispatchingInbound implements FeishuEventHandlers {
-  private readonly seenTokens = new LRUCache<string, true>({ max: 5000 });
+  /** The delivery id each card callback token was first seen under: a click redelivered is the same delivery. */
+  private readonly tokenDeliveries = new LRUCache<string, string>({ max: 5000 });
 
   constructor(private readonly options: FeishuInboundOptions) {
     super({
@@ -75,17 +77,34 @@ export class FeishuInbound extends DispatchingInbound implements FeishuEventHand
         if (!parsed.success) return { kind: 'ignore', why: 'unreadable card callback' };
         const translated = actionFromCallback(parsed.data, `card-${Date.now()}`);
         if ('ignored' in translated) return { kind: 'ignore', why: translated.ignored };
-        if (translated.callbackToken !== undefined) {
-          if (this.seenTokens.has(translated.callbackToken))
-            return { kind: 'ignore', why: 'a redelivered card callback' };
-          this.seenTokens.set(translated.callbackToken, true);
-        }
-        messageId = translated.event.message?.messageId;
-        return { kind: 'event', event: translated.event };
+        const event = this.sameDeliveryForSameToken(translated.event, translated.callbackToken);
+        messageId = event.message?.messageId;
+        return { kind: 'event', event };
       },
     });
     return this.answer(outcome, messageId);
   };
+
+  /**
+   * A click pushed again (even under another event id) repeats its callback token: it gets the first delivery's
+   * id, so it joins that click while in flight here, and afterwards the core's claim decides (a duplicate, or,
+   * when handling failed and the claim was released, handled again). Nothing is dropped before it is handled.
+   */
+  private sameDeliveryForSameToken(event: ActionEvent, token: string | undefined): ActionEvent {
+    if (token === undefined) return event;
+    const first = this.tokenDeliveries.get(token);
+    if (first === undefined) {
+      this.tokenDeliveries.set(token, event.deliveryId);
+      return event;
+    }
+    if (first !== event.deliveryId) {
+      this.options.logger.info(
+        { platform: 'feishu', deliveryId: event.deliveryId, firstDeliveryId: first },
+        'card callback redelivered under another event id; handled as the first',
+      );
+    }
+    return { ...event, deliveryId: first };
+  }
 
   private answer(outcome: AnswerInResponseOutcome, messageId: string | undefined): CardCallbackAnswer | undefined {
     switch (outcome.outcome) {

@@ -9,6 +9,7 @@ import { ALICE, BOT_MENTION, cardActionEnvelope, DANA, messageEnvelope } from '.
 let fake: FakeFeishu;
 let adapter: FeishuAdapter | undefined;
 let events: InboundEvent[];
+let logged: string[];
 
 beforeEach(async () => {
   fake = await FakeFeishu.start({
@@ -19,6 +20,7 @@ beforeEach(async () => {
     ],
   });
   events = [];
+  logged = [];
 });
 
 afterEach(async () => {
@@ -36,6 +38,12 @@ async function start(
     appId: FAKE_APP_ID,
     appSecret: FAKE_APP_SECRET,
     domain: fake.url,
+    logger: {
+      debug: () => undefined,
+      info: (_obj: object, message: string) => void logged.push(message),
+      warn: (_obj: object, message: string) => void logged.push(message),
+      error: (_obj: object, message: string) => void logged.push(message),
+    },
     ...options,
   });
   await adapter.start(
@@ -64,17 +72,73 @@ test('a click over the long connection is answered with a toast, as the person i
   ]);
 });
 
-test('a card callback pushed again with the same callback token is handled once, even under another event id', async () => {
-  await start(async () => ({ kind: 'info', text: 'Recorded your approval of JIT-7K3Q2.' }));
-  const first = await fake.pushEvent(
-    cardActionEnvelope('approve', 'JIT-7K3Q2', { operator: ALICE, eventId: 'ev_1', callbackToken: 'c-same' }),
-  );
-  const again = await fake.pushEvent(
-    cardActionEnvelope('approve', 'JIT-7K3Q2', { operator: ALICE, eventId: 'ev_2', callbackToken: 'c-same' }),
-  );
+/** A stand-in core that claims delivery ids as the real one does: a duplicate gets nothing, a failure releases. */
+function claiming(handle: (event: InboundEvent) => Promise<Reply>): (event: InboundEvent) => Promise<Reply> {
+  const claimed = new Set<string>();
+  return async (event) => {
+    if (claimed.has(event.deliveryId)) return { kind: 'none' };
+    claimed.add(event.deliveryId);
+    try {
+      return await handle(event);
+    } catch (error) {
+      claimed.delete(event.deliveryId);
+      throw error;
+    }
+  };
+}
+
+const APPROVED: Reply = { kind: 'info', text: 'Recorded your approval of JIT-7K3Q2.' };
+const click = (eventId: string, callbackToken: string) =>
+  fake.pushEvent(cardActionEnvelope('approve', 'JIT-7K3Q2', { operator: ALICE, eventId, callbackToken }));
+
+test('a card callback pushed again with the same callback token, under another event id, is the same delivery', async () => {
+  await start(claiming(async () => APPROVED));
+  const first = await click('ev_1', 'c-same');
+  const again = await click('ev_2', 'c-same');
   expect(first.data.toast.type).toBe('success');
   expect(again).toMatchObject({ code: 200, data: {} });
-  expect(events).toHaveLength(1);
+  expect(events.map((event) => event.deliveryId)).toEqual(['ev_1', 'ev_1']);
+});
+
+test('a click pushed again while the first is still being handled joins it and gets the same answer', async () => {
+  let release!: () => void;
+  const slow = new Promise<void>((resolve) => (release = resolve));
+  let handled = 0;
+  await start(
+    claiming(async () => {
+      handled += 1;
+      await slow;
+      return APPROVED;
+    }),
+  );
+  const first = click('ev_1', 'c-same');
+  let again: ReturnType<typeof click> | undefined;
+  try {
+    await fake.waitFor(() => events.length === 1, 'the first click to reach the core');
+    again = click('ev_2', 'c-same');
+    const joined = 'card callback redelivered under another event id; handled as the first';
+    await fake.waitFor(() => logged.includes(joined), 'the redelivery to arrive', 2000);
+  } finally {
+    release();
+  }
+  const answers = await Promise.all([first, again]);
+  expect(answers.map((answer) => answer.data.toast?.content)).toEqual([APPROVED.text, APPROVED.text]);
+  expect(handled).toBe(1);
+});
+
+test('a click pushed again after the core failed on it is handled again', async () => {
+  let calls = 0;
+  await start(
+    claiming(async () => {
+      calls += 1;
+      if (calls === 1) throw new Error('store unavailable');
+      return APPROVED;
+    }),
+  );
+  const first = await click('ev_1', 'c-same');
+  expect(first.data.toast.type).toBe('error');
+  const again = await click('ev_2', 'c-same');
+  expect(again.data.toast).toEqual({ type: 'success', content: APPROVED.text });
 });
 
 test('a refusal is an error toast', async () => {
