@@ -6,7 +6,7 @@ import type { HttpLogger } from '../../src/http/server';
 import { ChatRefused, type ResolvedUser } from '../../src/ports/chat';
 import { renderFeishuCard } from './card-json';
 import { fitText } from './feishu-text';
-import { feishuHttpInstance } from './http-instance';
+import { feishuHttpInstance, RATE_LIMITED } from './http-instance';
 import { feishuSdkLogger } from './sdk-logger';
 
 // Everything jitbot sends to the Feishu/Lark Open API, through the official SDK's Client. The Client fetches and
@@ -24,7 +24,6 @@ const MAX_RATE_LIMIT_WAIT_S = 60;
 /** The longest text one reply or DM carries; beyond it the message ends in "…". */
 export const MAX_MESSAGE_TEXT = 8000;
 
-const RATE_LIMITED = 99991400;
 /** Token problems the SDK recovers from by fetching a new token: worth another try. */
 const TOKEN_CODES = new Set([99991661, 99991663, 99991668]);
 

@@ -123,10 +123,13 @@ export class FakeFeishu extends FakePlatformServer {
     return fake;
   }
 
-  /** The next call to `method path` (e.g. "POST /open-apis/im/v1/messages") is answered 429 / 99991400. */
-  rateLimitOnce(route: string, resetSeconds: number): void {
+  /**
+   * The next call to `method path` (e.g. "POST /open-apis/im/v1/messages") is answered 429 / 99991400 (or, with
+   * `status`, that status and the same body, as Feishu's gateway sometimes does with 200).
+   */
+  rateLimitOnce(route: string, resetSeconds: number, status = 429): void {
     this.inject(route, {
-      status: 429,
+      status,
       code: 99991400,
       msg: 'request trigger frequency limit',
       headers: { 'x-ogw-ratelimit-limit': '5', 'x-ogw-ratelimit-reset': String(resetSeconds) },

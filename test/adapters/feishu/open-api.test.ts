@@ -156,6 +156,24 @@ test('a 429 (99991400) is waited out for the reset the header names, then sent a
   expect(fake.chatMessages('oc_approvers').map((m) => m.messageId)).toEqual([posted.messageId]);
 });
 
+test('a 200 whose body says rate limited (99991400) is waited out as a 429 is, then sent again', async () => {
+  fake.rateLimitOnce('PATCH /open-apis/im/v1/messages/:id', 3, 200);
+  const posted = await api.postCard('oc_approvers', card());
+  await api.updateCard(posted.messageId, card());
+  const patches = fake.callsTo('PATCH', `/open-apis/im/v1/messages/${posted.messageId}`);
+  expect(patches.map((c) => c.status)).toEqual([200, 200]);
+  expect(waits).toEqual([3000]);
+});
+
+test('a 200 rate-limit body that does not clear is a retryable failure, not a refusal', async () => {
+  for (let i = 0; i < 4; i += 1) fake.rateLimitOnce('POST /open-apis/im/v1/messages', 1, 200);
+  const error = await api.postCard('oc_approvers', card()).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(FeishuApiError);
+  expect(error).not.toBeInstanceOf(ChatRefused);
+  expect(error).toMatchObject({ code: 99991400 });
+  expect(waits).toEqual([1000, 1000, 1000]);
+});
+
 test('rate limits that do not clear give up after three waits', async () => {
   for (let i = 0; i < 4; i += 1) fake.rateLimitOnce('PATCH /open-apis/im/v1/messages/:id', 1);
   const posted = await api.postCard('oc_approvers', card());
