@@ -22,12 +22,31 @@ export interface FeishuEventHandlers {
 export const MESSAGE_EVENT = 'im.message.receive_v1';
 export const CARD_ACTION_EVENT = 'card.action.trigger';
 
+/**
+ * The SDK's dispatcher, except that the envelope header's `token` (the app's Verification Token, checked already
+ * where it matters) is dropped before the SDK flattens header and event together: otherwise a card callback
+ * without a token of its own would seem to carry one, the same for every click.
+ */
+class FeishuEventDispatcher extends EventDispatcher {
+  override invoke(data: unknown, params?: { needCheck?: boolean }): Promise<unknown> {
+    return super.invoke(withoutHeaderToken(data), params);
+  }
+}
+
+function withoutHeaderToken(data: unknown): unknown {
+  if (data === null || typeof data !== 'object') return data;
+  const { header } = data as { header?: unknown };
+  if (header === null || typeof header !== 'object' || !('token' in header)) return data;
+  const { token: _verificationToken, ...rest } = header as Record<string, unknown>;
+  return { ...data, header: rest };
+}
+
 export function feishuEventDispatcher(handlers: FeishuEventHandlers, logger: HttpLogger): EventDispatcher {
   type Handles = Record<
     typeof MESSAGE_EVENT | typeof CARD_ACTION_EVENT,
     (data: Record<string, unknown>) => Promise<unknown>
   >;
-  return new EventDispatcher({
+  return new FeishuEventDispatcher({
     logger: feishuSdkLogger(logger, 'feishu-events'),
     loggerLevel: LoggerLevel.warn,
   }).register<Handles>({

@@ -34,7 +34,10 @@ export type MessageEvent = z.infer<typeof messageEventSchema>;
 
 export const cardActionSchema = z.object({
   event_id: id.optional(),
-  /** The card callback's token (delayed-update credential); the same click redelivered repeats it. */
+  /**
+   * The card callback's token (delayed-update credential); the same click redelivered repeats it. Only ever the
+   * event's own: the dispatcher drops the header's Verification Token before flattening (dispatcher.ts).
+   */
   token: id.optional(),
   operator: userIds,
   action: z.object({

@@ -141,6 +141,16 @@ test('a click pushed again after the core failed on it is handled again', async 
   expect(again.data.toast).toEqual({ type: 'success', content: APPROVED.text });
 });
 
+test("clicks whose events carry no token of their own are told apart: the header's Verification Token is not one", async () => {
+  await start(claiming(async () => APPROVED));
+  const clickWithoutToken = (eventId: string) =>
+    fake.pushEvent(cardActionEnvelope('approve', 'JIT-7K3Q2', { operator: ALICE, eventId, callbackToken: null }));
+  const first = await clickWithoutToken('ev_a');
+  const second = await clickWithoutToken('ev_b');
+  expect([first.data.toast?.type, second.data.toast?.type]).toEqual(['success', 'success']);
+  expect(events.map((event) => event.deliveryId)).toEqual(['ev_a', 'ev_b']);
+});
+
 test('a refusal is an error toast', async () => {
   await start(async () => ({ kind: 'error', text: 'JIT-7K3Q2 was already approved by Bob at 14:02.' }));
   const ack = await fake.pushEvent(cardActionEnvelope('approve', 'JIT-7K3Q2'));

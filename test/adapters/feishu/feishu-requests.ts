@@ -131,7 +131,8 @@ export const BOT_MENTION = { key: '@_user_1', person: { openId: BOT_OPEN_ID, nam
 export interface CardActionOptions {
   eventId?: string;
   token?: string;
-  callbackToken?: string;
+  /** The card callback's own token; null: the event carries none (only the header's Verification Token). */
+  callbackToken?: string | null;
   operator?: Person;
   messageId?: string;
   chatId?: string;
@@ -152,7 +153,9 @@ export function cardActionEnvelope(action: string, requestId: string, options: C
         union_id: operator.unionId,
         ...(operator.userId && { user_id: operator.userId }),
       },
-      token: options.callbackToken ?? `c-${randomUUID().replace(/-/g, '')}`,
+      ...(options.callbackToken !== null && {
+        token: options.callbackToken ?? `c-${randomUUID().replace(/-/g, '')}`,
+      }),
       action: {
         value: { action, requestId },
         tag: 'button',
