@@ -60,6 +60,13 @@ export class FeishuInbound extends DispatchingInbound implements FeishuEventHand
         const translated = commandFromMessage(parsed.data, await this.options.botOpenId());
         if ('ignored' in translated) return { kind: 'ignore', why: translated.ignored };
         replyTo = translated.replyTo;
+        if (parsed.data.message.chat_type !== 'p2p') {
+          // Where an admin finds the id to map the group to a role (`jitbot channels map oc_… role -p feishu`).
+          this.options.logger.info(
+            { platform: 'feishu', chatId: parsed.data.message.chat_id, deliveryId: translated.event.deliveryId },
+            'feishu command from a group',
+          );
+        }
         return { kind: 'event', event: translated.event };
       },
       answer: async (reply) => {

@@ -10,6 +10,7 @@ let fake: FakeFeishu;
 let adapter: FeishuAdapter | undefined;
 let events: InboundEvent[];
 let logged: string[];
+let loggedFields: object[];
 
 beforeEach(async () => {
   fake = await FakeFeishu.start({
@@ -21,6 +22,7 @@ beforeEach(async () => {
   });
   events = [];
   logged = [];
+  loggedFields = [];
 });
 
 afterEach(async () => {
@@ -40,7 +42,10 @@ async function start(
     domain: fake.url,
     logger: {
       debug: () => undefined,
-      info: (_obj: object, message: string) => void logged.push(message),
+      info: (obj: object, message: string) => {
+        logged.push(message);
+        loggedFields.push(obj);
+      },
       warn: (_obj: object, message: string) => void logged.push(message),
       error: (_obj: object, message: string) => void logged.push(message),
     },
@@ -166,6 +171,17 @@ test('a command is acknowledged at once and answered with a reply to the message
   expect(ack.code).toBe(200);
   const reply = await fake.waitFor(() => fake.messages.find((m) => m.parentId === messageId), 'the answer');
   expect(reply.content.zh_cn.content[0][0].text).toBe('Submitted JIT-7K3Q2.');
+});
+
+test("a command in a group logs the group's chat id, for mapping it to a role, and not the text", async () => {
+  await start(async () => ({ kind: 'info', text: 'Submitted JIT-7K3Q2.' }));
+  const messageId = fake.userMessage('oc_approvers', '@_user_1 web-1 secret-ish reason');
+  await fake.pushEvent(
+    messageEnvelope('@_user_1 web-1 secret-ish reason', { chatId: 'oc_approvers', messageId, mentions: [BOT_MENTION] }),
+  );
+  await adapter!.idle();
+  expect(loggedFields).toContainEqual(expect.objectContaining({ chatId: 'oc_approvers' }));
+  expect(JSON.stringify(loggedFields)).not.toContain('secret-ish');
 });
 
 test('a click the core answers too late gets a "working" toast in time, and the reply goes to the clicker by DM', async () => {
