@@ -196,21 +196,12 @@ export class DingTalkOpenApi {
       }
       const held = (result?.flowControlledStaffIdList ?? []).filter((id): id is string => typeof id === 'string');
       if (held.length === 0) return;
-      if (attempt >= this.retry.retries) {
-        throw new DingTalkApiError(
-          `DingTalk kept holding back the message to ${held.length} person(s) for flow control`,
-          429,
-          'RateLimited',
-          false,
-        );
-      }
       recipients = held;
-      const delay = this.backoff(attempt);
-      this.options.logger.warn(
-        { path: '/v1.0/robot/oToMessages/batchSend', delayMs: delay, attempt, heldBack: held.length },
-        'dingtalk flow control held a message back; waiting before sending it again',
-      );
-      await this.sleep(delay);
+      await this.waitToRetry(attempt, {
+        gaveUp: `DingTalk kept holding back the message to ${held.length} person(s) for flow control`,
+        log: { path: '/v1.0/robot/oToMessages/batchSend', heldBack: held.length },
+        msg: 'dingtalk flow control held a message back; waiting before sending it again',
+      });
     }
   }
 
@@ -246,19 +237,29 @@ export class DingTalkOpenApi {
           refreshed = true;
           if (this.token?.value === token) this.token = undefined;
           continue;
-        case 'rate_limited': {
-          if (attempt >= this.retry.retries) {
-            throw new DingTalkApiError(`DingTalk kept refusing ${path} over its rate limit`, 429, 'RateLimited', false);
-          }
-          const delay = outcome.retryAfterMs ?? this.backoff(attempt);
-          this.options.logger.warn(
-            { path, delayMs: delay, attempt },
-            'dingtalk rate limit; waiting before sending again',
-          );
-          await this.sleep(delay);
-        }
+        case 'rate_limited':
+          await this.waitToRetry(attempt, {
+            gaveUp: `DingTalk kept refusing ${path} over its rate limit`,
+            log: { path },
+            msg: 'dingtalk rate limit; waiting before sending again',
+            ...(outcome.retryAfterMs !== undefined && { retryAfterMs: outcome.retryAfterMs }),
+          });
       }
     }
+  }
+
+  /**
+   * Before a rate-limited call is sent again: waits (DingTalk's Retry-After, else the backoff) and says so in the
+   * log, or, once the retries are spent, throws a retryable RateLimited error the outbox backs off on.
+   */
+  private async waitToRetry(
+    attempt: number,
+    why: { gaveUp: string; log: Record<string, unknown>; msg: string; retryAfterMs?: number },
+  ): Promise<void> {
+    if (attempt >= this.retry.retries) throw new DingTalkApiError(why.gaveUp, 429, 'RateLimited', false);
+    const delay = why.retryAfterMs ?? this.backoff(attempt);
+    this.options.logger.warn({ ...why.log, delayMs: delay, attempt }, why.msg);
+    await this.sleep(delay);
   }
 
   /** Jittered doubling: between half and all of initialDelayMs × 2^attempt, capped at maxDelayMs. */
@@ -358,7 +359,7 @@ export class DingTalkOpenApi {
         | { accessToken?: unknown; expireIn?: unknown; code?: unknown }
         | undefined;
       if (response.status === 429 && attempt < this.retry.retries) {
-        await this.sleep(retryAfter(response).retryAfterMs ?? this.retry.initialDelayMs * 2 ** attempt);
+        await this.sleep(retryAfter(response).retryAfterMs ?? this.backoff(attempt));
         continue;
       }
       if (!response.ok || typeof body?.accessToken !== 'string') {
