@@ -15,7 +15,7 @@ export class KnownServiceUrl {
 
   constructor(
     initial: string,
-    private readonly options: { records?: AdapterRecords; logger: HttpLogger; now: () => number },
+    private readonly options: { records?: AdapterRecords; logger: HttpLogger },
   ) {
     this.current = stripTrailingSlash(initial);
   }
@@ -29,8 +29,8 @@ export class KnownServiceUrl {
     const records = this.options.records;
     if (!records) return;
     try {
-      const kept = (await records.list({ limit: 20 })).find((record) => record.key === RECORD_KEY);
-      const url = (kept?.value as { serviceUrl?: unknown } | undefined)?.serviceUrl;
+      const kept = (await records.get(RECORD_KEY)) as { serviceUrl?: unknown } | undefined;
+      const url = kept?.serviceUrl;
       if (typeof url === 'string' && /^https?:\/\//.test(url)) this.current = stripTrailingSlash(url);
     } catch (error) {
       this.options.logger.warn(
@@ -50,7 +50,7 @@ export class KnownServiceUrl {
     if (!records) return;
     // One write at a time, in the order seen, so the last URL seen is the one kept.
     this.writing = this.writing.then(() =>
-      records.put(RECORD_KEY, { serviceUrl: url }, this.options.now()).catch((error: unknown) => {
+      records.put(RECORD_KEY, { serviceUrl: url }).catch((error: unknown) => {
         this.options.logger.warn(
           { platform: 'teams', err: error instanceof Error ? error.message : String(error) },
           'could not keep the Bot Connector service URL; it is used now but forgotten at a restart',

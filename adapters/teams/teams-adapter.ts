@@ -90,7 +90,6 @@ export class TeamsAdapter implements ChatAdapter, HttpMount {
     this.knownServiceUrl = new KnownServiceUrl(endpoints.serviceUrl, {
       ...(options.records && { records: options.records }),
       logger: this.logger,
-      now: this.now,
     });
     this.tokens = new AppTokenSource({
       appId: settings.appId,

@@ -50,6 +50,8 @@ export interface AdapterDeps {
 export interface AdapterRecords {
   /** Creates or replaces `key`; `order` positions it for `list` (e.g. a message's place in history). */
   put(key: string, value: unknown, order?: number): Promise<void>;
+  /** The value kept under `key`, if any. */
+  get(key: string): Promise<unknown>;
   /** Records with an order, oldest first, or the newest `limit` when `newestFirst`. */
   list(options: { limit: number; newestFirst?: boolean }): Promise<{ key: string; value: unknown; order: number }[]>;
   delete(key: string): Promise<void>;

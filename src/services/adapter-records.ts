@@ -8,6 +8,9 @@ export function adapterRecords(store: Store, adapterName: string): AdapterRecord
     async put(key, value, order) {
       await store.putRecord(namespace, { key, value, ...(order !== undefined && { order }) });
     },
+    async get(key) {
+      return (await store.getRecord(namespace, key))?.value;
+    },
     async list({ limit, newestFirst }) {
       const records = await store.listRecords(namespace, {
         limit,
