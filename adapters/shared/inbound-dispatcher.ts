@@ -130,9 +130,7 @@ export const DEFAULT_INBOUND_CONCURRENCY = 8;
 interface Handled {
   reply: Reply;
   failed: boolean;
-  /** Processed from the durable intake: tell it once the person has the answer. */
-  stored?: boolean;
-  /** What the durable intake did with the event, when there is one. */
+  /** What the durable intake did with the event, when there is one (`stored`: tell it once answered). */
   intake?: IntakeReceipt;
 }
 
@@ -242,11 +240,10 @@ export class InboundDispatcher {
       }
       return { outcome: 'pending', text: this.say(event, 'inbound.working') };
     }
-    const { stored: _stored, ...answer } = inTime;
     if (this.canShowPrivately(event) || !inTime.reply.text) {
       // The answer is in the response the transport sends now.
       if (!joined) this.track(this.answered(event, inTime));
-      return { outcome: 'answered', ...answer };
+      return { outcome: 'answered', ...inTime };
     }
     // The text goes by DM (once, even if a redelivery joined); the response keeps the card, if any.
     if (!joined) this.track(this.dm(event, inTime.reply.text).then(() => this.answered(event, inTime)));
@@ -316,7 +313,7 @@ export class InboundDispatcher {
           const enriched = this.options.enrich ? await this.options.enrich(event).catch(() => event) : event;
           // A stored event is the intake's to process (and mark processed); otherwise the handler claims it.
           if (receipt === 'stored' && intake)
-            return { reply: await intake.process(enriched), failed: false, stored: true, ...intakeSaid };
+            return { reply: await intake.process(enriched), failed: false, ...intakeSaid };
           return { reply: await handler(enriched), failed: false, ...intakeSaid };
         } catch (error) {
           this.options.logger.error(
@@ -353,7 +350,8 @@ export class InboundDispatcher {
 
   /** Tells the durable intake the person has their answer (best effort: at worst the event is answered again). */
   private async answered(event: InboundEvent, handled: Handled): Promise<void> {
-    if (!handled.stored || !this.intake) return;
+    // A stored event that failed is left unmarked, so it is replayed.
+    if (handled.intake !== 'stored' || handled.failed || !this.intake) return;
     await this.intake.answered(event).catch((error: unknown) => {
       this.options.logger.warn(
         { platform: this.options.platform, deliveryId: event.deliveryId, err: describe(error) },
