@@ -17,6 +17,12 @@ export interface ServerLock {
   release(): void;
 }
 
+/**
+ * The open lock connections. better-sqlite3 closes a connection nobody references when it is garbage collected,
+ * which would drop the lock while the server still runs; holding them here ties the lock to `release` alone.
+ */
+const held = new Set<Database.Database>();
+
 export function lockDataDirForServer(dataDir: string): ServerLock {
   const path = join(dataDir, SERVER_LOCK_FILE);
   const db = new Database(path, { timeout: 0 });
@@ -35,8 +41,10 @@ export function lockDataDirForServer(dataDir: string): ServerLock {
     }
     throw error;
   }
+  held.add(db);
   return {
     release: () => {
+      held.delete(db);
       if (db.open) db.close();
     },
   };

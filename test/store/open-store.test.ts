@@ -3,7 +3,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { openStore, type OpenedStore } from '../../src/store/open-store';
+import { lockDataDirForServer } from '../../src/store/server-lock';
 import { FIXTURE_NOW, makeRequest } from '../support/fixtures';
 
 const motoEndpoint = process.env.MOTO_ENDPOINT;
@@ -97,6 +100,18 @@ describe('openStore: embedded SQLite', () => {
     expect(await next.store.listChannelMappings()).toHaveLength(1);
   });
 
+  it('keeps the server lock when its holder drops every reference to it (garbage collection does not release it)', async () => {
+    const dataDir = tempDir();
+    lockDataDirForServer(dataDir); // taken, and the result dropped at once (held until this worker exits)
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    // Collected and finalised: a collection, a turn of the event loop for the finaliser, and another collection.
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    gc();
+    expect(() => lockDataDirForServer(dataDir)).toThrow(/already running/);
+  });
+
   it('takes the server lock at once after the holder was killed with SIGKILL', async () => {
     const dataDir = tempDir();
     const child = spawn(
@@ -109,10 +124,13 @@ describe('openStore: embedded SQLite', () => {
     const exited = new Promise<NodeJS.Signals | null>((resolve) =>
       child.once('exit', (_code, signal) => resolve(signal)),
     );
-    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-    await expect(openStore({ embedded: { dataDir }, server: true })).rejects.toThrow(/already running/);
-
-    child.kill('SIGKILL');
+    try {
+      await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+      await expect(openStore({ embedded: { dataDir }, server: true })).rejects.toThrow(/already running/);
+    } finally {
+      // Killed whatever happened above, so a failure cannot leave a process that keeps jest from exiting.
+      child.kill('SIGKILL');
+    }
     expect(await exited).toBe('SIGKILL');
     const server = await open({ embedded: { dataDir }, server: true });
     expect(server.describe).toContain(dataDir);
