@@ -1,4 +1,4 @@
-import type { MessageRef } from '../src/core/model';
+import type { JitRequest, MessageRef } from '../src/core/model';
 import { systemClock } from '../src/ports/clock';
 import type { Store } from '../src/ports/store';
 import type { JitService } from '../src/services/jit-service';
@@ -27,8 +27,8 @@ export async function benchServiceApprovals(store: Store): Promise<Measurement[]
   const withoutEffects = queuedOnly.service;
 
   // Pending requests made the way people make them: a command through the service, then its card posted.
-  const pending: { id: string; card: MessageRef }[] = [];
-  for (let i = 0; i < 2 * APPROVALS; i++) {
+  const pending: { id: string; card: MessageRef; stored: JitRequest }[] = [];
+  for (let i = 0; i < 3 * APPROVALS; i++) {
     const reply = await service.handle(requestCommand(`bench-request-${i}`, `service benchmark ${i}`, i));
     const id = requestIdIn(reply.text);
     check(reply.kind === 'info' && id !== undefined, `request ${i} was not submitted: ${reply.text}`);
@@ -38,7 +38,7 @@ export async function benchServiceApprovals(store: Store): Promise<Measurement[]
       stored?.status === 'pending' && stored.cards.length === 1 && stored.outbox.length === 0,
       `request ${id} is pending with its card posted`,
     );
-    pending.push({ id, card: stored.cards[0]! });
+    pending.push({ id, card: stored.cards[0]!, stored });
   }
 
   let recorded = 0;
@@ -64,6 +64,8 @@ export async function benchServiceApprovals(store: Store): Promise<Measurement[]
   const queued = await store.getRequest(pending[0]!.id);
   check(queued?.status === 'approved' && queued.outbox.length > 0, 'an approval without effects leaves them queued');
 
+  rows.push(await benchApprovalStatements(store, queued, pending.slice(2 * APPROVALS)));
+
   recorded = 0;
   const effectsBefore = { ...jitbot.chat.calls };
   rows.push(
@@ -84,4 +86,47 @@ export async function benchServiceApprovals(store: Store): Promise<Measurement[]
     `+ outbox until idle: dry-run grant, ${perApproval('updateCard')} card redraws, ${perApproval('replyInThread')} thread replies, ` +
     `${perApproval('notifyUser')} DMs, audit`;
   return rows;
+}
+
+/**
+ * The store work of one approval through the service, without jitbot: the four statements the durability rules
+ * need (record the click before the ack, read the request, compare-and-set it to approved, mark the click
+ * processed once answered), on requests made the same way, each written as the service writes an approval (the
+ * approved request `template` of the service row, re-keyed).
+ */
+async function benchApprovalStatements(
+  store: Store,
+  template: JitRequest,
+  requests: readonly { id: string; card: MessageRef; stored: JitRequest }[],
+): Promise<Measurement> {
+  const approved = requests.map(({ stored }) => ({
+    ...template,
+    id: stored.id,
+    requester: stored.requester,
+    reason: stored.reason,
+    createdAt: stored.createdAt,
+    timeoutAt: stored.timeoutAt,
+    cards: stored.cards,
+    version: stored.version + 1,
+    updatedAt: Date.now(),
+  }));
+  let saved = 0;
+  const row = await measureAsync(
+    "store: an approval's 4 statements",
+    {
+      iterations: requests.length,
+      warmup: 0,
+      note: 'record the click, read, CAS pending → approved, mark processed: the service row without jitbot',
+    },
+    async (i) => {
+      const { id, card } = requests[i]!;
+      const click = approveClick(`bench-statements-${i}`, id, card);
+      if (!(await store.recordInboundEvent(click, Date.now(), 3_600_000))) return;
+      const current = await store.getRequest(id);
+      if (current && (await store.saveRequest(approved[i]!, current.version))) saved++;
+      await store.markInboundEventProcessed(click.platform, click.deliveryId);
+    },
+  );
+  check(saved === requests.length, `${saved} of ${requests.length} raw approvals were saved`);
+  return row;
 }
