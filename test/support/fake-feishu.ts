@@ -108,6 +108,9 @@ export class FakeFeishu extends FakePlatformServer {
   /** Chats the bot is in; posting elsewhere fails with 230002. */
   readonly chats = new Set<string>();
   private readonly injected = new Map<string, Injected[]>();
+  /** Routes whose calls wait for this promise before they are answered (a slow Feishu). */
+  private readonly held = new Map<string, Promise<void>>();
+  private readonly arrivals: string[] = [];
   private seq = 100;
 
   private constructor(server: http.Server, url: string) {
@@ -139,6 +142,24 @@ export class FakeFeishu extends FakePlatformServer {
   /** The next call to `route` fails with this HTTP status and Feishu error code. */
   failOnce(route: string, status: number, code: number, msg = 'injected failure'): void {
     this.inject(route, { status, code, msg });
+  }
+
+  /**
+   * Calls to `route` (e.g. "GET /open-apis/bot/v3/info") are not answered until the returned function is called
+   * (then as usual, or as injected): a slow Feishu.
+   */
+  hold(route: string): () => void {
+    let release!: () => void;
+    this.held.set(route, new Promise<void>((resolve) => (release = resolve)));
+    return () => {
+      this.held.delete(route);
+      release();
+    };
+  }
+
+  /** Calls to `method path` received so far, answered or still held. */
+  received(method: string, path: string): number {
+    return this.arrivals.filter((arrival) => arrival === `${method} ${path}`).length;
   }
 
   /** A message a person sent in a chat (as Feishu stores it), so the bot can reply to it; returns its id. */
@@ -267,6 +288,8 @@ export class FakeFeishu extends FakePlatformServer {
     };
 
     const route = `${method} ${path.replace(/\/(om_|on_|ou_)[\w-]+/g, '/:id')}`;
+    this.record(() => this.arrivals.push(`${method} ${path}`));
+    await (this.held.get(route) ?? this.held.get(`${method} ${path}`));
     const failure = this.injected.get(route)?.shift() ?? this.injected.get(`${method} ${path}`)?.shift();
     if (failure) {
       answer(
