@@ -13,6 +13,7 @@ import {
   type InboundHandler,
   type PostMessageOptions,
   type ResolvedUser,
+  type SendOptions,
 } from '../../src/ports/chat';
 import { CardVersions } from '../shared/card-versions';
 import { renderFeishuCard, type FeishuCard } from './card-json';
@@ -178,11 +179,11 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
     });
   }
 
-  async replyInThread(message: MessageRef, text: string): Promise<MessageRef> {
+  async replyInThread(message: MessageRef, text: string, options: SendOptions = {}): Promise<MessageRef> {
     requireFeishu(message.platform);
     // A reference to a thread reply answers in the same thread: reply to the card it belongs to.
     const root = message.threadId ?? message.messageId;
-    const posted = await this.api.replyInThread(root, text);
+    const posted = await this.api.replyInThread(root, text, options.idempotencyKey);
     return {
       platform: 'feishu',
       channelId: posted.chatId || message.channelId,
@@ -194,13 +195,13 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
   async postMessage(channel: ChannelRef, text: string, options: PostMessageOptions = {}): Promise<MessageRef> {
     requireFeishu(channel.platform);
     const mention = options.mention?.platform === 'feishu' ? options.mention.userId : undefined;
-    const posted = await this.api.postText(channel.channelId, text, mention);
+    const posted = await this.api.postText(channel.channelId, text, mention, options.idempotencyKey);
     return { platform: 'feishu', channelId: posted.chatId || channel.channelId, messageId: posted.messageId };
   }
 
-  async notifyUser(user: UserRef, text: string): Promise<void> {
+  async notifyUser(user: UserRef, text: string, _lastSeenIn?: ChannelRef, options: SendOptions = {}): Promise<void> {
     requireFeishu(user.platform);
-    await this.api.sendToUser(user.userId, text);
+    await this.api.sendToUser(user.userId, text, options.idempotencyKey);
   }
 
   async resolveUser(user: UserRef): Promise<ResolvedUser> {

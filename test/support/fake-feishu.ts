@@ -19,6 +19,8 @@ export const FAKE_APP_ID = 'cli_a1b2c3d4e5f60718';
 export const FAKE_APP_SECRET = 'fake-app-secret';
 export const FAKE_TENANT_TOKEN = 't-fake-tenant-token';
 export const FAKE_BOT_OPEN_ID = 'ou_jitbot';
+/** Feishu's limit on a post's `uuid` (im/v1/messages create and reply). */
+const MAX_UUID_LENGTH = 50;
 
 export interface FakeFeishuUser {
   openId: string;
@@ -406,11 +408,18 @@ export class FakeFeishu extends FakePlatformServer {
     });
   }
 
-  /** A post or reply with valid content is stored once: a retry with the same `uuid` gets the first message back. */
+  /**
+   * A post or reply with valid content is stored once: a retry with the same `uuid` gets the first message back
+   * (Feishu keeps a uuid for an hour; the fake for its lifetime).
+   */
   private postOnce(body: any, answer: (status: number, json: unknown) => void, store: () => FakeFeishuMessage): void {
     const invalid = this.invalidContent(body);
     if (invalid) {
       answer(400, { code: 230001, msg: invalid });
+      return;
+    }
+    if (body.uuid !== undefined && (typeof body.uuid !== 'string' || body.uuid.length > MAX_UUID_LENGTH)) {
+      answer(400, { code: 99992402, msg: `field validation failed: uuid: at most ${MAX_UUID_LENGTH} characters` });
       return;
     }
     const previous = this.byUuid(body.uuid);

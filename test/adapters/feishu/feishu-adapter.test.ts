@@ -256,6 +256,35 @@ test('a failed look-up of the bot is not kept: the next message looks it up agai
   expect(fake.received('GET', '/open-apis/bot/v3/info')).toBe(3);
 });
 
+test('two sends that say the same thing are two messages; a retry of one delivery (same idempotency key) is shown once', async () => {
+  await start(async () => ({ kind: 'none' }));
+  const chat = { platform: 'feishu', channelId: 'oc_approvers' } as const;
+  const dana = { platform: 'feishu', userId: DANA.unionId, displayName: 'Dana' } as const;
+
+  // No durable identity: every call is a message of its own.
+  await adapter!.postMessage(chat, 'Reminder: JIT-7K3Q2 is waiting.');
+  await adapter!.postMessage(chat, 'Reminder: JIT-7K3Q2 is waiting.');
+  expect(fake.chatMessages('oc_approvers')).toHaveLength(2);
+
+  // The outbox's effects: two effects with the same text are two DMs; the second try of the first is not shown again.
+  await adapter!.notifyUser(dana, 'Access ends in 10 minutes.', chat, { idempotencyKey: 'JIT-7K3Q2/3.1' });
+  await adapter!.notifyUser(dana, 'Access ends in 10 minutes.', chat, { idempotencyKey: 'JIT-8M4R3/3.1' });
+  await adapter!.notifyUser(dana, 'Access ends in 10 minutes.', chat, { idempotencyKey: 'JIT-7K3Q2/3.1' });
+  expect(fake.chatMessages(`oc_dm_${DANA.unionId}`)).toHaveLength(2);
+
+  const card = fake.chatMessages('oc_approvers')[0]!;
+  const root = { ...chat, messageId: card.messageId };
+  await adapter!.replyInThread(root, 'Granting access is delayed.', { idempotencyKey: 'JIT-7K3Q2/4.2' });
+  await adapter!.replyInThread(root, 'Granting access is delayed.', { idempotencyKey: 'JIT-7K3Q2/6.2' });
+  await adapter!.replyInThread(root, 'Granting access is delayed.', { idempotencyKey: 'JIT-7K3Q2/4.2' });
+  expect(fake.replies(card.messageId)).toHaveLength(2);
+
+  // Every uuid is within Feishu's 50 characters, and no post was refused.
+  const posts = [...fake.callsTo('POST', '/open-apis/im/v1/messages'), ...fake.callsTo('POST', /\/reply$/)];
+  expect(posts.map((call) => call.status)).toEqual(posts.map(() => 200));
+  expect(posts.every((call) => /^[0-9a-f]{32}$/.test(call.body.uuid))).toBe(true);
+});
+
 test('http mode needs the Encrypt Key and the Verification Token', () => {
   expect(
     () =>
