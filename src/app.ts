@@ -230,6 +230,7 @@ export function assemble(deps: AssembleDeps): Assembled {
       policies: config.policies,
       warnBeforeMs: config.timeouts.expiryWarningMs,
       deliveryDedupeMs: config.timeouts.deliveryDedupeMs,
+      replayMaxAgeMs: config.timeouts.replayMaxAgeMs,
     },
   });
 

@@ -126,6 +126,7 @@ export class DingTalkAdapter implements ChatAdapter, HttpMount {
       ...(options.clickDeadlineMs !== undefined && { clickDeadlineMs: options.clickDeadlineMs }),
       resolveUser: (userId) => this.user(userId),
       notifyUser: (user, text, lastSeenIn) => this.answerPrivately(user, text, lastSeenIn),
+      updateNote: (outTrackId, userId, note) => this.api.updatePrivateData(outTrackId, userId, { note }),
       cardParams: (outTrackId, card) => {
         const params = renderCardParams(card);
         this.cards.posted(outTrackId, card.version, renderedDigest(params));

@@ -1,6 +1,6 @@
 import type { ChannelRef, UserRef } from '../../src/core/model';
 import type { ApprovalCard } from '../../src/core/card';
-import type { ChatCapabilities, ResolvedUser } from '../../src/ports/chat';
+import type { ChatCapabilities, InboundEvent, Reply, ResolvedUser } from '../../src/ports/chat';
 import { DispatchingInbound, withDisplayName } from '../shared/dispatching-inbound';
 import type { InboundLogger } from '../shared/inbound-dispatcher';
 import { escapeMarkdown } from './dingtalk-text';
@@ -19,8 +19,8 @@ import {
 //   it, or stops half-way; the message's msgId is its delivery id. The answer goes to
 //   the person by DM: DingTalk has no private reply in a group.
 // - A card click is answered inside its Stream ack: the card's public data redrawn (Reply.card) and a note for
-//   the clicker in the card's private data. If the core misses the deadline, the ack carries "working…" and the
-//   answer follows by DM.
+//   the clicker in the card's private data. If the core misses the deadline (a slow store, say), the ack carries
+//   "working…"; the answer then replaces that note on the card and also goes by DM.
 
 export const DEFAULT_CLICK_DEADLINE_MS = 2_500;
 /** Robot messages are redelivered after about a minute without an ack; the core's answer is awaited up to this. */
@@ -36,6 +36,8 @@ export interface DingTalkInboundOptions extends TranslateContext {
   notifyUser(user: UserRef, text: string, lastSeenIn: ChannelRef): Promise<void>;
   /** The card's public variables for a redrawn card, recorded as shown on that card (see the adapter). */
   cardParams(outTrackId: string, card: ApprovalCard): Record<string, string>;
+  /** Sets the note on the card that only `userId` sees (a late answer replacing "working…"). */
+  updateNote(outTrackId: string, userId: string, note: string): Promise<void>;
   clickDeadlineMs?: number;
 }
 
@@ -94,6 +96,7 @@ export class DingTalkInbound extends DispatchingInbound {
         outTrackId = parsed.data.outTrackId;
         return translateCardCallback(parsed.data, `card:${streamMessageId}`, this.options);
       },
+      late: (reply, event) => this.answerLate(outTrackId, reply, event),
     });
     switch (outcome.outcome) {
       case 'answered': {
@@ -112,6 +115,24 @@ export class DingTalkInbound extends DispatchingInbound {
       default:
         return undefined;
     }
+  }
+
+  /**
+   * The answer to a click acknowledged with "working…" (the core, or storing the click, took longer than the
+   * deadline): the clicker's note on the card is replaced with it, so the card stops saying "working…", and the text
+   * also goes by DM, which notifies them. The card's public data needs nothing: the outbox redraws it.
+   */
+  private async answerLate(outTrackId: string, reply: Reply, event: InboundEvent): Promise<void> {
+    const text = reply.kind === 'none' ? '' : (reply.text ?? '');
+    try {
+      await this.options.updateNote(outTrackId, event.actor.userId, note(text));
+    } catch (error) {
+      this.options.logger.warn(
+        { platform: 'dingtalk', err: error instanceof Error ? error.message : String(error) },
+        'could not replace the "working" note on the card',
+      );
+    }
+    if (text) await this.dispatcher.dm(event, text);
   }
 }
 

@@ -158,6 +158,16 @@ export class DingTalkOpenApi {
     });
   }
 
+  /** Sets one person's private data on the card by key (only they see it; the public data is left as it is). */
+  async updatePrivateData(outTrackId: string, userId: string, cardParamMap: Record<string, string>): Promise<void> {
+    await this.call('api', 'PUT', '/v1.0/card/instances', {
+      outTrackId,
+      privateData: { [userId]: { cardParamMap } },
+      cardUpdateOptions: { updateCardDataByKey: true, updatePrivateDataByKey: true },
+      userIdType: 1,
+    });
+  }
+
   async sendGroupMessage(
     openConversationId: string,
     msgKey: RobotMessageKey,

@@ -13,10 +13,12 @@ import {
   type InboundHandler,
   type PostMessageOptions,
   type ResolvedUser,
+  type SendOptions,
 } from '../../src/ports/chat';
 import { CardVersions } from '../shared/card-versions';
 import { renderFeishuCard, type FeishuCard } from './card-json';
 import { ClickResponses } from './click-responses';
+import { BotOpenId } from './bot-open-id';
 import { dispatchEnvelope, feishuEventDispatcher } from './dispatcher';
 import { mountFeishuEvents } from './events-route';
 import { FeishuInbound } from './inbound';
@@ -43,6 +45,8 @@ export interface FeishuAdapterOptions {
   clickDeadlineMs?: number;
   /** How long a PATCH waits after a card was given in a click's response (tests shorten it). */
   responseSettleMs?: number;
+  /** How long a message waits for the bot's open_id before it is ignored (default 1 s; tests shorten it). */
+  botOpenIdWaitMs?: number;
 }
 
 /**
@@ -73,7 +77,7 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
   private readonly now: () => number;
   private readonly cards = new CardVersions();
   private readonly responses: ClickResponses;
-  private botOpenId: string | undefined;
+  private readonly botOpenId: BotOpenId;
   private connection: LongConnection | undefined;
 
   constructor(private readonly options: FeishuAdapterOptions) {
@@ -95,10 +99,11 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
       now: this.now,
       ...(options.sleep && { sleep: options.sleep }),
     });
+    this.botOpenId = new BotOpenId(() => this.api.botOpenId(), this.logger, options.botOpenIdWaitMs);
     this.inbound = new FeishuInbound({
       logger: this.logger,
       capabilities: this.capabilities,
-      botOpenId: () => this.knownBotOpenId(),
+      botOpenId: () => this.botOpenId.wait(),
       displayName: async (unionId) => (await this.api.user(unionId)).displayName,
       answerCommand: async (messageId, text) => void (await this.api.replyTo(messageId, text)),
       notifyUser: (user, text) => this.notifyUser(user, text),
@@ -174,11 +179,11 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
     });
   }
 
-  async replyInThread(message: MessageRef, text: string): Promise<MessageRef> {
+  async replyInThread(message: MessageRef, text: string, options: SendOptions = {}): Promise<MessageRef> {
     requireFeishu(message.platform);
     // A reference to a thread reply answers in the same thread: reply to the card it belongs to.
     const root = message.threadId ?? message.messageId;
-    const posted = await this.api.replyInThread(root, text);
+    const posted = await this.api.replyInThread(root, text, options.idempotencyKey);
     return {
       platform: 'feishu',
       channelId: posted.chatId || message.channelId,
@@ -190,13 +195,13 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
   async postMessage(channel: ChannelRef, text: string, options: PostMessageOptions = {}): Promise<MessageRef> {
     requireFeishu(channel.platform);
     const mention = options.mention?.platform === 'feishu' ? options.mention.userId : undefined;
-    const posted = await this.api.postText(channel.channelId, text, mention);
+    const posted = await this.api.postText(channel.channelId, text, mention, options.idempotencyKey);
     return { platform: 'feishu', channelId: posted.chatId || channel.channelId, messageId: posted.messageId };
   }
 
-  async notifyUser(user: UserRef, text: string): Promise<void> {
+  async notifyUser(user: UserRef, text: string, _lastSeenIn?: ChannelRef, options: SendOptions = {}): Promise<void> {
     requireFeishu(user.platform);
-    await this.api.sendToUser(user.userId, text);
+    await this.api.sendToUser(user.userId, text, options.idempotencyKey);
   }
 
   async resolveUser(user: UserRef): Promise<ResolvedUser> {
@@ -204,23 +209,10 @@ export class FeishuAdapter implements ChatAdapter, HttpMount {
     return this.api.user(user.userId);
   }
 
-  private async knownBotOpenId(): Promise<string | undefined> {
-    if (this.botOpenId === undefined) {
-      this.botOpenId = await this.api.botOpenId().catch((error: unknown) => {
-        this.logger.warn(
-          { err: error instanceof Error ? error.message : String(error) },
-          'could not look up the feishu bot; group message ignored',
-        );
-        return undefined;
-      });
-    }
-    return this.botOpenId;
-  }
-
   /** A wrong App ID or secret stops start-up with a clear message; Feishu being unreachable only warns. */
   private async checkApp(): Promise<void> {
     try {
-      this.botOpenId = await this.api.botOpenId();
+      await this.botOpenId.check();
       this.logger.info({ mode: this.options.mode }, 'feishu connected');
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { AppType, Client, LoggerLevel, type Cache } from '@larksuiteoapi/node-sdk';
 import { isAxiosError } from 'axios';
 import type { ApprovalCard } from '../../src/core/card';
@@ -130,19 +130,24 @@ export class FeishuOpenApi {
     );
   }
 
-  /** Replies to a message in its thread (reply_in_thread), as plain text. */
-  async replyInThread(messageId: string, text: string): Promise<PostedMessage> {
+  /** Replies to a message in its thread (reply_in_thread), as plain text. `delivery`: see {@link deliveryUuid}. */
+  async replyInThread(messageId: string, text: string, delivery?: string): Promise<PostedMessage> {
     const content = textContent(text);
+    const uuid = deliveryUuid('reply', messageId, delivery);
     const answer = await this.call('message reply', () =>
       this.client.im.v1.message.reply({
         path: { message_id: messageId },
-        data: { msg_type: 'post', content, reply_in_thread: true, uuid: stableUuid('reply', messageId, content) },
+        data: { msg_type: 'post', content, reply_in_thread: true, uuid },
       }),
     );
     return posted(answer, 'message reply');
   }
 
-  /** Replies to a message where it is (no new thread): the answer to a command. */
+  /**
+   * Replies to a message where it is (no new thread): the answer to a command. The message it answers identifies the
+   * delivery; the text is part of it because a message can get a second, different answer (a failure, then the
+   * answer replayed after a restart), while the same answer sent again is a retry.
+   */
   async replyTo(messageId: string, text: string): Promise<PostedMessage> {
     const content = textContent(text);
     const answer = await this.call('message reply', () =>
@@ -154,10 +159,9 @@ export class FeishuOpenApi {
     return posted(answer, 'message reply');
   }
 
-  /** A direct message from the bot to a person, by union_id. */
-  async sendToUser(unionId: string, text: string): Promise<PostedMessage> {
-    const content = textContent(text);
-    return this.send('union_id', unionId, 'post', content, stableUuid('dm', unionId, content));
+  /** A direct message from the bot to a person, by union_id. `delivery`: see {@link deliveryUuid}. */
+  async sendToUser(unionId: string, text: string, delivery?: string): Promise<PostedMessage> {
+    return this.send('union_id', unionId, 'post', textContent(text), deliveryUuid('dm', unionId, delivery));
   }
 
   /** Name and email (contact API; the email needs contact:user.email:readonly), cached for ten minutes. */
@@ -165,8 +169,8 @@ export class FeishuOpenApi {
     return (await this.contact(unionId)).user;
   }
 
-  /** A plain message in a chat, optionally @mentioning one person (which notifies them). */
-  async postText(chatId: string, text: string, mentionUnionId?: string): Promise<PostedMessage> {
+  /** A plain message in a chat, optionally @mentioning one person (which notifies them). `delivery`: see {@link deliveryUuid}. */
+  async postText(chatId: string, text: string, mentionUnionId?: string, delivery?: string): Promise<PostedMessage> {
     // An @mention needs this app's open_id for the person; the contact API gives it for the union_id.
     const openId =
       mentionUnionId !== undefined
@@ -176,7 +180,7 @@ export class FeishuOpenApi {
           )
         : undefined;
     const content = textContent(text, openId);
-    return this.send('chat_id', chatId, 'post', content, stableUuid('message', chatId, content));
+    return this.send('chat_id', chatId, 'post', content, deliveryUuid('message', chatId, delivery));
   }
 
   private async contact(unionId: string): Promise<{ user: ResolvedUser; openId?: string }> {
@@ -268,9 +272,21 @@ function posted(answer: ApiAnswer, what: string): PostedMessage {
   };
 }
 
-/** Feishu keeps a post's uuid for an hour: the same logical post sent twice (a retry) is shown once. */
+/**
+ * Feishu shows at most one message per `uuid` per hour (a uuid has at most 50 characters): the same post sent twice
+ * (a retry) is shown once. 32 hex digits, from what identifies the delivery: two deliveries that say the same thing
+ * must get two uuids, or the second is silently not shown.
+ */
 function stableUuid(...parts: string[]): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
+}
+
+/**
+ * The uuid of one delivery to `target`: derived from the caller's idempotency key (the same on a retry of the same
+ * delivery, e.g. an outbox effect), or, without one, unique to this call.
+ */
+function deliveryUuid(kind: string, target: string, delivery: string | undefined): string {
+  return delivery !== undefined ? stableUuid(kind, target, delivery) : randomUUID().replace(/-/g, '');
 }
 
 function rateLimitWait(error: unknown): number | undefined {

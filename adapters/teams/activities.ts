@@ -9,6 +9,8 @@ import { COMMENT_INPUT_ID } from './adaptive-card';
 //   bot's own mention is removed, other mentions stay as plain "@Name" text.
 // - An `invoke` named `adaptiveCard/action` (Action.Execute) is a card click: the verb is the verdict, the data
 //   carries the request id and the comment box's value.
+// - Anything else in the bot's 1:1 chat (e.g. the app being installed for the person) is ignored, but names who
+//   the person is and where to reach them, so that they can be DMed before they write.
 // People are identified by their Entra object id (stable across chats and apps); the delivery id is the
 // activity id, which Teams repeats when it resends an activity it got no answer to in time, with the
 // conversation it belongs to (a channel message's id is only unique within its channel).
@@ -68,23 +70,42 @@ export interface TeamsOrigin {
   tenantId: string | undefined;
   /** The person's app-scoped id (`29:…`): the id Teams wants when opening a 1:1 chat. */
   fromId: string;
+  /** The conversation is the bot's 1:1 chat with the person. */
+  personal: boolean;
 }
 
 export type Translation =
   | { kind: 'command'; event: CommandEvent; origin: TeamsOrigin }
   | { kind: 'action'; event: ActionEvent; origin: TeamsOrigin }
-  | { kind: 'ignored'; reason: string };
+  | {
+      kind: 'ignored';
+      reason: string;
+      /** Set in the bot's 1:1 chat (e.g. the app being installed for the person): who it is, and where to reach them. */
+      personal?: { origin: TeamsOrigin; actor: UserRef };
+    };
 
 export function translateActivity(activity: TeamsActivity): Translation {
   const actor = actorOf(activity);
   if (!actor) return { kind: 'ignored', reason: 'the sender has no Entra object id' };
-  const origin: TeamsOrigin = {
+  const translation = translateFrom(activity, actor);
+  if (translation.kind === 'ignored' && activity.conversation.conversationType === 'personal')
+    return { ...translation, personal: { origin: originOf(activity), actor } };
+  return translation;
+}
+
+function originOf(activity: TeamsActivity): TeamsOrigin {
+  return {
     serviceUrl: activity.serviceUrl,
     // Member look-ups go to the channel, not to one of its threads.
     conversationId: channelIdOf(activity.conversation.id),
     tenantId: tenantOf(activity),
     fromId: activity.from.id,
+    personal: activity.conversation.conversationType === 'personal',
   };
+}
+
+function translateFrom(activity: TeamsActivity, actor: UserRef): Translation {
+  const origin = originOf(activity);
   const channel: ChannelRef = { platform: 'teams', channelId: origin.conversationId };
   const deliveryId = `teams:${digest(activity.conversation.id)}:${activity.id}`;
   const locale = activity.locale ? { locale: activity.locale } : {};

@@ -69,7 +69,11 @@ export class TeamsInbound extends DispatchingInbound {
 
     this.options.serviceUrlSeen(activity.serviceUrl);
     const translation = translateActivity(activity);
-    if (translation.kind === 'ignored') return { status: 200 };
+    if (translation.kind === 'ignored') {
+      // E.g. the app installed for someone: they can be DMed from now on, before they write to the bot.
+      if (translation.personal) this.options.seen(translation.personal.origin, translation.personal.actor);
+      return { status: 200 };
+    }
     const { event } = translation;
     this.options.seen(translation.origin, event.actor);
 

@@ -1,5 +1,4 @@
 import type express from 'express';
-import { LRUCache } from 'lru-cache';
 import type { ApprovalCard } from '../../src/core/card';
 import type { ChannelRef, MessageRef, UserRef } from '../../src/core/model';
 import { silentLogger } from '../../src/http/middleware';
@@ -19,6 +18,7 @@ import { cardAttachment, renderAdaptiveCard } from './adaptive-card';
 import { AppTokenSource, TokenRefused } from './app-token';
 import { TeamsConnector, type ActivityBody, type TeamsMember } from './connector';
 import { TeamsInbound } from './inbound';
+import { KnownPeople } from './known-people';
 import { mountTeamsMessages } from './messages-route';
 import { KnownServiceUrl } from './service-url';
 import { teamsEndpoints, teamsSettingsProblems, type TeamsSettings } from './settings';
@@ -31,24 +31,15 @@ export interface TeamsAdapterOptions {
   logger?: HttpLogger;
   /** Epoch milliseconds (token expiry, caches). */
   now?: () => number;
-  /** Durable state: the Bot Connector's service URL learned from verified traffic is kept here across restarts. */
+  /**
+   * Durable state, kept across restarts: the Bot Connector's service URL learned from verified traffic, and the ids
+   * needed to reach each person seen (app-scoped id, last conversation, 1:1 chat).
+   */
   records?: AdapterRecords;
 }
 
 const MESSAGE_MAX = 12_000;
 const MEMBER_CACHE_MS = 10 * 60_000;
-
-/** What jitbot knows about a person on Teams, by Entra object id. */
-interface Person {
-  /** App-scoped id (`29:…`), needed to open the 1:1 chat. */
-  fromId?: string;
-  /** The conversation they were last seen in (member look-ups happen in a conversation). */
-  conversationId?: string;
-  member?: TeamsMember;
-  memberUntil?: number;
-  /** The bot's 1:1 chat with them. */
-  personalChat?: string;
-}
 
 /**
  * Microsoft Teams, through the Teams SDK's Bot Connector client. Mounts `POST /teams/messages` on jitbot's server.
@@ -74,7 +65,8 @@ export class TeamsAdapter implements ChatAdapter, HttpMount {
   private readonly connector: TeamsConnector;
   private readonly inbound: TeamsInbound;
   private readonly cards = new CardVersions();
-  private readonly people = new LRUCache<string, Person>({ max: 10_000 });
+  /** How to reach each person seen, by Entra object id; kept in the records. */
+  private readonly people: KnownPeople;
   /** The tenant's Bot Connector: configured (or the cloud's default) until a verified activity names its own. */
   private readonly knownServiceUrl: KnownServiceUrl;
 
@@ -87,6 +79,7 @@ export class TeamsAdapter implements ChatAdapter, HttpMount {
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
     const endpoints = teamsEndpoints(settings);
+    this.people = new KnownPeople({ ...(options.records && { records: options.records }), logger: this.logger });
     this.knownServiceUrl = new KnownServiceUrl(endpoints.serviceUrl, {
       ...(options.records && { records: options.records }),
       logger: this.logger,
@@ -134,14 +127,18 @@ export class TeamsAdapter implements ChatAdapter, HttpMount {
     this.inbound.start(onEvent, context);
   }
 
+  /** Stops taking activities, and lets what was learned be written before the store closes. */
   async stop(): Promise<void> {
     await this.inbound.stop();
+    await this.knownServiceUrl.idle();
+    await this.people.idle();
   }
 
   /** Resolves when every activity received so far has been handled and answered (tests, shutdown). */
   async idle(): Promise<void> {
     await this.inbound.idle();
     await this.knownServiceUrl.idle();
+    await this.people.idle();
   }
 
   private get serviceUrl(): string {
@@ -194,7 +191,7 @@ export class TeamsAdapter implements ChatAdapter, HttpMount {
         {
           type: 'mention',
           text: tag,
-          mentioned: { id: this.people.get(mention.userId)?.fromId ?? mention.userId, name },
+          mentioned: { id: (await this.people.get(mention.userId)).fromId ?? mention.userId, name },
         },
       ];
     }
@@ -202,15 +199,20 @@ export class TeamsAdapter implements ChatAdapter, HttpMount {
     return { platform: 'teams', channelId: channel.channelId, messageId: id };
   }
 
-  /** A proactive message in the bot's 1:1 chat with the person, opened (or found) by their app-scoped id. */
+  /**
+   * A proactive message in the bot's 1:1 chat with the person, opened (or found) by their app-scoped id. Works for
+   * anyone seen before, also across restarts; someone never seen needs a conversation to be looked up in.
+   */
   async notifyUser(user: UserRef, text: string, lastSeenIn?: ChannelRef): Promise<void> {
     requireTeams(user.platform);
-    const person = this.person(user.userId);
-    if (!person.personalChat) {
+    const person = await this.people.get(user.userId);
+    let chat = person.personalChat;
+    if (!chat) {
       const fromId = person.fromId ?? (await this.member(user, lastSeenIn)).id;
-      person.personalChat = await this.connector.personalChat(this.serviceUrl, fromId);
+      chat = await this.connector.personalChat(this.serviceUrl, fromId);
+      this.people.learned(user.userId, { personalChat: chat });
     }
-    await this.connector.post(this.serviceUrl, person.personalChat, textActivity(text));
+    await this.connector.post(this.serviceUrl, chat, textActivity(text));
   }
 
   /** Name and email (else UPN) from the conversation's member list, cached for ten minutes. */
@@ -222,32 +224,29 @@ export class TeamsAdapter implements ChatAdapter, HttpMount {
   }
 
   private async member(user: UserRef, lastSeenIn?: ChannelRef): Promise<TeamsMember> {
-    const person = this.person(user.userId);
+    const person = await this.people.get(user.userId);
     if (person.member && (person.memberUntil ?? 0) > this.now()) return person.member;
     const conversationId =
       (lastSeenIn?.platform === 'teams' ? lastSeenIn.channelId : undefined) ?? person.conversationId;
     if (!conversationId) {
-      throw new Error(`Teams looks people up within a conversation, and none is known for teams:${user.userId} yet`);
+      throw new Error(
+        `Teams looks people up within a conversation, and none is known for teams:${user.userId} yet: ` +
+          'they need to message the bot once (or have the jitbot app installed for them) before jitbot can DM them',
+      );
     }
     const member = await this.connector.member(this.serviceUrl, conversationId, person.fromId ?? user.userId);
-    Object.assign(person, { member, memberUntil: this.now() + MEMBER_CACHE_MS, fromId: member.id });
+    Object.assign(person, { member, memberUntil: this.now() + MEMBER_CACHE_MS });
+    this.people.learned(user.userId, { fromId: member.id });
     return member;
   }
 
+  /** A verified activity from the person: their ids, kept when new (a known person's next click writes nothing). */
   private seen(origin: TeamsOrigin, actor: UserRef): void {
-    const person = this.person(actor.userId);
-    person.fromId = origin.fromId;
-    person.conversationId = origin.conversationId;
-  }
-
-  private person(aadObjectId: string): Person {
-    const key = aadObjectId.toLowerCase();
-    let person = this.people.get(key);
-    if (!person) {
-      person = {};
-      this.people.set(key, person);
-    }
-    return person;
+    this.people.learned(actor.userId, {
+      fromId: origin.fromId,
+      conversationId: origin.conversationId,
+      ...(origin.personal && { personalChat: origin.conversationId }),
+    });
   }
 
   /** A refused credential stops start-up with a clear message; Entra being unreachable only warns. */

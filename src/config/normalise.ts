@@ -156,6 +156,7 @@ export function normaliseConfig(file: JitbotFile, options: NormaliseOptions): No
       timeouts: {
         expiryWarningMs: msOrNever(file.timeouts.expiryWarning),
         deliveryDedupeMs: ms(file.timeouts.deliveryDedupe),
+        replayMaxAgeMs: ms(file.timeouts.replayMaxAge),
       },
       audit: { retentionDays: file.audit.retentionDays },
       sweeper: { intervalMs: ms(file.sweeper.interval) },

@@ -250,9 +250,18 @@ const policySchema = (minimums: boolean) =>
     { error: 'expected kind to be one of deny, auto, manual' },
   );
 
+/** Shortest `timeouts.replayMaxAge`: below this, an event a restart interrupted could hardly ever be replayed. */
+export const REPLAY_MAX_AGE_MIN = '1m';
+
 const timeoutsSchema = z.strictObject({
   expiryWarning: durationOrNever.default('10m'),
   deliveryDedupe: duration.default('12h'),
+  replayMaxAge: duration
+    .refine((text) => (parseDuration(text) ?? Infinity) >= parseDuration(REPLAY_MAX_AGE_MIN)!, {
+      error: (issue) =>
+        `"${String(issue.input)}" is too short: a click or command a restart interrupted is replayed only if it is younger than this; use at least ${REPLAY_MAX_AGE_MIN} (default 15m)`,
+    })
+    .default('15m'),
 });
 
 const PING_STATUSES = ['Online', 'ConnectionLost', 'Inactive', 'NotRegistered'] as const;

@@ -58,7 +58,12 @@ export interface JitbotConfig {
   /** `platform:userId` or email addresses (lower-cased). */
   admins: string[];
   policies: Policy[];
-  timeouts: { expiryWarningMs: number; deliveryDedupeMs: number };
+  timeouts: {
+    expiryWarningMs: number;
+    deliveryDedupeMs: number;
+    /** An inbound event older than this when a replay reaches it is dropped (the person is told), not applied. */
+    replayMaxAgeMs: number;
+  };
   audit: { retentionDays: number };
   sweeper: { intervalMs: number };
   inventory: {

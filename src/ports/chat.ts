@@ -96,8 +96,18 @@ export interface ResolvedUser {
   email?: string;
 }
 
+/** What identifies one send, for platforms that drop a repeated send by a key the sender picks (Feishu's `uuid`). */
+export interface SendOptions {
+  /**
+   * The same on every try of one delivery (the outbox's `<requestId>/<effectId>`), different for every other one;
+   * the adapter adds the target (chat, thread, person) itself. Absent: the send has no durable identity, and each
+   * call is a message of its own.
+   */
+  idempotencyKey?: string;
+}
+
 /** Options for a plain channel message. */
-export interface PostMessageOptions {
+export interface PostMessageOptions extends SendOptions {
   /** Mention this person in the message (platform syntax; it notifies them). Always a user of this platform. */
   mention?: UserRef;
 }
@@ -111,14 +121,14 @@ export interface ChatAdapter {
   postCard(channel: ChannelRef, card: ApprovalCard): Promise<MessageRef>;
   updateCard(message: MessageRef, card: ApprovalCard): Promise<void>;
   /** A reply in the card's thread. Called only when `capabilities.threads`. */
-  replyInThread(message: MessageRef, text: string): Promise<MessageRef>;
+  replyInThread(message: MessageRef, text: string, options?: SendOptions): Promise<MessageRef>;
   /** A plain message in a channel (thread replies on platforms without threads). */
   postMessage(channel: ChannelRef, text: string, options?: PostMessageOptions): Promise<MessageRef>;
   /**
    * A direct message to a person. `lastSeenIn` is the conversation they were last seen in (the event's channel
    * for the person acting, the request's origin for its requester): Teams needs it for a proactive message.
    */
-  notifyUser(user: UserRef, text: string, lastSeenIn?: ChannelRef): Promise<void>;
+  notifyUser(user: UserRef, text: string, lastSeenIn?: ChannelRef, options?: SendOptions): Promise<void>;
   /** Name and email of a person; `lastSeenIn` as for notifyUser (Teams looks members up in a conversation). */
   resolveUser(user: UserRef, lastSeenIn?: ChannelRef): Promise<ResolvedUser>;
   /** Whether the bot can post in the channel (e.g. is a member); checked before an admin maps it. Absent: assume yes. */

@@ -27,6 +27,7 @@ import type { JitbotConfig } from '../config/types';
 import { resolveRequester } from '../core/identity';
 import type { AdapterRegistry } from './adapter-registry';
 import type { ChannelRoles } from './channel-roles';
+import { deliveryKey, InboundReplay } from './inbound-replay';
 import { logLifecycle, type LifecycleEvent } from './lifecycle-log';
 import { Messages } from './messages';
 import { updateRequest } from './update-request';
@@ -37,6 +38,8 @@ export interface JitServiceSettings {
   policies: Policy[];
   warnBeforeMs: number;
   deliveryDedupeMs: number;
+  /** An unprocessed event older than this when a replay reaches it is dropped (the person is told). */
+  replayMaxAgeMs: number;
 }
 
 export interface JitServiceDeps {
@@ -58,10 +61,6 @@ export interface JitServiceDeps {
 }
 
 const LIST_LIMIT = 10;
-/** Inbound events replayed per store read. */
-const REPLAY_BATCH = 50;
-/** How long one replica may take to replay one event before another may try it. */
-const REPLAY_LEASE_MS = 60_000;
 /** What a person typed is cut to this many code points before it is audited. */
 const AUDIT_EXCERPT_LENGTH = 100;
 
@@ -83,8 +82,24 @@ export class JitService {
   /** Delivery keys being processed here: a replay pass leaves them alone. */
   private readonly inFlight = new Set<string>();
 
+  private readonly replay: InboundReplay;
+
   constructor(private readonly deps: JitServiceDeps) {
     this.messages = new Messages(deps.settings.locale, deps.settings.timeZone);
+    this.replay = new InboundReplay({
+      store: deps.store,
+      clock: deps.clock,
+      adapters: deps.adapters,
+      owner: deps.owner,
+      logger: deps.logger,
+      locale: deps.settings.locale,
+      timeZone: deps.settings.timeZone,
+      maxAgeMs: deps.settings.replayMaxAgeMs,
+      admins: deps.access.admins,
+      process: (event) => this.processReplayed(event),
+      markProcessed: (event) => this.markProcessed(event),
+      inFlight: (event) => this.inFlight.has(deliveryKey(event)),
+    });
   }
 
   /**
@@ -120,45 +135,19 @@ export class JitService {
   };
 
   /**
-   * Processes the inbound events a crash left stored but unprocessed (received, perhaps acknowledged, never
-   * answered), oldest first, each under a lease so two replicas do not replay the same one. Only events received
-   * before `receivedBefore` are taken: younger ones may still be in flight on another replica (those in flight
-   * here are skipped anyway). Their answers go to the person by DM (the platform's reply channel is gone).
-   * Returns how many were replayed.
+   * Processes (or, when too old or failing again and again, drops) the inbound events a crash left stored but
+   * unprocessed: see InboundReplay. Returns how many were replayed.
    */
-  async replayUnprocessed(options: { receivedBefore: number }): Promise<number> {
-    const { store, clock, owner, logger } = this.deps;
-    const tried = new Set<string>();
-    let replayed = 0;
-    for (;;) {
-      const batch = await store.listUnprocessedInboundEvents(REPLAY_BATCH);
-      const due = batch.filter(
-        ({ event, receivedAt }) =>
-          receivedAt < options.receivedBefore &&
-          !tried.has(deliveryKey(event)) &&
-          !this.inFlight.has(deliveryKey(event)),
-      );
-      if (due.length === 0) return replayed;
-      for (const { event, receivedAt } of due) {
-        tried.add(deliveryKey(event));
-        const lease = `inbound#${deliveryKey(event)}`;
-        if (!(await store.acquireLease(lease, owner, clock.now(), REPLAY_LEASE_MS))) continue;
-        try {
-          logger.info(
-            { platform: event.platform, deliveryId: event.deliveryId, kind: event.kind },
-            'replaying an inbound event a restart interrupted',
-          );
-          this.replaying.add(event);
-          const reply = await this.process(event);
-          await this.answerReplayed(event, receivedAt, reply);
-          await this.markProcessed(event);
-          replayed++;
-        } finally {
-          this.replaying.delete(event);
-          await store.releaseLease(lease, owner).catch(() => undefined);
-        }
-      }
-      if (batch.length < REPLAY_BATCH) return replayed;
+  replayUnprocessed(options: { receivedBefore: number }): Promise<number> {
+    return this.replay.run(options);
+  }
+
+  private async processReplayed(event: InboundEvent): Promise<Reply> {
+    this.replaying.add(event);
+    try {
+      return await this.process(event);
+    } finally {
+      this.replaying.delete(event);
     }
   }
 
@@ -194,16 +183,6 @@ export class JitService {
         { err: error, ref: event.deliveryId.slice(-8) },
         'could not mark an inbound event processed; it may be replayed after a restart',
       );
-    });
-  }
-
-  private async answerReplayed(event: InboundEvent, receivedAt: number, reply: Reply): Promise<void> {
-    if (reply.kind === 'none' || !reply.text) return;
-    const adapter = this.deps.adapters.get(event.platform);
-    if (!adapter) return;
-    const text = this.messages.say('inbound.replayed', { time: this.messages.time(receivedAt), text: reply.text });
-    await adapter.notifyUser(event.actor, text, event.channel).catch((error: unknown) => {
-      this.deps.logger.warn({ err: error, platform: event.platform }, 'could not send the answer to a replayed event');
     });
   }
 
@@ -676,10 +655,6 @@ function outcomeOf(event: LifecycleEvent, saved: JitRequest, previous: JitReques
 function excerpt(text: string): string {
   const points = Array.from(text);
   return points.length <= AUDIT_EXCERPT_LENGTH ? text : `${points.slice(0, AUDIT_EXCERPT_LENGTH).join('')}…`;
-}
-
-function deliveryKey(event: InboundEvent): string {
-  return `${event.platform}#${event.deliveryId}`;
 }
 
 /** A request id derived from the delivery: the same event always asks for the same id first. */

@@ -6,7 +6,7 @@ import { parseMemberRef } from '../core/identity';
 import type { Effect, JitRequest, MessageRef, UserRef } from '../core/model';
 import { completeEffects, failEffect, recordCard } from '../core/outbox-bookkeeping';
 import type { TransitionContext, TransitionResult } from '../core/transitions';
-import { ChatRefused } from '../ports/chat';
+import { ChatRefused, type SendOptions } from '../ports/chat';
 import type { Clock } from '../ports/clock';
 import { GrantRefused, type Granter } from '../ports/granter';
 import type { Store } from '../ports/store';
@@ -149,6 +149,8 @@ export class OutboxWorker {
 
   private async run(request: JitRequest, effect: Effect): Promise<Fold> {
     const done: Fold = (fresh, ctx) => completeEffects(fresh, [effect.id], ctx);
+    // A retry of this effect is the same delivery; any other effect (even with the same text) is another.
+    const send = { idempotencyKey: `${request.id}/${effect.id}` };
     switch (effect.kind) {
       case 'postCard':
         return await this.postCards(request, effect);
@@ -156,19 +158,19 @@ export class OutboxWorker {
         await this.deps.adapters.redrawCards(request, request.cards);
         return done;
       case 'threadReply':
-        await this.replyUnderCards(request, effect.text);
+        await this.replyUnderCards(request, effect.text, send);
         return done;
       case 'notifyRequester':
         // The request's origin is where the requester was last seen (Teams needs it for a proactive message).
         await this.deps.adapters
           .require(request.requester.platform)
-          .notifyUser(request.requester, effect.text, request.origin);
+          .notifyUser(request.requester, effect.text, request.origin, send);
         return done;
       case 'notifyPeople':
-        await Promise.all(effect.people.map((person) => this.notifyApprover(request, person, effect.text)));
+        await Promise.all(effect.people.map((person) => this.notifyApprover(request, person, effect.text, send)));
         return done;
       case 'alertAdmins':
-        await this.alertAdmins(request, effect.text);
+        await this.alertAdmins(request, effect.text, send);
         return done;
       case 'audit': {
         const event = { ...effect.event, at: this.deps.clock.now(), requestId: request.id };
@@ -207,14 +209,15 @@ export class OutboxWorker {
    * Each card's thread gets the reply; on a platform without threads it is a plain message in the card's channel
    * that quotes the request id and mentions the requester. A channel that refuses it for good is skipped.
    */
-  private async replyUnderCards(request: JitRequest, text: string): Promise<void> {
+  private async replyUnderCards(request: JitRequest, text: string, send: SendOptions): Promise<void> {
     const { adapters } = this.deps;
     await Promise.all(
       request.cards.map(async (card) => {
         const adapter = adapters.require(card.platform);
         const reply = adapter.capabilities.threads
-          ? adapter.replyInThread(card, text)
+          ? adapter.replyInThread(card, text, send)
           : adapter.postMessage(card, this.quotingRequest(request, text), {
+              ...send,
               // A person can only be mentioned on their own platform.
               ...(request.requester.platform === card.platform && { mention: request.requester }),
             });
@@ -230,10 +233,10 @@ export class OutboxWorker {
   }
 
   /** An approver was last seen in the request's card channel on their platform (where they clicked). */
-  private notifyApprover(request: JitRequest, person: UserRef, text: string): Promise<void> {
+  private notifyApprover(request: JitRequest, person: UserRef, text: string, send: SendOptions): Promise<void> {
     const card = request.cards.find((c) => c.platform === person.platform);
     const lastSeenIn = card && { platform: card.platform, channelId: card.channelId };
-    return this.deps.adapters.require(person.platform).notifyUser(person, text, lastSeenIn);
+    return this.deps.adapters.require(person.platform).notifyUser(person, text, lastSeenIn, send);
   }
 
   /**
@@ -253,7 +256,7 @@ export class OutboxWorker {
   }
 
   /** Access could not be removed: an error-level log line for operators, and a direct message to each admin. */
-  private async alertAdmins(request: JitRequest, text: string): Promise<void> {
+  private async alertAdmins(request: JitRequest, text: string, send: SendOptions): Promise<void> {
     const { logger, adapters } = this.deps;
     const admins = this.deps.admins ?? [];
     logger.error({ requestId: request.id, node: request.target.id, admins }, text);
@@ -264,7 +267,7 @@ export class OutboxWorker {
         : [];
     });
     const sent = await Promise.allSettled(
-      reachable.map((admin) => adapters.require(admin.platform).notifyUser(admin, text)),
+      reachable.map((admin) => adapters.require(admin.platform).notifyUser(admin, text, undefined, send)),
     );
     const failed = sent.filter((result) => result.status === 'rejected');
     if (reachable.length > 0 && failed.length === reachable.length)

@@ -281,6 +281,21 @@ const cases: Case[] = [
     (c) => void (c.server = { replicaId: '${POD_NAME}' }),
     'jitbot.yaml: server.replicaId: environment variable POD_NAME is not set',
   ],
+  [
+    'a maximum replay age shorter than a minute',
+    (c) => void (c.timeouts = { replayMaxAge: '30s' }),
+    'jitbot.yaml: timeouts.replayMaxAge: "30s" is too short: a click or command a restart interrupted is replayed only if it is younger than this; use at least 1m (default 15m)',
+  ],
+  [
+    'a maximum replay age that is not a duration',
+    (c) => void (c.timeouts = { replayMaxAge: '15 minutes' }),
+    'jitbot.yaml: timeouts.replayMaxAge: "15 minutes" is not a duration: expected a duration like 30m, 2h, 1d or 1h30m',
+  ],
+  [
+    'a maximum replay age of 0',
+    (c) => void (c.timeouts = { replayMaxAge: '0' }),
+    'jitbot.yaml: timeouts.replayMaxAge: "0" is not a duration: expected a duration like 30m, 2h, 1d or 1h30m',
+  ],
 ];
 
 describe('invalid configs name the file, the key path and what was expected', () => {

@@ -282,7 +282,7 @@ describe('normalisation', () => {
       roles: {},
       admins: [],
       policies: [],
-      timeouts: { expiryWarningMs: 600_000, deliveryDedupeMs: 12 * 3_600_000 },
+      timeouts: { expiryWarningMs: 600_000, deliveryDedupeMs: 12 * 3_600_000, replayMaxAgeMs: 15 * 60_000 },
       audit: { retentionDays: 400 },
       sweeper: { intervalMs: 10_000 },
       inventory: { demo: false, nodes: [], cardTags: ['Env', 'Owner'] },
@@ -317,7 +317,7 @@ describe('normalisation', () => {
       reminderInterval: '0',
       timeout: '90s',
     });
-    config.timeouts = { expiryWarning: 0, deliveryDedupe: '2d' };
+    config.timeouts = { expiryWarning: 0, deliveryDedupe: '2d', replayMaxAge: '1h30m' };
     const loaded = load(config);
     expect(loaded.policies[0]).toMatchObject({
       minDurationMs: 30 * 60_000,
@@ -326,7 +326,11 @@ describe('normalisation', () => {
       reminderIntervalMs: 0,
       timeoutMs: 90_000,
     });
-    expect(loaded.timeouts).toEqual({ expiryWarningMs: 0, deliveryDedupeMs: 2 * 86_400_000 });
+    expect(loaded.timeouts).toEqual({
+      expiryWarningMs: 0,
+      deliveryDedupeMs: 2 * 86_400_000,
+      replayMaxAgeMs: 90 * 60_000,
+    });
   });
 
   test('unquoted account ids get their leading zeros back; tag values become text', () => {

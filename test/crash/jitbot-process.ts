@@ -12,17 +12,21 @@ export interface JitbotProcess {
   stderr(): string;
 }
 
-/** Starts the server on `dataDir`, talking to the fake Slack at `slackApiUrl`; resolves once it listens. */
+/**
+ * Starts the server on `dataDir`, talking to the fake Slack at `slackApiUrl`; resolves once it listens.
+ * `poisonNode`: the process kills itself (SIGKILL) when a command asks for this node, as a native crash would.
+ */
 export async function startJitbotProcess(
   dataDir: string,
   slackApiUrl: string,
   clockOffsetMs = 0,
+  poisonNode?: string,
 ): Promise<JitbotProcess> {
   const spawnedAt = Date.now();
   const child = spawn(
     process.execPath,
     ['test/support/run-ts.js', 'test/crash/children/jitbot-slack.ts', dataDir, slackApiUrl, String(clockOffsetMs)],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, JITBOT_CRASH_POISON_NODE: poisonNode ?? '' } },
   );
   let stdout = '';
   let stderr = '';

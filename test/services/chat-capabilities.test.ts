@@ -7,6 +7,7 @@ import { startHarness, type Harness } from '../support/harness';
 /** No Env tag: only the one-level "default" policy covers it (ops-approvers decide in ops-approvals). */
 const ONE_LEVEL_NODE = 'i-0b0b0b0b0b0b0b0b1';
 const REQUESTS = { platform: 'console', channelId: 'requests' };
+const HOUR = 60 * 60_000;
 
 let h: Harness;
 
@@ -74,6 +75,26 @@ describe('ChatRefused: a platform error that will not go away', () => {
     await h.settle();
     expect((await h.store.getRequest(id))!.outbox).toEqual([]);
     expect(h.chat.dms.some((dm) => dm.text.includes(id))).toBe(true);
+  });
+});
+
+describe('the identity of each send', () => {
+  test("every message the outbox sends carries its effect's identity: the same on a retry, another for every other effect", async () => {
+    const id = await submit();
+    h.chat.failNext.notifyUser = 1;
+    await h.click('alice', id, 'approve');
+    await h.settle();
+    const pending = (await h.store.getRequest(id))!.outbox.find((e) => e.kind === 'notifyRequester')!;
+    h.clock.advance(HOUR);
+    await h.settle();
+    expect((await h.store.getRequest(id))!.outbox).toEqual([]);
+
+    const dms = h.chat.sends.filter((s) => s.method === 'notifyUser');
+    // Tried twice: the failed try and its retry are one delivery.
+    expect(dms.map((s) => s.idempotencyKey)).toEqual([`${id}/${pending.id}`, `${id}/${pending.id}`]);
+    const keys = h.chat.sends.map((s) => s.idempotencyKey);
+    expect(keys.every((key) => key?.startsWith(`${id}/`))).toBe(true);
+    expect(new Set(keys).size).toBe(h.chat.sends.length - 1);
   });
 });
 

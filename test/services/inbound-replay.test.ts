@@ -1,4 +1,6 @@
-import type { ActionEvent } from '../../src/ports/chat';
+import pino from 'pino';
+import type { ActionEvent, CommandEvent } from '../../src/ports/chat';
+import { REPLAY_ATTEMPTS_NAMESPACE } from '../../src/services/inbound-replay';
 import { commandEvent, person, startHarness, type Harness } from '../support/harness';
 
 // An acknowledged event is never lost: it is stored before the ack, and what a crash leaves unprocessed is
@@ -7,10 +9,16 @@ import { commandEvent, person, startHarness, type Harness } from '../support/har
 /** No Env tag: only the one-level "default" policy covers it. */
 const ONE_LEVEL_NODE = 'i-0b0b0b0b0b0b0b0b1';
 
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
 let h: Harness;
+let logLines: { level: number; msg: string; [key: string]: unknown }[];
+const logger = () => pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line)) });
 
 beforeEach(async () => {
-  h = await startHarness();
+  logLines = [];
+  h = await startHarness({ logger: logger() });
 });
 
 afterEach(async () => {
@@ -65,6 +73,7 @@ test('a click stored and acknowledged but never processed is replayed once; the 
 
   // Processed now: not replayed again, and the platform's redelivery of it is a duplicate.
   expect(await h.store.listUnprocessedInboundEvents(10)).toEqual([]);
+  expect(await h.store.getRecord(REPLAY_ATTEMPTS_NAMESPACE, `console#${click.deliveryId}`)).toBeUndefined();
   expect(await h.service.replayUnprocessed({ receivedBefore: h.clock.now() + 1 })).toBe(0);
   expect(await h.chat.send(click)).toEqual({ kind: 'none' });
   const audit = (await h.store.listAudit()).filter((e) => e.deliveryId === click.deliveryId);
@@ -122,4 +131,189 @@ test("an event that fails is forgotten, so the person's retry is processed", asy
   expect(await h.store.listUnprocessedInboundEvents(10)).toEqual([]);
   h.inventory.resolve = resolve;
   expect((await h.chat.send(command)).kind).toBe('info');
+});
+
+describe('a replay comes too late', () => {
+  test('a click older than timeouts.replayMaxAge is not applied; it is marked processed, audited, logged and the person told', async () => {
+    expect(h.config.timeouts.replayMaxAgeMs).toBe(15 * MINUTE);
+    const id = await submitted();
+    const click = approveEvent(id, 'stale-click');
+    const receivedAt = h.clock.now();
+    expect(await h.service.intake.receive(click)).toBe(true);
+    // jitbot was down for two hours.
+    h.clock.advance(2 * HOUR);
+
+    expect(await h.service.replayUnprocessed({ receivedBefore: h.clock.now() })).toBe(0);
+    await h.settle();
+    const request = (await h.store.getRequest(id))!;
+    expect(request.status).toBe('pending');
+    expect(request.decisions).toEqual([]);
+    expect(await h.store.listUnprocessedInboundEvents(10)).toEqual([]);
+    // Still a duplicate for the platform's redelivery.
+    expect(await h.chat.send(click)).toEqual({ kind: 'none' });
+
+    const audit = (await h.store.listAudit()).filter((e) => e.deliveryId === click.deliveryId);
+    expect(audit).toEqual([
+      expect.objectContaining({
+        action: 'inbound.expired',
+        actor: 'console:alice',
+        requestId: id,
+        detail: expect.objectContaining({
+          platform: 'console',
+          kind: 'action',
+          action: 'approve',
+          receivedAt,
+          ageMs: 2 * HOUR,
+          maxAgeMs: 15 * MINUTE,
+        }),
+      }),
+    ]);
+    expect(logLines).toContainEqual(
+      expect.objectContaining({
+        level: 40,
+        platform: 'console',
+        kind: 'action',
+        deliveryId: 'stale-click',
+        receivedAt,
+      }),
+    );
+    const toAlice = h.chat.dms.filter((dm) => dm.user.userId === 'alice').map((dm) => dm.text);
+    expect(toAlice).toEqual([
+      `jitbot was unavailable when you sent Approve on ${id} at 2025-01-15 09:00, and an action not processed within 15m is dropped rather than applied late: nothing was changed. If you still mean it, click it again.`,
+    ]);
+
+    // Another pass (or replica) finds nothing left to do and tells nobody twice.
+    expect(await h.service.replayUnprocessed({ receivedBefore: h.clock.now() })).toBe(0);
+    expect(h.chat.dms.filter((dm) => dm.user.userId === 'alice')).toHaveLength(1);
+  });
+
+  test('an event just inside the maximum age is still replayed', async () => {
+    const id = await submitted();
+    await h.service.intake.receive(approveEvent(id, 'nearly-stale'));
+    h.clock.advance(15 * MINUTE);
+    expect(await h.service.replayUnprocessed({ receivedBefore: h.clock.now() })).toBe(1);
+    expect((await h.store.getRequest(id))!.decisions.map((d) => d.by.userId)).toEqual(['alice']);
+  });
+
+  test('a stale click on a request that has since timed out says so, as a fresh click would', async () => {
+    const id = await submitted();
+    await h.service.intake.receive(approveEvent(id, 'after-timeout'));
+    h.clock.advance(25 * HOUR);
+    await h.scheduler.sweep();
+    expect((await h.store.getRequest(id))!.status).toBe('timed_out');
+
+    await h.service.replayUnprocessed({ receivedBefore: h.clock.now() });
+    const toAlice = h.chat.dms.filter((dm) => dm.user.userId === 'alice').map((dm) => dm.text);
+    expect(toAlice).toEqual([
+      expect.stringMatching(new RegExp(`nothing was changed\\. ${id} is timed out; it can no longer be decided\\.$`)),
+    ]);
+    expect((await h.store.listAudit()).map((e) => e.action)).toContain('inbound.expired');
+  });
+
+  test("a stale command is dropped in the person's language; the audit and the log never hold what was typed", async () => {
+    const command: CommandEvent = {
+      ...commandEvent('dana', `${ONE_LEVEL_NODE} secret-ticket-4711`, { deliveryId: 'stale-command' }),
+      locale: 'ja-JP',
+    };
+    await h.service.intake.receive(command);
+    h.clock.advance(3 * 24 * HOUR);
+
+    expect(await h.service.replayUnprocessed({ receivedBefore: h.clock.now() })).toBe(0);
+    expect(await h.store.listRecentRequests(10)).toEqual([]);
+    const toDana = h.chat.dms.filter((dm) => dm.user.userId === 'dana').map((dm) => dm.text);
+    expect(toDana).toEqual([
+      `2025-01-15 09:00 に「${ONE_LEVEL_NODE} secret-ticket-4711」が送信されたとき jitbot は利用できませんでした。15m 以内に処理されなかった操作は遅れて適用せずに破棄するため、何も変更されていません。 必要であれば、もう一度送信してください。`,
+    ]);
+    const audit = await h.store.listAudit();
+    expect(audit.map((e) => e.action)).toEqual(['inbound.expired']);
+    expect(audit[0]!.detail).toMatchObject({ platform: 'console', kind: 'command' });
+    expect(JSON.stringify(audit)).not.toContain('secret-ticket');
+    expect(logLines.some((line) => line.msg.includes('too old'))).toBe(true);
+    expect(JSON.stringify(logLines)).not.toContain('secret-ticket');
+  });
+});
+
+describe('an event whose replay crashes jitbot', () => {
+  /** A service whose processing of the poison node never returns: the process "died" there. */
+  async function crashingReplay(): Promise<void> {
+    const run = await startHarness({ store: h.store, clock: h.clock, logger: logger() });
+    let reached!: () => void;
+    const crashed = new Promise<void>((resolve) => (reached = resolve));
+    run.inventory.resolve = () => {
+      reached();
+      return new Promise(() => undefined);
+    };
+    void run.service.replayUnprocessed({ receivedBefore: h.clock.now() });
+    await crashed;
+  }
+
+  const poison = () => commandEvent('dana', `${ONE_LEVEL_NODE} poison`, { deliveryId: 'crashes-1' });
+  const attempts = async () =>
+    (await h.store.getRecord(REPLAY_ATTEMPTS_NAMESPACE, 'console#crashes-1'))?.value as
+      | { attempts: number }
+      | undefined;
+
+  test('each replay is counted before it runs; after 3 it is given up, audited, logged and the person told', async () => {
+    await h.service.intake.receive(poison());
+    for (const attempt of [1, 2, 3]) {
+      h.clock.advance(MINUTE);
+      await crashingReplay();
+      expect((await attempts())?.attempts).toBe(attempt);
+    }
+
+    h.clock.advance(MINUTE);
+    expect(await h.service.replayUnprocessed({ receivedBefore: h.clock.now() })).toBe(0);
+    expect(await h.store.listUnprocessedInboundEvents(10)).toEqual([]);
+    expect(await attempts()).toBeUndefined();
+    expect(await h.store.listRecentRequests(10)).toEqual([]);
+    const audit = await h.store.listAudit();
+    expect(audit).toEqual([
+      expect.objectContaining({
+        action: 'inbound.abandoned',
+        actor: 'console:dana',
+        deliveryId: 'crashes-1',
+        detail: expect.objectContaining({ platform: 'console', kind: 'command', attempts: 3 }),
+      }),
+    ]);
+    expect(JSON.stringify(audit)).not.toContain('poison');
+    const errors = logLines.filter((line) => line.level === 50);
+    expect(errors).toEqual([expect.objectContaining({ deliveryId: 'crashes-1', attempts: 3 })]);
+    expect(JSON.stringify(errors)).not.toContain(' poison');
+    const toDana = h.chat.dms.filter((dm) => dm.user.userId === 'dana').map((dm) => dm.text);
+    expect(toDana).toEqual([
+      `jitbot could not process “${ONE_LEVEL_NODE} poison” that you sent at 2025-01-15 09:00: it failed 3 times, so it was set aside and may not have taken effect. Please try again; if it fails again, contact an admin (console:carol) and quote rashes-1.`,
+    ]);
+
+    // Sent again, it is a new delivery and runs as usual.
+    expect((await h.command('dana', `/jit ${ONE_LEVEL_NODE} poison`)).kind).toBe('info');
+  });
+
+  test('a replay that succeeds after a crash is answered and its count removed', async () => {
+    await h.service.intake.receive(poison());
+    h.clock.advance(MINUTE);
+    await crashingReplay();
+    expect((await attempts())?.attempts).toBe(1);
+
+    expect(await h.service.replayUnprocessed({ receivedBefore: h.clock.now() })).toBe(1);
+    expect(await attempts()).toBeUndefined();
+    expect(await h.store.listRecentRequests(10)).toHaveLength(1);
+    expect(h.chat.dms.filter((dm) => dm.user.userId === 'dana').map((dm) => dm.text)).toEqual([
+      expect.stringContaining('jitbot restarted before it could answer'),
+    ]);
+  });
+
+  test('the live path reads and writes no replay counts', async () => {
+    const id = await submitted();
+    const touched: string[] = [];
+    for (const method of ['getRecord', 'putRecord', 'deleteRecord'] as const) {
+      const original = h.store[method].bind(h.store) as (...args: unknown[]) => Promise<unknown>;
+      (h.store as unknown as Record<string, unknown>)[method] = (namespace: string, ...rest: unknown[]) => {
+        touched.push(`${method} ${namespace}`);
+        return original(namespace, ...rest);
+      };
+    }
+    expect((await h.chat.send(approveEvent(id, 'live-click'))).kind).toBe('info');
+    expect((await h.command('dana', `/jit ${ONE_LEVEL_NODE} live`)).kind).toBe('info');
+    expect(touched.filter((call) => call.includes(REPLAY_ATTEMPTS_NAMESPACE))).toEqual([]);
+  });
 });

@@ -52,6 +52,8 @@ export interface FakeCard {
   /** Public data now, after every update. */
   cardParamMap: Record<string, string>;
   history: Record<string, string>[];
+  /** Each person's private data (only they see it), by userid: set by a click's ack or a PUT's privateData. */
+  privateData: Record<string, Record<string, string>>;
   deliver: any;
 }
 
@@ -182,9 +184,9 @@ export class FakeDingTalk extends FakePlatformServer {
     options: { messageId?: string; timeoutMs?: number; rawData?: boolean } = {},
   ): Promise<StreamAck> {
     const messageId = options.messageId ?? randomUUID();
-    const outTrackId = (data as { outTrackId?: unknown } | null)?.outTrackId;
+    const { outTrackId, userId } = (data ?? {}) as { outTrackId?: unknown; userId?: unknown };
     if (topic === '/v1.0/card/instances/callback' && typeof outTrackId === 'string')
-      this.callbackCards.set(messageId, outTrackId);
+      this.callbackCards.set(messageId, { outTrackId, userId: typeof userId === 'string' ? userId : '' });
     const acked = this.waitFor(
       () =>
         this.acks.find(
@@ -210,8 +212,8 @@ export class FakeDingTalk extends FakePlatformServer {
   }
 
   private readonly ackTaken = new Set<StreamAck>();
-  /** Card callbacks sent, by messageId: their ack's card data is applied to that card, as DingTalk does. */
-  private readonly callbackCards = new Map<string, string>();
+  /** Card callbacks sent, by messageId: their ack's card data is applied to that card (and clicker), as DingTalk does. */
+  private readonly callbackCards = new Map<string, { outTrackId: string; userId: string }>();
 
   // ── Stream ──────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -262,14 +264,21 @@ export class FakeDingTalk extends FakePlatformServer {
     });
   }
 
-  /** A card callback's ack may carry public card data: DingTalk shows it to everyone, as a PUT would. */
+  /**
+   * A card callback's ack may carry public card data (DingTalk shows it to everyone, as a PUT would) and the
+   * clicker's private data (shown to them only).
+   */
   private applyCardAck(frame: StreamAck): void {
-    const outTrackId = this.callbackCards.get(frame.headers?.messageId ?? '');
+    const clicked = this.callbackCards.get(frame.headers?.messageId ?? '');
+    const card = clicked ? this.cards.get(clicked.outTrackId) : undefined;
+    if (!clicked || !card) return;
     const update = frame.data?.response?.cardData?.cardParamMap;
-    const card = outTrackId ? this.cards.get(outTrackId) : undefined;
-    if (!card || !update || !allStrings(update)) return;
-    card.cardParamMap = { ...card.cardParamMap, ...update };
-    card.history.push({ ...card.cardParamMap });
+    if (update && allStrings(update)) {
+      card.cardParamMap = { ...card.cardParamMap, ...update };
+      card.history.push({ ...card.cardParamMap });
+    }
+    const own = frame.data?.response?.userPrivateData?.cardParamMap;
+    if (own && allStrings(own)) card.privateData[clicked.userId] = { ...card.privateData[clicked.userId], ...own };
   }
 
   // ── HTTP ────────────────────────────────────────────────────────────────────────────────────────────────
@@ -446,6 +455,7 @@ export class FakeDingTalk extends FakePlatformServer {
       callbackType: body.callbackType,
       cardParamMap: { ...cardParamMap },
       history: [{ ...cardParamMap }],
+      privateData: {},
       deliver: body.imGroupOpenDeliverModel ?? body.imRobotOpenDeliverModel,
     });
     answer(200, {
@@ -463,15 +473,27 @@ export class FakeDingTalk extends FakePlatformServer {
       answer(400, { code: 'param.cardNotExist', message: 'card instance not found' });
       return;
     }
-    const cardParamMap = body.cardData?.cardParamMap ?? {};
-    if (!allStrings(cardParamMap)) {
+    const cardParamMap = body.cardData?.cardParamMap;
+    const privateData: Record<string, { cardParamMap?: unknown }> = body.privateData ?? {};
+    if (
+      (cardParamMap !== undefined && !allStrings(cardParamMap)) ||
+      !Object.values(privateData).every((data) => allStrings(data?.cardParamMap))
+    ) {
       answer(400, { code: 'invalidParameter.cardParamMap', message: 'cardParamMap values must be strings' });
       return;
     }
-    card.cardParamMap = body.cardUpdateOptions?.updateCardDataByKey
-      ? { ...card.cardParamMap, ...cardParamMap }
-      : { ...cardParamMap };
-    card.history.push({ ...card.cardParamMap });
+    if (cardParamMap !== undefined) {
+      card.cardParamMap = body.cardUpdateOptions?.updateCardDataByKey
+        ? { ...card.cardParamMap, ...cardParamMap }
+        : { ...cardParamMap };
+      card.history.push({ ...card.cardParamMap });
+    }
+    for (const [userId, data] of Object.entries(privateData)) {
+      const update = data.cardParamMap as Record<string, string>;
+      card.privateData[userId] = body.cardUpdateOptions?.updatePrivateDataByKey
+        ? { ...card.privateData[userId], ...update }
+        : { ...update };
+    }
     answer(200, { success: true, result: true });
   }
 }

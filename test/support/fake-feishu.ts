@@ -19,6 +19,8 @@ export const FAKE_APP_ID = 'cli_a1b2c3d4e5f60718';
 export const FAKE_APP_SECRET = 'fake-app-secret';
 export const FAKE_TENANT_TOKEN = 't-fake-tenant-token';
 export const FAKE_BOT_OPEN_ID = 'ou_jitbot';
+/** Feishu's limit on a post's `uuid` (im/v1/messages create and reply). */
+const MAX_UUID_LENGTH = 50;
 
 export interface FakeFeishuUser {
   openId: string;
@@ -108,6 +110,9 @@ export class FakeFeishu extends FakePlatformServer {
   /** Chats the bot is in; posting elsewhere fails with 230002. */
   readonly chats = new Set<string>();
   private readonly injected = new Map<string, Injected[]>();
+  /** Routes whose calls wait for this promise before they are answered (a slow Feishu). */
+  private readonly held = new Map<string, Promise<void>>();
+  private readonly arrivals: string[] = [];
   private seq = 100;
 
   private constructor(server: http.Server, url: string) {
@@ -139,6 +144,24 @@ export class FakeFeishu extends FakePlatformServer {
   /** The next call to `route` fails with this HTTP status and Feishu error code. */
   failOnce(route: string, status: number, code: number, msg = 'injected failure'): void {
     this.inject(route, { status, code, msg });
+  }
+
+  /**
+   * Calls to `route` (e.g. "GET /open-apis/bot/v3/info") are not answered until the returned function is called
+   * (then as usual, or as injected): a slow Feishu.
+   */
+  hold(route: string): () => void {
+    let release!: () => void;
+    this.held.set(route, new Promise<void>((resolve) => (release = resolve)));
+    return () => {
+      this.held.delete(route);
+      release();
+    };
+  }
+
+  /** Calls to `method path` received so far, answered or still held. */
+  received(method: string, path: string): number {
+    return this.arrivals.filter((arrival) => arrival === `${method} ${path}`).length;
   }
 
   /** A message a person sent in a chat (as Feishu stores it), so the bot can reply to it; returns its id. */
@@ -267,6 +290,8 @@ export class FakeFeishu extends FakePlatformServer {
     };
 
     const route = `${method} ${path.replace(/\/(om_|on_|ou_)[\w-]+/g, '/:id')}`;
+    this.record(() => this.arrivals.push(`${method} ${path}`));
+    await (this.held.get(route) ?? this.held.get(`${method} ${path}`));
     const failure = this.injected.get(route)?.shift() ?? this.injected.get(`${method} ${path}`)?.shift();
     if (failure) {
       answer(
@@ -383,11 +408,18 @@ export class FakeFeishu extends FakePlatformServer {
     });
   }
 
-  /** A post or reply with valid content is stored once: a retry with the same `uuid` gets the first message back. */
+  /**
+   * A post or reply with valid content is stored once: a retry with the same `uuid` gets the first message back
+   * (Feishu keeps a uuid for an hour; the fake for its lifetime).
+   */
   private postOnce(body: any, answer: (status: number, json: unknown) => void, store: () => FakeFeishuMessage): void {
     const invalid = this.invalidContent(body);
     if (invalid) {
       answer(400, { code: 230001, msg: invalid });
+      return;
+    }
+    if (body.uuid !== undefined && (typeof body.uuid !== 'string' || body.uuid.length > MAX_UUID_LENGTH)) {
+      answer(400, { code: 99992402, msg: `field validation failed: uuid: at most ${MAX_UUID_LENGTH} characters` });
       return;
     }
     const previous = this.byUuid(body.uuid);

@@ -9,6 +9,7 @@ import type {
   PostMessageOptions,
   Reply,
   ResolvedUser,
+  SendOptions,
 } from '../../src/ports/chat';
 
 type FailingMethod = 'postCard' | 'updateCard' | 'replyInThread' | 'postMessage' | 'notifyUser';
@@ -31,6 +32,8 @@ export class RecordingAdapter implements ChatAdapter {
   readonly channelPosts: { channel: ChannelRef; text: string; mention?: UserRef }[] = [];
   readonly dms: { user: UserRef; text: string; lastSeenIn?: ChannelRef }[] = [];
   readonly lookups: { user: UserRef; lastSeenIn?: ChannelRef }[] = [];
+  /** Every message send tried (failed ones too), with the idempotency key it carried. */
+  readonly sends: { method: FailingMethod; text: string; idempotencyKey?: string }[] = [];
   /** Failures to inject: the next N calls of a method throw this error (a generic one by default). */
   readonly failNext: Partial<Record<FailingMethod, number>> = {};
   readonly failWith: Partial<Record<FailingMethod, Error>> = {};
@@ -71,19 +74,22 @@ export class RecordingAdapter implements ChatAdapter {
     this.updates.push({ message, card });
   }
 
-  async replyInThread(message: MessageRef, text: string): Promise<MessageRef> {
+  async replyInThread(message: MessageRef, text: string, options: SendOptions = {}): Promise<MessageRef> {
+    this.tried('replyInThread', text, options);
     this.maybeFail('replyInThread');
     this.threads.push({ message, text });
     return { ...message, messageId: `r${++this.seq}`, threadId: message.messageId };
   }
 
   async postMessage(channel: ChannelRef, text: string, options: PostMessageOptions = {}): Promise<MessageRef> {
+    this.tried('postMessage', text, options);
     this.maybeFail('postMessage');
     this.channelPosts.push({ channel, text, ...(options.mention && { mention: options.mention }) });
     return { platform: this.platform, channelId: channel.channelId, messageId: `p${++this.seq}` };
   }
 
-  async notifyUser(user: UserRef, text: string, lastSeenIn?: ChannelRef): Promise<void> {
+  async notifyUser(user: UserRef, text: string, lastSeenIn?: ChannelRef, options: SendOptions = {}): Promise<void> {
+    this.tried('notifyUser', text, options);
     this.maybeFail('notifyUser');
     this.dms.push({ user, text, ...(lastSeenIn && { lastSeenIn }) });
   }
@@ -99,6 +105,10 @@ export class RecordingAdapter implements ChatAdapter {
       (c) => c.requestId === requestId,
     );
     return drawn.sort((a, b) => a.version - b.version)[drawn.length - 1];
+  }
+
+  private tried(method: FailingMethod, text: string, { idempotencyKey }: SendOptions): void {
+    this.sends.push({ method, text, ...(idempotencyKey !== undefined && { idempotencyKey }) });
   }
 
   private maybeFail(method: FailingMethod): void {

@@ -195,6 +195,14 @@ export const en = {
   'inbound.working': 'Working on it; the answer follows in a moment.',
   'inbound.already_handled': 'This was already handled; the card shows where the request stands.',
   'inbound.replayed': 'jitbot restarted before it could answer what you sent at {time}. The answer:\n{text}',
+  'inbound.expired':
+    'jitbot was unavailable when you sent {what} at {time}, and an action not processed within {maxAge} is dropped rather than applied late: nothing was changed.',
+  'inbound.expired_again_click': 'If you still mean it, click it again.',
+  'inbound.expired_again_command': 'If you still mean it, send it again.',
+  'inbound.abandoned':
+    'jitbot could not process {what} that you sent at {time}: it failed {attempts} times, so it was set aside and may not have taken effect. Please try again; if it fails again, contact an admin ({admins}) and quote {ref}.',
+  'inbound.what_click': '{action} on {id}',
+  'inbound.what_command': '“{command}”',
   'inbound.wrong_command': '{command} is not a jitbot command; use {expected}, e.g. {expected} help.',
   'inbound.other_organisation': 'jitbot serves members of its own organisation only.',
   'inbound.decide_usage': 'To decide by typing, write: approve {example} [comment] or reject {example} [comment].',

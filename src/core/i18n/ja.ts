@@ -202,6 +202,14 @@ export const ja: Record<MessageKey, string> = {
   'inbound.working': '処理中です。まもなく結果をお知らせします。',
   'inbound.already_handled': 'この操作は処理済みです。申請の現在の状態はカードに表示されています。',
   'inbound.replayed': '{time} に送信された操作への応答前に jitbot が再起動しました。応答:\n{text}',
+  'inbound.expired':
+    '{time} に{what}が送信されたとき jitbot は利用できませんでした。{maxAge} 以内に処理されなかった操作は遅れて適用せずに破棄するため、何も変更されていません。',
+  'inbound.expired_again_click': '必要であれば、もう一度クリックしてください。',
+  'inbound.expired_again_command': '必要であれば、もう一度送信してください。',
+  'inbound.abandoned':
+    '{time} に送信された{what}を jitbot は処理できませんでした。{attempts} 回失敗したため保留にしました。適用されていない可能性があります。もう一度お試しください。再び失敗する場合は管理者（{admins}）に連絡し、{ref} を伝えてください。',
+  'inbound.what_click': '{id} の「{action}」',
+  'inbound.what_command': '「{command}」',
   'inbound.wrong_command':
     '{command} は jitbot のコマンドではありません。{expected} を使ってください（例: {expected} help）。',
   'inbound.other_organisation': 'jitbot は自組織のメンバーだけが利用できます。',

@@ -188,6 +188,14 @@ export const zhCN: Record<MessageKey, string> = {
   'inbound.working': '正在处理，结果稍后送达。',
   'inbound.already_handled': '此操作已处理过；卡片显示请求的当前状态。',
   'inbound.replayed': 'jitbot 在回复您于 {time} 发送的操作之前重启了。回复如下：\n{text}',
+  'inbound.expired':
+    '你于 {time} 发送{what}时 jitbot 不可用；超过 {maxAge} 仍未处理的操作会被丢弃而不会延后执行，因此没有做任何更改。',
+  'inbound.expired_again_click': '如果仍需执行，请再次点击。',
+  'inbound.expired_again_command': '如果仍需执行，请重新发送。',
+  'inbound.abandoned':
+    'jitbot 无法处理你于 {time} 发送的{what}：已失败 {attempts} 次，因此已被搁置，可能未生效。请重试；如果再次失败，请联系管理员（{admins}）并提供编号 {ref}。',
+  'inbound.what_click': '{id} 的“{action}”',
+  'inbound.what_command': '“{command}”',
   'inbound.wrong_command': '{command} 不是 jitbot 的命令；请使用 {expected}，例如 {expected} help。',
   'inbound.other_organisation': 'jitbot 只为本组织成员提供服务。',
   'inbound.decide_usage': '如需以文字审批，请写：approve {example} [意见] 或 reject {example} [意见]。',

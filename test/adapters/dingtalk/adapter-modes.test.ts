@@ -233,6 +233,81 @@ test('a click the core answers late: the ack says "working" within the deadline,
   expect(dmsTo('ops7')).toEqual(['Recorded your approval of JIT-7K3Q2.']);
 });
 
+/** A request by manager4521 with its card in OPS; resolves with the request id and the card. */
+async function requestWithCard(): Promise<{ requestId: string; outTrackId: string }> {
+  await fake.sendCallback(
+    TOPIC_ROBOT_MESSAGE,
+    robotMessage({ text: 'i-0b0b0b0b0b0b0b0b1 rerun the batch', userId: 'manager4521', group: REQUESTS }),
+  );
+  await settle();
+  const requestId = idIn(dmsTo('manager4521').at(-1)!);
+  return { requestId, outTrackId: [...fake.cards.keys()][0]! };
+}
+
+/** The next store write of an inbound event waits for `release`; then it does what `then` says. */
+function slowInboundWrite(store: CoreFlow['store'], then: 'store' | 'fail'): () => void {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const record = store.recordInboundEvent.bind(store);
+  jest.spyOn(store, 'recordInboundEvent').mockImplementationOnce(async (...args) => {
+    await released;
+    if (then === 'fail') throw new Error('store timed out');
+    return record(...args);
+  });
+  return release;
+}
+
+test('a click whose store write outlasts the deadline: "working" in the ack, then the real answer replaces it on the card and comes by DM; applied once', async () => {
+  const dingtalk = makeAdapter({ cardTemplateId: 'tpl.schema', clickDeadlineMs: 50 });
+  const { store, granter } = await startWithCore(dingtalk, { intake: true });
+  const { requestId, outTrackId } = await requestWithCard();
+
+  const release = slowInboundWrite(store, 'store');
+  let ack: Awaited<ReturnType<typeof fake.sendCallback>>;
+  try {
+    ack = await fake.sendCallback(
+      TOPIC_CARD_CALLBACK,
+      cardCallback({ requestId, channelId: OPS, action: 'approve', userId: 'ops7' }),
+    );
+  } finally {
+    release();
+  }
+  expect(visibleText(ack.data.response.userPrivateData.cardParamMap.note)).toBe(
+    'Working on it; the answer follows in a moment.',
+  );
+  await settle();
+
+  const card = fake.cards.get(outTrackId)!;
+  expect(visibleText(card.privateData.ops7!.note!)).toContain(`Recorded your approval of ${requestId}`);
+  expect(dmsTo('ops7')).toEqual([expect.stringContaining(`Recorded your approval of ${requestId}`)]);
+  expect(card.cardParamMap.status).toBe('active');
+  expect(granter.granted).toBe(1);
+  // Answered: nothing is left for a restart to replay (and apply again).
+  expect(await store.listUnprocessedInboundEvents(10)).toEqual([]);
+});
+
+test('a click whose store write is slow and then fails is still taken once, by the fallback, and answered on the card', async () => {
+  const dingtalk = makeAdapter({ cardTemplateId: 'tpl.schema', clickDeadlineMs: 50 });
+  const { store, granter } = await startWithCore(dingtalk, { intake: true });
+  const { requestId, outTrackId } = await requestWithCard();
+
+  const release = slowInboundWrite(store, 'fail');
+  try {
+    await fake.sendCallback(
+      TOPIC_CARD_CALLBACK,
+      cardCallback({ requestId, channelId: OPS, action: 'approve', userId: 'ops7' }),
+    );
+  } finally {
+    release();
+  }
+  await settle();
+  const card = fake.cards.get(outTrackId)!;
+  expect(visibleText(card.privateData.ops7!.note!)).toContain(`Recorded your approval of ${requestId}`);
+  expect(dmsTo('ops7')).toEqual([expect.stringContaining(`Recorded your approval of ${requestId}`)]);
+  expect(granter.granted).toBe(1);
+  expect(await store.listUnprocessedInboundEvents(10)).toEqual([]);
+});
+
 test('a handler failure leaves the robot message un-acked, so DingTalk redelivers it', async () => {
   const dingtalk = makeAdapter();
   let calls = 0;

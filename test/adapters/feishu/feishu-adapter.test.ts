@@ -33,7 +33,7 @@ afterEach(async () => {
 
 async function start(
   handler: (event: InboundEvent) => Promise<Reply>,
-  options: { clickDeadlineMs?: number } = {},
+  options: { clickDeadlineMs?: number; botOpenIdWaitMs?: number } = {},
 ): Promise<FeishuAdapter> {
   adapter = new FeishuAdapter({
     mode: 'websocket',
@@ -200,6 +200,89 @@ test('a click the core answers too late gets a "working" toast in time, and the 
   expect(ack.data).toEqual({ toast: { type: 'info', content: expect.stringMatching(/working/i) } });
   const dm = await fake.waitFor(() => fake.chatMessages(`oc_dm_${ALICE.unionId}`)[0], 'the late answer by DM');
   expect(dm.content.zh_cn.content[0][0].text).toBe('Recorded your approval of JIT-7K3Q2.');
+});
+
+const BOT_INFO = 'GET /open-apis/bot/v3/info';
+
+/** `@jitbot <text>` in the approvers' group; resolves with the frame's ack. */
+function groupCommand(text: string) {
+  const messageId = fake.userMessage('oc_approvers', `@_user_1 ${text}`);
+  return fake.pushEvent(
+    messageEnvelope(`@_user_1 ${text}`, { chatId: 'oc_approvers', messageId, mentions: [BOT_MENTION] }),
+  );
+}
+
+test('a burst of group messages while Feishu is slow to say who the bot is: one shared look-up, and the acks do not wait for it', async () => {
+  // Feishu cannot say at start-up: the bot's open_id is not known yet.
+  fake.failOnce(BOT_INFO, 500, 1, 'internal error');
+  await start(async () => ({ kind: 'info', text: 'Submitted JIT-7K3Q2.' }), { botOpenIdWaitMs: 50 });
+  expect(fake.received('GET', '/open-apis/bot/v3/info')).toBe(1);
+
+  const release = fake.hold(BOT_INFO);
+  let acks: Awaited<ReturnType<typeof groupCommand>>[];
+  try {
+    acks = await Promise.all(['web-1 a', 'web-1 b', 'web-1 c', 'web-1 d', 'web-1 e'].map(groupCommand));
+  } finally {
+    release();
+  }
+  expect(acks.map((ack) => ack.code)).toEqual([200, 200, 200, 200, 200]);
+  // One look-up for the whole burst (the start-up's failed one before it); nothing was taken for a command.
+  expect(fake.received('GET', '/open-apis/bot/v3/info')).toBe(2);
+  expect(events).toEqual([]);
+  expect(logged).toContain(
+    "the feishu bot's open_id is not known yet: a group message is taken as not mentioning it, and ignored",
+  );
+
+  // The shared look-up's answer is kept: the next message is a command, with no look-up of its own.
+  await fake.waitFor(() => fake.callsTo('GET', '/open-apis/bot/v3/info').some((c) => c.status === 200), 'the look-up');
+  await groupCommand('web-1 fix nginx');
+  await adapter!.idle();
+  expect(events).toEqual([expect.objectContaining({ kind: 'command', text: 'web-1 fix nginx' })]);
+  expect(fake.received('GET', '/open-apis/bot/v3/info')).toBe(2);
+});
+
+test('a failed look-up of the bot is not kept: the next message looks it up again', async () => {
+  fake.failOnce(BOT_INFO, 500, 1, 'internal error');
+  fake.failOnce(BOT_INFO, 500, 1, 'internal error');
+  await start(async () => ({ kind: 'info', text: 'Submitted JIT-7K3Q2.' }));
+  await groupCommand('web-1 first');
+  await adapter!.idle();
+  expect(events).toEqual([]);
+  expect(logged).toContain('could not look up the feishu bot; trying again with the next message');
+
+  await groupCommand('web-1 second');
+  await adapter!.idle();
+  expect(events).toEqual([expect.objectContaining({ kind: 'command', text: 'web-1 second' })]);
+  expect(fake.received('GET', '/open-apis/bot/v3/info')).toBe(3);
+});
+
+test('two sends that say the same thing are two messages; a retry of one delivery (same idempotency key) is shown once', async () => {
+  await start(async () => ({ kind: 'none' }));
+  const chat = { platform: 'feishu', channelId: 'oc_approvers' } as const;
+  const dana = { platform: 'feishu', userId: DANA.unionId, displayName: 'Dana' } as const;
+
+  // No durable identity: every call is a message of its own.
+  await adapter!.postMessage(chat, 'Reminder: JIT-7K3Q2 is waiting.');
+  await adapter!.postMessage(chat, 'Reminder: JIT-7K3Q2 is waiting.');
+  expect(fake.chatMessages('oc_approvers')).toHaveLength(2);
+
+  // The outbox's effects: two effects with the same text are two DMs; the second try of the first is not shown again.
+  await adapter!.notifyUser(dana, 'Access ends in 10 minutes.', chat, { idempotencyKey: 'JIT-7K3Q2/3.1' });
+  await adapter!.notifyUser(dana, 'Access ends in 10 minutes.', chat, { idempotencyKey: 'JIT-8M4R3/3.1' });
+  await adapter!.notifyUser(dana, 'Access ends in 10 minutes.', chat, { idempotencyKey: 'JIT-7K3Q2/3.1' });
+  expect(fake.chatMessages(`oc_dm_${DANA.unionId}`)).toHaveLength(2);
+
+  const card = fake.chatMessages('oc_approvers')[0]!;
+  const root = { ...chat, messageId: card.messageId };
+  await adapter!.replyInThread(root, 'Granting access is delayed.', { idempotencyKey: 'JIT-7K3Q2/4.2' });
+  await adapter!.replyInThread(root, 'Granting access is delayed.', { idempotencyKey: 'JIT-7K3Q2/6.2' });
+  await adapter!.replyInThread(root, 'Granting access is delayed.', { idempotencyKey: 'JIT-7K3Q2/4.2' });
+  expect(fake.replies(card.messageId)).toHaveLength(2);
+
+  // Every uuid is within Feishu's 50 characters, and no post was refused.
+  const posts = [...fake.callsTo('POST', '/open-apis/im/v1/messages'), ...fake.callsTo('POST', /\/reply$/)];
+  expect(posts.map((call) => call.status)).toEqual(posts.map(() => 200));
+  expect(posts.every((call) => /^[0-9a-f]{32}$/.test(call.body.uuid))).toBe(true);
 });
 
 test('http mode needs the Encrypt Key and the Verification Token', () => {
