@@ -27,10 +27,11 @@ async function main(): Promise<void> {
     sweepIntervalMs: SWEEP_INTERVAL_MS,
     recoveryIntervalMs: 1_000,
   });
-  process.stdout.write(`ready ${running.url}\n`);
+  // The handler goes in before `ready`: the test may send SIGTERM the moment it reads that line.
   process.once('SIGTERM', () => {
     void running.stop().then(() => process.exit(0));
   });
+  process.stdout.write(`ready ${running.url}\n`);
 }
 
 const SWEEP_INTERVAL_MS = 1_000;
