@@ -22,6 +22,7 @@
 
 import { parseDuration } from './duration';
 import type { MessageKey } from './i18n/catalog';
+import { excerpt } from './labels';
 import { normaliseRequestId } from './request-id';
 
 export type Command =
@@ -112,7 +113,7 @@ function parseRequestIdCommand(kind: 'status' | 'cancel' | 'revoke', args: strin
   const [typed, ...extra] = args;
   if (typed === undefined) return failure('parse.missing_id', { command: kind });
   const requestId = normaliseRequestId(typed);
-  if (requestId === undefined) return failure('parse.bad_id', { value: excerpt(typed) });
+  if (requestId === undefined) return failure('parse.bad_id', { value: excerpt(typed, EXCERPT_LENGTH) });
   if (extra.length > 0) return extraArgs(kind, extra);
   return success({ kind, requestId });
 }
@@ -133,13 +134,13 @@ function parseAdminCommand(args: string[]): ParseResult {
     case '':
       return failure('parse.missing_admin');
     default:
-      return failure('parse.unknown_admin', { value: excerpt(typedAction) });
+      return failure('parse.unknown_admin', { value: excerpt(typedAction, EXCERPT_LENGTH) });
   }
 }
 
 function parseRequest(rawNode: string, quoted: boolean, args: string[]): ParseResult {
   if ([...rawNode].length > MAX_NODE_LENGTH || (!quoted && CHAT_MARKUP.test(rawNode))) {
-    return failure('parse.bad_node', { value: excerpt(rawNode) });
+    return failure('parse.bad_node', { value: excerpt(rawNode, EXCERPT_LENGTH) });
   }
   const node = !quoted && isNodeId(rawNode) ? rawNode.toLowerCase() : rawNode;
 
@@ -183,7 +184,7 @@ function splitDuration(args: string[]): DurationSplit {
   const durationMs = parseDuration(value);
   if (durationMs !== undefined) return { reasonWords, durationMs };
   if (explicit || ATTEMPTED_DURATION.test(value)) {
-    return { error: { key: 'parse.bad_duration', params: { value: excerpt(value) } } };
+    return { error: { key: 'parse.bad_duration', params: { value: excerpt(value, EXCERPT_LENGTH) } } };
   }
   return { reasonWords: args };
 }
@@ -204,7 +205,7 @@ function readNodeArgument(text: string): NodeArgument | undefined {
 
   const end = text.indexOf(close, start + 1);
   const badNode = (value: string): NodeArgument => ({
-    error: { key: 'parse.bad_node', params: { value: excerpt(value) } },
+    error: { key: 'parse.bad_node', params: { value: excerpt(value, EXCERPT_LENGTH) } },
   });
   if (end < 0) return badNode(text.slice(start).trim());
   const rest = text.slice(end + 1);
@@ -232,13 +233,8 @@ function words(text: string): string[] {
   return trimmed === '' ? [] : trimmed.split(/\s+/);
 }
 
-function excerpt(text: string): string {
-  const codePoints = [...text];
-  return codePoints.length > EXCERPT_LENGTH ? codePoints.slice(0, EXCERPT_LENGTH).join('') + '…' : text;
-}
-
 function extraArgs(command: string, extra: string[]): ParseResult {
-  return failure('parse.extra_args', { value: excerpt(extra.join(' ')), command });
+  return failure('parse.extra_args', { value: excerpt(extra.join(' '), EXCERPT_LENGTH), command });
 }
 
 function success(command: Command): ParseResult {

@@ -4,6 +4,12 @@ import type { ApprovalLevel, IamProblem, Node, UserRef } from './model';
 // How people, approvers and nodes are named in text and audit records.
 
 /** `platform:userId`: how the audit log and the config name a chat user. */
+/** At most `maxCodePoints` code points of `text` (never half a character), with '…' when something was cut. */
+export function excerpt(text: string, maxCodePoints: number): string {
+  const points = Array.from(text);
+  return points.length <= maxCodePoints ? text : `${points.slice(0, maxCodePoints).join('')}…`;
+}
+
 export function personKey(user: Pick<UserRef, 'platform' | 'userId'>): string {
   return `${user.platform}:${user.userId}`;
 }

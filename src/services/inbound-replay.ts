@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { matchLocale, type Locale } from '../core/i18n/catalog';
 import { formatDuration } from '../core/duration';
-import { personKey } from '../core/labels';
+import { excerpt, personKey } from '../core/labels';
 import type { InboundEvent, Reply } from '../ports/chat';
 import type { Clock } from '../ports/clock';
 import type { StoredInboundEvent, Store } from '../ports/store';
@@ -210,7 +210,7 @@ export class InboundReplay {
         id: event.requestId,
       });
     }
-    return messages.say('inbound.what_command', { command: quote(event.text) });
+    return messages.say('inbound.what_command', { command: excerpt(event.text.trim(), QUOTE_LENGTH) });
   }
 
   /**
@@ -275,9 +275,4 @@ function attemptsIn(value: unknown): number {
 
 function ref(event: InboundEvent): string {
   return event.deliveryId.slice(-8);
-}
-
-function quote(text: string): string {
-  const points = Array.from(text.trim());
-  return points.length <= QUOTE_LENGTH ? points.join('') : `${points.slice(0, QUOTE_LENGTH).join('')}…`;
 }

@@ -6,7 +6,7 @@ import type { Locale } from '../core/i18n/catalog';
 import type { ChannelRef, JitRequest, UserRef } from '../core/model';
 import { personFacts, type Person } from '../core/authority';
 import { statusText } from '../core/card-builder';
-import { describeApprovers, nodeLabel, personKey, samePerson } from '../core/labels';
+import { describeApprovers, excerpt, nodeLabel, personKey, samePerson } from '../core/labels';
 import { evaluatePolicies } from '../core/policy';
 import type { Policy } from '../core/policy-model';
 import {
@@ -230,7 +230,7 @@ export class JitService {
     const asker = personFacts(access, { ...event.actor, email: resolved?.email });
     // A refused request is audited with what was asked for (node, duration), never with the reason text.
     let asked: Record<string, unknown> = {
-      node: excerpt(command.node),
+      node: excerpt(command.node, AUDIT_EXCERPT_LENGTH),
       ...(command.durationMs !== undefined && { durationMs: command.durationMs }),
     };
     const refused = (outcome: string, reply: Reply, detail: Record<string, unknown> = {}): Promise<Reply> => {
@@ -457,7 +457,7 @@ export class JitService {
           return refuse(
             'unknown_role',
             this.messages.error('admin.unknown_role', { role: command.role, roles: roles.join(', ') }),
-            { role: excerpt(command.role) },
+            { role: excerpt(command.role, AUDIT_EXCERPT_LENGTH) },
           );
         }
         const adapter = this.deps.adapters.get(channel.platform);
@@ -649,12 +649,6 @@ function outcomeOf(event: LifecycleEvent, saved: JitRequest, previous: JitReques
     return `${saved.decisions[saved.decisions.length - 1]?.verdict ?? 'decision'}:${saved.status}`;
   if (event === 'revoke' && previous.status === 'revoking') return 'retry_now';
   return saved.status;
-}
-
-/** A bounded excerpt of something a person typed (a node name, a role), for the audit log. */
-function excerpt(text: string): string {
-  const points = Array.from(text);
-  return points.length <= AUDIT_EXCERPT_LENGTH ? text : `${points.slice(0, AUDIT_EXCERPT_LENGTH).join('')}…`;
 }
 
 /** A request id derived from the delivery: the same event always asks for the same id first. */
